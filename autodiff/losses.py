@@ -1,0 +1,118 @@
+"""The course losses, each a mean over the batch (so per-sample gradients are divided by N).
+
+Glossary: x scores or logits, y labels, a = softmax(x) probabilities, N batch size, C classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, as_tensor, record
+
+__all__ = ["logistic_loss", "l2_regularization", "cross_entropy", "softmax_cross_entropy"]
+
+
+def logistic_loss(scores, labels):
+    """mean log(1 + e^(-y x)) for labels y in {-1, +1}.
+
+    Computed as logaddexp(0, -y x), finite for |x y| up to 1e4 and beyond. Per sample,
+    d/dx = -y / (1 + e^(x y)) = -y sigmoid(-x y), divided by N for the mean.
+
+    Args:
+        scores: (N,) or (N, 1) real scores x.
+        labels: (N,) or matching shape, entries -1 or +1.
+
+    Returns:
+        A scalar Tensor.
+    """
+    x = as_tensor(scores)
+    y = _binary_labels(labels, x.shape)
+    margin = -y * x.data
+    out = np.mean(np.logaddexp(0.0, margin))
+    # sigmoid(margin) without overflow: e^(-|m|) is at most 1.
+    e = np.exp(-np.abs(margin))
+    sig = np.where(margin >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    n = x.data.size
+    return record(np.asarray(out), "logistic_loss", (x,), (lambda g: g * (-y * sig) / n,))
+
+
+def _binary_labels(labels, shape):
+    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels, dtype=np.float64)
+    if y.size != int(np.prod(shape)):
+        raise ValueError(f"logistic_loss: {y.size} labels for scores of shape {shape}")
+    y = y.reshape(shape)
+    if not np.all(np.abs(y) == 1.0):
+        raise ValueError("logistic_loss: labels must be -1 or +1")
+    return y
+
+
+def l2_regularization(params, weight):
+    """weight * sum of x² over every parameter (a sum, not a mean); gradient 2 weight x.
+
+    Args:
+        params: a Tensor or a list of Tensors.
+        weight: the regularisation strength (y in the course's y·Σx²).
+    """
+    params = [params] if isinstance(params, Tensor) else list(params)
+    if not params:
+        return Tensor(0.0)
+    total = ops.sum(params[0] * params[0])
+    for p in params[1:]:
+        total = total + ops.sum(p * p)
+    return total * weight
+
+
+def _one_hot(labels, n, classes, name):
+    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if y.ndim == 1:
+        if y.shape[0] != n or y.dtype.kind not in "iu" and not np.all(y == np.round(y)):
+            raise ValueError(f"{name}: expected {n} integer class labels, got shape {y.shape} dtype {y.dtype}")
+        y = y.astype(np.int64)
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"{name}: class labels must lie in [0, {classes}), got {y.min()}..{y.max()}")
+        return np.eye(classes)[y]
+    if y.shape != (n, classes):
+        raise ValueError(f"{name}: one-hot labels must have shape {(n, classes)}, got {y.shape}")
+    return y.astype(np.float64)
+
+
+def _check_2d(x, name):
+    if x.ndim != 2:
+        raise ValueError(f"{name}: expected (N, C) inputs, got shape {x.shape}")
+
+
+def cross_entropy(probs, labels, eps=1e-12):
+    """mean over samples of -sum_c y_c log p_c, on probabilities p (e.g. a softmax output).
+
+    Args:
+        probs: (N, C) probabilities.
+        labels: (N,) integer classes or (N, C) one-hot rows.
+        eps: floor on p inside the log so a zero probability gives a large, finite loss.
+    """
+    p = as_tensor(probs)
+    _check_2d(p, "cross_entropy")
+    y = _one_hot(labels, p.shape[0], p.shape[1], "cross_entropy")
+    return ops.sum(y * ops.log(ops.maximum(p, eps))) * (-1.0 / p.shape[0])
+
+
+def softmax_cross_entropy(logits, labels):
+    """mean cross-entropy of softmax(logits), fused: gradient (a - y) / N.
+
+    (Exactly (a * sum_c y_c - y) / N, which is (a - y) / N whenever each label row sums to 1.)
+
+    Uses log softmax = x - logsumexp(x) with the max subtracted, so logits of 1e4 stay finite.
+
+    Args:
+        logits: (N, C) scores.
+        labels: (N,) integer classes or (N, C) one-hot rows.
+    """
+    x = as_tensor(logits)
+    _check_2d(x, "softmax_cross_entropy")
+    n = x.shape[0]
+    y = _one_hot(labels, n, x.shape[1], "softmax_cross_entropy")
+    shifted = x.data - np.max(x.data, axis=1, keepdims=True)
+    log_a = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    out = -np.sum(y * log_a) / n
+    a = np.exp(log_a)
+    return record(np.asarray(out), "softmax_cross_entropy", (x,), (lambda g: g * (a * y.sum(axis=1, keepdims=True) - y) / n,))

@@ -1,0 +1,1 @@
+"""kinematics (see DESIGN.md)."""

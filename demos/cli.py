@@ -1,13 +1,53 @@
-"""The `armgrad` command."""
+"""The `armgrad` command: one subcommand per module in `COMMANDS`.
 
+Each command module defines `register(subparsers)`, which adds its parser and sets
+`func=run` on it; `run(args)` returns the exit status. Errors a user can fix are raised as
+`CommandError` (or ValueError/TypeError/OSError) and printed as one line; `--debug` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
 import sys
+
+COMMANDS = []  # module names, e.g. "demos.train"; each contributes one subcommand
+
+
+class CommandError(Exception):
+    """A problem with the user's input, reported as one line and exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import autodiff
+
+    parser = argparse.ArgumentParser(
+        prog="armgrad",
+        description="Inverse kinematics by backpropagation, and the autograd engine behind it.",
+    )
+    parser.add_argument("--version", action="version", version=f"armgrad {autodiff.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
 
 
 def main(argv=None) -> int:
-    import autodiff
-
-    print(f"armgrad {autodiff.__version__}")
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (CommandError, ValueError, TypeError, OSError, KeyError) as err:
+        if args.debug:
+            raise
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"armgrad {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,153 @@
+"""Engine overhead: microseconds per op on a long chain of small ops, forward plus backward.
+
+The chain repeats `y + 0.5`, `y * 0.9`, `sin(y)`, `tanh(y)` (1000 ops by default) on an input
+of shape (1,) and (3, 3), then sums and backpropagates to the input. Three implementations run
+in the same process, timed best-of-N with `time.perf_counter`:
+
+- armgrad: the `autodiff` engine;
+- numpy by hand: the same forward values and a hand-written backward pass -- the floor that
+  any numpy engine pays for the arithmetic alone;
+- torch eager (float64, one thread), where torch is installed: the reference.
+
+All three gradients are compared before timing, so a fast but wrong engine fails loudly.
+
+Usage:
+    python -m benchmarks.engine            # 1000-op chains, best of 30
+    python -m benchmarks.engine --quick    # a 40-op chain, best of 3 (a smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import autodiff as ad
+
+SHAPES = [(1,), (3, 3)]
+ADD, MUL = 0.5, 0.9  # the chain's constants: values stay in [-1, 1], gradients stay normal
+
+
+def armgrad_chain(shape, n_ops):
+    """Forward and backward through the engine; returns the input's gradient."""
+    x = ad.Tensor(np.full(shape, 0.3), requires_grad=True)
+    y = x
+    for _ in range(n_ops // 4):
+        y = y + ADD
+        y = y * MUL
+        y = ad.sin(y)
+        y = ad.tanh(y)
+    ad.sum(y).backward()
+    return x.grad
+
+
+def numpy_chain(shape, n_ops):
+    """The same arithmetic with the backward pass written by hand (no graph, no closures)."""
+    y = np.full(shape, 0.3)
+    saved = []
+    for _ in range(n_ops // 4):
+        y = y + ADD
+        y = y * MUL
+        saved.append(y)  # sin's input
+        y = np.sin(y)
+        y = np.tanh(y)
+        saved.append(y)  # tanh's output
+    g = np.ones(shape)
+    for i in range(n_ops // 4 - 1, -1, -1):
+        g = g * (1.0 - saved[2 * i + 1] * saved[2 * i + 1])  # tanh' = 1 - tanh^2
+        g = g * np.cos(saved[2 * i])  # sin' = cos
+        g = g * MUL
+        # d(y + c)/dy = 1: nothing to do
+    return g
+
+
+def torch_chain(torch, shape, n_ops):
+    """The same chain in torch eager (float64)."""
+    x = torch.full(shape, 0.3, dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(n_ops // 4):
+        y = y + ADD
+        y = y * MUL
+        y = torch.sin(y)
+        y = torch.tanh(y)
+    y.sum().backward()
+    return x.grad.numpy()
+
+
+def best_time(fn, repeats):
+    """The fastest of `repeats` calls of fn(), in seconds (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def measure(n_ops, repeats, torch=None):
+    """Rows of (shape, armgrad, numpy, torch or None) in microseconds per op."""
+    rows = []
+    for shape in SHAPES:
+        expected = numpy_chain(shape, n_ops)
+        got = armgrad_chain(shape, n_ops)
+        if not np.allclose(got, expected, rtol=1e-10, atol=1e-300):
+            raise AssertionError(f"armgrad's gradient on shape {shape} differs from the hand-written one")
+        per_op = 1e6 / n_ops
+        engine = best_time(lambda: armgrad_chain(shape, n_ops), repeats) * per_op
+        floor = best_time(lambda: numpy_chain(shape, n_ops), repeats) * per_op
+        reference = None
+        if torch is not None:
+            if not np.allclose(torch_chain(torch, shape, n_ops), expected, rtol=1e-10, atol=1e-300):
+                raise AssertionError(f"torch's gradient on shape {shape} differs from the hand-written one")
+            reference = best_time(lambda: torch_chain(torch, shape, n_ops), repeats) * per_op
+        rows.append((shape, engine, floor, reference))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.engine", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a 40-op chain, best of 3 (smoke run)")
+    parser.add_argument("--ops", type=int, default=None, help="chain length (default 1000, quick 40)")
+    parser.add_argument("--repeats", type=int, default=None, help="best of N (default 30, quick 3)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the torch reference")
+    args = parser.parse_args(argv)
+    n_ops = args.ops or (40 if args.quick else 1000)
+    if n_ops < 4 or n_ops % 4:
+        parser.error(f"--ops must be a positive multiple of 4, got {n_ops}")
+    repeats = args.repeats or (3 if args.quick else 30)
+
+    torch = None if args.no_torch else _import_torch()
+    print(f"engine overhead: {n_ops}-op chain of add/mul/sin/tanh, forward + backward, "
+          f"float64, best of {repeats}, microseconds per op")
+    if torch is None:
+        print("torch not installed: skipped" if not args.no_torch else "torch: skipped (--no-torch)")
+    else:
+        print(f"reference: torch {torch.__version__} eager, {torch.get_num_threads()} thread")
+    rows = measure(n_ops, repeats, torch)
+    header = f"{'shape':>8} {'armgrad':>9} {'numpy by hand':>14} {'torch eager':>12} {'armgrad/torch':>14} {'armgrad/numpy':>14}"
+    print(header)
+    print("-" * len(header))
+    for shape, engine, floor, reference in rows:
+        ref = f"{reference:12.2f}" if reference is not None else f"{'-':>12}"
+        ratio = f"{engine / reference:14.2f}" if reference is not None else f"{'-':>14}"
+        print(f"{str(shape):>8} {engine:9.2f} {floor:14.2f} {ref} {ratio} {engine / floor:14.2f}")
+    if torch is not None:
+        worst = max(engine / reference for _, engine, _, reference in rows)
+        verdict = "met" if worst <= 0.5 else "not met"
+        print(f"target armgrad/torch <= 0.50: {verdict} (worst {worst:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, as_tensor, record
+from .tensor import Tensor, _as_array, as_tensor, record
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul",
@@ -21,41 +21,67 @@ __all__ = [
 ]
 
 
-def _broadcast(name, f, a, b):
-    """Apply a binary numpy ufunc, naming the op and the shapes when they do not broadcast."""
+def _apply(name, ufunc, x, y):
+    """Evaluate a binary ufunc on two operands.
+
+    Returns:
+        (a, b, out): the operands' arrays and ufunc(a, b). Constant operands (numbers, lists,
+        arrays) are not wrapped in Tensors: they never need a gradient, and skipping the node
+        saves much of an op's overhead on expressions such as `x * 0.5`.
+
+    Raises:
+        ValueError: naming the op and both shapes when they do not broadcast.
+    """
+    a = x.data if isinstance(x, Tensor) else _constant(x)
+    b = y.data if isinstance(y, Tensor) else _constant(y)
     try:
-        return f(a, b)
+        return a, b, ufunc(a, b)
     except ValueError as err:
         raise ValueError(f"{name}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast") from err
+
+
+def _constant(x):
+    """A constant operand as an array; Python floats and ints become float64 0-d arrays."""
+    if type(x) is float:  # the common case: no dtype checks needed
+        return np.asarray(x)
+    return _as_array(x, False)
+
+
+def _record_binary(value, op, x, y, vjp_x, vjp_y):
+    """`record` for a binary op: only Tensor operands become parents; constants are dropped."""
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            return record(value, op, (x, y), (vjp_x, vjp_y))
+        return record(value, op, (x,), (vjp_x,))
+    if isinstance(y, Tensor):
+        return record(value, op, (y,), (vjp_y,))
+    return record(np.asarray(value), op, (), ())
 
 
 # -- arithmetic ------------------------------------------------------------------------------
 
 def add(x, y):
     """x + y, broadcasting."""
-    x, y = as_tensor(x), as_tensor(y)
-    return record(_broadcast("add", np.add, x.data, y.data), "add", (x, y), (_identity, _identity))
+    out = _apply("add", np.add, x, y)[2]
+    return _record_binary(out, "add", x, y, _identity, _identity)
 
 
 def sub(x, y):
     """x - y, broadcasting."""
-    x, y = as_tensor(x), as_tensor(y)
-    return record(_broadcast("sub", np.subtract, x.data, y.data), "sub", (x, y), (_identity, np.negative))
+    out = _apply("sub", np.subtract, x, y)[2]
+    return _record_binary(out, "sub", x, y, _identity, np.negative)
 
 
 def mul(x, y):
-    """x * y elementwise, broadcasting."""
-    x, y = as_tensor(x), as_tensor(y)
-    a, b = x.data, y.data
-    return record(_broadcast("mul", np.multiply, a, b), "mul", (x, y), (lambda g: g * b, lambda g: g * a))
+    """x * y elementwise, broadcasting; d/dx = y, d/dy = x."""
+    a, b, out = _apply("mul", np.multiply, x, y)
+    return _record_binary(out, "mul", x, y, lambda g: g * b, lambda g: g * a)
 
 
 def div(x, y):
-    """x / y elementwise, broadcasting. d/dy = -x / y^2 = -out / y."""
-    x, y = as_tensor(x), as_tensor(y)
-    a, b = x.data, y.data
-    out = _broadcast("div", np.divide, a, b)
-    return record(out, "div", (x, y), (lambda g: g / b, lambda g: -g * out / b))
+    """x / y elementwise, broadcasting. d/dx = 1/y; d/dy = -x / y^2 = -out / y."""
+    a, b, out = _apply("div", np.divide, x, y)
+    return _record_binary(out, "div", x, y, lambda g: g / b, lambda g: -g * out / b)
 
 
 def neg(x):
@@ -66,15 +92,13 @@ def neg(x):
 
 def power(x, y):
     """x ** y elementwise. d/dx = y x^(y-1); d/dy = x^y log x (defined for x > 0)."""
-    x, y = as_tensor(x), as_tensor(y)
-    a, b = x.data, y.data
-    out = _broadcast("power", np.power, a, b)
+    a, b, out = _apply("power", np.power, x, y)
 
     def vjp_y(g):
         with np.errstate(divide="ignore", invalid="ignore"):
             return g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1.0)), np.nan)
 
-    return record(out, "power", (x, y), (lambda g: g * b * np.power(a, b - 1), vjp_y))
+    return _record_binary(out, "power", x, y, lambda g: g * b * np.power(a, b - 1), vjp_y)
 
 
 def _identity(g):
@@ -171,7 +195,8 @@ def tanh(x):
     """tanh x; d/dx = 1 - tanh^2 x (the closed form 4e^(2x)/(e^(2x)+1)^2 overflows)."""
     x = as_tensor(x)
     out = np.tanh(x.data)
-    return record(out, "tanh", (x,), (lambda g: g * (1.0 - out * out),))
+    # g (1 - tanh^2), written as g - g tanh tanh: three array ops and no Python float to convert.
+    return record(out, "tanh", (x,), (lambda g: g - g * out * out,))
 
 
 def sigmoid(x):

@@ -14,6 +14,8 @@ reference cycles and is freed by reference counting alone (the cycle collector m
 from __future__ import annotations
 
 import contextlib
+import itertools
+from operator import attrgetter
 
 import numpy as np
 
@@ -72,6 +74,11 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 _FREED = "freed"  # sentinel in `_vjps` of a node whose graph a backward pass released
 
+# Every node gets the next number when it is made. A node is always made after its parents, so
+# sorting nodes by decreasing number is a reverse topological order (see `_reverse_topological`).
+_next_seq = itertools.count().__next__
+_creation_order = attrgetter("_seq")
+
 
 def _as_array(data, requires_grad: bool) -> np.ndarray:
     """Convert user data to an ndarray: Python numbers and lists become float64."""
@@ -108,7 +115,7 @@ class Tensor:
         array([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_g")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_g", "_seq", "_retains_grad")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False):
@@ -121,6 +128,8 @@ class Tensor:
         self._vjps = ()
         self._op = "leaf" if requires_grad else "const"
         self._g = None
+        self._seq = _next_seq()
+        self._retains_grad = False
 
     # -- properties -------------------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="Shape of the value.")
@@ -159,6 +168,26 @@ class Tensor:
 
     __hash__ = object.__hash__  # comparisons return arrays, so identity hashing is kept explicit
 
+    def retain_grad(self) -> None:
+        """Keep this node's gradient in `.grad` during backward, as for a leaf.
+
+        Interior nodes (results of ops) normally pass their cotangent on to their parents and
+        forget it; after `retain_grad()` the next `backward()` through this node also
+        accumulates it into `.grad` (useful to inspect or draw interior gradients). Leaves
+        always keep their gradient, so this is a no-op for them.
+
+        Raises:
+            RuntimeError: if this tensor does not require grad (no gradient will reach it).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so no gradient reaches it")
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for an interior node on which `retain_grad()` was called."""
+        return self._retains_grad
+
     # -- the reverse pass -------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`.
@@ -172,11 +201,6 @@ class Tensor:
             RuntimeError: if this tensor does not require grad, or its graph was freed.
             ValueError: if `grad` has the wrong shape or is not finite.
         """
-        if self._vjps is _FREED:
-            raise RuntimeError(
-                "backward: the graph of this tensor was freed by an earlier backward(); "
-                "pass retain_graph=True to the first call to run backward twice"
-            )
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no leaf with requires_grad=True produced it)")
         if grad is None:
@@ -184,60 +208,72 @@ class Tensor:
                 raise ValueError(
                     f"backward: grad can be omitted only for a one-element tensor, this one has shape {self.shape}"
                 )
-            grad = np.ones_like(self.data, dtype=np.float64)
+            grad = np.ones(self.shape)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=np.float64)
             if grad.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {grad.shape}, expected the tensor's shape {self.shape}")
             if not np.all(np.isfinite(grad)):
-                raise ValueError("backward: grad contains NaN or infinite values")
+                raise ValueError(f"backward: grad contains NaN or infinite values: {grad}")
 
+        nodes = _reverse_topological(self)  # raises before any gradient moves if the graph was freed
         self._g = grad
-        for node in _reverse_topological(self):
-            g, node._g = node._g, None
-            if g is None:  # no path from the output reaches this node's value
+        for node in nodes:
+            g = node._g
+            if g is None:  # nothing reached this node (cannot happen on the graph of `self`)
                 continue
-            if not node._parents:  # a leaf: its gradient is an array the user owns
+            node._g = None
+            parents = node._parents
+            if node._retains_grad or not parents:  # a leaf, or a node asked to keep its gradient
+                # The stored gradient is an array the user owns: copy, never alias a cotangent.
                 node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
-                continue
-            for parent, vjp in zip(node._parents, node._vjps):
-                if not parent.requires_grad:
-                    continue
-                pg = vjp(g)
-                if pg.shape != parent.data.shape:
-                    pg = unbroadcast(pg, parent.data.shape)
-                parent._g = pg if parent._g is None else parent._g + pg
-            if not retain_graph:
+            for parent, vjp in zip(parents, node._vjps):
+                if parent.requires_grad:
+                    pg = vjp(g)
+                    if pg.shape != parent.data.shape:
+                        pg = unbroadcast(pg, parent.data.shape)
+                    # A node used several times gets the sum of its cotangents (new array:
+                    # `pg` may be a read-only broadcast view or alias another cotangent).
+                    parent._g = pg if parent._g is None else parent._g + pg
+            if not retain_graph and parents:
                 node._parents, node._vjps = (), _FREED
 
     # Operators (+ - * / ** @, indexing, comparisons, .T, .mT) are attached in ops.py.
 
 
-def _reverse_topological(root: Tensor) -> list:
-    """Nodes reachable from `root` through grad-requiring parents, root first.
+def _freed_error() -> RuntimeError:
+    return RuntimeError(
+        "backward: the graph of this tensor was freed by an earlier backward(); "
+        "pass retain_graph=True to the first call to run backward twice"
+    )
 
-    Iterative depth-first search: a recursive one overflows the stack on long chains.
+
+def _reverse_topological(root: Tensor) -> list:
+    """Nodes reachable from `root` through grad-requiring parents, root first, each after
+    every node that uses it.
+
+    Collects the nodes with an explicit stack (a recursive search overflows on long chains),
+    then sorts them by decreasing creation number: every node was made after its parents.
+
+    Raises:
+        RuntimeError: if a node's graph was freed by an earlier backward pass.
     """
-    order, seen, stack = [], set(), [(root, False)]
+    nodes, seen, stack = [root], {root}, [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node._vjps is _FREED:
-            raise RuntimeError(
-                "backward: part of this graph was freed by an earlier backward(); "
-                "pass retain_graph=True to the first call to run backward twice"
-            )
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in seen:
-                stack.append((parent, False))
-    order.reverse()
-    return order
+        node = stack.pop()
+        parents = node._parents
+        if parents:
+            for parent in parents:
+                # Sets hash Tensors by identity (object.__hash__ is injective on live objects),
+                # so membership never calls Tensor.__eq__.
+                if parent.requires_grad and parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+                    nodes.append(parent)
+        elif node._vjps is _FREED:
+            raise _freed_error()
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes
 
 
 def as_tensor(x) -> Tensor:
@@ -254,18 +290,27 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
         parents: the op's Tensor inputs.
         vjps: one function per parent, mapping the output's cotangent (shape of `value`) to
             that parent's cotangent (its shape, or a shape that broadcasts to `value`).
+
+    Returns:
+        A Tensor holding `value`; it requires grad when recording is on and a parent does.
     """
-    out = Tensor.__new__(Tensor)
+    out = _new_tensor(Tensor)
     out.data = value
     out.grad = None
     out._g = None
     out._op = op
-    if _Mode.grad_enabled and any(p.requires_grad for p in parents):
-        out.requires_grad = True
-        out._parents = parents
-        out._vjps = vjps
-    else:
-        out.requires_grad = False
-        out._parents = ()
-        out._vjps = ()
+    out._seq = _next_seq()
+    out._retains_grad = False
+    if _Mode.grad_enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._vjps = vjps
+                return out
+    out.requires_grad = False
+    out._parents = out._vjps = ()
     return out
+
+
+_new_tensor = object.__new__

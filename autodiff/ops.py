@@ -21,30 +21,21 @@ __all__ = [
 ]
 
 
-def _apply(name, ufunc, x, y):
-    """Evaluate a binary ufunc on two operands.
+def _arrays(x, y):
+    """The arrays behind a binary op's operands.
 
-    Returns:
-        (a, b, out): the operands' arrays and ufunc(a, b). Constant operands (numbers, lists,
-        arrays) are not wrapped in Tensors: they never need a gradient, and skipping the node
-        saves much of an op's overhead on expressions such as `x * 0.5`.
-
-    Raises:
-        ValueError: naming the op and both shapes when they do not broadcast.
+    Constant operands (numbers, lists, arrays) are not wrapped in Tensors: they never need a
+    gradient, and skipping their node saves much of an op's overhead on `x * 0.5`. Python
+    floats become float64 0-d arrays (numpy converts a 0-d array faster than a float).
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x)
-    b = y.data if isinstance(y, Tensor) else _constant(y)
-    try:
-        return a, b, ufunc(a, b)
-    except ValueError as err:
-        raise ValueError(f"{name}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast") from err
+    a = x.data if isinstance(x, Tensor) else np.asarray(x) if type(x) is float else _as_array(x, False)
+    b = y.data if isinstance(y, Tensor) else np.asarray(y) if type(y) is float else _as_array(y, False)
+    return a, b
 
 
-def _constant(x):
-    """A constant operand as an array; Python floats and ints become float64 0-d arrays."""
-    if type(x) is float:  # the common case: no dtype checks needed
-        return np.asarray(x)
-    return _as_array(x, False)
+def _shape_error(name, *arrays):
+    shapes = " and ".join(str(np.shape(a)) for a in arrays)
+    return ValueError(f"{name}: shapes {shapes} do not broadcast")
 
 
 def _record_binary(value, op, x, y, vjp_x, vjp_y):
@@ -59,29 +50,52 @@ def _record_binary(value, op, x, y, vjp_x, vjp_y):
 
 
 # -- arithmetic ------------------------------------------------------------------------------
+# Each binary op evaluates numpy's operator inside `try` so that a broadcasting failure names
+# the op and both shapes.
 
 def add(x, y):
-    """x + y, broadcasting."""
-    out = _apply("add", np.add, x, y)[2]
+    """x + y, broadcasting; d/dx = d/dy = 1."""
+    a, b = _arrays(x, y)
+    try:
+        out = a + b
+    except ValueError as err:
+        raise _shape_error("add", a, b) from err
     return _record_binary(out, "add", x, y, _identity, _identity)
 
 
 def sub(x, y):
-    """x - y, broadcasting."""
-    out = _apply("sub", np.subtract, x, y)[2]
+    """x - y, broadcasting; d/dx = 1, d/dy = -1."""
+    a, b = _arrays(x, y)
+    try:
+        out = a - b
+    except ValueError as err:
+        raise _shape_error("sub", a, b) from err
     return _record_binary(out, "sub", x, y, _identity, np.negative)
 
 
 def mul(x, y):
     """x * y elementwise, broadcasting; d/dx = y, d/dy = x."""
-    a, b, out = _apply("mul", np.multiply, x, y)
-    return _record_binary(out, "mul", x, y, lambda g: g * b, lambda g: g * a)
+    a, b = _arrays(x, y)
+    try:
+        out = a * b
+    except ValueError as err:
+        raise _shape_error("mul", a, b) from err
+    # Closures only for Tensor operands (a constant needs no VJP; `x * 0.5` is common).
+    vjp_x = (lambda g: g * b) if isinstance(x, Tensor) else None
+    vjp_y = (lambda g: g * a) if isinstance(y, Tensor) else None
+    return _record_binary(out, "mul", x, y, vjp_x, vjp_y)
 
 
 def div(x, y):
     """x / y elementwise, broadcasting. d/dx = 1/y; d/dy = -x / y^2 = -out / y."""
-    a, b, out = _apply("div", np.divide, x, y)
-    return _record_binary(out, "div", x, y, lambda g: g / b, lambda g: -g * out / b)
+    a, b = _arrays(x, y)
+    try:
+        out = a / b
+    except ValueError as err:
+        raise _shape_error("div", a, b) from err
+    vjp_x = (lambda g: g / b) if isinstance(x, Tensor) else None
+    vjp_y = (lambda g: -g * out / b) if isinstance(y, Tensor) else None
+    return _record_binary(out, "div", x, y, vjp_x, vjp_y)
 
 
 def neg(x):
@@ -92,7 +106,11 @@ def neg(x):
 
 def power(x, y):
     """x ** y elementwise. d/dx = y x^(y-1); d/dy = x^y log x (defined for x > 0)."""
-    a, b, out = _apply("power", np.power, x, y)
+    a, b = _arrays(x, y)
+    try:
+        out = np.power(a, b)
+    except ValueError as err:
+        raise _shape_error("power", a, b) from err
 
     def vjp_y(g):
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -22,23 +22,23 @@ import numpy as np
 __all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast", "as_tensor"]
 
 
-class _Mode:
-    grad_enabled = True
+_grad_enabled = True  # False inside no_grad(): ops record nothing
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record the graph (False inside `no_grad()`)."""
-    return _Mode.grad_enabled
+    return _grad_enabled
 
 
 @contextlib.contextmanager
 def _grad_mode(enabled: bool):
-    previous = _Mode.grad_enabled
-    _Mode.grad_enabled = enabled
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = enabled
     try:
         yield
     finally:
-        _Mode.grad_enabled = previous
+        _grad_enabled = previous
 
 
 def no_grad():
@@ -301,7 +301,7 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
     out._op = op
     out._seq = _next_seq()
     out._retains_grad = False
-    if _Mode.grad_enabled:
+    if _grad_enabled:
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True

@@ -21,15 +21,15 @@ __all__ = [
 ]
 
 
-def _arrays(x, y):
+def _arrays(x, y, name):
     """The arrays behind a binary op's operands.
 
     Constant operands (numbers, lists, arrays) are not wrapped in Tensors: they never need a
     gradient, and skipping their node saves much of an op's overhead on `x * 0.5`. Python
     floats become float64 0-d arrays (numpy converts a 0-d array faster than a float).
     """
-    a = x.data if isinstance(x, Tensor) else np.asarray(x) if type(x) is float else _as_array(x, False)
-    b = y.data if isinstance(y, Tensor) else np.asarray(y) if type(y) is float else _as_array(y, False)
+    a = x.data if isinstance(x, Tensor) else np.asarray(x) if type(x) is float else _as_array(x, False, name)
+    b = y.data if isinstance(y, Tensor) else np.asarray(y) if type(y) is float else _as_array(y, False, name)
     return a, b
 
 
@@ -55,7 +55,7 @@ def _record_binary(value, op, x, y, vjp_x, vjp_y):
 
 def add(x, y):
     """x + y, broadcasting; d/dx = d/dy = 1."""
-    a, b = _arrays(x, y)
+    a, b = _arrays(x, y, "add")
     try:
         out = a + b
     except ValueError as err:
@@ -65,7 +65,7 @@ def add(x, y):
 
 def sub(x, y):
     """x - y, broadcasting; d/dx = 1, d/dy = -1."""
-    a, b = _arrays(x, y)
+    a, b = _arrays(x, y, "sub")
     try:
         out = a - b
     except ValueError as err:
@@ -75,7 +75,7 @@ def sub(x, y):
 
 def mul(x, y):
     """x * y elementwise, broadcasting; d/dx = y, d/dy = x."""
-    a, b = _arrays(x, y)
+    a, b = _arrays(x, y, "mul")
     try:
         out = a * b
     except ValueError as err:
@@ -88,7 +88,7 @@ def mul(x, y):
 
 def div(x, y):
     """x / y elementwise, broadcasting. d/dx = 1/y; d/dy = -x / y^2 = -out / y."""
-    a, b = _arrays(x, y)
+    a, b = _arrays(x, y, "div")
     try:
         out = a / b
     except ValueError as err:
@@ -106,7 +106,7 @@ def neg(x):
 
 def power(x, y):
     """x ** y elementwise. d/dx = y x^(y-1); d/dy = x^y log x (defined for x > 0)."""
-    a, b = _arrays(x, y)
+    a, b = _arrays(x, y, "power")
     try:
         out = np.power(a, b)
     except ValueError as err:
@@ -142,13 +142,14 @@ def matmul(x, y):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned") from err
     a2 = a[None, :] if a.ndim == 1 else a  # (..., m, k)
     b2 = b[:, None] if b.ndim == 1 else b  # (..., k, n)
+    shape2 = np.shape(out)  # the shape of a2 @ b2: the axes dropped for 1-D operands restored
+    if b.ndim == 1:
+        shape2 = shape2 + (1,)
+    if a.ndim == 1:
+        shape2 = shape2[:-1] + (1,) + shape2[-1:]
 
-    def as_2d(g):  # cotangent in the (..., m, n) layout of a2 @ b2
-        if a.ndim == 1:
-            g = g[..., None, :]
-        if b.ndim == 1:
-            g = g[..., None]
-        return g
+    def as_2d(g):  # cotangent in the (..., m, n) layout of a2 @ b2 (vector @ vector: (1, 1))
+        return np.reshape(g, shape2)
 
     def vjp_x(g):
         gx = as_2d(g) @ np.swapaxes(b2, -1, -2)
@@ -235,20 +236,24 @@ def relu(x):
 
 def maximum(x, y):
     """Elementwise max; at ties the gradient is split equally."""
-    x, y = as_tensor(x), as_tensor(y)
-    a, b = x.data, y.data
-    out = _broadcast("maximum", np.maximum, a, b)
-    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
-    return record(out, "maximum", (x, y), (lambda g: g * share, lambda g: g * (1.0 - share)))
+    a, b = _arrays(x, y, "maximum")
+    try:
+        out = np.maximum(a, b)
+    except ValueError as err:
+        raise _shape_error("maximum", a, b) from err
+    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
+    return _record_binary(out, "maximum", x, y, lambda g: g * share, lambda g: g * (1.0 - share))
 
 
 def minimum(x, y):
     """Elementwise min; at ties the gradient is split equally."""
-    x, y = as_tensor(x), as_tensor(y)
-    a, b = x.data, y.data
-    out = _broadcast("minimum", np.minimum, a, b)
-    share = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0))
-    return record(out, "minimum", (x, y), (lambda g: g * share, lambda g: g * (1.0 - share)))
+    a, b = _arrays(x, y, "minimum")
+    try:
+        out = np.minimum(a, b)
+    except ValueError as err:
+        raise _shape_error("minimum", a, b) from err
+    share = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
+    return _record_binary(out, "minimum", x, y, lambda g: g * share, lambda g: g * (1.0 - share))
 
 
 def where(condition, x, y):

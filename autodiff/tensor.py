@@ -80,8 +80,13 @@ _next_seq = itertools.count().__next__
 _creation_order = attrgetter("_seq")
 
 
-def _as_array(data, requires_grad: bool) -> np.ndarray:
-    """Convert user data to an ndarray: Python numbers and lists become float64."""
+def _as_array(data, requires_grad: bool, name: str = "Tensor") -> np.ndarray:
+    """Convert user data to an ndarray: Python numbers and lists become float64.
+
+    Raises:
+        TypeError: naming `name` (the constructor or op) when the data is not real numbers, or
+            when `requires_grad` is asked of integer or boolean data.
+    """
     if isinstance(data, np.ndarray):
         array = data
     else:
@@ -90,10 +95,10 @@ def _as_array(data, requires_grad: bool) -> np.ndarray:
             array = array.astype(np.float64)
     kind = array.dtype.kind
     if kind not in "fiub":
-        raise TypeError(f"Tensor: expected numeric data, got dtype {array.dtype} ({type(data).__name__})")
+        raise TypeError(f"{name}: expected real numeric data, got dtype {array.dtype} ({type(data).__name__})")
     if requires_grad and kind != "f":
         raise TypeError(
-            f"Tensor: requires_grad needs floating-point data, got dtype {array.dtype}; "
+            f"{name}: requires_grad needs floating-point data, got dtype {array.dtype}; "
             "convert it with .astype(float)"
         )
     return array
@@ -115,7 +120,8 @@ class Tensor:
         array([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_g", "_seq", "_retains_grad")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_g", "_seq", "_retains_grad",
+                 "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False):

@@ -1,0 +1,353 @@
+"""The tape: deep chains, reuse, no_grad, freeing, reference cycles, retain_grad, bad input."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+from autodiff.tensor import record
+
+rng = np.random.default_rng(11)
+
+
+def leaf(*shape):
+    return ad.Tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+# -- deep graphs and reuse -------------------------------------------------------------------
+
+def test_backward_through_a_100000_op_chain():
+    x = ad.Tensor(np.array([0.5]), requires_grad=True)
+    y = x
+    for _ in range(50_000):
+        y = y * 1.0
+        y = y + 0.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0])
+
+
+def test_dropping_an_unused_100000_op_chain_is_safe():
+    x = ad.Tensor(np.array([0.5]), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = ad.sin(y)
+    probe = weakref.ref(y)
+    del y  # deallocation of a long chain must not overflow the C stack
+    assert probe() is None
+
+
+def test_wide_graph_sums_many_paths():
+    x = ad.Tensor(2.0, requires_grad=True)
+    total = x * 0.0
+    for k in range(1, 201):
+        total = total + x * float(k)
+    total.backward()
+    assert x.grad == sum(range(1, 201))
+
+
+@pytest.mark.parametrize("f, expected", [
+    (lambda x: x + x, lambda x: np.full_like(x, 2.0)),
+    (lambda x: x * x, lambda x: 2 * x),
+    (lambda x: x * x * x, lambda x: 3 * x ** 2),
+    (lambda x: ad.sin(x) * ad.sin(x) + ad.sin(x), lambda x: 2 * np.sin(x) * np.cos(x) + np.cos(x)),
+    (lambda x: ad.stack([x, x, x]).sum(axis=0), lambda x: np.full_like(x, 3.0)),
+    (lambda x: x[0] + x[0] + x, lambda x: np.array([7.0, 1.0, 1.0])),  # x[0] reaches 3 outputs twice
+])
+def test_a_node_used_several_times_gets_the_sum(f, expected):
+    x = leaf(3)
+    out = f(x)
+    out.backward(np.ones(out.shape))
+    np.testing.assert_allclose(x.grad, expected(x.data), rtol=1e-12)
+
+
+def test_diamond_reuses_an_interior_node():
+    x = leaf(2)
+    h = ad.tanh(x)  # used by two branches that join again
+    out = ad.sum(ad.sin(h) * ad.exp(h))
+    out.backward()
+    t = np.tanh(x.data)
+    expected = (np.cos(t) * np.exp(t) + np.sin(t) * np.exp(t)) * (1 - t ** 2)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
+
+
+def test_gradients_accumulate_across_backward_calls_until_zero_grad():
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    ad.sum(x * 3.0).backward()
+    ad.sum(x * x).backward()
+    np.testing.assert_array_equal(x.grad, [5.0, 7.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_leaf_grad_is_a_fresh_writable_array():
+    x = ad.Tensor(np.ones(3), requires_grad=True)
+    ad.sum(x).backward()  # sum's VJP is a read-only broadcast view
+    x.grad[0] = 5.0
+    assert x.grad.flags.writeable and x.grad.dtype == np.float64
+
+
+def test_constants_receive_no_gradient():
+    x, c = leaf(3), ad.Tensor(np.ones(3))
+    ad.sum(x * c).backward()
+    assert c.grad is None and not c.requires_grad
+
+
+# -- no_grad ---------------------------------------------------------------------------------
+
+def test_no_grad_records_nothing():
+    x = leaf(3)
+    with ad.no_grad():
+        assert not ad.is_grad_enabled()
+        y = ad.sum(ad.exp(x) * 2.0 + x)
+        with ad.enable_grad():
+            z = x * 2.0
+        assert not ad.is_grad_enabled()
+    assert ad.is_grad_enabled()
+    assert not y.requires_grad and y._parents == () and y.is_leaf
+    assert z.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_no_grad_restores_the_mode_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with ad.no_grad():
+            1 / 0
+    assert ad.is_grad_enabled()
+
+
+# -- freeing, retain_graph -------------------------------------------------------------------
+
+def test_backward_twice_on_a_freed_graph_raises_a_clear_error():
+    x = leaf(3)
+    y = ad.sum(ad.sin(x) * x)
+    y.backward()
+    first = x.grad.copy()
+    with pytest.raises(RuntimeError, match="freed.*retain_graph=True"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad, first)  # the failed call moved no gradient
+
+
+def test_backward_through_a_shared_freed_subgraph_raises_before_moving_gradients():
+    x = leaf(3)
+    h = ad.exp(x)
+    a, b = ad.sum(h * 2.0), ad.sum(h * 3.0)
+    a.backward()
+    first = x.grad.copy()
+    with pytest.raises(RuntimeError, match="freed"):
+        b.backward()
+    np.testing.assert_array_equal(x.grad, first)
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf(3)
+    y = ad.sum(ad.tanh(x) ** 2)
+    y.backward(retain_graph=True)
+    once = x.grad.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * once, rtol=1e-14)
+    with pytest.raises(RuntimeError, match="freed"):
+        y.backward()
+
+
+# -- reference cycles ------------------------------------------------------------------------
+
+GRAPHS = [
+    ("elementwise", lambda x: ad.sum(ad.sigmoid(ad.tanh(ad.exp(x) * 2.0 - x) / 3.0))),
+    ("matmul", lambda x: ad.sum(x @ x.T)),
+    ("getitem", lambda x: ad.sum(x[np.array([0, 0, 1])] + x[::-1, 1:2])),
+    ("softmax", lambda x: ad.sum(ad.log_softmax(x) * ad.softmax(x, axis=0))),
+    ("stack", lambda x: ad.max(ad.concatenate([x, ad.stack([x[0], x[1], x[2]])]))),
+    ("where", lambda x: ad.sum(ad.where(x.data > 0, x, -x) + ad.maximum(x, 0.0))),
+    ("loss", lambda x: ad.losses.softmax_cross_entropy(x, np.array([0, 1, 2]))),
+]
+
+
+@pytest.fixture
+def gc_disabled():
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["dropped", "after-backward"])
+@pytest.mark.parametrize("name, f", GRAPHS, ids=[g[0] for g in GRAPHS])
+def test_graphs_create_no_reference_cycles(name, f, backward, gc_disabled):
+    x = ad.Tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    inner = ad.exp(x)  # an interior node the output depends on
+    out = f(inner)
+    probes = [weakref.ref(inner), weakref.ref(out)]
+    if backward:
+        out.backward()
+    del inner, out
+    # reference counting alone (the collector is off) must free every node
+    assert [p() for p in probes] == [None, None], name
+
+
+def test_retain_graph_graphs_are_freed_too(gc_disabled):
+    x = leaf(3)
+    h = ad.sin(x)
+    out = ad.sum(h * h)
+    out.backward(retain_graph=True)
+    probe = weakref.ref(h)
+    del h, out
+    assert probe() is None
+
+
+# -- retain_grad -----------------------------------------------------------------------------
+
+def test_retain_grad_keeps_interior_gradients():
+    x = leaf(3)
+    h = ad.sin(x)
+    h.retain_grad()
+    u = h * h
+    u.retain_grad()
+    out = ad.sum(u * 3.0)
+    out.backward()
+    np.testing.assert_allclose(u.grad, np.full(3, 3.0))
+    np.testing.assert_allclose(h.grad, 6 * np.sin(x.data), rtol=1e-12)
+    np.testing.assert_allclose(x.grad, 6 * np.sin(x.data) * np.cos(x.data), rtol=1e-12)
+    assert h.retains_grad and u.retains_grad and not x.retains_grad
+
+
+def test_interior_nodes_keep_no_gradient_without_retain_grad():
+    x = leaf(3)
+    h = ad.sin(x)
+    ad.sum(h).backward()
+    assert h.grad is None
+
+
+def test_retain_grad_on_the_output_and_broadcast_nodes():
+    x = leaf(2, 1)
+    b = x + np.zeros((2, 3))  # a broadcast result: its gradient has the result's shape
+    b.retain_grad()
+    out = ad.sum(b * 2.0)
+    out.retain_grad()
+    out.backward()
+    assert out.grad == 1.0
+    np.testing.assert_array_equal(b.grad, np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(x.grad, np.full((2, 1), 6.0))
+
+
+def test_retained_gradients_accumulate_and_are_owned_copies():
+    x = leaf(2)
+    h = x * 1.0
+    h.retain_grad()
+    out = ad.sum(h * h)
+    out.backward(retain_graph=True)
+    first = h.grad.copy()
+    h.grad[0] = 123.0  # the user owns it: writing must not change the engine's cotangents
+    h.zero_grad()
+    out.backward()
+    np.testing.assert_allclose(h.grad, first, rtol=1e-15)
+    np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-15)
+
+
+def test_retain_grad_is_a_no_op_on_leaves_and_an_error_on_constants():
+    x = leaf(2)
+    x.retain_grad()
+    ad.sum(x).backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ad.Tensor([1.0]).retain_grad()
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: leaf(2, 3) + leaf(4), ValueError, r"add: shapes \(2, 3\) and \(4,\)"),
+    (lambda: leaf(2, 3) - np.ones(2), ValueError, r"sub: shapes \(2, 3\) and \(2,\)"),
+    (lambda: leaf(3) * leaf(2), ValueError, r"mul: shapes \(3,\) and \(2,\)"),
+    (lambda: leaf(3) / leaf(2, 2), ValueError, r"div: shapes \(3,\) and \(2, 2\)"),
+    (lambda: leaf(3) ** leaf(2), ValueError, r"power: shapes \(3,\) and \(2,\)"),
+    (lambda: ad.maximum(leaf(3), leaf(2)), ValueError, r"maximum: shapes \(3,\) and \(2,\)"),
+    (lambda: ad.minimum(leaf(3), leaf(2)), ValueError, r"minimum: shapes \(3,\) and \(2,\)"),
+    (lambda: leaf(2, 3) @ leaf(2, 3), ValueError, r"matmul: shapes \(2, 3\) and \(2, 3\)"),
+    (lambda: leaf(3) @ ad.Tensor(2.0), ValueError, r"matmul: .*\(3,\) and \(\)"),
+    (lambda: ad.where(np.ones(3, bool), leaf(2), leaf(3)), ValueError, r"where: shapes \(3,\), \(2,\) and \(3,\)"),
+    (lambda: ad.reshape(leaf(2, 3), (4,)), ValueError, r"reshape: cannot reshape \(2, 3\) into \(4,\)"),
+    (lambda: ad.broadcast_to(leaf(3), (2,)), ValueError, r"broadcast_to: cannot broadcast \(3,\) to \(2,\)"),
+    (lambda: ad.stack([leaf(2), leaf(3)]), ValueError, r"stack: shapes \[\(2,\), \(3,\)\]"),
+    (lambda: ad.concatenate([leaf(2, 2), leaf(2, 3)]), ValueError, r"concatenate: shapes .* on axis 0"),
+    (lambda: ad.sum(leaf(2), axis=1), ValueError, r"axis 1 is out of range for a tensor with 1 axes"),
+    (lambda: leaf(3)[5], IndexError, r"getitem: index 5 is invalid for shape \(3,\)"),
+    (lambda: ad.Tensor("abc"), TypeError, r"Tensor: expected real numeric data, got dtype <U3"),
+    (lambda: ad.Tensor([1.0, None]), TypeError, r"Tensor: expected real numeric data, got dtype object"),
+    (lambda: ad.Tensor(np.array([1 + 2j])), TypeError, r"Tensor: expected real numeric data, got dtype complex"),
+    (lambda: leaf(2) * "abc", TypeError, r"mul: expected real numeric data"),
+    (lambda: ad.Tensor(np.arange(3), requires_grad=True), TypeError, r"requires_grad needs floating-point data, got dtype int64"),
+    (lambda: ad.Tensor(np.array([True, False]), requires_grad=True), TypeError, r"requires_grad needs floating-point data, got dtype bool"),
+])
+def test_bad_input_raises_a_named_error(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize("seed, error, pattern", [
+    (np.array([1.0, np.nan]), ValueError, r"NaN or infinite"),
+    (np.array([np.inf, 0.0]), ValueError, r"NaN or infinite"),
+    (np.ones(3), ValueError, r"grad has shape \(3,\), expected the tensor's shape \(2,\)"),
+    (np.ones((2, 1)), ValueError, r"grad has shape \(2, 1\)"),
+    (None, ValueError, r"omitted only for a one-element tensor, this one has shape \(2,\)"),
+])
+def test_bad_backward_seeds_raise(seed, error, pattern):
+    x = leaf(2)
+    y = x * 2.0
+    with pytest.raises(error, match=pattern):
+        y.backward(seed)
+    assert x.grad is None
+    y.backward(np.ones(2))  # the graph is untouched by the failed call
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_integer_data_becomes_float64_and_int_arrays_stay_constants():
+    assert ad.Tensor([1, 2]).dtype == np.float64
+    assert ad.Tensor(3).dtype == np.float64
+    c = ad.Tensor(np.arange(3))
+    assert c.dtype == np.int64 and not c.requires_grad
+    x = leaf(3)
+    ad.sum(x * c).backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 2.0])
+
+
+# -- the Tensor API --------------------------------------------------------------------------
+
+def test_tensor_api_basics():
+    x = ad.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert x.is_leaf and x.T.shape == (3, 2) and x.mT.shape == (3, 2)
+    assert x.numpy() is x.data
+    d = x.detach()
+    assert d.data is x.data and not d.requires_grad
+    np.testing.assert_array_equal(x > 2, x.data > 2)
+    np.testing.assert_array_equal(x == x, np.ones((2, 3), bool))
+    assert not isinstance(x < 1, ad.Tensor)
+    assert ad.Tensor(3.5).item() == 3.5
+    assert "requires_grad=True" in repr(x)
+    assert len({x, d}) == 2  # hashable by identity
+    y = +x
+    assert y is x and isinstance(abs(-x), ad.Tensor)
+    assert isinstance(np.ones(3) + ad.Tensor(np.ones(3)), ad.Tensor)  # ndarray defers to Tensor
+
+
+def test_record_makes_nodes_only_when_a_parent_requires_grad():
+    x, c = leaf(2), ad.Tensor([1.0, 2.0])
+    out = record(x.data * 2, "double", (x,), (lambda g: 2 * g,))
+    assert out.requires_grad and out._parents == (x,) and out._op == "double" and not out.is_leaf
+    const = record(c.data * 2, "double", (c,), (lambda g: 2 * g,))
+    assert not const.requires_grad and const._parents == ()
+    with ad.no_grad():
+        assert not record(x.data, "copy", (x,), (lambda g: g,)).requires_grad
+
+
+def test_python_number_constants_are_not_graph_nodes():
+    x = leaf(2)
+    y = x * 3.0 + 1.0
+    assert y._parents[0]._parents == (x,)  # constants are folded into the VJPs
+    assert ad.add(1.0, 2.0).data == 3.0 and not ad.add(1.0, 2.0).requires_grad

@@ -59,11 +59,23 @@ def _analytic_pullback(f, arrays, seed):
     return [np.zeros_like(a) if leaf.grad is None else leaf.grad for a, leaf in zip(arrays, leaves)]
 
 
-def _fail(name, index, analytic, numeric):
+def _fail(name, where, analytic, numeric):
+    analytic, numeric = float(analytic), float(numeric)
     raise GradientCheckError(
-        f"check_grads: {name} disagrees at {index}: autodiff {analytic!r}, "
+        f"check_grads: {name} disagrees at {where}: autodiff {analytic!r}, "
         f"finite differences {numeric!r} (difference {abs(analytic - numeric):.3e})"
     )
+
+
+def _entry(out_shape, in_shape):
+    """Describe entry (i, j) of a flattened Jacobian as output and input indices."""
+
+    def where(flat):
+        out_index = tuple(int(k) for k in np.unravel_index(flat[0], out_shape))
+        in_index = tuple(int(k) for k in np.unravel_index(flat[1], in_shape))
+        return f"output index {out_index}, input index {in_index}"
+
+    return where
 
 
 def check_grads(f, *args, eps=1e-6, rtol=1e-6, atol=1e-8, directions=3, seed=0):
@@ -84,16 +96,15 @@ def check_grads(f, *args, eps=1e-6, rtol=1e-6, atol=1e-8, directions=3, seed=0):
     out = _evaluate(f, arrays)
     inputs = sum(a.size for a in arrays)
     if inputs * max(out.size, 1) <= FULL_JACOBIAN_LIMIT:
+        # row j of every argument's Jacobian: one backward pass seeded with the j-th unit vector
+        rows = [_analytic_pullback(f, arrays, seed_j) for seed_j in np.eye(out.size)]
         for i, x in enumerate(arrays):
             numeric = numerical_jacobian(f, arrays, i, eps)
-            analytic = np.stack(
-                [_analytic_pullback(f, arrays, np.eye(out.size)[j])[i].ravel() for j in range(out.size)]
-            ) if out.size else numeric
-            _compare(f"d out / d arg{i}", analytic, numeric, rtol, atol,
-                     lambda flat: (np.unravel_index(flat[0], out.shape), np.unravel_index(flat[1], x.shape)))
+            analytic = np.stack([r[i].ravel() for r in rows]) if out.size else numeric
+            _compare(f"d out / d arg{i}", analytic, numeric, rtol, atol, _entry(out.shape, x.shape))
         return
     rng = np.random.default_rng(seed)
-    for _ in range(directions):
+    for k in range(directions):
         v = rng.standard_normal(out.shape)
         grads = _analytic_pullback(f, arrays, v)
         us = [rng.standard_normal(a.shape) for a in arrays]
@@ -102,14 +113,16 @@ def check_grads(f, *args, eps=1e-6, rtol=1e-6, atol=1e-8, directions=3, seed=0):
         down = _evaluate(f, [a - eps * u for a, u in zip(arrays, us)])
         numeric = float(np.sum(v * (up - down)) / (2 * eps))
         _compare("a random projection v^T J u", np.array([analytic]), np.array([numeric]), rtol, atol,
-                 lambda flat: "the projection")
+                 lambda _: f"direction {k} (seed {seed})")
 
 
 def _compare(name, analytic, numeric, rtol, atol, where):
-    if not np.all(np.isfinite(analytic)):
-        bad = np.unravel_index(np.argmax(~np.isfinite(analytic)), analytic.shape)
-        _fail(name, where(bad) if analytic.ndim == 2 else bad, analytic[bad], numeric[bad])
+    """Raise on the worst entry outside atol + rtol |numeric|, or on any non-finite entry."""
+    not_finite = ~(np.isfinite(analytic) & np.isfinite(numeric))
+    if np.any(not_finite):  # NaN compares false: without this check it would pass silently
+        bad = np.unravel_index(np.argmax(not_finite), analytic.shape)
+        _fail(name, where(bad), analytic[bad], numeric[bad])
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
     if np.any(excess > 0):
         worst = np.unravel_index(np.argmax(excess), excess.shape)
-        _fail(name, where(worst) if analytic.ndim == 2 else worst, analytic[worst], numeric[worst])
+        _fail(name, where(worst), analytic[worst], numeric[worst])

@@ -3,7 +3,10 @@
 Conventions: `g` is the cotangent of the op's output (same shape as the output); each VJP
 returns the cotangent of one input, either in that input's shape or in the broadcast shape --
 the engine's `unbroadcast` sums it back down, so no op handles broadcasting itself. Inputs may
-be Tensors, numpy arrays or Python numbers; non-Tensors are constants.
+be Tensors, numpy arrays or Python numbers; non-Tensors are constants. Binary ops fold a
+constant operand into their VJPs instead of making a node for it (`x * 0.5` records one node).
+
+Glossary: a, b the input arrays; out the result; g the output's cotangent.
 """
 
 from __future__ import annotations
@@ -33,9 +36,14 @@ def _arrays(x, y, name):
     return a, b
 
 
-def _shape_error(name, *arrays):
-    shapes = " and ".join(str(np.shape(a)) for a in arrays)
-    return ValueError(f"{name}: shapes {shapes} do not broadcast")
+def _shape_error(name, a, b, err):
+    """The ValueError for a binary op whose numpy call failed: a broadcasting failure names both
+    shapes; any other numpy complaint (e.g. integers to negative integer powers) is passed on."""
+    try:
+        np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        return ValueError(f"{name}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast")
+    return ValueError(f"{name}: cannot apply to shapes {np.shape(a)} and {np.shape(b)}: {err}")
 
 
 def _record_binary(value, op, x, y, vjp_x, vjp_y):
@@ -54,32 +62,54 @@ def _record_binary(value, op, x, y, vjp_x, vjp_y):
 # the op and both shapes.
 
 def add(x, y):
-    """x + y, broadcasting; d/dx = d/dy = 1."""
+    """x + y elementwise, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: d/dx = d/dy = 1, so both get g (the engine sums
+        it over broadcast axes).
+    """
     a, b = _arrays(x, y, "add")
     try:
         out = a + b
     except ValueError as err:
-        raise _shape_error("add", a, b) from err
+        raise _shape_error("add", a, b, err) from err
     return _record_binary(out, "add", x, y, _identity, _identity)
 
 
 def sub(x, y):
-    """x - y, broadcasting; d/dx = 1, d/dy = -1."""
+    """x - y elementwise, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: d/dx = 1 gives g; d/dy = -1 gives -g.
+    """
     a, b = _arrays(x, y, "sub")
     try:
         out = a - b
     except ValueError as err:
-        raise _shape_error("sub", a, b) from err
+        raise _shape_error("sub", a, b, err) from err
     return _record_binary(out, "sub", x, y, _identity, np.negative)
 
 
 def mul(x, y):
-    """x * y elementwise, broadcasting; d/dx = y, d/dy = x."""
+    """x * y elementwise, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: d/dx = y gives g y; d/dy = x gives g x.
+    """
     a, b = _arrays(x, y, "mul")
     try:
         out = a * b
     except ValueError as err:
-        raise _shape_error("mul", a, b) from err
+        raise _shape_error("mul", a, b, err) from err
     # Closures only for Tensor operands (a constant needs no VJP; `x * 0.5` is common).
     vjp_x = (lambda g: g * b) if isinstance(x, Tensor) else None
     vjp_y = (lambda g: g * a) if isinstance(y, Tensor) else None
@@ -87,36 +117,65 @@ def mul(x, y):
 
 
 def div(x, y):
-    """x / y elementwise, broadcasting. d/dx = 1/y; d/dy = -x / y^2 = -out / y."""
+    """x / y elementwise, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: d/dx = 1/y gives g / y;
+        d/dy = -x / y^2 = -out / y gives -g out / y.
+    """
     a, b = _arrays(x, y, "div")
     try:
         out = a / b
     except ValueError as err:
-        raise _shape_error("div", a, b) from err
+        raise _shape_error("div", a, b, err) from err
     vjp_x = (lambda g: g / b) if isinstance(x, Tensor) else None
     vjp_y = (lambda g: -g * out / b) if isinstance(y, Tensor) else None
     return _record_binary(out, "div", x, y, vjp_x, vjp_y)
 
 
 def neg(x):
-    """-x."""
+    """-x elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: -g.
+    """
     x = as_tensor(x)
     return record(-x.data, "neg", (x,), (np.negative,))
 
 
 def power(x, y):
-    """x ** y elementwise. d/dx = y x^(y-1); d/dy = x^y log x (defined for x > 0)."""
+    """x ** y elementwise, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: d/dx = y x^(y-1) (0 where y = 0);
+        d/dy = x^y log x for x > 0, 0 where x = 0 and y >= 0, NaN for x < 0 (the real power
+        of a negative base is not differentiable in its exponent).
+    """
     a, b = _arrays(x, y, "power")
     try:
         out = np.power(a, b)
     except ValueError as err:
-        raise _shape_error("power", a, b) from err
+        raise _shape_error("power", a, b, err) from err
 
-    def vjp_y(g):
+    def vjp_x(g):  # g y x^(y-1); y = 0 gives 0 even at x = 0 (where x^(y-1) is inf)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1.0)), np.nan)
+            return g * np.where(b == 0, 0.0, b * np.power(a, b - 1))
 
-    return _record_binary(out, "power", x, y, lambda g: g * b * np.power(a, b - 1), vjp_y)
+    def vjp_y(g):  # g x^y log x, guarded where log x is -inf (x = 0) or undefined (x < 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_a = np.log(np.where(a > 0, a, 1.0))
+            return g * np.where(a > 0, out * log_a, np.where((a == 0) & (b >= 0), 0.0, np.nan))
+
+    return _record_binary(out, "power", x, y, vjp_x, vjp_y)
 
 
 def _identity(g):
@@ -128,9 +187,21 @@ def _identity(g):
 def matmul(x, y):
     """x @ y with numpy's rules: vectors, matrices and broadcast stacks of matrices.
 
-    For matrices, vjp(v, X) = v @ Y^T and vjp(v, Y) = X^T @ v. A 1-D operand is treated as a
-    row (left) or column (right) matrix whose added axis is dropped from the result, so the
-    same two products serve every case.
+    For matrices X (m, k) and Y (k, n) and a cotangent V (m, n): vjp_X(V) = V Y^T and
+    vjp_Y(V) = X^T V. A 1-D operand is treated as a row (left) or column (right) matrix whose
+    added axis is dropped from the result, so the same two products serve every case;
+    stacked leading axes broadcast and the engine sums them back.
+
+    Args:
+        x: (..., m, k) or (k,).
+        y: (..., k, n) or (k,).
+
+    Returns:
+        A Tensor of shape (..., m, n), with the m axis dropped for a 1-D x and the n axis
+        dropped for a 1-D y (vector @ vector is a scalar).
+
+    Raises:
+        ValueError: naming both shapes when an operand is 0-d or the inner sizes differ.
     """
     x, y = as_tensor(x), as_tensor(y)
     a, b = x.data, y.data
@@ -169,49 +240,99 @@ def matmul(x, y):
 # -- elementwise functions ---------------------------------------------------------------------
 
 def exp(x):
-    """e^x; its derivative is its value."""
+    """e^x elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx e^x = e^x, so g * out.
+    """
     x = as_tensor(x)
     out = np.exp(x.data)
     return record(out, "exp", (x,), (lambda g: g * out,))
 
 
 def log(x):
-    """Natural log; d/dx = 1/x."""
+    """Natural logarithm elementwise (for x > 0).
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx log x = 1/x, so g / x.
+    """
     x = as_tensor(x)
     a = x.data
     return record(np.log(a), "log", (x,), (lambda g: g / a,))
 
 
 def sqrt(x):
-    """Square root; d/dx = 1 / (2 sqrt x)."""
+    """Square root elementwise (for x >= 0).
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx sqrt x = 1 / (2 sqrt x), so g * 0.5 / out.
+    """
     x = as_tensor(x)
     out = np.sqrt(x.data)
     return record(out, "sqrt", (x,), (lambda g: g * 0.5 / out,))
 
 
 def abs(x):  # noqa: A001 - the public name mirrors numpy's
-    """|x|; d/dx = sign(x) (0 at 0)."""
+    """|x| elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx |x| = sign(x), taken as 0 at x = 0.
+    """
     x = as_tensor(x)
     a = x.data
     return record(np.abs(a), "abs", (x,), (lambda g: g * np.sign(a),))
 
 
 def sin(x):
-    """sin x; d/dx = cos x."""
+    """sin x elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape (radians).
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx sin x = cos x.
+    """
     x = as_tensor(x)
     a = x.data
     return record(np.sin(a), "sin", (x,), (lambda g: g * np.cos(a),))
 
 
 def cos(x):
-    """cos x; d/dx = -sin x."""
+    """cos x elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape (radians).
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx cos x = -sin x.
+    """
     x = as_tensor(x)
     a = x.data
     return record(np.cos(a), "cos", (x,), (lambda g: -g * np.sin(a),))
 
 
 def tanh(x):
-    """tanh x; d/dx = 1 - tanh^2 x (the closed form 4e^(2x)/(e^(2x)+1)^2 overflows)."""
+    """tanh x elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: d/dx tanh x = 1 - tanh^2 x, computed from the output
+        (the closed form 4e^(2x)/(e^(2x)+1)^2 overflows for large x).
+    """
     x = as_tensor(x)
     out = np.tanh(x.data)
     # g (1 - tanh^2), written as g - g tanh tanh: three array ops and no Python float to convert.
@@ -219,7 +340,14 @@ def tanh(x):
 
 
 def sigmoid(x):
-    """1 / (1 + e^(-x)), evaluated without overflow; d/dx = s (1 - s)."""
+    """The logistic function 1 / (1 + e^(-x)) elementwise, without overflow.
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape, in [0, 1]. VJP: d/dx s(x) = s (1 - s) (= e^(-x)/(1+e^(-x))^2).
+    """
     x = as_tensor(x)
     a = x.data
     e = np.exp(-np.abs(a))  # in (0, 1]: never overflows
@@ -228,36 +356,70 @@ def sigmoid(x):
 
 
 def relu(x):
-    """max(x, 0); d/dx = 1 where x > 0, else 0."""
+    """max(x, 0) elementwise.
+
+    Args:
+        x: a Tensor, array or number of any shape.
+
+    Returns:
+        A Tensor of x's shape. VJP: g where x > 0, else 0 (0 at x = 0).
+    """
     x = as_tensor(x)
     a = x.data
     return record(np.maximum(a, 0.0), "relu", (x,), (lambda g: g * (a > 0),))
 
 
 def maximum(x, y):
-    """Elementwise max; at ties the gradient is split equally."""
+    """Elementwise maximum of x and y, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: g goes to the larger operand; at ties each
+        operand gets g / 2 (the mean of the one-sided derivatives).
+    """
     a, b = _arrays(x, y, "maximum")
     try:
         out = np.maximum(a, b)
     except ValueError as err:
-        raise _shape_error("maximum", a, b) from err
+        raise _shape_error("maximum", a, b, err) from err
     share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
     return _record_binary(out, "maximum", x, y, lambda g: g * share, lambda g: g * (1.0 - share))
 
 
 def minimum(x, y):
-    """Elementwise min; at ties the gradient is split equally."""
+    """Elementwise minimum of x and y, with numpy broadcasting.
+
+    Args:
+        x, y: Tensors, arrays or numbers; shapes that broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: g goes to the smaller operand; at ties each
+        operand gets g / 2.
+    """
     a, b = _arrays(x, y, "minimum")
     try:
         out = np.minimum(a, b)
     except ValueError as err:
-        raise _shape_error("minimum", a, b) from err
+        raise _shape_error("minimum", a, b, err) from err
     share = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
     return _record_binary(out, "minimum", x, y, lambda g: g * share, lambda g: g * (1.0 - share))
 
 
 def where(condition, x, y):
-    """x where `condition` (a plain boolean array) holds, else y; gradients follow the choice."""
+    """x where `condition` holds, else y (numpy.where), with broadcasting.
+
+    Args:
+        condition: a boolean array (or Tensor; comparisons of Tensors give arrays). It is a
+            constant: no gradient flows to it.
+        x, y: Tensors, arrays or numbers; shapes that broadcast with `condition`.
+
+    Returns:
+        A Tensor of the broadcast shape. VJPs: g where the condition picked that operand,
+        else 0. To keep NaN out of gradients, guard the inputs of an unsafe branch with
+        `where` too (the unpicked branch's VJP is 0, but 0 * NaN is NaN upstream).
+    """
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     x, y = as_tensor(x), as_tensor(y)
     try:
@@ -290,7 +452,17 @@ def _expand(g, axes, keepdims):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
-    """Sum over `axis` (None: all axes); the gradient is copied back over the summed axes."""
+    """Sum over `axis`.
+
+    Args:
+        x: a Tensor, array or number of shape (d_0, ..., d_{n-1}).
+        axis: None (all axes), an int or a tuple of ints (negative counts from the end).
+        keepdims: keep the summed axes with size 1.
+
+    Returns:
+        A Tensor with the summed axes removed (or of size 1 with keepdims). VJP: g copied
+        back over the summed axes (d sum / d x_i = 1).
+    """
     x = as_tensor(x)
     axes = _axes(axis, x.ndim)
     shape = x.shape
@@ -299,7 +471,17 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def mean(x, axis=None, keepdims=False):
-    """Mean over `axis`; the gradient is spread evenly, 1/count each."""
+    """Mean over `axis`.
+
+    Args:
+        x: a Tensor, array or number of shape (d_0, ..., d_{n-1}).
+        axis: None (all axes), an int or a tuple of ints.
+        keepdims: keep the averaged axes with size 1.
+
+    Returns:
+        A Tensor with the averaged axes removed (or of size 1 with keepdims). VJP: g / count
+        spread over the averaged axes, count = the number of entries averaged.
+    """
     x = as_tensor(x)
     axes = _axes(axis, x.ndim)
     shape = x.shape
@@ -309,7 +491,17 @@ def mean(x, axis=None, keepdims=False):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Maximum over `axis`; the gradient goes to the maximal entries, split equally at ties."""
+    """Maximum over `axis`.
+
+    Args:
+        x: a Tensor, array or number of shape (d_0, ..., d_{n-1}).
+        axis: None (all axes), an int or a tuple of ints.
+        keepdims: keep the reduced axes with size 1.
+
+    Returns:
+        A Tensor with the reduced axes removed (or of size 1 with keepdims). VJP: g goes to
+        the maximal entries, split equally between ties.
+    """
     x = as_tensor(x)
     a = x.data
     axes = _axes(axis, x.ndim)
@@ -322,7 +514,15 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
 # -- shape ops ---------------------------------------------------------------------------------
 
 def reshape(x, shape):
-    """The same values in a new shape (numpy's rules, -1 allowed)."""
+    """The same values in a new shape (numpy's rules, one -1 allowed).
+
+    Args:
+        x: a Tensor, array or number.
+        shape: the new shape, with as many entries in all as x.
+
+    Returns:
+        A Tensor of `shape`. VJP: g reshaped back to x's shape.
+    """
     x = as_tensor(x)
     old = x.shape
     try:
@@ -333,7 +533,17 @@ def reshape(x, shape):
 
 
 def transpose(x, axes=None):
-    """Permute axes (default: reverse them, as numpy does); the VJP applies the inverse."""
+    """Permute axes, as numpy.transpose.
+
+    Args:
+        x: a Tensor of any shape.
+        axes: a permutation of range(x.ndim) (negative entries allowed), or None to reverse
+            the axes.
+
+    Returns:
+        A Tensor with out.shape[i] = x.shape[axes[i]]. VJP: g transposed by the inverse
+        permutation.
+    """
     x = as_tensor(x)
     out = np.transpose(x.data, axes)
     inverse = None if axes is None else np.argsort([a % x.ndim for a in axes])
@@ -341,13 +551,30 @@ def transpose(x, axes=None):
 
 
 def swapaxes(x, axis1, axis2):
-    """Exchange two axes (e.g. -1, -2 for a stack of matrix transposes)."""
+    """Exchange two axes (e.g. -1 and -2: a stack of matrix transposes).
+
+    Args:
+        x: a Tensor of any shape.
+        axis1, axis2: the axes to exchange.
+
+    Returns:
+        A Tensor with those two axes exchanged. VJP: g with the same two axes exchanged back.
+    """
     x = as_tensor(x)
     return record(np.swapaxes(x.data, axis1, axis2), "swapaxes", (x,), (lambda g: np.swapaxes(g, axis1, axis2),))
 
 
 def broadcast_to(x, shape):
-    """x repeated along broadcast axes; the engine sums the cotangent back."""
+    """x repeated along broadcast axes, as numpy.broadcast_to.
+
+    Args:
+        x: a Tensor of a shape that broadcasts to `shape`.
+        shape: the target shape.
+
+    Returns:
+        A Tensor of `shape` (a read-only view). VJP: g itself; the engine's `unbroadcast`
+        sums it back to x's shape.
+    """
     x = as_tensor(x)
     try:
         out = np.broadcast_to(x.data, shape)
@@ -363,7 +590,19 @@ def _is_basic(index):
 
 
 def getitem(x, index):
-    """x[index] for basic and integer-array indices; repeated indices accumulate in backward."""
+    """x[index]: basic indexing (ints, slices, None, Ellipsis) and integer or boolean arrays.
+
+    Args:
+        x: a Tensor of any shape.
+        index: anything numpy accepts as an index; a Tensor index is used by value.
+
+    Returns:
+        A Tensor of numpy's result shape. VJP: g scattered into zeros of x's shape; entries
+        picked several times by an integer-array index accumulate (numpy.add.at).
+
+    Raises:
+        IndexError: naming the index and x's shape.
+    """
     x = as_tensor(x)
     if isinstance(index, Tensor):
         index = index.data
@@ -386,7 +625,16 @@ def getitem(x, index):
 
 
 def stack(tensors, axis=0):
-    """Join same-shaped tensors along a new axis; each gets its slice of the cotangent back."""
+    """Join same-shaped tensors along a new axis.
+
+    Args:
+        tensors: a sequence of k Tensors (or arrays, numbers), each of shape s.
+        axis: where the new axis of size k goes in the result.
+
+    Returns:
+        A Tensor of shape s with k inserted at `axis`. VJPs: tensor i gets slice i of g
+        along that axis.
+    """
     tensors = tuple(as_tensor(t) for t in tensors)
     try:
         out = np.stack([t.data for t in tensors], axis=axis)
@@ -398,7 +646,16 @@ def stack(tensors, axis=0):
 
 
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis; each gets its section of the cotangent back."""
+    """Join tensors along an existing axis.
+
+    Args:
+        tensors: a sequence of Tensors (or arrays) whose shapes agree except along `axis`.
+        axis: the axis to join along.
+
+    Returns:
+        A Tensor whose `axis` is the sum of the inputs' sizes there. VJPs: each input gets
+        its own section of g along `axis`.
+    """
     tensors = tuple(as_tensor(t) for t in tensors)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
@@ -415,9 +672,19 @@ def concatenate(tensors, axis=0):
 # -- softmax family --------------------------------------------------------------------------
 
 def logsumexp(x, axis=-1, keepdims=False):
-    """log sum exp x over `axis`, shifted by the max so logits of 1e4 stay finite.
+    """log(sum(exp(x))) over `axis`, stable for large |x|.
 
-    d/dx_i = softmax(x)_i.
+    The max is subtracted before exponentiating, so logits of 1e4 give 1e4 + log(...),
+    not inf.
+
+    Args:
+        x: a Tensor of any shape.
+        axis: an int, a tuple of ints or None (all axes); default the last axis.
+        keepdims: keep the reduced axes with size 1.
+
+    Returns:
+        A Tensor with the reduced axes removed (or of size 1 with keepdims). VJP:
+        d/dx_i = softmax(x)_i, so g (broadcast back) * softmax(x).
     """
     x = as_tensor(x)
     a = x.data
@@ -433,9 +700,15 @@ def logsumexp(x, axis=-1, keepdims=False):
 
 
 def softmax(x, axis=-1):
-    """e^x / sum e^x over `axis`, stable for large logits.
+    """e^x / sum(e^x) over `axis`, stable for large logits.
 
-    Jacobian: d a_i / d x_j = a_i (delta_ij - a_j), so vjp(g) = a * (g - sum(g * a)).
+    Args:
+        x: a Tensor of any shape.
+        axis: the axis (or axes) normalised over; default the last.
+
+    Returns:
+        A Tensor a of x's shape, positive, summing to 1 over `axis`. VJP: the Jacobian is
+        d a_i / d x_j = a_i (delta_ij - a_j), so vjp(g) = a * (g - sum(g * a)).
     """
     x = as_tensor(x)
     a = x.data
@@ -445,7 +718,16 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) over `axis`; vjp(g) = g - softmax(x) * sum(g)."""
+    """x - logsumexp(x) over `axis`: the log of softmax, without its underflow.
+
+    Args:
+        x: a Tensor of any shape.
+        axis: the axis (or axes) normalised over; default the last.
+
+    Returns:
+        A Tensor of x's shape. VJP: d out_i / d x_j = delta_ij - softmax(x)_j, so
+        vjp(g) = g - softmax(x) * sum(g).
+    """
     x = as_tensor(x)
     a = x.data
     shifted = a - np.max(a, axis=axis, keepdims=True)

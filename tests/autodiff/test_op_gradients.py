@@ -251,3 +251,21 @@ def test_derivatives_at_special_points(name, f, x, expected):
     t = ad.Tensor(x, requires_grad=True)
     f(t).backward()
     assert t.grad == expected, name
+
+
+@pytest.mark.parametrize("x, y, grad_x, grad_y", [
+    (0.0, 0.0, 0.0, 0.0),  # d/dx x^0 = 0 even at x = 0; d/dy 0^y = 0 for y >= 0
+    (0.0, 2.0, 0.0, 0.0),
+    (0.0, 1.0, 1.0, 0.0),
+    (-2.0, 2.0, -4.0, np.nan),  # the real power of a negative base has no exponent derivative
+    (2.0, 3.0, 12.0, 8.0 * np.log(2.0)),
+])
+def test_power_derivatives_at_edge_points(x, y, grad_x, grad_y):
+    tx, ty = ad.Tensor(x, requires_grad=True), ad.Tensor(y, requires_grad=True)
+    (tx ** ty).backward()
+    np.testing.assert_allclose([tx.grad, ty.grad], [grad_x, grad_y], rtol=1e-14)
+
+
+def test_power_of_integer_constants_passes_numpys_complaint_on():
+    with pytest.raises(ValueError, match="power: cannot apply to shapes \\(3,\\) and \\(\\): Integers"):
+        ad.power(ad.Tensor(np.arange(3)), np.array(-1))

@@ -4,7 +4,12 @@ A `Tensor` wraps a numpy array. An op (see `ops.py`) computes its value with num
 on the new node, its parents and one vector-Jacobian product (VJP) per parent. `backward()` walks
 the recorded graph in reverse topological order -- iteratively, so chains of 100,000 ops work --
 calls each VJP, reduces every cotangent to its parent's shape with `unbroadcast`, and sums the
-cotangents of nodes used more than once.
+cotangents of nodes used more than once. The order comes from creation numbers: every node is
+made after its parents, so the reachable nodes sorted by decreasing number are in order.
+
+Speed: recording and the reverse pass are the engine's whole overhead on small arrays (about
+1.5 us per op on top of numpy's own work, see benchmarks/engine.py), so `record` and `backward`
+are kept free of per-node generators, wrappers and repeated lookups.
 
 Memory: VJP closures capture input and output *arrays*, never nodes, so a graph holds no
 reference cycles and is freed by reference counting alone (the cycle collector made training
@@ -109,9 +114,14 @@ class Tensor:
 
     Attributes:
         data: the value, a numpy array of any shape (float64 unless given another float type).
-        grad: after `backward()`, the gradient of the output with respect to this leaf, same
-            shape as `data`; None before. Gradients accumulate across calls until `zero_grad()`.
+        grad: after `backward()`, the gradient of the output with respect to this leaf (or
+            interior node marked with `retain_grad()`), same shape as `data`; None before.
+            Gradients accumulate across calls until `zero_grad()`.
         requires_grad: whether gradients flow to this node.
+
+    Internals (read by graph drawings): `_op` the op's name ("leaf", "const" for tensors the
+    user made), `_parents` the Tensor inputs that were recorded, `_vjps` one VJP per parent
+    (both emptied by a backward pass without retain_graph), `_seq` the creation number.
 
     Example:
         >>> x = Tensor([1.0, 2.0], requires_grad=True)
@@ -224,25 +234,29 @@ class Tensor:
 
         nodes = _reverse_topological(self)  # raises before any gradient moves if the graph was freed
         self._g = grad
-        for node in nodes:
-            g = node._g
-            if g is None:  # nothing reached this node (cannot happen on the graph of `self`)
-                continue
-            node._g = None
-            parents = node._parents
-            if node._retains_grad or not parents:  # a leaf, or a node asked to keep its gradient
-                # The stored gradient is an array the user owns: copy, never alias a cotangent.
-                node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
-            for parent, vjp in zip(parents, node._vjps):
-                if parent.requires_grad:
-                    pg = vjp(g)
-                    if pg.shape != parent.data.shape:
-                        pg = unbroadcast(pg, parent.data.shape)
-                    # A node used several times gets the sum of its cotangents (new array:
-                    # `pg` may be a read-only broadcast view or alias another cotangent).
-                    parent._g = pg if parent._g is None else parent._g + pg
-            if not retain_graph and parents:
-                node._parents, node._vjps = (), _FREED
+        try:
+            for node in nodes:  # each node after every node that uses it: its cotangent is complete
+                g = node._g
+                node._g = None
+                parents = node._parents
+                if node._retains_grad or not parents:  # a leaf, or a node asked to keep its gradient
+                    # The stored gradient is an array the user owns: copy, never alias a cotangent.
+                    node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
+                for parent, vjp in zip(parents, node._vjps):
+                    if parent.requires_grad:
+                        pg = vjp(g)
+                        if pg.shape != parent.data.shape:
+                            pg = unbroadcast(pg, parent.data.shape)
+                        # A node used several times gets the sum of its cotangents (a new array:
+                        # `pg` may be a read-only broadcast view or alias another cotangent).
+                        parent._g = pg if parent._g is None else parent._g + pg
+                if not retain_graph and parents:
+                    node._parents, node._vjps = (), _FREED
+        except Exception as err:  # a VJP failed: leave no half-summed cotangent behind
+            for pending in nodes:
+                pending._g = None
+            err.add_note(f"backward: raised while pulling back through op '{node._op}' of output shape {node.shape}")
+            raise
 
     # Operators (+ - * / ** @, indexing, comparisons, .T, .mT) are attached in ops.py.
 

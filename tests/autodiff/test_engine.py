@@ -351,3 +351,27 @@ def test_python_number_constants_are_not_graph_nodes():
     y = x * 3.0 + 1.0
     assert y._parents[0]._parents == (x,)  # constants are folded into the VJPs
     assert ad.add(1.0, 2.0).data == 3.0 and not ad.add(1.0, 2.0).requires_grad
+
+
+def test_a_failing_vjp_is_named_and_leaves_no_stale_cotangents():
+    def broken(g):
+        raise FloatingPointError("broken VJP")
+
+    x = leaf(3)
+    h = ad.sin(x)
+    bad = record(h.data * 1.0, "broken_op", (h,), (broken,))
+    y = ad.sum(h * 2.0)  # made after `bad`: h receives y's cotangent before `broken` runs
+    out = ad.sum(bad) + y
+    with pytest.raises(FloatingPointError, match="broken VJP") as info:
+        out.backward(retain_graph=True)
+    assert any("broken_op" in note for note in info.value.__notes__)
+    y.backward()  # a stale cotangent left on h would double this gradient
+    np.testing.assert_allclose(x.grad, 2 * np.cos(x.data), rtol=1e-14)
+
+
+def test_a_vjp_returning_an_impossible_shape_is_named():
+    x = leaf(3)
+    bad = record(x.data * 1.0, "wrong_shape", (x,), (lambda g: np.ones(5),))
+    with pytest.raises(ValueError) as info:
+        ad.sum(bad).backward()
+    assert any("wrong_shape" in note for note in info.value.__notes__)

@@ -24,16 +24,22 @@ __all__ = [
 ]
 
 
-def _arrays(x, y, name):
-    """The arrays behind a binary op's operands.
+def _constant(value, name):
+    """A non-Tensor operand of a binary op as an array: a constant of the graph.
 
-    Constant operands (numbers, lists, arrays) are not wrapped in Tensors: they never need a
-    gradient, and skipping their node saves much of an op's overhead on `x * 0.5`. Python
-    floats become float64 0-d arrays (numpy converts a 0-d array faster than a float).
+    Constants are not wrapped in Tensors: they never need a gradient, and skipping their node
+    saves much of an op's overhead on `x * 0.5`. Python floats become float64 0-d arrays
+    (numpy multiplies by a 0-d array faster than by a float, and the VJPs reuse it).
+
+    Raises:
+        TypeError: naming the op when the value is not real numbers.
     """
-    a = x.data if isinstance(x, Tensor) else np.asarray(x) if type(x) is float else _as_array(x, False, name)
-    b = y.data if isinstance(y, Tensor) else np.asarray(y) if type(y) is float else _as_array(y, False, name)
-    return a, b
+    if type(value) is float:  # the common case: no dtype checks needed
+        return _asarray(value)
+    return _as_array(value, False, name)
+
+
+_asarray = np.asarray
 
 
 def _shape_error(name, a, b, err):
@@ -71,7 +77,8 @@ def add(x, y):
         A Tensor of the broadcast shape. VJPs: d/dx = d/dy = 1, so both get g (the engine sums
         it over broadcast axes).
     """
-    a, b = _arrays(x, y, "add")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "add")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "add")
     try:
         out = a + b
     except ValueError as err:
@@ -88,7 +95,8 @@ def sub(x, y):
     Returns:
         A Tensor of the broadcast shape. VJPs: d/dx = 1 gives g; d/dy = -1 gives -g.
     """
-    a, b = _arrays(x, y, "sub")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "sub")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "sub")
     try:
         out = a - b
     except ValueError as err:
@@ -105,7 +113,8 @@ def mul(x, y):
     Returns:
         A Tensor of the broadcast shape. VJPs: d/dx = y gives g y; d/dy = x gives g x.
     """
-    a, b = _arrays(x, y, "mul")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "mul")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "mul")
     try:
         out = a * b
     except ValueError as err:
@@ -126,7 +135,8 @@ def div(x, y):
         A Tensor of the broadcast shape. VJPs: d/dx = 1/y gives g / y;
         d/dy = -x / y^2 = -out / y gives -g out / y.
     """
-    a, b = _arrays(x, y, "div")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "div")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "div")
     try:
         out = a / b
     except ValueError as err:
@@ -160,7 +170,8 @@ def power(x, y):
         d/dy = x^y log x for x > 0, 0 where x = 0 and y >= 0, NaN for x < 0 (the real power
         of a negative base is not differentiable in its exponent).
     """
-    a, b = _arrays(x, y, "power")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "power")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "power")
     try:
         out = np.power(a, b)
     except ValueError as err:
@@ -379,7 +390,8 @@ def maximum(x, y):
         A Tensor of the broadcast shape. VJPs: g goes to the larger operand; at ties each
         operand gets g / 2 (the mean of the one-sided derivatives).
     """
-    a, b = _arrays(x, y, "maximum")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "maximum")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "maximum")
     try:
         out = np.maximum(a, b)
     except ValueError as err:
@@ -398,7 +410,8 @@ def minimum(x, y):
         A Tensor of the broadcast shape. VJPs: g goes to the smaller operand; at ties each
         operand gets g / 2.
     """
-    a, b = _arrays(x, y, "minimum")
+    a = x.data if isinstance(x, Tensor) else _constant(x, "minimum")
+    b = y.data if isinstance(y, Tensor) else _constant(y, "minimum")
     try:
         out = np.minimum(a, b)
     except ValueError as err:

@@ -1,7 +1,10 @@
 """The tape: deep chains, reuse, no_grad, freeing, reference cycles, retain_grad, bad input."""
 
 import gc
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -375,3 +378,12 @@ def test_a_vjp_returning_an_impossible_shape_is_named():
     with pytest.raises(ValueError) as info:
         ad.sum(bad).backward()
     assert any("wrong_shape" in note for note in info.value.__notes__)
+
+
+def test_autodiff_imports_numpy_only():
+    code = ("import sys, autodiff; roots = {m.split('.')[0] for m in sys.modules}; "
+            "print(sorted(roots & {'scipy', 'matplotlib', 'torch', 'tqdm', 'sklearn', 'kinematics', 'robots', 'demos'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

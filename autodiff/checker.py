@@ -113,7 +113,7 @@ def check_grads(f, *args, eps=1e-6, rtol=1e-6, atol=1e-8, directions=3, seed=0):
         down = _evaluate(f, [a - eps * u for a, u in zip(arrays, us)])
         numeric = float(np.sum(v * (up - down)) / (2 * eps))
         _compare("a random projection v^T J u", np.array([analytic]), np.array([numeric]), rtol, atol,
-                 lambda _: f"direction {k} (seed {seed})")
+                 lambda _, k=k: f"direction {k} (seed {seed})")
 
 
 def _compare(name, analytic, numeric, rtol, atol, where):

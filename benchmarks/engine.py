@@ -105,13 +105,13 @@ def measure(n_ops, repeats, torch=None):
         if not np.allclose(got, expected, rtol=1e-10, atol=1e-300):
             raise AssertionError(f"armgrad's gradient on shape {shape} differs from the hand-written one")
         per_op = 1e6 / n_ops
-        engine = best_time(lambda: armgrad_chain(shape, n_ops), repeats) * per_op
-        floor = best_time(lambda: numpy_chain(shape, n_ops), repeats) * per_op
+        engine = best_time(lambda shape=shape: armgrad_chain(shape, n_ops), repeats) * per_op
+        floor = best_time(lambda shape=shape: numpy_chain(shape, n_ops), repeats) * per_op
         reference = None
         if torch is not None:
             if not np.allclose(torch_chain(torch, shape, n_ops), expected, rtol=1e-10, atol=1e-300):
                 raise AssertionError(f"torch's gradient on shape {shape} differs from the hand-written one")
-            reference = best_time(lambda: torch_chain(torch, shape, n_ops), repeats) * per_op
+            reference = best_time(lambda shape=shape: torch_chain(torch, shape, n_ops), repeats) * per_op
         rows.append((shape, engine, floor, reference))
     return rows
 
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     for shape, engine, floor, reference in rows:
         ref = f"{reference:12.2f}" if reference is not None else f"{'-':>12}"
         ratio = f"{engine / reference:14.2f}" if reference is not None else f"{'-':>14}"
-        print(f"{str(shape):>8} {engine:9.2f} {floor:14.2f} {ref} {ratio} {engine / floor:14.2f}")
+        print(f"{shape!s:>8} {engine:9.2f} {floor:14.2f} {ref} {ratio} {engine / floor:14.2f}")
     if torch is not None:
         worst = max(engine / reference for _, engine, _, reference in rows)
         verdict = "met" if worst <= 0.5 else "not met"

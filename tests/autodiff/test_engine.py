@@ -115,9 +115,8 @@ def test_no_grad_records_nothing():
 
 
 def test_no_grad_restores_the_mode_after_an_exception():
-    with pytest.raises(ZeroDivisionError):
-        with ad.no_grad():
-            1 / 0
+    with pytest.raises(ZeroDivisionError), ad.no_grad():
+        _ = 1 / 0
     assert ad.is_grad_enabled()
 
 
@@ -329,7 +328,7 @@ def test_tensor_api_basics():
     d = x.detach()
     assert d.data is x.data and not d.requires_grad
     np.testing.assert_array_equal(x > 2, x.data > 2)
-    np.testing.assert_array_equal(x == x, np.ones((2, 3), bool))
+    np.testing.assert_array_equal(x == x.detach(), np.ones((2, 3), bool))
     assert not isinstance(x < 1, ad.Tensor)
     assert ad.Tensor(3.5).item() == 3.5
     assert "requires_grad=True" in repr(x)
@@ -383,7 +382,7 @@ def test_a_vjp_returning_an_impossible_shape_is_named():
 def test_autodiff_imports_numpy_only():
     code = ("import sys, autodiff; roots = {m.split('.')[0] for m in sys.modules}; "
             "print(sorted(roots & {'scipy', 'matplotlib', 'torch', 'tqdm', 'sklearn', 'kinematics', 'robots', 'demos'}))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -99,7 +99,7 @@ def test_random_graphs_vjp_is_v_times_jacobian(program, x, y, v):
     # jacobian passes the argument it does not differentiate as a plain array: adding 0 * b
     # keeps the output a Tensor (of shape (2, 3)) whichever argument is differentiated
     f = lambda a, b: run(program, a, b) + 0 * a + 0 * b  # noqa: E731
-    value, pullback = ad.vjp(f, x, y)
+    _, pullback = ad.vjp(f, x, y)
     gx, gy = pullback(v)
     jx = ad.jacobian(f, argnums=0)(x, y)
     jy = ad.jacobian(f, argnums=1)(x, y)

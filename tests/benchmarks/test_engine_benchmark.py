@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_benchmark(*args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-m", "benchmarks.engine", *args], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "benchmarks.engine", *args], cwd=ROOT, env=env, check=False,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -46,6 +46,6 @@ def test_engine_benchmark_without_torch_says_skipped(monkeypatch, capsys):
 
 def test_engine_benchmark_rejects_bad_chain_lengths():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "benchmarks.engine", "--ops", "6"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "benchmarks.engine", "--ops", "6"], cwd=ROOT, env=env, check=False,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "multiple of 4" in result.stderr

@@ -2,7 +2,7 @@
 
 The chain repeats `y + 0.5`, `y * 0.9`, `sin(y)`, `tanh(y)` (1000 ops by default) on an input
 of shape (1,) and (3, 3), then sums and backpropagates to the input. Three implementations run
-in the same process, timed best-of-N with `time.perf_counter`:
+in the same process, timed best-of-N with `time.perf_counter` in alternating blocks:
 
 - armgrad: the `autodiff` engine;
 - numpy by hand: the same forward values and a hand-written backward pass -- the floor that
@@ -76,21 +76,29 @@ def torch_chain(torch, shape, n_ops):
     return x.grad.numpy()
 
 
-def best_time(fn, repeats):
-    """The fastest of `repeats` calls of fn(), in seconds (after one warm-up call)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
+def best_times(fns, repeats, rounds=3):
+    """The fastest of `repeats` calls of each fn(), in seconds.
+
+    Each fn runs in blocks of repeats // rounds calls (warmed up by one call first), and the
+    blocks of the implementations alternate for `rounds` rounds: a slow spell of the machine
+    then affects all of them alike, while each block still runs with its own caches warm.
+    """
+    best = [float("inf")] * len(fns)
+    per_block = max(1, repeats // rounds)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            fn()
+            for _ in range(per_block):
+                start = time.perf_counter()
+                fn()
+                best[i] = min(best[i], time.perf_counter() - start)
     return best
 
 
 def _import_torch():
     try:
         import torch
-    except ImportError:
+    except (ImportError, OSError):  # not installed, or installed without its shared libraries
         return None
     torch.set_num_threads(1)
     return torch
@@ -104,14 +112,14 @@ def measure(n_ops, repeats, torch=None):
         got = armgrad_chain(shape, n_ops)
         if not np.allclose(got, expected, rtol=1e-10, atol=1e-300):
             raise AssertionError(f"armgrad's gradient on shape {shape} differs from the hand-written one")
-        per_op = 1e6 / n_ops
-        engine = best_time(lambda shape=shape: armgrad_chain(shape, n_ops), repeats) * per_op
-        floor = best_time(lambda shape=shape: numpy_chain(shape, n_ops), repeats) * per_op
-        reference = None
+        fns = [lambda shape=shape: armgrad_chain(shape, n_ops), lambda shape=shape: numpy_chain(shape, n_ops)]
         if torch is not None:
             if not np.allclose(torch_chain(torch, shape, n_ops), expected, rtol=1e-10, atol=1e-300):
                 raise AssertionError(f"torch's gradient on shape {shape} differs from the hand-written one")
-            reference = best_time(lambda shape=shape: torch_chain(torch, shape, n_ops), repeats) * per_op
+            fns.append(lambda shape=shape: torch_chain(torch, shape, n_ops))
+        per_op = [t * 1e6 / n_ops for t in best_times(fns, repeats)]
+        engine, floor = per_op[:2]
+        reference = per_op[2] if torch is not None else None
         rows.append((shape, engine, floor, reference))
     return rows
 

@@ -28,18 +28,32 @@ def _constant(value, name):
     """A non-Tensor operand of a binary op as an array: a constant of the graph.
 
     Constants are not wrapped in Tensors: they never need a gradient, and skipping their node
-    saves much of an op's overhead on `x * 0.5`. Python floats become float64 0-d arrays
-    (numpy multiplies by a 0-d array faster than by a float, and the VJPs reuse it).
+    saves much of an op's overhead on `x * 0.5`. Python floats become read-only float64 0-d
+    arrays (numpy multiplies by a 0-d array faster than by a float), converted once per value.
 
     Raises:
         TypeError: naming the op when the value is not real numbers.
     """
     if type(value) is float:  # the common case: no dtype checks needed
-        return _asarray(value)
+        array = _float_constants.get(value)
+        if array is None:
+            array = _float_constant(value)
+        return array
     return _as_array(value, False, name)
 
 
-_asarray = np.asarray
+_float_constants = {}  # Python float -> read-only 0-d float64 array
+
+
+def _float_constant(value):
+    array = np.asarray(value)
+    # Only nonzero, non-NaN keys: 0.0 == -0.0 would share one sign, and NaN never matches itself.
+    if value and value == value:
+        array.flags.writeable = False
+        if len(_float_constants) >= 1024:  # a loop over many distinct constants: start afresh
+            _float_constants.clear()
+        _float_constants[value] = array
+    return array
 
 
 def _shape_error(name, a, b, err):

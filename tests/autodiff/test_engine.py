@@ -386,3 +386,18 @@ def test_autodiff_imports_numpy_only():
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_float_constants_keep_their_sign_and_the_cache_stays_bounded():
+    from autodiff import ops
+
+    x = ad.Tensor([1.0, -2.0], requires_grad=True)
+    np.testing.assert_array_equal(np.signbit((x * -0.0).data), [True, False])
+    np.testing.assert_array_equal(np.signbit((x * 0.0).data), [False, True])
+    assert np.all(np.isnan((x + float("nan")).data))
+    for k in range(3000):
+        y = x * (1.0 + k * 1e-3)
+    assert len(ops._float_constants) <= 1024
+    ad.sum(y).backward()
+    np.testing.assert_allclose(x.grad, [1.0 + 2999e-3] * 2, rtol=1e-15)
+    assert not ops._constant(0.25, "mul").flags.writeable  # shared, so never written

@@ -14,7 +14,7 @@ from .tensor import Tensor, as_tensor, record
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul",
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+    "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2", "tanh", "sigmoid", "relu",
     "maximum", "minimum", "where",
     "sum", "mean", "max", "reshape", "transpose", "swapaxes", "broadcast_to", "getitem",
     "stack", "concatenate", "softmax", "log_softmax", "logsumexp",
@@ -181,6 +181,15 @@ def sigmoid(x):
     e = np.exp(-np.abs(a))  # in (0, 1]: never overflows
     out = np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return record(out, "sigmoid", (x,), (lambda g: g * out * (1.0 - out),))
+
+
+def arctan2(y, x):
+    """Angle of the point (x, y), in (-pi, pi]; d/dy = x / r², d/dx = -y / r² with r² = x² + y²."""
+    y, x = as_tensor(y), as_tensor(x)
+    b, a = y.data, x.data
+    out = _broadcast("arctan2", np.arctan2, b, a)
+    r2 = a * a + b * b
+    return record(out, "arctan2", (y, x), (lambda g: g * a / r2, lambda g: -g * b / r2))
 
 
 def relu(x):

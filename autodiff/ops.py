@@ -328,22 +328,34 @@ def getitem(x, index):
     x = as_tensor(x)
     if isinstance(index, Tensor):
         index = index.data
-    shape, dtype = x.shape, x.data.dtype
     try:
         out = x.data[index]
     except IndexError as err:
-        raise IndexError(f"getitem: index {index!r} is invalid for shape {shape}: {err}") from err
-    basic = _is_basic(index)
+        raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {err}") from err
+    return record(out, "getitem", (x,), (_Scatter(x.data, index),))
 
-    def vjp(g):
-        full = np.zeros(shape, dtype=np.result_type(dtype, g.dtype))
-        if basic:
-            full[index] = g
-        else:
-            np.add.at(full, index, g)
+
+class _Scatter:
+    """The VJP of x[index]: the cotangent goes back to the indexed entries, zeros elsewhere.
+
+    The engine prefers `scatter_into`, which adds into the parent's gradient buffer in place.
+    """
+
+    __slots__ = ("shape", "dtype", "index", "basic")
+
+    def __init__(self, x, index):
+        self.shape, self.dtype, self.index, self.basic = x.shape, x.dtype, index, _is_basic(index)
+
+    def __call__(self, g):
+        full = np.zeros(self.shape, dtype=np.result_type(self.dtype, g.dtype))
+        self.scatter_into(full, g)
         return full
 
-    return record(out, "getitem", (x,), (vjp,))
+    def scatter_into(self, buffer, g):
+        if self.basic:
+            buffer[self.index] += g
+        else:
+            np.add.at(buffer, self.index, g)  # repeated indices add up
 
 
 def stack(tensors, axis=0):

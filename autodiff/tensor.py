@@ -193,6 +193,7 @@ class Tensor:
                 raise ValueError("backward: grad contains NaN or infinite values")
 
         self._g = grad
+        owned = set()  # ids of nodes whose cotangent buffer this pass allocated (safe to add into)
         for node in _reverse_topological(self):
             g, node._g = node._g, None
             if g is None:  # no path from the output reaches this node's value
@@ -201,16 +202,40 @@ class Tensor:
                 node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
                 continue
             for parent, vjp in zip(node._parents, node._vjps):
-                if not parent.requires_grad:
-                    continue
-                pg = vjp(g)
-                if pg.shape != parent.data.shape:
-                    pg = unbroadcast(pg, parent.data.shape)
-                parent._g = pg if parent._g is None else parent._g + pg
+                if parent.requires_grad:
+                    _accumulate(parent, vjp, g, owned)
             if not retain_graph:
                 node._parents, node._vjps = (), _FREED
 
     # Operators (+ - * / ** @, indexing, comparisons, .T, .mT) are attached in ops.py.
+
+
+def _accumulate(parent: Tensor, vjp, g: np.ndarray, owned: set) -> None:
+    """Add the cotangent that `vjp` pulls back from `g` into `parent._g`.
+
+    A VJP with a `scatter_into(buffer, g)` method (indexing) adds its few entries into the
+    parent's buffer in place, instead of materialising a mostly-zero array of the parent's
+    shape: an array indexed k times then costs one buffer, not k full-size arrays and sums.
+    """
+    scatter = getattr(vjp, "scatter_into", None)
+    if scatter is not None:
+        buffer = parent._g
+        if buffer is None:
+            buffer = np.zeros(parent.data.shape, dtype=np.result_type(parent.data.dtype, g.dtype))
+        elif id(parent) not in owned:  # may alias another node's cotangent: copy before writing
+            buffer = np.array(buffer, dtype=np.result_type(buffer.dtype, g.dtype))
+        scatter(buffer, g)
+        parent._g = buffer
+        owned.add(id(parent))
+        return
+    pg = vjp(g)
+    if pg.shape != parent.data.shape:
+        pg = unbroadcast(pg, parent.data.shape)
+    if parent._g is None:
+        parent._g = pg
+    else:
+        parent._g = parent._g + pg
+        owned.add(id(parent))
 
 
 def _reverse_topological(root: Tensor) -> list:

@@ -7,9 +7,13 @@ e pose error (..., 6) = [p_t − p; rotation vector of R_t Rᵀ]; n degrees of f
 
 from . import transforms
 from .chain import PRISMATIC, REVOLUTE, Chain, Joint
-from .fk import forward_kinematics, geometric_jacobian, jacobian, link_poses, pose_error, rotation_vector
+from .fk import (
+    forward_kinematics, geometric_jacobian, jacobian, link_poses, pose_and_jacobian, pose_error, rotation_vector,
+)
+from .ik import DAMPING, METHODS, IKResult, PathResult, solve, solve_path
 
 __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
-    "jacobian", "geometric_jacobian", "pose_error", "rotation_vector",
+    "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
+    "solve", "solve_path", "IKResult", "PathResult", "METHODS", "DAMPING",
 ]

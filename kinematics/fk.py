@@ -15,7 +15,7 @@ import autodiff as ad
 
 from .chain import REVOLUTE, Chain
 
-__all__ = ["forward_kinematics", "link_poses", "jacobian", "geometric_jacobian", "pose_error", "rotation_vector"]
+__all__ = ["forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian", "pose_error", "rotation_vector"]
 
 
 def _check_q(chain: Chain, q):
@@ -26,24 +26,37 @@ def _check_q(chain: Chain, q):
         raise ValueError(f"q must have shape (..., {chain.n}) for {chain.name!r}, got {shape}")
 
 
-def _locals(chain: Chain, q: ad.Tensor, table: np.ndarray) -> ad.Tensor:
-    """All local transforms C_{i-1} Mz(q_i) at once: (..., n, 4, 4).
+def _namespace(x):
+    """The module whose functions apply to x: the engine for Tensors, numpy for arrays.
 
-    Each is linear in φ_i = (1, cos q_i, sin q_i, q_i), so one product with the constant
-    (n, 4, 16) table gives them all; no Python loop over the batch.
+    Every function here is written once against this shared vocabulary (stack, sin, cos,
+    reshape, where, ...), so arrays are computed at numpy speed with no graph at all.
     """
-    ones = np.ones(q.shape)
-    phi = ad.stack([ones, ad.cos(q), ad.sin(q), q], axis=-1)  # (..., n, 4)
-    flat = ad.reshape(phi, phi.shape[:-1] + (1, 4)) @ table  # (..., n, 1, 16)
-    return ad.reshape(flat, q.shape + (4, 4))
+    return ad if isinstance(x, ad.Tensor) else np
 
 
-def _run(q, fn):
-    """Call fn on q as a Tensor; arrays in, arrays out (and no graph)."""
-    if isinstance(q, ad.Tensor):
-        return fn(q)
-    with ad.no_grad():
-        return fn(ad.Tensor(np.asarray(q, dtype=np.float64))).data
+def _value(x) -> np.ndarray:
+    return x.data if isinstance(x, ad.Tensor) else x
+
+
+def _locals(q, table: np.ndarray):
+    """The local transforms C_{i-1} Mz(q_i) of all joints, (n, ..., 4, 4).
+
+    Each is linear in φ_i = (1, cos q_i, sin q_i, q_i), so all of them come from one batched
+    product with the constant (n, 4, 16) table. The joint axis goes first, so that each
+    joint's slice is contiguous and each product of the chain one matrix multiplication over
+    the batch.
+    """
+    xp = _namespace(q)
+    n, batch = q.shape[-1], q.shape[:-1]
+    qt = xp.reshape(xp.transpose(q, (q.ndim - 1,) + tuple(range(q.ndim - 1))), (n, -1))  # (n, M)
+    phi = xp.stack([np.ones(qt.shape), xp.cos(qt), xp.sin(qt), qt], axis=-1)  # (n, M, 4)
+    return xp.reshape(phi @ table, (n,) + batch + (4, 4))
+
+
+def _run(x, fn):
+    """Call fn on a Tensor as it is, or on anything else as a float64 array."""
+    return fn(x if isinstance(x, ad.Tensor) else np.asarray(x, dtype=np.float64))
 
 
 def forward_kinematics(chain: Chain, q):
@@ -66,10 +79,10 @@ def forward_kinematics(chain: Chain, q):
     table = np.concatenate([chain.compiled["table"][:-1], tip[None]])
 
     def fk(q):
-        L = _locals(chain, q, table)
-        T = L[..., 0, :, :]
+        L = _locals(q, table)
+        T = L[0]
         for i in range(1, chain.n):
-            T = T @ L[..., i, :, :]
+            T = T @ L[i]
         return T
 
     return _run(q, fk)
@@ -92,15 +105,13 @@ def link_poses(chain: Chain, q):
     table, frames = chain.compiled["table"], chain.compiled["frames"]
 
     def poses(q):
-        L = _locals(chain, q, table)
-        T = L[..., 0, :, :]
-        out = [T]
+        L = _locals(q, table)
+        out = [L[0]]
         for i in range(1, chain.n):
-            T = T @ L[..., i, :, :]
-            out.append(T)
-        stacked = ad.stack(out, axis=-3) @ frames  # z-form frames -> joint frames
-        tip = ad.reshape(T @ (frames[-1] @ chain.tool), T.shape[:-2] + (1, 4, 4))
-        return ad.concatenate([stacked, tip], axis=-3)
+            out.append(out[-1] @ L[i])
+        out.append(out[-1] @ (frames[-1] @ chain.tool))
+        # z-form frames -> joint frames; the tip is already the end-effector pose.
+        return _namespace(q).stack(out, axis=-3) @ np.concatenate([frames, np.eye(4)[None]])
 
     return _run(q, poses)
 
@@ -137,6 +148,18 @@ def jacobian(chain: Chain, q) -> np.ndarray:
     Returns:
         (..., 6, n): rows [v; ω] in the base frame.
     """
+    return pose_and_jacobian(chain, q)[1]
+
+
+def pose_and_jacobian(chain: Chain, q):
+    """FK and the engine Jacobian from one forward and one backward pass (see `jacobian`).
+
+    Args:
+        q: (..., n) joint values (array).
+
+    Returns:
+        (T, J): poses (..., 4, 4) and Jacobians (..., 6, n).
+    """
     _check_q(chain, q)
     q = np.asarray(q.data if isinstance(q, ad.Tensor) else q, dtype=np.float64)
     q6 = ad.Tensor(np.broadcast_to(q, (6,) + q.shape).copy(), requires_grad=True)
@@ -146,7 +169,7 @@ def jacobian(chain: Chain, q) -> np.ndarray:
         seed[k, ..., k, 3] = 1.0
     seed[3:, ..., :3, :3] = _angular_seed(T.data[0, ..., :3, :3])
     T.backward(seed)
-    return np.moveaxis(q6.grad, 0, -2)
+    return T.data[0], np.moveaxis(q6.grad, 0, -2)
 
 
 def geometric_jacobian(chain: Chain, q) -> np.ndarray:
@@ -190,37 +213,38 @@ def rotation_vector(M):
     """
 
     def log_map(M):
-        v = ad.stack([M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], axis=-1)
+        xp = _namespace(M)
+        v = xp.stack([M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], axis=-1)
         c = (M[..., 0, 0] + M[..., 1, 1] + M[..., 2, 2] - 1.0) * 0.5  # cos θ
-        v2 = ad.sum(v * v, axis=-1)  # 4 sin² θ
-        small = (v2.data < 4e-6) & (c.data > 0)  # θ < 1e-3
-        near_pi = (v2.data < 4e-6) & (c.data <= 0)
+        v2 = xp.sum(v * v, axis=-1)  # 4 sin² θ
+        small = (_value(v2) < 4e-6) & (_value(c) > 0)  # θ < 1e-3
+        near_pi = (_value(v2) < 4e-6) & (_value(c) <= 0)
         regular = ~(small | near_pi)
-        s = ad.sqrt(ad.where(regular, v2, 1.0)) * 0.5
-        theta = ad.arctan2(s, ad.where(regular, c, 0.0))
+        s = xp.sqrt(xp.where(regular, v2, 1.0)) * 0.5
+        theta = xp.arctan2(s, xp.where(regular, c, 0.0))
         s2 = v2 * 0.25
-        factor = ad.where(regular, theta / s, 1.0 + s2 * (1.0 / 6.0) + s2 * s2 * (3.0 / 40.0))
-        r = ad.reshape(factor, factor.shape + (1,)) * v * 0.5
+        factor = xp.where(regular, theta / s, 1.0 + s2 * (1.0 / 6.0) + s2 * s2 * (3.0 / 40.0))
+        r = xp.reshape(factor, factor.shape + (1,)) * v * 0.5
         if not near_pi.any():
             return r
-        return ad.where(near_pi[..., None], _near_pi(M, v, c, v2, near_pi), r)
+        return xp.where(near_pi[..., None], _near_pi(xp, M, v, c, v2, near_pi), r)
 
     return _run(M, log_map)
 
 
-def _near_pi(M, v, c, v2, mask):
+def _near_pi(xp, M, v, c, v2, mask):
     """θ k for rotations with θ close to π (rows outside `mask` get harmless placeholders)."""
-    c_safe = ad.where(mask, c, -1.0)
-    kk = (M + ad.swapaxes(M, -1, -2) - 2.0 * ad.reshape(c_safe, c_safe.shape + (1, 1)) * np.eye(3)) / (
-        2.0 * ad.reshape(1.0 - c_safe, c_safe.shape + (1, 1)))
-    diag = ad.stack([kk[..., 0, 0], kk[..., 1, 1], kk[..., 2, 2]], axis=-1)
-    pick = np.eye(3)[np.argmax(diag.data, axis=-1)]  # the best-conditioned column of k kᵀ
-    column = ad.sum(kk * pick[..., None, :], axis=-1)  # k_i k
-    k_i = ad.sqrt(ad.maximum(ad.sum(diag * pick, axis=-1), 1e-300))
-    k = column / ad.reshape(k_i, k_i.shape + (1,))
-    sign = np.where(np.sum(k.data * v.data, axis=-1) < 0, -1.0, 1.0)[..., None]
-    theta = ad.arctan2(ad.sqrt(v2) * 0.5, c_safe)
-    return k * sign * ad.reshape(theta, theta.shape + (1,))
+    c_safe = xp.where(mask, c, -1.0)
+    c_mat = xp.reshape(c_safe, c_safe.shape + (1, 1))
+    kk = (M + xp.swapaxes(M, -1, -2) - 2.0 * c_mat * np.eye(3)) / (2.0 * (1.0 - c_mat))
+    diag = xp.stack([kk[..., 0, 0], kk[..., 1, 1], kk[..., 2, 2]], axis=-1)
+    pick = np.eye(3)[np.argmax(_value(diag), axis=-1)]  # the best-conditioned column of k kᵀ
+    column = xp.sum(kk * pick[..., None, :], axis=-1)  # k_i k
+    k_i = xp.sqrt(xp.maximum(xp.sum(diag * pick, axis=-1), 1e-300))
+    k = column / xp.reshape(k_i, k_i.shape + (1,))
+    sign = np.where(np.sum(_value(k) * _value(v), axis=-1) < 0, -1.0, 1.0)[..., None]
+    theta = xp.arctan2(xp.sqrt(v2) * 0.5, c_safe)
+    return k * sign * xp.reshape(theta, theta.shape + (1,))
 
 
 def pose_error(T, target):
@@ -243,9 +267,9 @@ def pose_error(T, target):
     target = target if isinstance(target, ad.Tensor) else np.asarray(target, dtype=np.float64)
 
     def error(T):
-        R = T[..., :3, :3]
+        xp = _namespace(T)
         ep = target[..., :3, 3] - T[..., :3, 3]
-        er = rotation_vector(target[..., :3, :3] @ ad.swapaxes(R, -1, -2))
-        return ad.concatenate([ep, er], axis=-1)
+        er = rotation_vector(target[..., :3, :3] @ xp.swapaxes(T[..., :3, :3], -1, -2))
+        return xp.concatenate([ep, er], axis=-1)
 
     return _run(T, error)

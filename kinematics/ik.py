@@ -1,0 +1,460 @@
+"""Inverse kinematics: joint values that put the end effector on a target.
+
+Two families of solvers share one batched loop (`_solve_batch`):
+
+- gradient methods ("gd", "momentum", "adam"): descend the loss ½‖W e‖², its gradient from one
+  backward pass of the engine through FK and the pose error — the course's method;
+- Levenberg-Marquardt ("lm"): Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e, with J from one backward pass of
+  the engine (`pose_and_jacobian`) and e = pose_error(T(q), target), so ∂e/∂q ≈ −J.
+
+Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
+rows that stall are restarted from a random configuration within the limits. There is no Python
+loop over targets: every step is one array operation over the active rows.
+
+Glossary: q joint values; e pose error [p_t − p; rotation vector of R_t Rᵀ] (or p_t − p for
+position targets); W diagonal weights; J Jacobian; λ damping; rows: the active (target, start)
+pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+import autodiff as ad
+
+from .chain import Chain
+from .fk import _check_q, forward_kinematics, pose_and_jacobian, rotation_vector
+
+__all__ = ["IKResult", "PathResult", "solve", "solve_path", "METHODS", "DAMPING"]
+
+METHODS = ("lm", "gd", "momentum", "adam")
+DAMPING = ("chan-lawrence", "sugihara", "constant")
+
+# Per-method defaults: iterations per start, step size (lr) for the gradient methods.
+_DEFAULTS = {
+    "lm": dict(max_iterations=40, step_size=None),
+    "gd": dict(max_iterations=3000, step_size=0.2),
+    "momentum": dict(max_iterations=3000, step_size=0.05),
+    "adam": dict(max_iterations=3000, step_size=0.02),
+}
+
+
+@dataclasses.dataclass
+class IKResult:
+    """What `solve` found.
+
+    For a single target the fields are scalars and `q` is (n,); for a batch of B targets they
+    are arrays with a leading axis B (and `reason` a list of B strings).
+
+    Attributes:
+        q: joint values, inside the joint limits.
+        success: True where both errors are within tolerance (and q within limits).
+        position_error: ‖p_t − p‖ in metres, measured by FK at `q`.
+        rotation_error: rotation angle of R_t Rᵀ in radians (0 for position targets).
+        iterations: iterations spent on the target, over all of its starts.
+        restarts: random restarts used beyond the first start(s).
+        reason: why the solver stopped.
+        history: with record_history=True, a dict per target of arrays over iterations of the
+            start that produced `q`: "q" (k+1, n), "position_error" (k+1,),
+            "rotation_error" (k+1,); a list of such dicts for a batch.
+    """
+
+    q: np.ndarray
+    success: np.ndarray | bool
+    position_error: np.ndarray | float
+    rotation_error: np.ndarray | float
+    iterations: np.ndarray | int
+    restarts: np.ndarray | int
+    reason: list | str
+    history: list | dict | None = None
+
+
+@dataclasses.dataclass
+class PathResult(IKResult):
+    """`solve_path`'s result: a batch IKResult plus the largest joint step between waypoints.
+
+    Attributes:
+        max_joint_step: max over waypoints k and joints of |q_k − q_{k−1}| (q_{−1} = q0).
+    """
+
+    max_joint_step: float = 0.0
+
+
+def _parse_target(chain: Chain, target):
+    """Targets as (B, 4, 4) poses or (B, 3) positions, and whether the input was one target."""
+    t = np.asarray(target.data if isinstance(target, ad.Tensor) else target, dtype=np.float64)
+    if t.shape[-2:] == (4, 4) and t.ndim in (2, 3):
+        kind = "pose"
+    elif t.ndim in (1, 2) and t.shape[-1] == 3:
+        kind = "position"
+    elif t.ndim in (1, 2) and t.shape[-1] == 2:
+        if not chain.planar:
+            raise ValueError(f"target: 2-D positions need a planar arm; {chain.name!r} is spatial, give (x, y, z)")
+        t = np.concatenate([t, np.zeros(t.shape[:-1] + (1,))], axis=-1)
+        kind = "position"
+    else:
+        raise ValueError(
+            f"target must be a pose (4, 4) or (B, 4, 4), or a position (3,) or (B, 3) "
+            f"((2,) or (B, 2) for planar arms); got shape {t.shape}"
+        )
+    if not np.all(np.isfinite(t)):
+        raise ValueError("target contains NaN or infinite values")
+    single = t.ndim == (2 if kind == "pose" else 1)
+    if kind == "pose":
+        R = t[..., :3, :3]
+        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - np.eye(3)).max() < 1e-6
+        if not orthonormal or np.any(np.abs(np.linalg.det(R) - 1.0) > 1e-6) or np.any(t[..., 3, :] != [0, 0, 0, 1]):
+            raise ValueError("target: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
+    return (t[None] if single else t), kind, single
+
+
+def _sample_box(chain: Chain):
+    """Finite bounds for sampling starts: continuous joints use [−π, π]."""
+    lo = np.where(np.isfinite(chain.lower), chain.lower, -math.pi)
+    hi = np.where(np.isfinite(chain.upper), chain.upper, math.pi)
+    return lo, hi
+
+
+def _first_start(chain: Chain):
+    """Mid-range plus a small fixed perturbation (q = 0 is a singular, stretched pose for many arms)."""
+    lo, hi = _sample_box(chain)
+    return 0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1))
+
+
+def _check_q0(chain: Chain, q0, batch: int):
+    q0 = np.asarray(q0, dtype=np.float64)
+    _check_q(chain, q0)
+    if q0.ndim == 2 and q0.shape[0] not in (1, batch):
+        raise ValueError(f"q0 has {q0.shape[0]} rows for {batch} targets")
+    if q0.ndim > 2:
+        raise ValueError(f"q0 must be (n,) or (B, n), got shape {q0.shape}")
+    if not np.all(np.isfinite(q0)):
+        raise ValueError("q0 contains NaN or infinite values")
+    outside = (q0 < chain.lower - 1e-12) | (q0 > chain.upper + 1e-12)
+    if np.any(outside):
+        j = int(np.argwhere(outside)[0][-1])
+        raise ValueError(
+            f"q0: joint {chain.joints[j].name!r} is outside its limits "
+            f"[{chain.lower[j]:.4g}, {chain.upper[j]:.4g}]"
+        )
+    return np.broadcast_to(q0, (batch, chain.n))
+
+
+def _errors(chain: Chain, T, targets, kind):
+    """Pose errors e (R, 6) or (R, 3), position and rotation error norms (R,)."""
+    ep = targets[..., :3, 3] - T[..., :3, 3] if kind == "pose" else targets - T[..., :3, 3]
+    if kind == "position":
+        return ep, np.linalg.norm(ep, axis=-1), np.zeros(len(ep))
+    er = rotation_vector(targets[..., :3, :3] @ np.swapaxes(T[..., :3, :3], -1, -2))
+    return np.concatenate([ep, er], axis=-1), np.linalg.norm(ep, axis=-1), np.linalg.norm(er, axis=-1)
+
+
+def _weights(weights, kind):
+    if weights is None:
+        w = np.ones(6)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape == (2,):
+            w = np.repeat(w, 3)
+        if w.shape != (6,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"weights must be (w_position, w_rotation) or 6 non-negative numbers, got {weights!r}")
+    return w[:3] if kind == "position" else w
+
+
+class _Stepper:
+    """One update rule applied to all active rows; `step(q, rows)` returns the new q."""
+
+    def __init__(self, method, chain, targets, kind, W, step_size, damping, lam):
+        self.method, self.chain, self.targets, self.kind, self.W = method, chain, targets, kind, W
+        self.step_size, self.damping, self.lam = step_size, damping, lam
+
+    def evaluate(self, q, tgt):
+        """Errors at q (rows × n) against targets[tgt]: (e, position error, rotation error, extra)."""
+        if self.method == "lm":
+            T, J = pose_and_jacobian(self.chain, q)
+            e, pe, re = _errors(self.chain, T, self.targets[tgt], self.kind)
+            return e, pe, re, J[:, : e.shape[-1]]
+        qt = ad.Tensor(q, requires_grad=True)
+        T = forward_kinematics(self.chain, qt)
+        target = self.targets[tgt]
+        if self.kind == "pose":
+            R = T[..., :3, :3]
+            e = ad.concatenate([target[..., :3, 3] - T[..., :3, 3],
+                                rotation_vector(target[..., :3, :3] @ ad.swapaxes(R, -1, -2))], axis=-1)
+        else:
+            e = target - T[..., :3, 3]
+        we = e * self.W
+        (ad.sum(we * we) * 0.5).backward()  # rows are independent: one pass gives every row's gradient
+        ep = e.data[:, :3]
+        re = np.linalg.norm(e.data[:, 3:], axis=-1) if self.kind == "pose" else np.zeros(len(q))
+        return e.data, np.linalg.norm(ep, axis=-1), re, qt.grad
+
+    def lm_step(self, e, J):
+        """Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e for every row."""
+        W2 = self.W * self.W  # the weights multiply e, so the quadratic form uses W²
+        JtW = np.swapaxes(J, -1, -2) * W2
+        A = JtW @ J
+        half_sq = 0.5 * np.sum(W2 * e * e, axis=-1)
+        if self.damping == "chan-lawrence":
+            lam = self.lam * half_sq
+        elif self.damping == "sugihara":
+            lam = half_sq + self.lam
+        else:
+            lam = np.full(len(e), self.lam)
+        # A floor keeps the solve well posed for redundant arms (JᵀJ is singular when n > 6)
+        # once the error, and with it Chan-Lawrence damping, has vanished.
+        lam = np.maximum(lam, 1e-12)
+        A = A + lam[:, None, None] * np.eye(A.shape[-1])
+        return np.linalg.solve(A, (JtW @ e[..., None]))[..., 0]
+
+
+def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
+          tol_position: float = 1e-6, tol_rotation: float = 1e-6, max_iterations: int | None = None,
+          max_restarts: int = 50, starts: int = 1, time_budget: float | None = None, seed: int = 0,
+          damping: str = "chan-lawrence", lam: float | None = None, step_size: float | None = None,
+          momentum: float = 0.9, record_history: bool = False) -> IKResult:
+    """Find joint values q with FK(q) on the target, within the joint limits.
+
+    Args:
+        chain: the arm.
+        target: a pose (4, 4) or (B, 4, 4), or a position (3,) or (B, 3); planar arms also take
+            (2,) or (B, 2).
+        q0: (n,) or (B, n) start (and preferred answer), inside the limits. Default: mid-range
+            plus a small fixed perturbation.
+        method: "lm" (Levenberg-Marquardt), "gd", "momentum" or "adam".
+        weights: (w_position, w_rotation) or 6 weights on the error components.
+        tol_position: success bound on ‖p_t − p‖ (m).
+        tol_rotation: success bound on the rotation angle of R_t Rᵀ (rad).
+        max_iterations: iterations per start (default: 40 for lm, 3000 for the gradient methods).
+        max_restarts: random restarts per target after the first start(s).
+        starts: starts per target from the outset (the first is q0 or mid-range, the others
+            random); several cut the tail of slow targets.
+        time_budget: seconds; stop (unconverged rows report it) when exceeded.
+        seed: seed of the random starts, for reproducible results.
+        damping: for lm: "chan-lawrence" (λ_k = λ·½eᵀWe, λ = 0.1), "sugihara"
+            (λ_k = ½eᵀWe + λ, λ = 1e-3) or "constant" (λ_k = λ, λ = 1e-2).
+        lam: the λ of the damping rule.
+        step_size: learning rate of the gradient methods (defaults 0.2, 0.05, 0.02).
+        momentum: the momentum coefficient of "momentum" (heavy ball).
+        record_history: keep per-iteration q and errors of the start that produced each answer.
+
+    Returns:
+        IKResult. An unreachable target gives the closest q found, success False and a reason.
+
+    Example:
+        >>> import robots
+        >>> arm = robots.get("planar2")
+        >>> result = solve(arm, [1.0, 0.8])
+        >>> bool(result.success), result.position_error < 1e-6
+        (True, True)
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if damping not in DAMPING:
+        raise ValueError(f"damping must be one of {DAMPING}, got {damping!r}")
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a kinematics.Chain, got {type(chain).__name__}")
+    targets, kind, single = _parse_target(chain, target)
+    for name, value in (("tol_position", tol_position), ("tol_rotation", tol_rotation)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+    if int(starts) < 1 or int(max_restarts) < 0:
+        raise ValueError(f"starts must be >= 1 and max_restarts >= 0, got {starts} and {max_restarts}")
+    defaults = _DEFAULTS[method]
+    max_iterations = int(max_iterations or defaults["max_iterations"])
+    if lam is None:
+        lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping]
+    stepper = _Stepper(method, chain, targets, kind, _weights(weights, kind),
+                       step_size or defaults["step_size"], damping, lam)
+    B = len(targets)
+    first = _first_start(chain) if q0 is None else None
+    q_first = np.broadcast_to(first, (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
+    result = _solve_batch(chain, stepper, targets, q_first, q0 is not None, tol_position,
+                          tol_rotation if kind == "pose" else math.inf, max_iterations, int(max_restarts),
+                          int(starts), time_budget, np.random.default_rng(seed), method, momentum, record_history)
+    if single:
+        return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
+                        float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
+                        result.reason[0], result.history[0] if record_history else None)
+    return result
+
+
+def _solve_batch(chain, stepper, targets, q_first, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
+                 starts, time_budget, rng, method, momentum, record_history):
+    """The solver loop over rows = targets × starts (see the module docstring)."""
+    B, n = q_first.shape
+    lo, hi = chain.lower, chain.upper
+    box_lo, box_hi = _sample_box(chain)
+    t_start = time.perf_counter()
+
+    # Row state: which target each row serves, its q, its iteration count since (re)start.
+    tgt = np.repeat(np.arange(B), starts)
+    q = rng.uniform(box_lo, box_hi, (B * starts, n))
+    q[::starts] = q_first
+    age = np.zeros(len(q), dtype=int)
+    stall_ref = np.full(len(q), np.inf)  # the error STALL_WINDOW iterations ago
+    velocity = np.zeros_like(q)  # momentum / Adam first moment
+    second = np.zeros_like(q)  # Adam second moment
+    traces = [[] for _ in range(len(q))] if record_history else None
+
+    # Per-target outcome.
+    done = np.zeros(B, dtype=bool)
+    best_cost = np.full(B, np.inf)
+    best_q = np.array(q_first, dtype=np.float64)
+    best_pe, best_re = np.full(B, np.inf), np.full(B, np.inf)
+    iterations = np.zeros(B, dtype=int)
+    restarts = np.zeros(B, dtype=int)
+    reasons = ["" for _ in range(B)]
+    histories = [None] * B
+    stall_window = 10 if method == "lm" else 200
+    q0_ref = np.asarray(q_first)
+
+    while len(q):
+        e, pe, re, extra = stepper.evaluate(q, tgt)
+        if record_history:
+            for r in range(len(q)):
+                traces[r].append((q[r].copy(), pe[r], re[r]))
+        iterations += np.bincount(tgt, minlength=B)
+
+        # Keep the best answer of every target (scaled so 1 = tolerance on both errors).
+        cost = np.maximum(pe / tol_p, re / tol_r if math.isfinite(tol_r) else 0.0)
+        order = np.argsort(cost)
+        first_of = np.unique(tgt[order], return_index=True)
+        rows_best = order[first_of[1]]
+        t_ids = first_of[0]
+        better = cost[rows_best] < best_cost[t_ids]
+        upd_t, upd_r = t_ids[better], rows_best[better]
+        best_cost[upd_t] = cost[upd_r]
+        best_q[upd_t] = q[upd_r]
+        best_pe[upd_t], best_re[upd_t] = pe[upd_r], re[upd_r]
+        if record_history:
+            for t_id, r in zip(upd_t, upd_r):
+                histories[t_id] = traces[r]
+
+        ok = (pe <= tol_p) & (re <= tol_r)
+        if np.any(ok):
+            # Among the rows of a target that succeed now, keep the one nearest q0.
+            hit = np.flatnonzero(ok)
+            dist = np.linalg.norm(q[hit] - q0_ref[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(len(hit))
+            for r in hit[np.lexsort((dist, tgt[hit]))]:
+                t_id = tgt[r]
+                if reasons[t_id]:
+                    continue
+                best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
+                done[t_id] = True
+                reasons[t_id] = "converged"
+                if record_history:
+                    histories[t_id] = traces[r]
+
+        # Stalled or over-age rows restart from a random configuration, while restarts last.
+        age += 1
+        check = age % stall_window == 0
+        stalled = check & (cost > 0.5 * stall_ref)
+        stall_ref = np.where(check, cost, stall_ref)
+        expired = stalled | (age >= max_iterations)
+        over = expired & (restarts[tgt] >= max_restarts)
+        out_of_time = time_budget is not None and time.perf_counter() - t_start > time_budget
+        for t_id in np.unique(tgt[over]):
+            # A target is abandoned once every one of its rows has run out of starts.
+            if not reasons[t_id] and np.all(over[tgt == t_id]):
+                done[t_id] = True
+                reasons[t_id] = (f"not converged after {iterations[t_id]} iterations and {restarts[t_id]} restarts; "
+                                 f"best position error {best_pe[t_id]:.3g} m, rotation error {best_re[t_id]:.3g} rad "
+                                 "(the target may be out of reach)")
+        if out_of_time:
+            for t_id in np.unique(tgt):
+                if not reasons[t_id]:
+                    done[t_id] = True
+                    reasons[t_id] = f"time budget of {time_budget} s exhausted after {iterations[t_id]} iterations"
+
+        # Retire rows of finished targets, and rows without restarts left.
+        keep = ~done[tgt] & ~over
+        restart = keep & expired
+        if np.any(restart):
+            idx = np.flatnonzero(restart)
+            restarts += np.bincount(tgt[idx], minlength=B)
+            q[idx] = rng.uniform(box_lo, box_hi, (len(idx), n))
+            age[idx] = 0
+            stall_ref[idx] = np.inf
+            velocity[idx] = 0.0
+            second[idx] = 0.0
+            if record_history:
+                for r in idx:
+                    traces[r] = []
+        step = ~restart  # rows that take an update this iteration
+        if method == "lm":
+            dq = stepper.lm_step(e, extra)
+            q = np.where(step[:, None], q + dq, q)
+        else:
+            g = extra
+            lr = stepper.step_size
+            if method == "gd":
+                update = -lr * g
+            elif method == "momentum":
+                velocity = momentum * velocity - lr * g
+                update = velocity
+            else:  # adam, with bias correction by each row's age
+                b1, b2 = 0.9, 0.999
+                velocity = b1 * velocity + (1 - b1) * g
+                second = b2 * second + (1 - b2) * g * g
+                k = np.maximum(age, 1)[:, None]
+                update = -lr * (velocity / (1 - b1 ** k)) / (np.sqrt(second / (1 - b2 ** k)) + 1e-12)
+            q = np.where(step[:, None], q + update, q)
+        q = np.clip(q, lo, hi)  # joint limits: every iterate, hence every answer, stays inside
+
+        tgt, q, age, stall_ref, velocity, second = (a[keep] for a in (tgt, q, age, stall_ref, velocity, second))
+        if record_history:
+            traces = [tr for tr, k in zip(traces, keep) if k]
+
+    success = np.array([r == "converged" for r in reasons])
+    history = None
+    if record_history:
+        history = [_history(h, n) for h in histories]
+    return IKResult(best_q, success, best_pe, np.where(np.isfinite(tol_r), best_re, 0.0), iterations, restarts,
+                    reasons, history)
+
+
+def _history(trace, n):
+    if not trace:
+        return {"q": np.zeros((0, n)), "position_error": np.zeros(0), "rotation_error": np.zeros(0)}
+    qs, pes, res = zip(*trace)
+    return {"q": np.array(qs), "position_error": np.array(pes), "rotation_error": np.array(res)}
+
+
+def solve_path(chain: Chain, targets, q0, **options) -> PathResult:
+    """Solve a sequence of targets, each warm-started from the previous answer.
+
+    Starting each waypoint from the last answer keeps the arm on one solution branch, so
+    consecutive answers stay close (restarts happen only where the warm start fails).
+
+    Args:
+        chain: the arm.
+        targets: (K, 4, 4) poses or (K, 3) positions ((K, 2) for planar arms).
+        q0: (n,) the configuration before the first waypoint.
+        **options: passed to `solve` (method, tolerances, budgets, ...).
+
+    Returns:
+        PathResult with (K, ...) fields and `max_joint_step`.
+    """
+    targets_arr, kind, _ = _parse_target(chain, targets)
+    q_prev = _check_q0(chain, q0, 1)[0]
+    if np.asarray(q0).ndim != 1:
+        raise ValueError(f"solve_path: q0 must be (n,), got shape {np.shape(q0)}")
+    results = []
+    for t in targets_arr:
+        r = solve(chain, t, q0=q_prev, **options)
+        results.append(r)
+        q_prev = r.q
+    qs = np.stack([r.q for r in results])
+    steps = np.abs(np.diff(np.concatenate([np.asarray(q0, dtype=float)[None], qs]), axis=0))
+    return PathResult(
+        qs, np.array([r.success for r in results]), np.array([r.position_error for r in results]),
+        np.array([r.rotation_error for r in results]), np.array([r.iterations for r in results]),
+        np.array([r.restarts for r in results]), [r.reason for r in results],
+        [r.history for r in results] if options.get("record_history") else None,
+        max_joint_step=float(steps.max()),
+    )

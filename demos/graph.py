@@ -449,8 +449,8 @@ examples:
   python -m demos.graph --example mlp        the same command without the console script
   dot -Tsvg armgrad-graphs/graph_mlp_backward.dot -o mlp.svg   (if Graphviz is installed)
 
-Each example is drawn before backward (values) and after (gradients), as graph_<example>_
-forward.png/.dot and graph_<example>_backward.png/.dot.
+Each example is drawn before backward (values) and after (gradients), as
+graph_<example>_forward.{png,dot} and graph_<example>_backward.{png,dot}.
 """
 
 
@@ -458,8 +458,8 @@ def register(subparsers) -> None:
     """Add the `graph` command to the `armgrad` parser."""
     parser = subparsers.add_parser(
         "graph", help="draw computational graphs before and after backward",
-        description="Draw the computational graph of a small expression, of a 2-link planar arm's "
-                    "FK loss and of a one-hidden-layer MLP's loss, before and after backward, as "
+        description="Draw the computational graph of a small expression, of a 2-link planar arm's\n"
+                    "FK loss and of a one-hidden-layer MLP's loss, before and after backward, as\n"
                     "PNG (laid out by armgrad, no Graphviz needed) and DOT files.",
         epilog=HELP_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--example", default="all", choices=[*EXAMPLES, "all"],

@@ -148,12 +148,14 @@ def _transpose(order: list, edges_between: list, passes: int = 4) -> None:
     for _ in range(passes):
         improved = False
         for k, layer in enumerate(order):
+            before = _crossings_at(order, edges_between, k - 1) + _crossings_at(order, edges_between, k)
             for i in range(len(layer) - 1):
-                before = _crossings_at(order, edges_between, k - 1) + _crossings_at(order, edges_between, k)
+                if before == 0:  # nothing left to gain in this layer
+                    break
                 layer[i], layer[i + 1] = layer[i + 1], layer[i]
                 after = _crossings_at(order, edges_between, k - 1) + _crossings_at(order, edges_between, k)
                 if after < before:
-                    improved = True
+                    before, improved = after, True
                 else:
                     layer[i], layer[i + 1] = layer[i + 1], layer[i]
         if not improved:
@@ -261,7 +263,8 @@ def _place_vertically(order: list, heights: np.ndarray, chains: list, passes: in
             neighbours[v].append(u)
     for _ in range(passes):
         for col in order:
-            wish = np.array([np.mean(ys[neighbours[v]]) if neighbours[v] else ys[v] for v in col])
+            wish = np.array([sum(ys[u] for u in neighbours[v]) / len(neighbours[v]) if neighbours[v] else ys[v]
+                             for v in col])
             placed = np.empty(len(col))
             for i, v in enumerate(col):
                 placed[i] = wish[i] if i == 0 else max(
@@ -490,7 +493,9 @@ def main(argv=None) -> int:
     """`python -m demos.graph ...`: the same as `armgrad graph ...`."""
     from demos.cli import main as cli_main
 
-    return cli_main(["graph", *(sys.argv[1:] if argv is None else argv)])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = ["--debug"] if "--debug" in argv else []  # a top-level flag of `armgrad`
+    return cli_main([*debug, "graph", *(a for a in argv if a != "--debug")])
 
 
 if __name__ == "__main__":

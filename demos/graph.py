@@ -51,8 +51,8 @@ LINE_HEIGHT = 1.3 * FONT_SIZE / 72  # inches per text line
 PAD = 0.06  # inches between text and box edge
 LAYER_GAP = 0.55  # inches between columns
 NODE_GAP = 0.18  # inches between boxes in a column
-MAX_PIXELS = 12000
-COMMUTATIVE = {"add", "mul", "maximum", "minimum"}  # ops whose input ports may be reordered  # the longer side of a PNG is kept under this by lowering the dpi
+MAX_PIXELS = 12000  # the longer side of a PNG is kept under this by lowering the dpi
+COMMUTATIVE = {"add", "mul", "maximum", "minimum"}  # ops whose input ports may be reordered
 
 
 # -- layout ------------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ def test_a_failing_check_exits_non_zero(tmp_path):
     script = tmp_path / "broken.py"
     script.write_text(broken)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "AssertionError" in result.stderr
 

@@ -108,7 +108,7 @@ class Tensor:
         array([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_g")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_g", "_retains_grad")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False):
@@ -121,6 +121,7 @@ class Tensor:
         self._vjps = ()
         self._op = "leaf" if requires_grad else "const"
         self._g = None
+        self._retains_grad = False
 
     # -- properties -------------------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="Shape of the value.")
@@ -144,6 +145,13 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new constant tensor sharing this value, outside any graph."""
         return Tensor(self.data)
+
+    def retain_grad(self) -> None:
+        """Keep this interior node's gradient in `.grad` during backward (leaves always do).
+
+        Minimal stand-in on the viz branch; the engine branch's version replaces it on merge.
+        """
+        self._retains_grad = True
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -201,6 +209,8 @@ class Tensor:
             if not node._parents:  # a leaf: its gradient is an array the user owns
                 node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
                 continue
+            if node._retains_grad:
+                node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
             for parent, vjp in zip(node._parents, node._vjps):
                 if parent.requires_grad:
                     _accumulate(parent, vjp, g, owned)
@@ -284,6 +294,7 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
     out.data = value
     out.grad = None
     out._g = None
+    out._retains_grad = False
     out._op = op
     if _Mode.grad_enabled and any(p.requires_grad for p in parents):
         out.requires_grad = True

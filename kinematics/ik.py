@@ -19,6 +19,7 @@ pairs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -27,12 +28,14 @@ import numpy as np
 import autodiff as ad
 
 from .chain import Chain
-from .fk import _check_q, forward_kinematics, pose_and_jacobian, rotation_vector
+from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
 
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "METHODS", "DAMPING"]
 
 METHODS = ("lm", "gd", "momentum", "adam")
-STALL_WINDOW_LM = 8  # LM iterations between progress checks (99% of successful starts converge within 16)
+# Iterations between progress checks: a start that has not halved its error since the last
+# check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
+STALL_WINDOW = {"lm": 8, "gd": 200, "momentum": 200, "adam": 200}
 DAMPING = ("chan-lawrence", "sugihara", "constant")
 
 # Per-method defaults: iterations per start, step size (lr) for the gradient methods.
@@ -145,13 +148,13 @@ def _check_q0(chain: Chain, q0, batch: int):
     return np.broadcast_to(q0, (batch, chain.n))
 
 
-def _errors(chain: Chain, T, targets, kind):
-    """Pose errors e (R, 6) or (R, 3), position and rotation error norms (R,)."""
-    ep = targets[..., :3, 3] - T[..., :3, 3] if kind == "pose" else targets - T[..., :3, 3]
+def _errors(T, targets, kind):
+    """Errors of poses T (R, 4, 4): e (R, 6) or (R, 3), position and rotation error norms (R,)."""
     if kind == "position":
-        return ep, np.linalg.norm(ep, axis=-1), np.zeros(len(ep))
-    er = rotation_vector(targets[..., :3, :3] @ np.swapaxes(T[..., :3, :3], -1, -2))
-    return np.concatenate([ep, er], axis=-1), np.linalg.norm(ep, axis=-1), np.linalg.norm(er, axis=-1)
+        e = targets - T[..., :3, 3]
+        return e, np.linalg.norm(e, axis=-1), np.zeros(len(e))
+    e = pose_error(T, targets)
+    return e, np.linalg.norm(e[:, :3], axis=-1), np.linalg.norm(e[:, 3:], axis=-1)
 
 
 def _weights(weights, kind):
@@ -166,58 +169,63 @@ def _weights(weights, kind):
     return w[:3] if kind == "position" else w
 
 
-class _Stepper:
-    """One update rule applied to all active rows; `step(q, rows)` returns the new q."""
+class _LevenbergMarquardt:
+    """Damped least squares with the engine's Jacobian: Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e.
 
-    def __init__(self, method, chain, targets, kind, W, step_size, damping, lam):
-        self.method, self.chain, self.targets, self.kind, self.W = method, chain, targets, kind, W
-        self.step_size, self.damping, self.lam = step_size, damping, lam
+    With `monotone`, a step that raises ½eᵀWe is undone and retried with ten times the
+    damping (classic LM); otherwise every step is taken, as in Chan-Lawrence's and Sugihara's
+    schemes, which converge in fewer iterations when restarts cover the failures.
+    """
 
-    def evaluate(self, q, tgt):
-        """Errors at q (rows × n) against targets[tgt]: (e, position error, rotation error, extra)."""
-        if self.method == "lm":
-            T, J = pose_and_jacobian(self.chain, q)
-            e, pe, re = _errors(self.chain, T, self.targets[tgt], self.kind)
-            return e, pe, re, J[:, : e.shape[-1]]
-        qt = ad.Tensor(q, requires_grad=True)
-        T = forward_kinematics(self.chain, qt)
-        target = self.targets[tgt]
-        if self.kind == "pose":
-            R = T[..., :3, :3]
-            e = ad.concatenate([target[..., :3, 3] - T[..., :3, 3],
-                                rotation_vector(target[..., :3, :3] @ ad.swapaxes(R, -1, -2))], axis=-1)
-        else:
-            e = target - T[..., :3, 3]
-        we = e * self.W
-        (ad.sum(we * we) * 0.5).backward()  # rows are independent: one pass gives every row's gradient
-        ep = e.data[:, :3]
-        re = np.linalg.norm(e.data[:, 3:], axis=-1) if self.kind == "pose" else np.zeros(len(q))
-        return e.data, np.linalg.norm(ep, axis=-1), re, qt.grad
+    def __init__(self, chain, kind, W, damping, lam, monotone=False):
+        self.chain, self.kind, self.W2, self.damping, self.lam = chain, kind, W * W, damping, lam
+        self.monotone = monotone
 
-    def lm_step(self, e, J, q):
-        """Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e for every row, with joints held at their limits.
+    def init_state(self, q):
+        R, n = q.shape
+        m = len(self.W2)
+        return {"mu": np.ones(R), "prev_q": q.copy(), "prev_sq": np.full(R, np.inf),
+                "prev_e": np.zeros((R, m)), "prev_J": np.zeros((R, m, n))}
 
-        A joint already at a limit whose step would push it further out is removed from the
-        system (its Jacobian column zeroed) and the step recomputed, so that the other joints
-        compensate instead of the step being clipped away: clamping alone stalls.
-        """
-        W2 = self.W * self.W  # the weights multiply e, so the quadratic form uses W²
-        half_sq = 0.5 * np.sum(W2 * e * e, axis=-1)
+    def reset(self, state, rows):
+        """Forget the history of restarted rows."""
+        state["mu"][rows] = 1.0
+        state["prev_sq"][rows] = np.inf
+
+    def evaluate(self, q, target):
+        T, J = pose_and_jacobian(self.chain, q)
+        e, pe, re = _errors(T, target, self.kind)
+        return e, pe, re, J[:, : e.shape[-1]]
+
+    def update(self, q, e, J, state):
+        sq = 0.5 * np.sum(self.W2 * e * e, axis=-1)
+        if self.monotone:
+            worse = sq > state["prev_sq"]
+            q, e, J, sq = (np.where(_expand(worse, a), p, a) for a, p in
+                           ((q, state["prev_q"]), (e, state["prev_e"]), (J, state["prev_J"]), (sq, state["prev_sq"])))
+            state["mu"] = np.where(worse, state["mu"] * 10.0, np.maximum(state["mu"] * 0.5, 1.0))
+            state.update(prev_q=q, prev_e=e, prev_J=J, prev_sq=sq)
         if self.damping == "chan-lawrence":
-            lam = self.lam * half_sq
+            lam = self.lam * sq
         elif self.damping == "sugihara":
-            lam = half_sq + self.lam
+            lam = sq + self.lam
         else:
             lam = np.full(len(e), self.lam)
         # A floor keeps the solve well posed for redundant arms (JᵀJ is singular when n > 6)
         # once the error, and with it Chan-Lawrence damping, has vanished.
-        lam = np.maximum(lam, 1e-12)
-        dq = _damped_step(J, e, W2, lam)
+        lam = np.maximum(lam * state["mu"], 1e-12)
+        dq = _damped_step(J, e, self.W2, lam)
+        # A joint at a limit that the step pushes further out leaves the system (its column is
+        # zeroed) and the step is recomputed, so the other joints compensate: clipping alone stalls.
         blocked = ((q <= self.chain.lower) & (dq < 0)) | ((q >= self.chain.upper) & (dq > 0))
         rows = blocked.any(axis=1)
         if rows.any():
-            dq[rows] = _damped_step(J[rows] * ~blocked[rows][:, None, :], e[rows], W2, lam[rows])
-        return dq
+            dq[rows] = _damped_step(J[rows] * ~blocked[rows][:, None, :], e[rows], self.W2, lam[rows])
+        return q + dq
+
+
+def _expand(mask, like):
+    return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
 
 
 def _damped_step(J, e, W2, lam):
@@ -225,6 +233,52 @@ def _damped_step(J, e, W2, lam):
     JtW = np.swapaxes(J, -1, -2) * W2
     A = JtW @ J + lam[:, None, None] * np.eye(J.shape[-1])
     return np.linalg.solve(A, JtW @ e[..., None])[..., 0]
+
+
+class _GradientMethod:
+    """Descent on ½‖W e‖² with the gradient from one backward pass: "gd", "momentum", "adam".
+
+    The rows are independent, so the gradient of the summed loss holds every row's gradient.
+    """
+
+    state_keys = ("velocity", "second", "age")
+
+    def __init__(self, method, chain, kind, W, step_size, momentum):
+        self.method, self.chain, self.kind, self.W = method, chain, kind, W
+        self.lr, self.momentum = step_size, momentum
+
+    def init_state(self, q):
+        return {"velocity": np.zeros_like(q), "second": np.zeros_like(q), "age": np.zeros(len(q))}
+
+    def reset(self, state, rows):
+        """Forget the history of restarted rows."""
+        for key in self.state_keys:
+            state[key][rows] = 0.0
+
+    def evaluate(self, q, target):
+        qt = ad.Tensor(q, requires_grad=True)
+        T = forward_kinematics(self.chain, qt)
+        e = pose_error(T, target) if self.kind == "pose" else target - T[..., :3, 3]
+        we = e * self.W
+        (ad.sum(we * we) * 0.5).backward()
+        pe = np.linalg.norm(e.data[:, :3], axis=-1)
+        re = np.linalg.norm(e.data[:, 3:], axis=-1) if self.kind == "pose" else np.zeros(len(q))
+        return e.data, pe, re, qt.grad
+
+    def update(self, q, e, g, state):
+        if self.method == "gd":
+            step = -self.lr * g
+        elif self.method == "momentum":  # heavy ball
+            state["velocity"] = self.momentum * state["velocity"] - self.lr * g
+            step = state["velocity"]
+        else:  # Adam, bias-corrected by each row's age
+            b1, b2 = 0.9, 0.999
+            state["age"] = state["age"] + 1
+            k = state["age"][:, None]
+            state["velocity"] = b1 * state["velocity"] + (1 - b1) * g
+            state["second"] = b2 * state["second"] + (1 - b2) * g * g
+            step = -self.lr * (state["velocity"] / (1 - b1 ** k)) / (np.sqrt(state["second"] / (1 - b2 ** k)) + 1e-12)
+        return q + step
 
 
 def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
@@ -284,16 +338,28 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         raise ValueError(f"starts must be >= 1 and max_restarts >= 0, got {starts} and {max_restarts}")
     defaults = _DEFAULTS[method]
     max_iterations = int(max_iterations or defaults["max_iterations"])
-    if lam is None:
-        lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping]
-    stepper = _Stepper(method, chain, targets, kind, _weights(weights, kind),
-                       step_size or defaults["step_size"], damping, lam)
+    W = _weights(weights, kind)
+    if method == "lm":
+        lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
+        stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
+        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True)
+    else:
+        stepper = polisher = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
     B = len(targets)
-    first = _first_start(chain) if q0 is None else None
-    q_first = np.broadcast_to(first, (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
-    result = _solve_batch(chain, stepper, targets, q_first, q0 is not None, tol_position,
-                          tol_rotation if kind == "pose" else math.inf, max_iterations, int(max_restarts),
-                          int(starts), time_budget, np.random.default_rng(seed), method, momentum, record_history)
+    q_first = np.broadcast_to(_first_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
+    loop = functools.partial(
+        _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_rotation if kind == "pose" else math.inf,
+        max_iterations=max_iterations, rng=np.random.default_rng(seed), record_history=record_history,
+        deadline=None if time_budget is None else time.perf_counter() + time_budget)
+    result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
+                  starts=int(starts), stall_window=STALL_WINDOW[method])
+    failed = np.flatnonzero([r.startswith("not converged") for r in result.reason])
+    if failed.size:
+        # Restarts give up on slow progress, but the closest answer to an unreachable target
+        # lies where progress is slow (a stretched, singular arm): continue each target's best
+        # start there, without restarts or impatience, accepting only steps that help.
+        _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
+                                    starts=1, stall_window=None), tol_position, tol_rotation)
     if single:
         return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
                         float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
@@ -301,25 +367,45 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     return result
 
 
-def _solve_batch(chain, stepper, targets, q_first, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
-                 starts, time_budget, rng, method, momentum, record_history):
-    """The solver loop over rows = targets × starts (see the module docstring)."""
-    B, n = q_first.shape
-    lo, hi = chain.lower, chain.upper
-    box_lo, box_hi = _sample_box(chain)
-    t_start = time.perf_counter()
+def _merge(result, rows, polished, tol_p, tol_r):
+    """Take the polished answers for `rows` of `result` where they are closer."""
+    def cost(pe, re):
+        return np.maximum(pe / tol_p, re / tol_r)
 
-    # Row state: which target each row serves, its q, its iteration count since (re)start.
-    tgt = np.repeat(np.arange(B), starts)
+    better = cost(polished.position_error, polished.rotation_error) < cost(
+        result.position_error[rows], result.rotation_error[rows])
+    result.iterations[rows] += polished.iterations
+    for k in np.flatnonzero(better):
+        r = rows[k]
+        result.q[r] = polished.q[k]
+        result.success[r] = polished.success[k]
+        result.position_error[r] = polished.position_error[k]
+        result.rotation_error[r] = polished.rotation_error[k]
+        if polished.success[k]:
+            result.reason[r] = polished.reason[k]
+        if result.history is not None:
+            result.history[r] = polished.history[k]
+
+
+def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
+                 starts, stall_window, deadline, rng, record_history):
+    """The solver loop over rows = targets × starts (see the module docstring).
+
+    Each iteration: evaluate every active row (one forward and one backward pass for all),
+    keep each target's best answer, retire targets that converged, restart rows that stalled,
+    and let the stepper move the rest. Row state (target index, q, age, progress reference and
+    the stepper's own arrays) lives in one dict of arrays, filtered together.
+    """
+    B, n = q_first.shape
+    box_lo, box_hi = _sample_box(chain)
+
     q = rng.uniform(box_lo, box_hi, (B * starts, n))
     q[::starts] = q_first
-    age = np.zeros(len(q), dtype=int)
-    stall_ref = np.full(len(q), np.inf)  # the error STALL_WINDOW iterations ago
-    velocity = np.zeros_like(q)  # momentum / Adam first moment
-    second = np.zeros_like(q)  # Adam second moment
+    rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "age": np.zeros(len(q), dtype=int),
+            "stall_ref": np.full(len(q), np.inf), **stepper.init_state(q)}
     traces = [[] for _ in range(len(q))] if record_history else None
 
-    # Per-target outcome.
+    # Per target.
     done = np.zeros(B, dtype=bool)
     best_cost = np.full(B, np.inf)
     best_q = np.array(q_first, dtype=np.float64)
@@ -327,111 +413,81 @@ def _solve_batch(chain, stepper, targets, q_first, prefer_q0, tol_p, tol_r, max_
     iterations = np.zeros(B, dtype=int)
     restarts = np.zeros(B, dtype=int)
     reasons = ["" for _ in range(B)]
-    histories = [None] * B
-    stall_window = STALL_WINDOW_LM if method == "lm" else 200
-    q0_ref = np.asarray(q_first)
+    histories = [[] for _ in range(B)]
 
-    while len(q):
-        e, pe, re, extra = stepper.evaluate(q, tgt)
+    while len(rows["q"]):
+        tgt, q = rows["tgt"], rows["q"]
+        e, pe, re, extra = stepper.evaluate(q, targets[tgt])
         if record_history:
             for r in range(len(q)):
                 traces[r].append((q[r].copy(), pe[r], re[r]))
         iterations[np.unique(tgt)] += 1  # rows of one target step together
 
-        # Keep the best answer of every target (scaled so 1 = tolerance on both errors).
+        # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
         cost = np.maximum(pe / tol_p, re / tol_r if math.isfinite(tol_r) else 0.0)
         order = np.argsort(cost)
-        first_of = np.unique(tgt[order], return_index=True)
-        rows_best = order[first_of[1]]
-        t_ids = first_of[0]
-        better = cost[rows_best] < best_cost[t_ids]
-        upd_t, upd_r = t_ids[better], rows_best[better]
-        best_cost[upd_t] = cost[upd_r]
-        best_q[upd_t] = q[upd_r]
-        best_pe[upd_t], best_re[upd_t] = pe[upd_r], re[upd_r]
+        t_ids, first = np.unique(tgt[order], return_index=True)
+        best_rows = order[first]
+        better = cost[best_rows] < best_cost[t_ids]
+        t_ids, best_rows = t_ids[better], best_rows[better]
+        best_cost[t_ids], best_q[t_ids], best_pe[t_ids], best_re[t_ids] = (
+            cost[best_rows], q[best_rows], pe[best_rows], re[best_rows])
         if record_history:
-            for t_id, r in zip(upd_t, upd_r):
+            for t_id, r in zip(t_ids, best_rows):
                 histories[t_id] = traces[r]
 
-        ok = (pe <= tol_p) & (re <= tol_r)  # iterates are clipped to the limits: q is inside
-        if np.any(ok):
-            # Among the rows of a target that succeed now, keep the one nearest q0.
-            hit = np.flatnonzero(ok)
-            dist = np.linalg.norm(q[hit] - q0_ref[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(len(hit))
+        # Success, judged by FK at q (iterates are clipped to the limits, so q is inside them).
+        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r))
+        if hit.size:
+            # Among a target's rows that succeed together, keep the one nearest q0.
+            dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
             for r in hit[np.lexsort((dist, tgt[hit]))]:
                 t_id = tgt[r]
-                if reasons[t_id]:
-                    continue
-                best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
-                done[t_id] = True
-                reasons[t_id] = "converged"
-                if record_history:
-                    histories[t_id] = traces[r]
-
-        # Stalled or over-age rows restart from a random configuration, while restarts last.
-        age += 1
-        check = age % stall_window == 0
-        stalled = check & (cost > 0.5 * stall_ref)
-        stall_ref = np.where(check, cost, stall_ref)
-        expired = stalled | (age >= max_iterations)
-        over = expired & (restarts[tgt] >= max_restarts)
-        out_of_time = time_budget is not None and time.perf_counter() - t_start > time_budget
-        for t_id in np.unique(tgt[over]):
-            # A target is abandoned once every one of its rows has run out of starts.
-            if not reasons[t_id] and np.all(over[tgt == t_id]):
-                done[t_id] = True
-                reasons[t_id] = (f"not converged after {iterations[t_id]} iterations and {restarts[t_id]} restarts; "
-                                 f"best position error {best_pe[t_id]:.3g} m, rotation error {best_re[t_id]:.3g} rad "
-                                 "(the target may be out of reach)")
-        if out_of_time:
-            for t_id in np.unique(tgt):
-                if not reasons[t_id]:
+                if not done[t_id]:
                     done[t_id] = True
-                    reasons[t_id] = f"time budget of {time_budget} s exhausted after {iterations[t_id]} iterations"
+                    reasons[t_id] = "converged"
+                    best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
+                    if record_history:
+                        histories[t_id] = traces[r]
 
-        # Retire rows of finished targets, and rows without restarts left.
-        keep = ~done[tgt] & ~over
-        restart = keep & expired
-        if np.any(restart):
-            idx = np.flatnonzero(restart)
-            restarts += np.bincount(tgt[idx], minlength=B)
-            q[idx] = rng.uniform(box_lo, box_hi, (len(idx), n))
-            age[idx] = 0
-            stall_ref[idx] = np.inf
-            velocity[idx] = 0.0
-            second[idx] = 0.0
+        # A row expires when it stalls (no halving of its error over a window) or ages out.
+        rows["age"] += 1
+        check = (rows["age"] % stall_window == 0) if stall_window else np.zeros(len(q), dtype=bool)
+        expired = (check & (cost > 0.5 * rows["stall_ref"])) | (rows["age"] >= max_iterations)
+        rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
+        exhausted = expired & (restarts[tgt] >= max_restarts)
+        # A target is abandoned once none of its rows can go on.
+        alive = np.bincount(tgt[~exhausted], minlength=B) > 0
+        for t_id in np.flatnonzero(~alive & ~done & (np.bincount(tgt, minlength=B) > 0)):
+            done[t_id] = True
+            reasons[t_id] = (f"not converged after {iterations[t_id]} iterations and {restarts[t_id]} restarts; "
+                             f"best position error {best_pe[t_id]:.3g} m, rotation error {best_re[t_id]:.3g} rad "
+                             "(the target may be out of reach)")
+        if deadline is not None and time.perf_counter() > deadline:
+            for t_id in np.flatnonzero(~done & (np.bincount(tgt, minlength=B) > 0)):
+                done[t_id] = True
+                reasons[t_id] = f"time budget exhausted after {iterations[t_id]} iterations"
+
+        # Joint limits: every iterate, hence every answer, stays inside.
+        rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
+        # Expired rows with restarts left start again from a random configuration.
+        keep = ~done[tgt] & ~exhausted
+        again = np.flatnonzero(keep & expired)
+        if again.size:
+            restarts += np.bincount(tgt[again], minlength=B)
+            rows["q"][again] = rng.uniform(box_lo, box_hi, (again.size, n))
+            rows["age"][again] = 0
+            rows["stall_ref"][again] = np.inf
+            stepper.reset(rows, again)
             if record_history:
-                for r in idx:
+                for r in again:
                     traces[r] = []
-        step = ~restart  # rows that take an update this iteration
-        if method == "lm":
-            dq = stepper.lm_step(e, extra, q)
-            q = np.where(step[:, None], q + dq, q)
-        else:
-            g = extra
-            lr = stepper.step_size
-            if method == "gd":
-                update = -lr * g
-            elif method == "momentum":
-                velocity = momentum * velocity - lr * g
-                update = velocity
-            else:  # adam, with bias correction by each row's age
-                b1, b2 = 0.9, 0.999
-                velocity = b1 * velocity + (1 - b1) * g
-                second = b2 * second + (1 - b2) * g * g
-                k = np.maximum(age, 1)[:, None]
-                update = -lr * (velocity / (1 - b1 ** k)) / (np.sqrt(second / (1 - b2 ** k)) + 1e-12)
-            q = np.where(step[:, None], q + update, q)
-        q = np.clip(q, lo, hi)  # joint limits: every iterate, hence every answer, stays inside
-
-        tgt, q, age, stall_ref, velocity, second = (a[keep] for a in (tgt, q, age, stall_ref, velocity, second))
+        rows = {key: value[keep] for key, value in rows.items()}
         if record_history:
-            traces = [tr for tr, k in zip(traces, keep) if k]
+            traces = [trace for trace, k in zip(traces, keep) if k]
 
     success = np.array([r == "converged" for r in reasons])
-    history = None
-    if record_history:
-        history = [_history(h, n) for h in histories]
+    history = [_history(h, n) for h in histories] if record_history else None
     return IKResult(best_q, success, best_pe, np.where(np.isfinite(tol_r), best_re, 0.0), iterations, restarts,
                     reasons, history)
 

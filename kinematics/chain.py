@@ -122,7 +122,8 @@ class Chain:
         Returns a dict of constants:
             table: (n, 4, 16) — local transform i, flattened, is φ_i @ table[i] with
                 φ_i = (1, cos q_i, sin q_i, q_i).
-            table_tip: (4, 16) — the last local transform with the tool folded in.
+            table_fk: (n, 4, 16) — the same with the tool folded into the last joint's entry,
+                so that the product of the local transforms is the end-effector pose.
             frames: (n, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
         """
         n = self.n
@@ -145,7 +146,7 @@ class Chain:
             frames[i] = A.T
             left = A.T  # the next joint's constant starts with this joint's Aᵀ
         tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)
-        return {"table": table, "table_tip": tip, "frames": frames}
+        return {"table": table, "table_fk": np.concatenate([table[:-1], tip[None]]), "frames": frames}
 
 
 def _pose(T, name):

@@ -36,8 +36,7 @@ CONTEXT = """Reference figures measured on a machine of this kind (DESIGN.md §8
 def make_targets(chain, count, seed=0):
     """FK of uniform configurations: poses (count, 4, 4), or positions (count, 2) for planar arms."""
     rng = np.random.default_rng(seed)
-    lo = np.where(np.isfinite(chain.lower), chain.lower, -math.pi)
-    hi = np.where(np.isfinite(chain.upper), chain.upper, math.pi)
+    lo, hi = _sample_limits(chain)
     poses = kin.forward_kinematics(chain, rng.uniform(lo, hi, (count, chain.n)))
     return poses[:, :2, 3] if chain.planar else poses
 
@@ -75,20 +74,13 @@ def rtb_solver(chain):
         from roboticstoolbox import ET
     except ImportError:
         return None
-    from kinematics.transforms import axis_to_z
-
-    # The chain's folded form: C_0 = base · origin_1 · A_1, then C_i = A_iᵀ · origin_{i+1} · A_{i+1},
-    # with each motion about (or along) local z.
-    ets, left = None, chain.base
+    C = _folded(chain)
+    ets = None
     for k, joint in enumerate(chain.joints):
-        A = axis_to_z(joint.axis)
-        lo, hi = joint.limits
-        qlim = [max(lo, -2 * math.pi), min(hi, 2 * math.pi)]
+        qlim = [max(joint.limits[0], -2 * math.pi), min(joint.limits[1], 2 * math.pi)]
         motion = ET.Rz(jindex=k, qlim=qlim) if joint.type == "revolute" else ET.tz(jindex=k, qlim=qlim)
-        part = ET.SE3(left @ joint.origin @ A) * motion
-        ets = part if ets is None else ets * part
-        left = A.T
-    ets = ets * ET.SE3(left @ chain.tool)
+        ets = ET.SE3(C[k]) * motion if ets is None else ets * ET.SE3(C[k]) * motion
+    ets = ets * ET.SE3(C[-1])
 
     def solve_one(target):
         T = target if target.shape == (4, 4) else _planar_pose(target)
@@ -112,23 +104,17 @@ def ikpy_solver(chain):
         from scipy.spatial.transform import Rotation
     except ImportError:
         return None
-    from kinematics.transforms import axis_to_z
-
-    links, left = [OriginLink()], chain.base
+    C, links = _folded(chain), [OriginLink()]
     for k, joint in enumerate(chain.joints):
-        A = axis_to_z(joint.axis)
-        C = left @ joint.origin @ A
         lo, hi = joint.limits
         links.append(URDFLink(
-            name=f"j{k}", origin_translation=C[:3, 3],
-            origin_orientation=Rotation.from_matrix(C[:3, :3]).as_euler("xyz"),
+            name=f"j{k}", origin_translation=C[k][:3, 3],
+            origin_orientation=Rotation.from_matrix(C[k][:3, :3]).as_euler("xyz"),
             rotation=[0, 0, 1] if joint.type == "revolute" else None,
             translation=[0, 0, 1] if joint.type == "prismatic" else None,
             bounds=(max(lo, -2 * math.pi), min(hi, 2 * math.pi))))
-        left = A.T
-    tool = left @ chain.tool
-    links.append(URDFLink(name="tool", origin_translation=tool[:3, 3],
-                          origin_orientation=Rotation.from_matrix(tool[:3, :3]).as_euler("xyz"),
+    links.append(URDFLink(name="tool", origin_translation=C[-1][:3, 3],
+                          origin_orientation=Rotation.from_matrix(C[-1][:3, :3]).as_euler("xyz"),
                           rotation=None, joint_type="fixed"))
     ik_chain = IKPyChain(links, active_links_mask=[False] + [True] * chain.n + [False])
 
@@ -141,6 +127,74 @@ def ikpy_solver(chain):
         return q[1:-1]
 
     return solve_one
+
+
+def _folded(chain):
+    """The chain's folded constants C_0..C_n (motions about or along local z between them)."""
+    from kinematics.transforms import axis_to_z
+
+    constants, left = [], chain.base
+    for joint in chain.joints:
+        A = axis_to_z(joint.axis)
+        constants.append(left @ joint.origin @ A)
+        left = A.T
+    return constants + [left @ chain.tool]
+
+
+def to_urdf(chain) -> str:
+    """A URDF of the chain's folded form (used to give pytorch_kinematics identical kinematics)."""
+    from scipy.spatial.transform import Rotation
+
+    def origin(C):
+        rpy = Rotation.from_matrix(C[:3, :3]).as_euler("xyz")  # URDF rpy = fixed-axis x, y, z
+        return f'<origin xyz="{_numbers(C[:3, 3])}" rpy="{_numbers(rpy)}"/>'
+
+    C = _folded(chain)
+    parts = ['<robot name="bench">'] + [f'<link name="l{k}"/>' for k in range(chain.n + 2)]
+    for k, joint in enumerate(chain.joints):
+        lo, hi = (max(v, -2 * math.pi) if i == 0 else min(v, 2 * math.pi) for i, v in enumerate(joint.limits))
+        parts.append(f'<joint name="j{k}" type="{joint.type}"><parent link="l{k}"/><child link="l{k + 1}"/>'
+                     f'{origin(C[k])}<axis xyz="0 0 1"/><limit lower="{float(lo)!r}" upper="{float(hi)!r}" effort="1" '
+                     'velocity="1"/></joint>')
+    parts.append(f'<joint name="tool" type="fixed"><parent link="l{chain.n}"/><child link="l{chain.n + 1}"/>'
+                 f'{origin(C[-1])}</joint></robot>')
+    return "".join(parts)
+
+
+def _numbers(values):
+    return " ".join(repr(float(v)) for v in values)
+
+
+def pytorch_kinematics_batch(chain, targets):
+    """pytorch_kinematics' batched pseudo-inverse IK (10 retries), or None when not installed.
+
+    Returns (answers (B, n), seconds).
+    """
+    try:
+        import pytorch_kinematics as pk
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    pk_chain = pk.build_serial_chain_from_urdf(to_urdf(chain).encode(), f"l{chain.n + 1}").to(dtype=torch.float64)
+    lo, hi = _sample_limits(chain)
+    limits = torch.tensor(np.stack([lo, hi], axis=1))
+    poses = targets if targets.ndim == 3 else np.stack([_planar_pose(t) for t in targets])
+    solver = pk.PseudoInverseIK(pk_chain, max_iterations=100, num_retries=10, joint_limits=limits,
+                                pos_tolerance=TOL, rot_tolerance=TOL, early_stopping_any_converged=True,
+                                orientation_weight=0.0 if targets.ndim == 2 else 1.0)
+    start = time.perf_counter()
+    solution = solver.solve(pk.Transform3d(matrix=torch.tensor(poses)))
+    seconds = time.perf_counter() - start
+    sols = solution.solutions.numpy()  # (B, retries, n)
+    err = (solution.err_pos + solution.err_rot).numpy()
+    return sols[np.arange(len(sols)), np.argmin(err, axis=1)], seconds
+
+
+def _sample_limits(chain):
+    lo = np.where(np.isfinite(chain.lower), chain.lower, -math.pi)
+    hi = np.where(np.isfinite(chain.upper), chain.upper, math.pi)
+    return lo, hi
 
 
 def report(name, label, chain, targets, q, seconds_each=None, batch_seconds=None, extra=""):
@@ -175,6 +229,13 @@ def bench_arm(name, n_targets, n_single, n_large, references):
         big = kin.solve(chain, large)
         ours_large = report(name, f"armgrad lm (batch {n_large})", chain, large, big.q,
                             batch_seconds=time.perf_counter() - start)
+    if references:
+        found = pytorch_kinematics_batch(chain, targets)
+        if found is None:
+            print(f"  {'pytorch_kinematics':<26} skipped: not installed")
+        else:
+            rate = report(name, "pytorch_kinematics batch", chain, targets, found[0], batch_seconds=found[1])
+            print(f"  {'':<26} armgrad batch / pytorch_kinematics: {ours / rate:.2f}x solves/s")
     rtb_rate = None
     for label, make in references:
         solver = make(chain)

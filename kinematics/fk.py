@@ -145,11 +145,10 @@ def _angular_seed(R0: np.ndarray) -> np.ndarray:
 
 
 def jacobian(chain: Chain, q) -> np.ndarray:
-    """The geometric Jacobian from the engine's backward pass: J = d[p; θ]/dq.
+    """The geometric Jacobian from the engine's backward passes: J = d[p; θ]/dq.
 
-    The six rows need six cotangents. Rather than six backward passes, q is stacked six times
-    on a new leading axis and a single backward pass carries all six cotangents, one per copy
-    (the VJPs broadcast over the extra axis like over any batch axis).
+    Row k of J is the gradient of output k, so six cotangents give all of J; the batch rides
+    along in each pass because configurations are independent (see `pose_and_jacobian`).
 
     Args:
         q: (..., n) joint values (array).
@@ -160,8 +159,19 @@ def jacobian(chain: Chain, q) -> np.ndarray:
     return pose_and_jacobian(chain, q)[1]
 
 
+# Up to this many configurations, six copies of q share one forward and one backward pass
+# (the cost is per-op overhead); beyond, one forward pass and six backward passes win, as
+# their arrays stay small enough for the cache.
+STACKED_JACOBIAN_LIMIT = 32
+
+
 def pose_and_jacobian(chain: Chain, q):
-    """FK and the engine Jacobian from one forward and one backward pass (see `jacobian`).
+    """FK and the engine Jacobian J = d[p; θ]/dq from the engine's backward passes.
+
+    The six rows need six cotangents on the pose: e_k on the position for v, and for ω the
+    coefficients of ω = vex(dR R0ᵀ) (see `_angular_seed`). Small batches stack q six times on
+    a new leading axis and carry all six cotangents in one backward pass; large batches keep
+    one forward graph and run six backward passes through it.
 
     Args:
         q: (..., n) joint values (array).
@@ -171,17 +181,27 @@ def pose_and_jacobian(chain: Chain, q):
     """
     _check_q(chain, q)
     q = np.asarray(q.data if isinstance(q, ad.Tensor) else q, dtype=np.float64)
-    q6 = ad.Tensor(np.broadcast_to(q, (6,) + q.shape).copy(), requires_grad=True)
-    top = _top_rows(chain, q6)  # (6, ..., 3, 4): [R | p]
-    seed = np.zeros(top.shape)
+    stacked = q.size // chain.n <= STACKED_JACOBIAN_LIMIT
+    leaf = ad.Tensor(np.broadcast_to(q, (6,) + q.shape).copy() if stacked else q, requires_grad=True)
+    top = _top_rows(chain, leaf)  # [R | p]: (6, ..., 3, 4) stacked, else (..., 3, 4)
+    value = top.data[0] if stacked else top.data
+    seeds = np.zeros((6,) + value.shape)
     for k in range(3):
-        seed[k, ..., k, 3] = 1.0
-    seed[3:, ..., :3, :3] = _angular_seed(top.data[0, ..., :3, :3])
-    top.backward(seed)
+        seeds[k, ..., k, 3] = 1.0
+    seeds[3:, ..., :3, :3] = _angular_seed(value[..., :3, :3])
+    if stacked:
+        top.backward(seeds)
+        J = np.moveaxis(leaf.grad, 0, -2)
+    else:
+        J = np.empty(q.shape[:-1] + (6, chain.n))
+        for k in range(6):
+            leaf.grad = None
+            top.backward(seeds[k], retain_graph=k < 5)
+            J[..., k, :] = leaf.grad
     T = np.zeros(q.shape[:-1] + (4, 4))
-    T[..., :3, :] = top.data[0]
+    T[..., :3, :] = value
     T[..., 3, 3] = 1.0
-    return T, np.moveaxis(q6.grad, 0, -2)
+    return T, J
 
 
 def geometric_jacobian(chain: Chain, q) -> np.ndarray:

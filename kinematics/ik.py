@@ -421,20 +421,22 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         if record_history:
             for r in range(len(q)):
                 traces[r].append((q[r].copy(), pe[r], re[r]))
-        iterations[np.unique(tgt)] += 1  # rows of one target step together
+        # Rows stay grouped by target, in target order: `first` marks each group's first row.
+        first = np.ones(len(tgt), dtype=bool)
+        first[1:] = tgt[1:] != tgt[:-1]
+        t_ids = tgt[first]
+        iterations[t_ids] += 1  # the rows of one target step together
 
         # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
         cost = np.maximum(pe / tol_p, re / tol_r if math.isfinite(tol_r) else 0.0)
-        order = np.argsort(cost)
-        t_ids, first = np.unique(tgt[order], return_index=True)
-        best_rows = order[first]
+        best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
         better = cost[best_rows] < best_cost[t_ids]
-        t_ids, best_rows = t_ids[better], best_rows[better]
-        best_cost[t_ids], best_q[t_ids], best_pe[t_ids], best_re[t_ids] = (
-            cost[best_rows], q[best_rows], pe[best_rows], re[best_rows])
-        if record_history:
-            for t_id, r in zip(t_ids, best_rows):
-                histories[t_id] = traces[r]
+        if better.any():
+            ids, best = t_ids[better], best_rows[better]
+            best_cost[ids], best_q[ids], best_pe[ids], best_re[ids] = cost[best], q[best], pe[best], re[best]
+            if record_history:
+                for t_id, r in zip(ids, best):
+                    histories[t_id] = traces[r]
 
         # Success, judged by FK at q (iterates are clipped to the limits, so q is inside them).
         hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r))
@@ -456,15 +458,16 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         expired = (check & (cost > 0.5 * rows["stall_ref"])) | (rows["age"] >= max_iterations)
         rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
         exhausted = expired & (restarts[tgt] >= max_restarts)
-        # A target is abandoned once none of its rows can go on.
-        alive = np.bincount(tgt[~exhausted], minlength=B) > 0
-        for t_id in np.flatnonzero(~alive & ~done & (np.bincount(tgt, minlength=B) > 0)):
-            done[t_id] = True
-            reasons[t_id] = (f"not converged after {iterations[t_id]} iterations and {restarts[t_id]} restarts; "
-                             f"best position error {best_pe[t_id]:.3g} m, rotation error {best_re[t_id]:.3g} rad "
-                             "(the target may be out of reach)")
+        if exhausted.any():  # a target is abandoned once none of its rows can go on
+            alive = np.zeros(B, dtype=bool)
+            alive[tgt[~exhausted]] = True
+            for t_id in t_ids[~alive[t_ids] & ~done[t_ids]]:
+                done[t_id] = True
+                reasons[t_id] = (f"not converged after {iterations[t_id]} iterations and {restarts[t_id]} restarts; "
+                                 f"best position error {best_pe[t_id]:.3g} m, rotation error {best_re[t_id]:.3g} rad "
+                                 "(the target may be out of reach)")
         if deadline is not None and time.perf_counter() > deadline:
-            for t_id in np.flatnonzero(~done & (np.bincount(tgt, minlength=B) > 0)):
+            for t_id in t_ids[~done[t_ids]]:
                 done[t_id] = True
                 reasons[t_id] = f"time budget exhausted after {iterations[t_id]} iterations"
 
@@ -482,9 +485,10 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             if record_history:
                 for r in again:
                     traces[r] = []
-        rows = {key: value[keep] for key, value in rows.items()}
-        if record_history:
-            traces = [trace for trace, k in zip(traces, keep) if k]
+        if not keep.all():
+            rows = {key: value[keep] for key, value in rows.items()}
+            if record_history:
+                traces = [trace for trace, k in zip(traces, keep) if k]
 
     success = np.array([r == "converged" for r in reasons])
     history = [_history(h, n) for h in histories] if record_history else None

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = []  # module names, e.g. "demos.train"; each contributes one subcommand
+COMMANDS = ["demos.train"]  # module names, e.g. "demos.train"; each contributes one subcommand
 
 
 class CommandError(Exception):

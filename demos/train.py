@@ -120,6 +120,7 @@ def evaluate(model, X, y, loss: str, n_classes: int, batch_size: int = 4096) -> 
     """Data loss, accuracy and confusion matrix of `model` on (X, y), without recording a graph."""
     loss_fn, predict = make_objective(loss, n_classes)
     total, preds = 0.0, []
+    was_training = model.training
     model.eval()
     with ad.no_grad():
         for start in range(0, len(y), batch_size):
@@ -127,7 +128,7 @@ def evaluate(model, X, y, loss: str, n_classes: int, batch_size: int = 4096) -> 
             out = model(xb)
             total += float(loss_fn(out, yb).data) * len(yb)
             preds.append(predict(out.data))
-    model.train()
+    model.train(was_training)
     pred = np.concatenate(preds) if preds else np.zeros(0, np.int64)
     return Evaluation(total / max(len(y), 1), float(np.mean(pred == y)) if len(y) else float("nan"),
                       confusion_matrix(y, pred, n_classes))

@@ -140,3 +140,11 @@ def test_help_as_a_subprocess():
                          env={**os.environ, "PYTHONPATH": ROOT}, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "examples:" in out.stdout and "--dataset" in out.stdout
+
+
+def test_digits_without_scikit_learn_is_a_clear_message(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
+    with pytest.raises(datasets.MissingDependencyError, match="scikit-learn"):
+        datasets.load_digits()
+    assert cli.main(["train", "--dataset", "digits", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert "needs scikit-learn" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Training speed and accuracy of the engine's MLPs, against references measured in the same run.
 
-    python -m benchmarks.training            # the full protocol (about half a minute)
+    python -m benchmarks.training            # the full protocol (about 25 s)
     python -m benchmarks.training --quick    # tiny sizes, a couple of seconds
 
 1. Digits 64-128-10 ReLU MLP, 30 epochs, minibatch 64, SGD momentum 0.9, lr 0.05, on the fixed
@@ -254,9 +254,9 @@ def main(argv=None) -> int:
                     "numpy's bare matrix products, measured in the same run.",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a couple of seconds")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per timing, best kept (default 3; 1 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per timing, best kept (default 5; 1 with --quick)")
     args = parser.parse_args(argv)
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 5)
     if repeats < 1:
         parser.error("--repeats must be >= 1")
     limiter, note = _limit_threads()

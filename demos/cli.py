@@ -12,7 +12,10 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["demos.graph"]  # module names, e.g. "demos.train"; each contributes one subcommand
+COMMANDS = [  # modules contributing one subcommand each
+    "demos.train",
+    "demos.graph",
+]
 
 
 class CommandError(Exception):

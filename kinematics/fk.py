@@ -219,7 +219,10 @@ def _near_pi(M, v, c, v2, mask):
     k_i = ad.sqrt(ad.maximum(ad.sum(diag * pick, axis=-1), 1e-300))
     k = column / ad.reshape(k_i, k_i.shape + (1,))
     sign = np.where(np.sum(k.data * v.data, axis=-1) < 0, -1.0, 1.0)[..., None]
-    theta = ad.arctan2(ad.sqrt(v2) * 0.5, c_safe)
+    # |v| = 2 sin θ has the bounded gradient v / |v|, but sqrt's VJP divides by |v|: at exactly
+    # θ = π, and in rows outside `mask` where v = 0 (θ = 0), that is 0 · inf = NaN even though
+    # `where` zeroes their cotangent. The 1e-300 shift keeps it finite and changes no value.
+    theta = ad.arctan2(ad.sqrt(v2 + 1e-300) * 0.5, c_safe)
     return k * sign * ad.reshape(theta, theta.shape + (1,))
 
 

@@ -63,29 +63,36 @@ class URDFError(ValueError):
         element: the element's tag, e.g. "joint" (None when no element is at fault).
     """
 
-    def __init__(self, source, message, element=None):
+    def __init__(self, source, message, element=None, line=None):
         self.source = source
-        self.line = element.line if element is not None else None
+        self.line = element.line if element is not None else line
         self.element = element.tag if element is not None else None
         where = source if element is None else f"{source}, line {element.line}, {element.describe()}"
+        if element is None and line is not None:
+            where = f"{source}, line {line}"
         super().__init__(f"{where}: {message}")
 
 
 class _Element:
     """A parsed XML element: tag, attributes, line, children (text is ignored)."""
 
-    __slots__ = ("tag", "attrs", "line", "children")
+    __slots__ = ("tag", "attrs", "line", "children", "parent")
 
-    def __init__(self, tag, attrs, line):
-        self.tag, self.attrs, self.line, self.children = tag, attrs, line, []
+    def __init__(self, tag, attrs, line, parent=None):
+        self.tag, self.attrs, self.line, self.children, self.parent = tag, attrs, line, [], parent
 
     def find(self, tag):
         """The first direct child with this tag, or None."""
         return next((c for c in self.children if c.tag == tag), None)
 
     def describe(self):
+        """'<joint name='j2'>', or '<origin> in <joint name='j2'>' for an unnamed child."""
         name = self.attrs.get("name")
-        return f"<{self.tag} name={name!r}>" if name is not None else f"<{self.tag}>"
+        if name is not None:
+            return f"<{self.tag} name={name!r}>"
+        if self.parent is not None and self.parent.tag != "robot":
+            return f"<{self.tag}> in {self.parent.describe()}"
+        return f"<{self.tag}>"
 
 
 def _parse_xml(data, source) -> _Element:
@@ -94,7 +101,7 @@ def _parse_xml(data, source) -> _Element:
     root, stack = [], []
 
     def start(tag, attrs):
-        element = _Element(tag, attrs, parser.CurrentLineNumber)
+        element = _Element(tag, attrs, parser.CurrentLineNumber, stack[-1] if stack else None)
         if stack:
             stack[-1].children.append(element)
         else:
@@ -109,8 +116,11 @@ def _parse_xml(data, source) -> _Element:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as err:
-        raise URDFError(source, f"malformed XML at line {err.lineno}, column {err.offset + 1}: "
-                                f"{expat.ErrorString(err.code)}") from None
+        inside = f" (inside {stack[-1].describe()} opened at line {stack[-1].line})" if stack else ""
+        raise URDFError(source, f"malformed XML, column {err.offset + 1}: {expat.ErrorString(err.code)}{inside}",
+                        line=err.lineno) from None
+    if not root:
+        raise URDFError(source, "no XML element found")
     return root[0]
 
 

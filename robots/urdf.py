@@ -11,8 +11,9 @@ a base link to a tip link in the tree of links and joints, and returns that path
   Trans(xyz) Rot(rpy) Motion(q), with the axis in the joint frame; axes are normalised;
 - fixed joints fold into the next joint's origin (or into the tool after the last one), so the
   zero axes some fixed joints carry never matter;
-- continuous joints are revolute joints without limits; revolute and prismatic joints take their
-  limits from `<limit lower upper>` (both default to 0, as in the URDF specification);
+- continuous joints are revolute joints without limits; revolute and prismatic joints on the
+  path need a `<limit>` element (as urdfdom requires) and take `lower` and `upper` from it (each
+  defaults to 0, as in the URDF specification);
 - a mimic, floating or planar joint on the base→tip path is refused (it is not one free degree
   of freedom of a serial chain); elsewhere (a gripper's mimic finger, a mobile base's floating
   joint off the path) it is ignored;
@@ -179,7 +180,7 @@ class _Reader:
 class _JointSpec:
     """A URDF joint as read: enough to build a chain or to report an error about it."""
 
-    __slots__ = ("name", "type", "parent", "child", "origin", "axis", "limits", "mimic", "element",
+    __slots__ = ("name", "type", "parent", "child", "origin", "axis", "limits", "has_limit", "mimic", "element",
                  "axis_element")
 
 
@@ -209,6 +210,7 @@ def _read_joint(reader: _Reader, element) -> _JointSpec:
         lower = float(reader.numbers(limit, "lower", 1, [0.0], finite=False)[0])
         upper = float(reader.numbers(limit, "upper", 1, [0.0], finite=False)[0])
     spec.limits = (lower, upper)
+    spec.has_limit = limit is not None
     mimic = element.find("mimic")
     spec.mimic = None if mimic is None else (mimic.attrs.get("joint"), mimic)
     return spec
@@ -350,6 +352,12 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
         if norm == 0.0:
             raise reader.error(spec.axis_element or spec.element, f"joint {spec.name!r}: the axis of a "
                                                                   f"{spec.type} joint must be nonzero")
+        if spec.type != "continuous" and not spec.has_limit:
+            # URDF requires <limit> on revolute and prismatic joints (urdfdom refuses such files);
+            # reading it as [0, 0] would lock the joint without a word.
+            raise reader.error(spec.element, f"joint {spec.name!r}: a {spec.type} joint needs "
+                                             "<limit lower=... upper=...> (use type=\"continuous\" for an "
+                                             "unbounded revolute joint)")
         limits = (-math.inf, math.inf) if spec.type == "continuous" else spec.limits
         if limits[0] > limits[1]:
             raise reader.error(spec.element.find("limit"), f"joint {spec.name!r}: limit lower={limits[0]} "

@@ -49,6 +49,23 @@ def test_pose_error_by_hand():
     np.testing.assert_allclose(kin.pose_error(rot_axis([0, 0, 1], 0.5), np.eye(4))[3:], [0, 0, -0.5], atol=1e-15)
 
 
+@pytest.mark.parametrize("theta", [1e-7, 1e-4, 1.3, np.pi - 1e-4, np.pi - 1e-8])
+def test_pose_error_matches_scipy(theta):
+    # e = [p_t - p; rotvec(R_t Rᵀ)] for random poses whose relative rotation has angle θ
+    rng = np.random.default_rng(5)
+    R = Rotation.random(6, random_state=6).as_matrix()
+    k = rng.standard_normal((6, 3))
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    Rt = Rotation.from_rotvec(k * theta).as_matrix() @ R
+    T, target = np.tile(np.eye(4), (6, 1, 1)), np.tile(np.eye(4), (6, 1, 1))
+    T[:, :3, :3], target[:, :3, :3] = R, Rt
+    T[:, :3, 3], target[:, :3, 3] = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    e = kin.pose_error(T, target)
+    np.testing.assert_allclose(e[:, :3], target[:, :3, 3] - T[:, :3, 3], atol=1e-15)
+    np.testing.assert_allclose(e[:, 3:], Rotation.from_matrix(Rt @ np.swapaxes(R, 1, 2)).as_rotvec(), atol=1e-8)
+    np.testing.assert_allclose(e[:, 3:], k * theta, atol=1e-8)
+
+
 THETAS = [0.0, 1e-12, 1e-8, 1e-5, 9.9e-4, 1e-3, 1.01e-3, 0.3, 1.0, 2.0, 3.0,
           np.pi - 1e-3, np.pi - 1e-5, np.pi - 1e-7, np.pi - 1e-9]
 
@@ -67,7 +84,8 @@ def test_rotation_vector_matches_scipy(theta):
 
 def test_rotation_vector_at_exactly_pi_up_to_sign():
     # At θ = π, k and -k give the same rotation: only ±θk is determined.
-    axes = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1 / np.sqrt(2), 1 / np.sqrt(2), 0], [1 / 3, -2 / 3, 2 / 3]])
+    axes = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0],
+                     [1 / np.sqrt(2), 1 / np.sqrt(2), 0], [1 / 3, -2 / 3, 2 / 3]])
     R = Rotation.from_rotvec(axes * np.pi).as_matrix()
     got = kin.rotation_vector(R)
     for g, k in zip(got, axes):

@@ -172,6 +172,8 @@ ERRORS = {
                                       {"tip_link": "b", "base_link": "a"}, 8, ["axis", "nonzero"]),
     "lower above upper": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<limit lower="1" upper="-1"/>')),
                           {"tip_link": "b", "base_link": "a"}, 8, ["lower=1.0 is above upper=-1.0"]),
+    "revolute without limit": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<axis xyz="0 0 1"/>')),
+                               {"base_link": "a", "tip_link": "b"}, 6, ["<joint name='j1'>", "needs <limit"]),
     "only fixed joints": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", kind="fixed", extra="")),
                           {"base_link": "a", "tip_link": "b"}, None, ["no revolute, continuous or prismatic"]),
 }
@@ -202,3 +204,13 @@ def test_missing_file_and_bad_argument():
         load_urdf(DATA / "no_such.urdf")
     with pytest.raises(TypeError, match="path_or_xml"):
         load_urdf(42)
+
+
+def test_limit_attributes_default_to_zero():
+    # <limit> present but without lower: the URDF specification's default 0
+    xml = """<robot name="r"><link name="a"/><link name="b"/>
+      <joint name="slide" type="prismatic"><parent link="a"/><child link="b"/><axis xyz="1 0 0"/>
+        <limit upper="0.1" effort="1" velocity="1"/></joint></robot>"""
+    arm = load_urdf(xml)
+    assert (arm.lower[0], arm.upper[0]) == (0.0, 0.1)
+    assert arm.joints[0].type == "prismatic"

@@ -9,6 +9,8 @@ same code runs without recording a graph and returns arrays.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import autodiff as ad
@@ -69,7 +71,7 @@ def forward_kinematics(chain: Chain, q):
         array([1., 1., 0.])
     """
     _check_q(chain, q)
-    batch = int(np.prod(np.shape(q.data if isinstance(q, ad.Tensor) else q)[:-1]))
+    batch = math.prod(np.shape(q.data if isinstance(q, ad.Tensor) else q)[:-1])
     fk = _fk_columns if batch * chain.n >= COLUMN_WORK else _fk_matrices
     return _run(q, lambda q: fk(chain, q))
 

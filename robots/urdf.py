@@ -327,8 +327,9 @@ def _ends(reader, robot, links, by_child, children, base_link, tip_link):
             else:
                 leaves.append(link)
         if len(leaves) != 1:
+            shown = ", ".join(leaves[:12]) + (f", ... ({len(leaves) - 12} more)" if len(leaves) > 12 else "")
             raise URDFError(reader.source, f"the tree below {base_link!r} has {len(leaves)} leaves "
-                                           f"({', '.join(leaves)}); pass tip_link to choose the end effector")
+                                           f"({shown}); pass tip_link to choose the end effector")
         tip_link = leaves[0]
     return base_link, tip_link
 

@@ -229,3 +229,13 @@ def test_column_and_matrix_layouts_agree(name):
     big = random_q(chain, (fk.COLUMN_WORK // chain.n + 1,), seed=16)
     one_by_one = np.stack([kin.forward_kinematics(chain, b) for b in big])
     np.testing.assert_allclose(kin.forward_kinematics(chain, big), one_by_one, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["panda", "gen3", "scara_dh.toml"])
+def test_engine_jacobian_on_the_column_path(name):
+    # jacobian() stacks q six times, so B·n crosses COLUMN_WORK sooner: check it there too
+    from kinematics import fk
+
+    chain = layout_chain(name)
+    q = random_q(chain, (fk.COLUMN_WORK // (6 * chain.n) + 2,), seed=17)
+    np.testing.assert_allclose(kin.jacobian(chain, q), kin.geometric_jacobian(chain, q), atol=1e-12)

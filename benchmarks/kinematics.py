@@ -11,6 +11,16 @@ Targets on one core (DESIGN.md §8 and issue 3): at least 250,000 configs/s at B
 jit 238k, torch eager 114k, HIPS autograd 137k measured on this kind of machine) and at most
 150 µs per call at B = 1 (torch eager 397 µs).
 
+Where the time goes at B = 10,000 (allocator warm, ~5 ms forward + ~5 ms backward): ~3 ms in sin
+and cos (their values, then again inside their VJPs), ~2.5 ms in the VJPs of the whole-batch
+products (mul, matmul), the rest in the forward products and the engine's accumulation of
+cotangents over ~80 ops on (3, 2..4, B) arrays. On a VM whose page faults are
+expensive, each fresh output array also costs the kernel's zero-filling of new pages whenever
+glibc has handed the previous call's memory back to the system: that alone can double the
+figure (measured ~11 ms allocator-warm against ~23-33 ms cold on this machine). To see the
+allocator-warm figure, keep freed memory in the process:
+    MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 python -m benchmarks.kinematics
+
 Usage:
     python -m benchmarks.kinematics            # B = 1, 100, 10000
     python -m benchmarks.kinematics --quick    # B = 1, 10, 100, few repeats (a smoke run)

@@ -54,9 +54,9 @@ def forward_kinematics(chain: Chain, q):
     Two layouts compute the same product (to rounding): for a few configurations, the local
     4×4 transforms multiplied as stacks of matrices, which needs the fewest engine ops; for
     batches (B·n ≥ `COLUMN_WORK`), the pose's rows kept with the batch on the last axis,
-    where each joint costs one constant matmul and a rotation of two columns (see
-    `_fk_columns`): FK + gradient is about 1.9× faster there at B = 10,000 on the Panda
-    (24 ms against 44 ms on one core).
+    where each joint costs three constant matmuls and a rotation of two columns (see
+    `_fk_columns`): Panda FK + gradient at B = 10,000 takes ~11 ms there against ~35 ms for
+    the 4×4 stacks (one core, allocator warm; see benchmarks/kinematics.py).
 
     Args:
         chain: the arm.
@@ -95,12 +95,12 @@ def _fk_columns(chain: Chain, q: ad.Tensor) -> ad.Tensor:
     """The same product for large batches, with the batch on the last axis.
 
     The pose's top three rows are kept as P (3, 4, M), P[r, k, b] = T_b[r, k], M = the batch
-    size. Right-multiplying by a constant C is the single matmul Cᵀ P (C's columns contract
-    P's axis 1), and a turn about z changes only two columns: with W = P C,
-    (W Rz(q))₀ = c W₀ + s W₁ and (W Rz(q))₁ = c W₁ − s W₀. Stacking the columns
-    (C₀, C₁, −C₀, C₂, C₃) in one constant gives both new columns as c·E[:, 0:2] + s·E[:, 1:3]
-    of E = Cᵀ_ext P, so a revolute joint is one matmul and a few whole-batch products. A slide
-    along z adds q W₂ to W₃.
+    size. Right-multiplying by a constant C is the matmul Cᵀ P (C's columns contract P's
+    axis 1: one BLAS product per row, whatever M), and a turn about z changes only two
+    columns: with W = P C, (W Rz(q))₀ = c W₀ + s W₁ and (W Rz(q))₁ = c W₁ − s W₀. So a
+    revolute joint is c·(P [C₀ C₁]) + s·(P [C₁ −C₀]) next to P [C₂ C₃]: three constant
+    matmuls and a few whole-batch products, with no slicing (a slice's VJP fills a zero array
+    of the whole input). A slide along z adds q W₂ to W₃.
     """
     n = chain.n
     batch = q.shape[:-1]
@@ -111,9 +111,9 @@ def _fk_columns(chain: Chain, q: ad.Tensor) -> ad.Tensor:
     for i, joint in enumerate(chain.joints):
         C = chain.compiled["constants"][i]
         if joint.type == REVOLUTE:
-            E = np.stack([C[:, 0], C[:, 1], -C[:, 0], C[:, 2], C[:, 3]]) @ P  # (3, 5, M)
-            turned = c[i] * E[:, 0:2] + s[i] * E[:, 1:3]
-            P = ad.concatenate([turned, E[:, 3:5]], axis=1)
+            cos_part = np.stack([C[:, 0], C[:, 1]]) @ P  # (3, 2, M): W₀, W₁
+            sin_part = np.stack([C[:, 1], -C[:, 0]]) @ P  # W₁, −W₀
+            P = ad.concatenate([c[i] * cos_part + s[i] * sin_part, C[:, 2:].T @ P], axis=1)
         else:
             E = C.T @ P  # (3, 4, M)
             P = ad.concatenate([E[:, 0:3], E[:, 3:4] + qT[i] * E[:, 2:3]], axis=1)

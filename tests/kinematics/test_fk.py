@@ -195,9 +195,11 @@ def test_bad_inputs_name_the_problem(call, error, match):
         call()
 
 
-# -- the two FK layouts --------------------------------------------------------------------
+# -- small and large batches -----------------------------------------------------------------
 
 LAYOUT_ARMS = ARMS + ["scara_dh.toml", "custom_joints.toml"]  # the examples add prismatic joints
+BIG = 1000  # B·n >= 2000: large enough for forward_kinematics' large-batch layout on every arm
+CHUNK = 20  # B·n <= 160: small enough for its small-batch layout
 
 
 def layout_chain(name):
@@ -207,35 +209,29 @@ def layout_chain(name):
     return robots.get(name)
 
 
-@pytest.mark.parametrize("name", LAYOUT_ARMS)
-def test_column_and_matrix_layouts_agree(name):
-    """forward_kinematics switches from 4×4 stacks to the batch-last column form for large
-    batches (B·n >= COLUMN_WORK); both must give the same poses and the same gradients."""
-    from kinematics import fk
+def fk_and_grad(chain, q, weights):
+    qt = ad.Tensor(q, requires_grad=True)
+    T = kin.forward_kinematics(chain, qt)
+    ad.sum(T * weights).backward()
+    return T.data, qt.grad
 
+
+@pytest.mark.parametrize("name", LAYOUT_ARMS)
+def test_large_and_small_batches_agree(name):
+    """forward_kinematics may lay large batches out differently from small ones (for speed);
+    poses and gradients must not depend on the batch size."""
     chain = layout_chain(name)
-    q = random_q(chain, (5, 7), seed=14)
-    weights = np.random.default_rng(15).standard_normal((5, 7, 4, 4))
-    results = []
-    for layout in (fk._fk_matrices, fk._fk_columns):
-        qt = ad.Tensor(q, requires_grad=True)
-        T = layout(chain, qt)
-        ad.sum(T * weights).backward()
-        results.append((T.data, qt.grad))
-    np.testing.assert_allclose(results[1][0], results[0][0], atol=1e-14)
-    np.testing.assert_allclose(results[1][1], results[0][1], atol=1e-12)
-    # a batch big enough to take the column path through the public function, against
-    # one configuration at a time (the matrix path)
-    big = random_q(chain, (fk.COLUMN_WORK // chain.n + 1,), seed=16)
-    one_by_one = np.stack([kin.forward_kinematics(chain, b) for b in big])
-    np.testing.assert_allclose(kin.forward_kinematics(chain, big), one_by_one, atol=1e-14)
+    q = random_q(chain, (BIG,), seed=14)
+    weights = np.random.default_rng(15).standard_normal((BIG, 4, 4))
+    T, g = fk_and_grad(chain, q, weights)
+    parts = [fk_and_grad(chain, q[i:i + CHUNK], weights[i:i + CHUNK]) for i in range(0, BIG, CHUNK)]
+    np.testing.assert_allclose(T, np.concatenate([p[0] for p in parts]), atol=1e-14)
+    np.testing.assert_allclose(g, np.concatenate([p[1] for p in parts]), atol=1e-12)
+    np.testing.assert_allclose(kin.forward_kinematics(chain, q), T, atol=1e-15)  # arrays in, same values
 
 
 @pytest.mark.parametrize("name", ["panda", "gen3", "scara_dh.toml"])
-def test_engine_jacobian_on_the_column_path(name):
-    # jacobian() stacks q six times, so B·n crosses COLUMN_WORK sooner: check it there too
-    from kinematics import fk
-
+def test_engine_jacobian_on_large_batches(name):
     chain = layout_chain(name)
-    q = random_q(chain, (fk.COLUMN_WORK // (6 * chain.n) + 2,), seed=17)
+    q = random_q(chain, (BIG // 4,), seed=17)
     np.testing.assert_allclose(kin.jacobian(chain, q), kin.geometric_jacobian(chain, q), atol=1e-12)

@@ -125,14 +125,18 @@ class Chain:
             table_fk: (n, 4, 16) — the same with the tool folded into the last joint's entry,
                 so that the product of the local transforms is the end-effector pose.
             frames: (n, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
+            constants: (n, 4, 4) — C_i, so that T(q) = Π_i C_i Mz(q_i) · tip.
+            tip: (4, 4) — the constant after the last motion (its Aᵀ and the tool).
         """
         n = self.n
         table = np.zeros((n, 4, 16))
         frames = np.zeros((n, 4, 4))
+        constants = np.zeros((n, 4, 4))
         left = self.base
         for i, joint in enumerate(self.joints):
             A = axis_to_z(joint.axis)
             C = left @ joint.origin @ A  # constant before the z-motion
+            constants[i] = C
             # Motion about / along z as a combination of the features (1, c, s, q).
             K = np.zeros((4, 4, 4))
             if joint.type == REVOLUTE:
@@ -146,7 +150,8 @@ class Chain:
             frames[i] = A.T
             left = A.T  # the next joint's constant starts with this joint's Aᵀ
         tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)
-        return {"table": table, "table_fk": np.concatenate([table[:-1], tip[None]]), "frames": frames}
+        return {"table": table, "table_fk": np.concatenate([table[:-1], tip[None]]), "frames": frames,
+                "constants": constants, "tip": frames[-1] @ self.tool}
 
 
 def _pose(T, name):

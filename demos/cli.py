@@ -12,7 +12,14 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = []  # module names, e.g. "demos.train"; each contributes one subcommand
+# Module names, one per line (branches add theirs); each contributes one subcommand.
+COMMANDS = [
+    "demos.demo",
+    "demos.robots_cmd",
+    "demos.fk_cmd",
+    "demos.solve_cmd",
+    "demos.animate",
+]
 
 
 class CommandError(Exception):

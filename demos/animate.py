@@ -30,10 +30,10 @@ Long runs are shown at --frames log-spaced iterations. Orientation: --rpy
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "animate", help="animate a solver converging onto a target (GIF/MP4 and PNG filmstrip)",
+    parser = common.command_parser(
+        subparsers, "animate", help="animate a solver converging onto a target (GIF/MP4 and PNG filmstrip)",
         description="Solve IK for ROBOT and write an animation of the iterations, with a PNG filmstrip.",
-        epilog=EXAMPLES, formatter_class=common.ExamplesFormatter)
+        epilog=EXAMPLES)
     common.add_robot_arguments(parser)
     common.add_target_arguments(parser, required=True)
     parser.add_argument("--out", metavar="FILE", required=True, help="the animation: FILE.gif or FILE.mp4")
@@ -118,6 +118,8 @@ def run(args) -> int:
     if out.suffix.lower() == ".mp4" and animation.ffmpeg_path() is None:
         raise common.CommandError("--out: writing MP4 needs ffmpeg, which is not installed "
                                   "(e.g. apt-get install ffmpeg); write a .gif instead")
+    if not args.no_filmstrip:
+        common.check_writable(out.with_suffix(".png"), "--out (the filmstrip next to it)")
     check_render_options(args)
     if args.restarts < 0:
         raise common.CommandError("--restarts must be >= 0")

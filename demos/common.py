@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +38,21 @@ RPY_CONVENTION = "fixed axes x-y-z: R = Rz(yaw) Ry(pitch) Rx(roll)"
 
 class ExamplesFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the hand-formatted examples in a command's epilog as written."""
+
+
+def command_parser(subparsers, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand's parser whose usage errors are one line, like the command's own errors.
+
+    argparse's default prints the whole usage block before the message; with a dozen options
+    that buries the one line that matters.
+    """
+    parser = subparsers.add_parser(name, formatter_class=ExamplesFormatter, **kwargs)
+
+    def error(message):
+        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error
+    return parser
 
 
 def run_as_script(command: str) -> None:
@@ -319,17 +336,26 @@ def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool):
 def check_writable(path: str | os.PathLike, what: str = "--out") -> Path:
     """Fail early, before any work, when `path` cannot be written.
 
+    The file is really opened for appending (and removed again if it did not exist):
+    permission bits say nothing to root or about read-only and virtual file systems.
+
     Returns:
         The path as a Path.
     """
     path = Path(path)
     if path.is_dir():
         raise CommandError(f"{what}: {path} is a directory; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = path.parent
     if not parent.is_dir():
         raise CommandError(f"{what}: cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise CommandError(f"{what}: cannot write {path}: permission denied")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise CommandError(f"{what}: cannot write {path}: {err.strerror or err}") from None
+    if not existed:
+        path.unlink()
     return path
 
 
@@ -340,11 +366,19 @@ def make_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise CommandError(f"{what}: cannot create directory {path}: {err.strerror or err}") from None
-    if not os.access(path, os.W_OK):
-        raise CommandError(f"{what}: cannot write into {path}: permission denied")
+    check_writable(path / ".armgrad-write-test", what)
     return path
 
 
 def fmt_vector(values, digits: int = 6) -> str:
     """Numbers as '[a, b, c]' with a fixed number of decimals; -0 prints as 0."""
     return "[" + ", ".join(f"{(v if abs(v) >= 0.5 * 10 ** -digits else 0.0):.{digits}f}" for v in values) + "]"
+
+
+_NUMBER_LIST = re.compile(r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]")
+
+
+def dumps(data) -> str:
+    """JSON with two-space indents, but every list of numbers on one line (rows of a matrix too)."""
+    text = json.dumps(data, indent=2)
+    return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)

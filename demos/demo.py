@@ -34,11 +34,11 @@ PANDA_RPY = np.array([math.pi, 0.0, 0.0])  # gripper pointing straight down
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "demo", help="solve and animate two arms: planar3 by gradient descent, the Panda by LM",
+    parser = common.command_parser(
+        subparsers, "demo", help="solve and animate two arms: planar3 by gradient descent, the Panda by LM",
         description="Solve and animate a planar 3-link arm (gradient descent, position target) and the "
                     "Franka Panda (Levenberg–Marquardt, full pose target); write GIFs and PNG filmstrips.",
-        epilog=EXAMPLES, formatter_class=common.ExamplesFormatter)
+        epilog=EXAMPLES)
     parser.add_argument("--out", metavar="DIR", default="armgrad-out", help="output directory (default ./armgrad-out)")
     parser.add_argument("--frames", type=int, default=60, metavar="N", help="frames per animation (default 60)")
     parser.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
@@ -25,10 +24,10 @@ quaternion in the order {common.QUAT_ORDER}, w >= 0. Angles are in radians
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "fk", help="forward kinematics: the end-effector pose for joint values",
+    parser = common.command_parser(
+        subparsers, "fk", help="forward kinematics: the end-effector pose for joint values",
         description="Print the end-effector pose of ROBOT at joint values Q (one per joint).",
-        epilog=EXAMPLES, formatter_class=common.ExamplesFormatter)
+        epilog=EXAMPLES)
     common.add_robot_arguments(parser)
     parser.add_argument("q", metavar="Q", nargs="+", help="joint values: rad for revolute joints, m for prismatic")
     parser.add_argument("--degrees", action="store_true", help="revolute joint values (and printed rpy) in degrees")
@@ -63,7 +62,7 @@ def run(args) -> int:
     report = fk_report(chain, q)
     if args.json:
         report["outside_limits"] = outside
-        print(json.dumps(report, indent=2))
+        print(common.dumps(report))
         return 0
     rpy = np.degrees(report["rpy"]) if args.degrees else np.asarray(report["rpy"])
     unit = "deg" if args.degrees else "rad"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import robots
@@ -21,10 +20,10 @@ joint types: R revolute, C continuous (revolute without limits), P prismatic.
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "robots", help="list the built-in arms with DoF, joint types and limits",
+    parser = common.command_parser(
+        subparsers, "robots", help="list the built-in arms with DoF, joint types and limits",
         description="List the built-in arms, or show one arm's joints (a built-in name, a URDF or TOML file).",
-        epilog=EXAMPLES, formatter_class=common.ExamplesFormatter)
+        epilog=EXAMPLES)
     parser.add_argument("robot", metavar="ROBOT", nargs="?",
                         help="show this arm's joints (built-in name, .urdf or .toml file)")
     parser.add_argument("--base", metavar="LINK", help="URDF only: the chain's base link")
@@ -56,7 +55,7 @@ def run(args) -> int:
             raise common.CommandError("--base/--tip need a URDF file as ROBOT")
         chains = [robots.get(name) for name in robots.available()]
         if args.json:
-            print(json.dumps([describe(c) for c in chains], indent=2))
+            print(common.dumps([describe(c) for c in chains]))
             return 0
         unit = "deg" if args.degrees else "rad"
         print(f"{'name':<11} {'DoF':>3}  {'joints':<8} limits ({unit}; m for prismatic)")
@@ -67,7 +66,7 @@ def run(args) -> int:
         return 0
     chain = common.resolve_robot(args.robot, args.base, args.tip)
     if args.json:
-        print(json.dumps(describe(chain), indent=2))
+        print(common.dumps(describe(chain)))
         return 0
     print(f"{chain.name}: {chain.n} DoF, joints {common.joint_kinds(chain)}" + (", planar" if chain.planar else ""))
     unit = "deg" if args.degrees else "rad"

@@ -7,7 +7,6 @@ with success false and the solver's reason), 2 for bad input.
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 
@@ -40,10 +39,10 @@ the best answer found and the reason); 2 bad input.
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "solve", help="inverse kinematics: joint values that reach a target",
+    parser = common.command_parser(
+        subparsers, "solve", help="inverse kinematics: joint values that reach a target",
         description="Solve inverse kinematics for ROBOT: one --target, or a batch from --targets FILE.",
-        epilog=EXAMPLES, formatter_class=common.ExamplesFormatter)
+        epilog=EXAMPLES)
     common.add_robot_arguments(parser)
     common.add_target_arguments(parser)
     parser.add_argument("--targets", metavar="FILE", help="a CSV or .npy file of targets (see below)")
@@ -112,7 +111,7 @@ def run(args) -> int:
         "seconds": seconds,
     }
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(common.dumps(report))
     else:
         _print_single(chain, target, report, args.degrees)
     return 0 if result.success else 1
@@ -194,11 +193,11 @@ def _run_batch(args, chain) -> int:
             writer.writerows(rows)
         if args.json:
             report["out"] = str(out)
-            print(json.dumps(report, indent=2))
+            print(common.dumps(report))
         else:
             print(f"{summary}; wrote {out}")
     elif args.json:
-        print(json.dumps(report, indent=2))
+        print(common.dumps(report))
     else:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)

@@ -197,7 +197,8 @@ class _ArmView:
                 plot(*P(seg), linestyle="--", linewidth=1.8, color=AXIS_COLORS[a], alpha=0.9)
         # Base: a square at the chain's root.
         plot(*P(track.points[0, :1]), marker="s", markersize=10, color="#333333", linestyle="none", zorder=4)
-        self.trail, = plot(*P(track.iterates_tip[:1]), color=color, linewidth=1.0, alpha=0.55, linestyle=":")
+        # Opaque: a blended trail colour would be mapped to some other hue by the GIF palette.
+        self.trail, = plot(*P(track.iterates_tip[:1]), color=color, linewidth=1.0, linestyle=":")
         self.links, = plot(*P(track.points[0]), color=color, linewidth=3.2, solid_capstyle="round", zorder=3)
         self.joints, = plot(*P(track.points[0, 1:-1]), marker="o", markersize=5.5, markerfacecolor="white",
                             markeredgecolor="#222222", linestyle="none", zorder=4)
@@ -268,8 +269,9 @@ class _ErrorPanel:
         ax.axhline(tol_position, color="#777777", linestyle=":", linewidth=1.0)
         if pose_target and not math.isclose(tol_rotation, tol_position):
             ax.axhline(tol_rotation, color="#777777", linestyle="-.", linewidth=1.0)
-        ax.text(1.0, tol_position, " tolerance", transform=ax.get_yaxis_transform(), fontsize=7, color="#555555",
-                va="bottom", ha="right")
+        # At the left, where the curves are still far above it.
+        ax.text(0.01, tol_position, "tolerance", transform=ax.get_yaxis_transform(), fontsize=7, color="#555555",
+                va="bottom", ha="left")
         ax.set_ylim(max(min(lows), ERROR_FLOOR) / 5, max(highs) * 5)
         self.now = ax.axvline(0, color="#444444", linewidth=1.0, alpha=0.7)
         ax.legend(fontsize=7, loc="lower left", ncol=2 if len(tracks) > 1 else 1, framealpha=0.85)

@@ -29,7 +29,7 @@ examples:
 
 # (arm, method, target, title); targets chosen so both arms make a visible move from their start.
 PLANAR_TARGET = np.array([0.6, 1.3, 0.0])
-PANDA_POSITION = np.array([0.45, 0.25, 0.35])
+PANDA_POSITION = np.array([0.3, -0.45, 0.3])
 PANDA_RPY = np.array([math.pi, 0.0, 0.0])  # gripper pointing straight down
 
 

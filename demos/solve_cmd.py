@@ -113,19 +113,21 @@ def run(args) -> int:
     if args.json:
         print(common.dumps(report))
     else:
-        _print_single(chain, target, report, args.degrees)
+        _print_single(chain, target, report, args.degrees, args)
     return 0 if result.success else 1
 
 
-def _print_single(chain, target, report, degrees):
+def _print_single(chain, target, report, degrees, args):
     q = np.asarray(report["q"])
     revolute = np.array([j.type == kin.REVOLUTE for j in chain.joints])
     shown = np.where(revolute, np.degrees(q), q) if degrees else q
     if target.shape == (4, 4):
-        rpy = common.rotation_summary(target[:3, :3])["rpy"]
-        rpy = np.degrees(rpy) if degrees else rpy
-        what = (f"pose: position {common.fmt_vector(target[:3, 3], 4)} m, "
-                f"rpy {common.fmt_vector(rpy, 4)} {'deg' if degrees else 'rad'}")
+        # The orientation as the user gave it (a round trip through the matrix may wrap angles).
+        if args.rpy is not None:
+            orientation = f"rpy {common.fmt_vector([float(v) for v in args.rpy], 4)} {'deg' if degrees else 'rad'}"
+        else:
+            orientation = f"quaternion {common.fmt_vector([float(v) for v in args.quat], 4)} (x, y, z, w)"
+        what = f"pose: position {common.fmt_vector(target[:3, 3], 4)} m, {orientation}"
     else:
         what = f"position {common.fmt_vector(target, 4)} m"
     rotation = f"{report['rotation_error']:.3g} rad" if target.shape == (4, 4) else "- (position target)"
@@ -181,7 +183,8 @@ def _run_batch(args, chain) -> int:
     for i in range(B):
         t = targets[i]
         target_cols = (list(t[:3, 3]) + list(common.rotation_summary(t[:3, :3])["quaternion"])) if pose else list(t)
-        rows.append([f"{v:.10g}" for v in target_cols] + [f"{v:.12g}" for v in q[i]]
+        # `+ 0.0` turns -0.0 into 0.0, so no "-0" appears in the file.
+        rows.append([f"{v + 0.0:.10g}" for v in target_cols] + [f"{v + 0.0:.12g}" for v in q[i]]
                     + [str(bool(success[i])).lower(), f"{pos_err[i]:.3e}", f"{rot_err[i]:.3e}",
                        str(iterations[i]), str(restarts[i])])
     summary = (f"solved {int(success.sum())}/{B} targets on {chain.name} with {args.method} "

@@ -33,7 +33,7 @@ import numpy as np
 
 import kinematics as kin
 
-__all__ = ["Run", "frame_times", "snapshot_iterations", "render", "ffmpeg_path", "METHOD_NAMES"]
+__all__ = ["METHOD_NAMES", "Run", "ffmpeg_path", "frame_times", "render", "snapshot_iterations"]
 
 METHOD_NAMES = {"lm": "Levenberg–Marquardt", "gd": "gradient descent", "momentum": "momentum",
                 "adam": "Adam"}
@@ -120,7 +120,7 @@ class _Track:
     def error_at(self, f: int, errors: np.ndarray) -> float:
         """The error at frame f, interpolated geometrically between iterates (a straight line on a log axis)."""
         t = self.t[f]
-        k = min(int(math.floor(t)), max(self.K - 1, 0))
+        k = min(math.floor(t), max(self.K - 1, 0))
         frac = t - k
         a, b = errors[k], errors[min(k + 1, self.K)]
         return float(math.exp((1 - frac) * math.log(a) + frac * math.log(b)))
@@ -204,7 +204,7 @@ class _ArmView:
                             markeredgecolor="#222222", linestyle="none", zorder=4)
         self.tip, = plot(*P(track.points[0, -1:]), marker="o", markersize=4, color="#222222", linestyle="none")
         self.axes = [plot(*P(np.zeros((2, 3))), color=AXIS_COLORS[a], linewidth=2.0)[0] for a in range(dims)]
-        box = dict(facecolor="white", edgecolor="none", alpha=0.75, pad=1.5)  # readable over the arm
+        box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.5}  # readable over the arm
         self.text = (ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=8, family="monospace",
                              bbox=box)
                      if planar else ax.text2D(0.0, 1.0, "", transform=ax.transAxes, va="top", fontsize=8,
@@ -314,9 +314,11 @@ def _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi
         arm_axes = [fig.add_subplot(grid[0, 0], projection=projection)]
         err_ax = fig.add_subplot(grid[0, 1])
     else:
-        fig = _figure((3.5 * n + 0.6, 7.0), dpi)
-        grid = fig.add_gridspec(2, n, height_ratios=[1.55, 1.0], left=0.07, right=0.97, bottom=0.08, top=0.9,
-                                hspace=0.28, wspace=0.15)
+        width = 3.5 * n + 0.6
+        fig = _figure((width, 7.0), dpi)
+        # A fixed 0.8 in on the left holds the error panel's tick labels and y label at any width.
+        grid = fig.add_gridspec(2, n, height_ratios=[1.55, 1.0], left=0.8 / width, right=0.97, bottom=0.08,
+                                top=0.9, hspace=0.28, wspace=0.15)
         arm_axes = [fig.add_subplot(grid[0, i], projection=projection) for i in range(n)]
         err_ax = fig.add_subplot(grid[1, :])
     views = [_ArmView(ax, tr, bounds, position, rotation, planar, color, METHOD_NAMES.get(run.label, run.label))
@@ -419,14 +421,13 @@ class _Blitter:
 
 
 def _write_gif(frames, path: Path, fps: float, hold: float) -> None:
+    from matplotlib.colors import to_rgb
     from PIL import Image
 
     # One shared palette (from a mix of first, middle and last frames) keeps colours stable
-    # across frames and the file small.
-    # The small, saturated details (frame axes, target) get a swatch of their own, or the
-    # median cut would spend the palette on the large grey areas and turn them grey.
-    from matplotlib.colors import to_rgb
-
+    # across frames and the file small. The small, saturated details (frame axes, target) get
+    # a swatch of their own, or the median cut would spend the palette on the large grey
+    # areas and turn them grey.
     w = frames[0].shape[1]
     keys = list(COLORS.values()) + FALLBACK_COLORS + list(AXIS_COLORS) + [TARGET_COLOR]
     swatch = np.repeat((np.array([to_rgb(c) for c in keys]) * 255).astype(np.uint8), 12, axis=0)
@@ -434,15 +435,15 @@ def _write_gif(frames, path: Path, fps: float, hold: float) -> None:
     sample = np.concatenate([frames[0], frames[len(frames) // 2], frames[-1], swatch], axis=0)
     palette = Image.fromarray(sample).quantize(colors=160, method=Image.Quantize.MEDIANCUT)
     images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-    durations = [int(round(1000 / fps))] * len(images)
-    durations[-1] = int(round(1000 * hold))  # pause on the answer before the loop restarts
+    durations = [round(1000 / fps)] * len(images)
+    durations[-1] = round(1000 * hold)  # pause on the answer before the loop restarts
     images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False,
                    disposal=1)
 
 
 def _write_mp4(frames, path: Path, fps: float, hold: float, ffmpeg: str) -> None:
     h, w = frames[0].shape[:2]
-    hold_frames = max(int(round(hold * fps)) - 1, 0)
+    hold_frames = max(round(hold * fps) - 1, 0)
     command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
                "-r", f"{fps}", "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
                "-vcodec", "libx264", str(path)]

@@ -70,9 +70,9 @@ def _options(args, chain) -> dict:
         raise common.CommandError("--max-iterations must be at least 1")
     if args.max_restarts < 0:
         raise common.CommandError("--max-restarts must be >= 0")
-    options = dict(method=args.method, seed=args.seed, tol_position=args.tol_position,
-                   tol_rotation=args.tol_rotation, max_iterations=args.max_iterations,
-                   max_restarts=args.max_restarts)
+    options = {"method": args.method, "seed": args.seed, "tol_position": args.tol_position,
+               "tol_rotation": args.tol_rotation, "max_iterations": args.max_iterations,
+               "max_restarts": args.max_restarts}
     if args.q0 is not None:
         q0 = common.parse_q(chain, args.q0, args.degrees, "--q0")
         outside = common.outside_limits(chain, q0)

@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 import kinematics as kin
 import robots
@@ -176,9 +175,17 @@ def outside_limits(chain: kin.Chain, q) -> list:
 
 # ----------------------------------------------------------------------------- rotations
 
+def _rotation():
+    # Imported on use: scipy.spatial costs ~0.3 s, and every `armgrad` command (the other
+    # branches' too) imports this module when the parser is built.
+    from scipy.spatial.transform import Rotation
+
+    return Rotation
+
+
 def rpy_to_rotation(rpy) -> np.ndarray:
     """(..., 3) roll-pitch-yaw (rad, fixed axes) to (..., 3, 3) rotations."""
-    return Rotation.from_euler("xyz", np.asarray(rpy, dtype=float)).as_matrix()
+    return _rotation().from_euler("xyz", np.asarray(rpy, dtype=float)).as_matrix()
 
 
 def quat_to_rotation(quat, what: str = "quaternion") -> np.ndarray:
@@ -187,12 +194,12 @@ def quat_to_rotation(quat, what: str = "quaternion") -> np.ndarray:
     norm = np.linalg.norm(quat, axis=-1)
     if np.any(norm < 1e-9):
         raise CommandError(f"{what}: a quaternion (x, y, z, w) must not be zero")
-    return Rotation.from_quat(quat / norm[..., None]).as_matrix()
+    return _rotation().from_quat(quat / norm[..., None]).as_matrix()
 
 
 def rotation_summary(R) -> dict:
     """Roll-pitch-yaw (rad) and quaternion (x, y, z, w) of a rotation matrix (3, 3)."""
-    rotation = Rotation.from_matrix(np.asarray(R, dtype=float))
+    rotation = _rotation().from_matrix(np.asarray(R, dtype=float))
     rpy = rotation.as_euler("xyz")
     rpy[np.abs(rpy + math.pi) < 1e-9] = math.pi  # ±π are the same angle: print the positive one
     quat = rotation.as_quat()

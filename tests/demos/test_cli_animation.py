@@ -135,3 +135,13 @@ def test_demo_as_subprocess_with_no_window(tmp_path):
     assert (tmp_path / "armgrad-out" / "planar3-gd.gif").exists()
     assert (tmp_path / "armgrad-out" / "panda-lm.gif").exists()
     assert "wrote:" in proc.stdout
+
+
+def test_animate_as_subprocess(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    out = tmp_path / "panda.gif"
+    proc = subprocess.run([sys.executable, "-m", "demos", "animate", "panda", "--target", "0.3", "-0.45", "0.3",
+                           "--rpy", "3.1416", "0", "0", "--out", str(out), "--frames", "3", "--dpi", "30"],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "lm       converged" in proc.stdout and out.exists() and out.with_suffix(".png").exists()

@@ -205,6 +205,27 @@ def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv,
     assert "Traceback" not in err and out == ""
 
 
+@pytest.mark.parametrize("text, message", [
+    ("x,y\n0.4,0.1\n", "missing z"),
+    ("x,y,z\n0.4,0.1,zero\n", "line 2, column z: 'zero' is not a number"),
+    ("x,y,z,roll,pitch\n0.4,0.1,0.3,0,0\n", "needs all of roll,pitch,yaw"),
+    ("x,y,z,roll,pitch,yaw,qx,qy,qz,qw\n" + ",".join(["0"] * 10) + "\n", "not both"),
+    ("x,y,z\n", "no targets"),
+    ("", "is empty"),
+])
+def test_bad_targets_csv(capsys, tmp_path, text, message):
+    path = tmp_path / "targets.csv"
+    path.write_text(text)
+    status, _, err = armgrad(capsys, "solve", "panda", "--targets", str(path), "--no-progress")
+    assert status == 2 and message in err and err.count("\n") == 1
+
+
+def test_bad_targets_npy(capsys, tmp_path):
+    np.save(tmp_path / "t.npy", np.zeros((4, 5)))
+    status, _, err = armgrad(capsys, "solve", "panda", "--targets", str(tmp_path / "t.npy"))
+    assert status == 2 and "(B, 3) positions or (B, 4, 4) poses" in err
+
+
 @pytest.mark.parametrize("name", ["out.csv", "out.gif"])
 def test_unwritable_output_fails_before_any_work(capsys, tmp_path, name):
     target = str(tmp_path / "no-such-dir" / name)

@@ -158,8 +158,9 @@ def summary_line(method: str, result) -> str:
     status = "converged" if result.success else "NOT converged"
     rot = f", rotation error {result.rotation_error:.2g} rad" if result.rotation_error else ""
     restarts = f" after {result.restarts} restarts" if result.restarts else ""
-    return (f"{method:<8} {status} in {result.iterations} iterations{restarts}: "
+    line = (f"{method:<8} {status} in {result.iterations} iterations{restarts}: "
             f"position error {result.position_error:.2g} m{rot}")
+    return line if result.success else f"{line}\n         ({result.reason})"
 
 
 if __name__ == "__main__":

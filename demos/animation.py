@@ -146,9 +146,11 @@ class _Bounds:
         pts = np.concatenate([t.points.reshape(-1, 3) for t in tracks] + [target_position[None]])
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         self.center = 0.5 * (lo + hi)
-        span = (hi - lo)[:2] if planar else hi - lo
-        self.half = 0.58 * max(float(span.max()), 1e-3)
-        self.axis_length = (0.16 if planar else 0.22) * self.half  # end-effector and target frame axes
+        span = max(float(((hi - lo)[:2] if planar else hi - lo).max()), 1e-3)
+        self.axis_length = (0.1 if planar else 0.12) * span  # end-effector and target frame axes
+        # Half the widest extent, plus room for a frame's axes drawn at the edge of the motion
+        # (less in 3-D, where lines are not clipped at the box and the box is seen obliquely).
+        self.half = 0.5 * span + (1.35 if planar else 0.6) * self.axis_length
 
 
 class _ArmView:

@@ -12,7 +12,13 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = [  # modules contributing one subcommand each
+# Module names, one per line; each contributes one subcommand, listed in this order in --help.
+COMMANDS = [
+    "demos.demo",
+    "demos.robots_cmd",
+    "demos.fk_cmd",
+    "demos.solve_cmd",
+    "demos.animate",
     "demos.train",
     "demos.graph",
 ]

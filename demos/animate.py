@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 
-import numpy as np
 
 import kinematics as kin
 from demos import common
@@ -53,17 +51,6 @@ def register(subparsers) -> None:
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrip")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
-
-
-def default_start(chain: kin.Chain) -> np.ndarray:
-    """The middle of each joint's range plus a small fixed perturbation (continuous joints: of [−π, π]).
-
-    The same rule as the solver's first start: q = 0 is a stretched, singular pose for planar
-    arms and the UR5, and the perturbation keeps the start off such symmetric poses.
-    """
-    lo = np.where(np.isfinite(chain.lower), chain.lower, -math.pi)
-    hi = np.where(np.isfinite(chain.upper), chain.upper, math.pi)
-    return np.clip(0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1)), chain.lower, chain.upper)
 
 
 def parse_methods(text: str) -> list:
@@ -132,7 +119,7 @@ def run(args) -> int:
         if outside:
             raise common.CommandError(f"--q0: outside the joint limits: {', '.join(outside)}")
     else:
-        q0 = default_start(chain)
+        q0 = kin.default_start(chain)
     methods = parse_methods(args.compare) if args.compare else [args.method]
     started = time.perf_counter()
     runs, results = solve_runs(chain, target, methods, q0, seed=args.seed, restarts=args.restarts,

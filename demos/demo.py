@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+import kinematics as kin
 import robots
 from demos import common
 
@@ -61,7 +62,7 @@ def scenes():
 
 def run(args) -> int:
     from demos import animation
-    from demos.animate import check_render_options, default_start, solve_runs, summary_line
+    from demos.animate import check_render_options, solve_runs, summary_line
 
     check_render_options(args)
     if args.format == "mp4" and animation.ffmpeg_path() is None:
@@ -73,7 +74,7 @@ def run(args) -> int:
     for stem, chain, method, target, sentence in scenes():
         print(f"{chain.name}: {sentence}")
         t0 = time.perf_counter()
-        runs, results = solve_runs(chain, target, [method], default_start(chain))
+        runs, results = solve_runs(chain, target, [method], kin.default_start(chain))
         solved = time.perf_counter() - t0
         print("  " + summary_line(method, results[0]) + f" ({1000 * solved:.0f} ms)")
         t0 = time.perf_counter()

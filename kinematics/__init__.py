@@ -10,10 +10,10 @@ from .chain import PRISMATIC, REVOLUTE, Chain, Joint
 from .fk import (
     forward_kinematics, geometric_jacobian, jacobian, link_poses, pose_and_jacobian, pose_error, rotation_vector,
 )
-from .ik import DAMPING, METHODS, IKResult, PathResult, solve, solve_path
+from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
 
 __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
-    "solve", "solve_path", "IKResult", "PathResult", "METHODS", "DAMPING",
+    "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
 ]

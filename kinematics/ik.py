@@ -30,7 +30,7 @@ import autodiff as ad
 from .chain import Chain
 from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
 
-__all__ = ["IKResult", "PathResult", "solve", "solve_path", "METHODS", "DAMPING"]
+__all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
 METHODS = ("lm", "gd", "momentum", "adam")
 # Iterations between progress checks: a start that has not halved its error since the last
@@ -59,7 +59,8 @@ class IKResult:
         success: True where both errors are within tolerance (and q within limits).
         position_error: ‖p_t − p‖ in metres, measured by FK at `q`.
         rotation_error: rotation angle of R_t Rᵀ in radians (0 for position targets).
-        iterations: solver iterations the target took part in (its starts step together).
+        iterations: steps taken for the target, over all of its starts (its rows step
+            together); a target already solved at its start takes 0.
         restarts: random restarts used beyond the first start(s).
         reason: why the solver stopped.
         history: with record_history=True, a dict per target of arrays over iterations of the
@@ -123,10 +124,15 @@ def _sample_box(chain: Chain):
     return lo, hi
 
 
-def _first_start(chain: Chain):
-    """Mid-range plus a small fixed perturbation (q = 0 is a singular, stretched pose for many arms)."""
+def default_start(chain: Chain) -> np.ndarray:
+    """The first start when no q0 is given: mid-range plus a small fixed perturbation, (n,).
+
+    q = 0 is a singular, stretched pose for planar arms and the UR5, and the perturbation keeps
+    the start off such symmetric poses; continuous joints count as [−π, π]. Clipped to the
+    limits, for joints with a range narrower than the perturbation.
+    """
     lo, hi = _sample_box(chain)
-    return 0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1))
+    return np.clip(0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1)), chain.lower, chain.upper)
 
 
 def _check_q0(chain: Chain, q0, batch: int):
@@ -301,8 +307,10 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         max_iterations: iterations per start (default: 30 for lm, 3000 for the gradient methods).
         max_restarts: random restarts per target after the first start(s).
         starts: starts per target from the outset (the first is q0 or mid-range, the others
-            random); several cut the tail of slow targets. Default: 4 for up to 16 targets,
-            where extra rows cost almost nothing (a step's time is per-op overhead), else 1.
+            random); several cut the tail of slow targets. Default: 4 for up to 16 targets
+            without q0, where extra rows cost almost nothing (a step's time is per-op
+            overhead), else 1 (with q0, its own start runs alone and random ones follow only
+            if it fails, so the answer stays near q0).
         time_budget: seconds; stop (unconverged rows report it) when exceeded.
         seed: seed of the random starts, for reproducible results.
         damping: for lm: "chan-lawrence" (λ_k = λ·½eᵀWe, λ = 0.1), "sugihara"
@@ -333,7 +341,7 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
     if starts is None:
-        starts = 4 if len(targets) <= 16 else 1
+        starts = 4 if len(targets) <= 16 and q0 is None else 1
     if int(starts) < 1 or int(max_restarts) < 0:
         raise ValueError(f"starts must be >= 1 and max_restarts >= 0, got {starts} and {max_restarts}")
     defaults = _DEFAULTS[method]
@@ -346,25 +354,40 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     else:
         stepper = polisher = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
     B = len(targets)
-    q_first = np.broadcast_to(_first_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
+    q_first = np.broadcast_to(default_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
     loop = functools.partial(
         _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_rotation if kind == "pose" else math.inf,
         max_iterations=max_iterations, rng=np.random.default_rng(seed), record_history=record_history,
         deadline=None if time_budget is None else time.perf_counter() + time_budget)
     result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
                   starts=int(starts), stall_window=STALL_WINDOW[method])
-    failed = np.flatnonzero([r.startswith("not converged") for r in result.reason])
+    failed = np.flatnonzero([r in ("stalled", "iteration budget") for r in result.reason])
     if failed.size:
         # Restarts give up on slow progress, but the closest answer to an unreachable target
         # lies where progress is slow (a stretched, singular arm): continue each target's best
         # start there, without restarts or impatience, accepting only steps that help.
         _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
                                     starts=1, stall_window=None), tol_position, tol_rotation)
+    result.reason = [_explain(cause, result, i, max_iterations, kind) for i, cause in enumerate(result.reason)]
     if single:
         return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
                         float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
                         result.reason[0], result.history[0] if record_history else None)
     return result
+
+
+def _explain(cause, result, i, max_iterations, kind):
+    """The reason for target i, from the loop's cause code and the final figures."""
+    if cause == "converged":
+        return cause
+    errors = f"best position error {result.position_error[i]:.3g} m"
+    if kind == "pose":
+        errors += f", rotation error {result.rotation_error[i]:.3g} rad"
+    if cause == "time budget":
+        return f"time budget exhausted after {result.iterations[i]} iterations; {errors}"
+    why = "stalled" if cause == "stalled" else f"{max_iterations} iterations per start"
+    return (f"not converged ({why}) after {result.iterations[i]} iterations and {result.restarts[i]} restarts; "
+            f"{errors} (the target may be out of reach)")
 
 
 def _merge(result, rows, polished, tol_p, tol_r):
@@ -425,7 +448,6 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         first = np.ones(len(tgt), dtype=bool)
         first[1:] = tgt[1:] != tgt[:-1]
         t_ids = tgt[first]
-        iterations[t_ids] += 1  # the rows of one target step together
 
         # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
         cost = np.maximum(pe / tol_p, re / tol_r if math.isfinite(tol_r) else 0.0)
@@ -455,27 +477,33 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         # A row expires when it stalls (no halving of its error over a window) or ages out.
         rows["age"] += 1
         check = (rows["age"] % stall_window == 0) if stall_window else np.zeros(len(q), dtype=bool)
-        expired = (check & (cost > 0.5 * rows["stall_ref"])) | (rows["age"] >= max_iterations)
+        stalled = check & (cost > 0.5 * rows["stall_ref"])
+        expired = stalled | (rows["age"] >= max_iterations)
         rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
-        exhausted = expired & (restarts[tgt] >= max_restarts)
-        if exhausted.any():  # a target is abandoned once none of its rows can go on
+        # An expired row restarts while its target has restarts left; several rows of one
+        # target expiring together draw on the same budget, in row order.
+        exp_rows = np.flatnonzero(expired & ~done[tgt])
+        rank = np.arange(exp_rows.size) - np.searchsorted(tgt[exp_rows], tgt[exp_rows])  # within each target
+        again = exp_rows[restarts[tgt[exp_rows]] + rank < max_restarts]
+        retired = expired.copy()
+        retired[again] = False
+        if retired.any():  # a target is abandoned once none of its rows can go on
             alive = np.zeros(B, dtype=bool)
-            alive[tgt[~exhausted]] = True
+            alive[tgt[~retired]] = True
             for t_id in t_ids[~alive[t_ids] & ~done[t_ids]]:
                 done[t_id] = True
-                reasons[t_id] = (f"not converged after {iterations[t_id]} iterations and {restarts[t_id]} restarts; "
-                                 f"best position error {best_pe[t_id]:.3g} m, rotation error {best_re[t_id]:.3g} rad "
-                                 "(the target may be out of reach)")
+                reasons[t_id] = "stalled" if np.any(stalled[tgt == t_id]) else "iteration budget"
         if deadline is not None and time.perf_counter() > deadline:
             for t_id in t_ids[~done[t_ids]]:
                 done[t_id] = True
-                reasons[t_id] = f"time budget exhausted after {iterations[t_id]} iterations"
+                reasons[t_id] = "time budget"
+        iterations[t_ids[~done[t_ids]]] += 1  # the targets that take a step now (all their rows together)
 
         # Joint limits: every iterate, hence every answer, stays inside.
         rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
         # Expired rows with restarts left start again from a random configuration.
-        keep = ~done[tgt] & ~exhausted
-        again = np.flatnonzero(keep & expired)
+        keep = ~done[tgt] & ~retired
+        again = again[keep[again]]
         if again.size:
             restarts += np.bincount(tgt[again], minlength=B)
             rows["q"][again] = rng.uniform(box_lo, box_hi, (again.size, n))
@@ -490,6 +518,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             if record_history:
                 traces = [trace for trace, k in zip(traces, keep) if k]
 
+    # reasons: "converged", "stalled", "iteration budget" or "time budget"; `solve` words them.
     success = np.array([r == "converged" for r in reasons])
     history = [_history(h, n) for h in histories] if record_history else None
     return IKResult(best_q, success, best_pe, np.where(np.isfinite(tol_r), best_re, 0.0), iterations, restarts,

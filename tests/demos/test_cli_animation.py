@@ -55,7 +55,7 @@ def test_snapshot_iterations_are_distinct_when_rounding_merges():
 
 def test_render_planar_gif_and_filmstrip(tmp_path):
     chain = robots.get("planar3")
-    runs, results = animate.solve_runs(chain, [0.6, 1.3], ["gd"], animate.default_start(chain))
+    runs, results = animate.solve_runs(chain, [0.6, 1.3], ["gd"], kin.default_start(chain))
     assert results[0].success
     written = animation.render(chain, [0.6, 1.3], runs, tmp_path / "a.gif", frames=6, dpi=40, progress=False)
     frames = gif_frames(written["animation"])
@@ -67,7 +67,7 @@ def test_render_planar_gif_and_filmstrip(tmp_path):
 def test_render_compare_3d_pose_target(tmp_path):
     chain = robots.get("panda")
     target = kin.forward_kinematics(chain, [0.5, -0.3, 0.2, -2.0, 0.1, 1.8, 0.4])
-    runs, _results = animate.solve_runs(chain, target, ["adam", "lm"], animate.default_start(chain))
+    runs, _results = animate.solve_runs(chain, target, ["adam", "lm"], kin.default_start(chain))
     # Same start: every history begins at q0.
     np.testing.assert_allclose(runs[0].history["q"][0], runs[1].history["q"][0])
     written = animation.render(chain, target, runs, tmp_path / "c.gif", frames=4, dpi=30, progress=False,
@@ -88,7 +88,7 @@ def test_render_mp4_without_ffmpeg_says_so(tmp_path, monkeypatch):
 @pytest.mark.skipif(animation.ffmpeg_path() is None, reason="ffmpeg is not installed")
 def test_render_mp4_with_ffmpeg(tmp_path):
     chain = robots.get("planar2")
-    runs, _ = animate.solve_runs(chain, [1.0, 0.5], ["lm"], animate.default_start(chain))
+    runs, _ = animate.solve_runs(chain, [1.0, 0.5], ["lm"], kin.default_start(chain))
     written = animation.render(chain, [1.0, 0.5], runs, tmp_path / "a.mp4", frames=4, dpi=40, progress=False)
     assert written["animation"].stat().st_size > 0
 

@@ -13,10 +13,10 @@ Example:
     array([ 0.6397, -0.1362])
 """
 
-from . import losses
+from . import data, losses, nn, optim, viz
 from .checker import GradientCheckError, check_grads, numerical_jacobian
 from .ops import (
-    abs, add, broadcast_to, concatenate, cos, div, exp, getitem, log, log_softmax, logsumexp, matmul,
+    abs, add, arctan2, broadcast_to, concatenate, cos, div, exp, getitem, log, log_softmax, logsumexp, matmul,
     max, maximum, mean, minimum, mul, neg, power, relu, reshape, sigmoid, sin, softmax, sqrt, stack,
     sub, sum, swapaxes, tanh, transpose, where,
 )
@@ -27,9 +27,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast",
-    "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "sqrt", "abs", "sin", "cos",
+    "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2",
     "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "sum", "mean", "max", "reshape",
     "transpose", "swapaxes", "broadcast_to", "getitem", "stack", "concatenate", "softmax",
     "log_softmax", "logsumexp", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
-    "numerical_jacobian", "GradientCheckError", "losses",
+    "numerical_jacobian", "GradientCheckError", "losses", "nn", "optim", "data", "viz",
 ]

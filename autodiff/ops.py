@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, _as_array, as_tensor, record
+from .tensor import Tensor, _as_array, as_tensor, constant_node, record
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul",
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+    "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2", "tanh", "sigmoid", "relu",
     "maximum", "minimum", "where",
     "sum", "mean", "max", "reshape", "transpose", "swapaxes", "broadcast_to", "getitem",
     "stack", "concatenate", "softmax", "log_softmax", "logsumexp",
@@ -25,34 +25,36 @@ __all__ = [
 
 
 def _constant(value, name):
-    """A non-Tensor operand of a binary op as an array: a constant of the graph.
+    """A non-Tensor operand of a binary op as a constant node of the graph.
 
-    Constants are not wrapped in Tensors: they never need a gradient, and skipping their node
-    saves much of an op's overhead on `x * 0.5`. Python floats become read-only float64 0-d
-    arrays (numpy multiplies by a 0-d array faster than by a float), converted once per value.
+    Graph drawings show constants as nodes, so they stay parents; the node is made without
+    Tensor()'s checks where it can be, and Python numbers are converted to read-only float64
+    0-d arrays once per value (numpy multiplies by a 0-d array faster than by a float).
 
     Raises:
         TypeError: naming the op when the value is not real numbers.
     """
-    if type(value) is float:  # the common case: no dtype checks needed
-        array = _float_constants.get(value)
+    kind = type(value)
+    if kind is float or kind is int:  # the common case: no dtype checks needed
+        array = _number_arrays.get(value)
         if array is None:
-            array = _float_constant(value)
-        return array
-    return _as_array(value, False, name)
+            array = _number_array(value)
+    else:
+        array = _as_array(value, False, name)
+    return constant_node(array)
 
 
-_float_constants = {}  # Python float -> read-only 0-d float64 array
+_number_arrays = {}  # Python number -> read-only 0-d float64 array
 
 
-def _float_constant(value):
-    array = np.asarray(value)
+def _number_array(value):
+    array = np.asarray(value, dtype=np.float64)
     # Only nonzero, non-NaN keys: 0.0 == -0.0 would share one sign, and NaN never matches itself.
     if value and value == value:
         array.flags.writeable = False
-        if len(_float_constants) >= 1024:  # a loop over many distinct constants: start afresh
-            _float_constants.clear()
-        _float_constants[value] = array
+        if len(_number_arrays) >= 1024:  # a loop over many distinct constants: start afresh
+            _number_arrays.clear()
+        _number_arrays[value] = array
     return array
 
 
@@ -64,17 +66,6 @@ def _shape_error(name, a, b, err):
     except ValueError:
         return ValueError(f"{name}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast")
     return ValueError(f"{name}: cannot apply to shapes {np.shape(a)} and {np.shape(b)}: {err}")
-
-
-def _record_binary(value, op, x, y, vjp_x, vjp_y):
-    """`record` for a binary op: only Tensor operands become parents; constants are dropped."""
-    if isinstance(x, Tensor):
-        if isinstance(y, Tensor):
-            return record(value, op, (x, y), (vjp_x, vjp_y))
-        return record(value, op, (x,), (vjp_x,))
-    if isinstance(y, Tensor):
-        return record(value, op, (y,), (vjp_y,))
-    return record(np.asarray(value), op, (), ())
 
 
 # -- arithmetic ------------------------------------------------------------------------------
@@ -91,13 +82,16 @@ def add(x, y):
         A Tensor of the broadcast shape. VJPs: d/dx = d/dy = 1, so both get g (the engine sums
         it over broadcast axes).
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "add")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "add")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "add")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "add")
+    a, b = x.data, y.data
     try:
         out = a + b
     except ValueError as err:
         raise _shape_error("add", a, b, err) from err
-    return _record_binary(out, "add", x, y, _identity, _identity)
+    return record(out, "add", (x, y), (_identity, _identity))
 
 
 def sub(x, y):
@@ -109,13 +103,16 @@ def sub(x, y):
     Returns:
         A Tensor of the broadcast shape. VJPs: d/dx = 1 gives g; d/dy = -1 gives -g.
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "sub")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "sub")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "sub")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "sub")
+    a, b = x.data, y.data
     try:
         out = a - b
     except ValueError as err:
         raise _shape_error("sub", a, b, err) from err
-    return _record_binary(out, "sub", x, y, _identity, np.negative)
+    return record(out, "sub", (x, y), (_identity, np.negative))
 
 
 def mul(x, y):
@@ -127,16 +124,16 @@ def mul(x, y):
     Returns:
         A Tensor of the broadcast shape. VJPs: d/dx = y gives g y; d/dy = x gives g x.
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "mul")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "mul")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "mul")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "mul")
+    a, b = x.data, y.data
     try:
         out = a * b
     except ValueError as err:
         raise _shape_error("mul", a, b, err) from err
-    # Closures only for Tensor operands (a constant needs no VJP; `x * 0.5` is common).
-    vjp_x = (lambda g: g * b) if isinstance(x, Tensor) else None
-    vjp_y = (lambda g: g * a) if isinstance(y, Tensor) else None
-    return _record_binary(out, "mul", x, y, vjp_x, vjp_y)
+    return record(out, "mul", (x, y), (lambda g: g * b, lambda g: g * a))
 
 
 def div(x, y):
@@ -149,15 +146,16 @@ def div(x, y):
         A Tensor of the broadcast shape. VJPs: d/dx = 1/y gives g / y;
         d/dy = -x / y^2 = -out / y gives -g out / y.
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "div")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "div")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "div")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "div")
+    a, b = x.data, y.data
     try:
         out = a / b
     except ValueError as err:
         raise _shape_error("div", a, b, err) from err
-    vjp_x = (lambda g: g / b) if isinstance(x, Tensor) else None
-    vjp_y = (lambda g: -g * out / b) if isinstance(y, Tensor) else None
-    return _record_binary(out, "div", x, y, vjp_x, vjp_y)
+    return record(out, "div", (x, y), (lambda g: g / b, lambda g: -g * out / b))
 
 
 def neg(x):
@@ -184,8 +182,11 @@ def power(x, y):
         d/dy = x^y log x for x > 0, 0 where x = 0 and y >= 0, NaN for x < 0 (the real power
         of a negative base is not differentiable in its exponent).
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "power")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "power")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "power")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "power")
+    a, b = x.data, y.data
     try:
         out = np.power(a, b)
     except ValueError as err:
@@ -200,7 +201,7 @@ def power(x, y):
             log_a = np.log(np.where(a > 0, a, 1.0))
             return g * np.where(a > 0, out * log_a, np.where((a == 0) & (b >= 0), 0.0, np.nan))
 
-    return _record_binary(out, "power", x, y, vjp_x, vjp_y)
+    return record(out, "power", (x, y), (vjp_x, vjp_y))
 
 
 def _identity(g):
@@ -380,6 +381,29 @@ def sigmoid(x):
     return record(out, "sigmoid", (x,), (lambda g: g * out * (1.0 - out),))
 
 
+def arctan2(y, x):
+    """The angle of the point (x, y), elementwise, with numpy broadcasting (numpy.arctan2).
+
+    Args:
+        y, x: Tensors, arrays or numbers; shapes that broadcast together. Note the order: y first.
+
+    Returns:
+        A Tensor of the broadcast shape, in (-pi, pi]. VJPs, with r^2 = x^2 + y^2:
+        d/dy = x / r^2, d/dx = -y / r^2 (undefined at the origin).
+    """
+    if not isinstance(y, Tensor):
+        y = _constant(y, "arctan2")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "arctan2")
+    b, a = y.data, x.data
+    try:
+        out = np.arctan2(b, a)
+    except ValueError as err:
+        raise _shape_error("arctan2", b, a, err) from err
+    r2 = a * a + b * b
+    return record(out, "arctan2", (y, x), (lambda g: g * a / r2, lambda g: -g * b / r2))
+
+
 def relu(x):
     """max(x, 0) elementwise.
 
@@ -404,14 +428,17 @@ def maximum(x, y):
         A Tensor of the broadcast shape. VJPs: g goes to the larger operand; at ties each
         operand gets g / 2 (the mean of the one-sided derivatives).
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "maximum")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "maximum")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "maximum")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "maximum")
+    a, b = x.data, y.data
     try:
         out = np.maximum(a, b)
     except ValueError as err:
         raise _shape_error("maximum", a, b, err) from err
     share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
-    return _record_binary(out, "maximum", x, y, lambda g: g * share, lambda g: g * (1.0 - share))
+    return record(out, "maximum", (x, y), (lambda g: g * share, lambda g: g * (1.0 - share)))
 
 
 def minimum(x, y):
@@ -424,14 +451,17 @@ def minimum(x, y):
         A Tensor of the broadcast shape. VJPs: g goes to the smaller operand; at ties each
         operand gets g / 2.
     """
-    a = x.data if isinstance(x, Tensor) else _constant(x, "minimum")
-    b = y.data if isinstance(y, Tensor) else _constant(y, "minimum")
+    if not isinstance(x, Tensor):
+        x = _constant(x, "minimum")
+    if not isinstance(y, Tensor):
+        y = _constant(y, "minimum")
+    a, b = x.data, y.data
     try:
         out = np.minimum(a, b)
     except ValueError as err:
         raise _shape_error("minimum", a, b, err) from err
     share = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
-    return _record_binary(out, "minimum", x, y, lambda g: g * share, lambda g: g * (1.0 - share))
+    return record(out, "minimum", (x, y), (lambda g: g * share, lambda g: g * (1.0 - share)))
 
 
 def where(condition, x, y):
@@ -625,7 +655,8 @@ def getitem(x, index):
 
     Returns:
         A Tensor of numpy's result shape. VJP: g scattered into zeros of x's shape; entries
-        picked several times by an integer-array index accumulate (numpy.add.at).
+        picked several times by an integer-array index accumulate (numpy.add.at). When x
+        already holds a cotangent, the engine scatters into it in place (`_Scatter`).
 
     Raises:
         IndexError: naming the index and x's shape.
@@ -633,22 +664,34 @@ def getitem(x, index):
     x = as_tensor(x)
     if isinstance(index, Tensor):
         index = index.data
-    shape, dtype = x.shape, x.data.dtype
     try:
         out = x.data[index]
     except IndexError as err:
-        raise IndexError(f"getitem: index {index!r} is invalid for shape {shape}: {err}") from err
-    basic = _is_basic(index)
+        raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {err}") from err
+    return record(out, "getitem", (x,), (_Scatter(x.data, index),))
 
-    def vjp(g):
-        full = np.zeros(shape, dtype=np.result_type(dtype, g.dtype))
-        if basic:
-            full[index] = g
-        else:
-            np.add.at(full, index, g)
+
+class _Scatter:
+    """The VJP of x[index]: the cotangent goes back to the indexed entries, zeros elsewhere.
+
+    The engine prefers `scatter_into`, which adds into the parent's gradient buffer in place.
+    """
+
+    __slots__ = ("shape", "dtype", "index", "basic")
+
+    def __init__(self, x, index):
+        self.shape, self.dtype, self.index, self.basic = x.shape, x.dtype, index, _is_basic(index)
+
+    def __call__(self, g):
+        full = np.zeros(self.shape, dtype=np.result_type(self.dtype, g.dtype))
+        self.scatter_into(full, g)
         return full
 
-    return record(out, "getitem", (x,), (vjp,))
+    def scatter_into(self, buffer, g):
+        if self.basic:
+            buffer[self.index] += g
+        else:
+            np.add.at(buffer, self.index, g)  # repeated indices add up
 
 
 def stack(tensors, axis=0):

@@ -170,6 +170,13 @@ class Tensor:
         """A new constant tensor sharing this value, outside any graph."""
         return Tensor(self.data)
 
+    def retain_grad(self) -> None:
+        """Keep this interior node's gradient in `.grad` during backward (leaves always do).
+
+        Minimal stand-in on the viz branch; the engine branch's version replaces it on merge.
+        """
+        self._retains_grad = True
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
         self.grad = None
@@ -234,6 +241,7 @@ class Tensor:
 
         nodes = _reverse_topological(self)  # raises before any gradient moves if the graph was freed
         self._g = grad
+        owned = set()  # nodes whose cotangent buffer this pass allocated (safe to add into in place)
         try:
             for node in nodes:  # each node after every node that uses it: its cotangent is complete
                 g = node._g
@@ -244,12 +252,13 @@ class Tensor:
                     node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
                 for parent, vjp in zip(parents, node._vjps):
                     if parent.requires_grad:
-                        pg = vjp(g)
-                        if pg.shape != parent.data.shape:
-                            pg = unbroadcast(pg, parent.data.shape)
-                        # A node used several times gets the sum of its cotangents (a new array:
-                        # `pg` may be a read-only broadcast view or alias another cotangent).
-                        parent._g = pg if parent._g is None else parent._g + pg
+                        if parent._g is None:  # the first cotangent to reach this parent
+                            pg = vjp(g)
+                            if pg.shape != parent.data.shape:
+                                pg = unbroadcast(pg, parent.data.shape)
+                            parent._g = pg
+                        else:  # a node used several times gets the sum of its cotangents
+                            _accumulate(parent, vjp, g, owned)
                 if not retain_graph and parents:
                     node._parents, node._vjps = (), _FREED
         except Exception as err:  # a VJP failed: leave no half-summed cotangent behind
@@ -266,6 +275,31 @@ def _freed_error() -> RuntimeError:
         "backward: the graph of this tensor was freed by an earlier backward(); "
         "pass retain_graph=True to the first call to run backward twice"
     )
+
+
+def _accumulate(parent: Tensor, vjp, g: np.ndarray, owned: set) -> None:
+    """Add the cotangent that `vjp` pulls back from `g` into `parent._g`, which already holds one.
+
+    A VJP with a `scatter_into(buffer, g)` method (indexing) adds its few entries into the
+    parent's buffer in place, instead of materialising a mostly-zero array of the parent's
+    shape: an array indexed k times then costs one or two buffers, not k full-size arrays and
+    sums. Otherwise the sum is a new array: the old cotangent may be a read-only broadcast view
+    or alias another node's cotangent, so it is never written in place.
+    """
+    scatter = getattr(vjp, "scatter_into", None)
+    if scatter is not None:
+        buffer = parent._g
+        if parent not in owned:  # may alias another node's cotangent: copy before writing
+            buffer = np.array(buffer, dtype=np.result_type(buffer.dtype, g.dtype))
+            owned.add(parent)
+        scatter(buffer, g)
+        parent._g = buffer
+        return
+    pg = vjp(g)
+    if pg.shape != parent.data.shape:
+        pg = unbroadcast(pg, parent.data.shape)
+    parent._g = parent._g + pg
+    owned.add(parent)
 
 
 def _reverse_topological(root: Tensor) -> list:
@@ -299,6 +333,24 @@ def _reverse_topological(root: Tensor) -> list:
 def as_tensor(x) -> Tensor:
     """`x` itself if it is a Tensor, else a constant Tensor holding it."""
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def constant_node(array: np.ndarray) -> Tensor:
+    """A constant Tensor around an already checked array (no copy, no dtype checks).
+
+    The fast path of ops for constant operands such as the 0.5 in `x * 0.5`: constants stay
+    nodes of the graph (drawings show them), at a fraction of `Tensor()`'s cost.
+    """
+    node = _new_tensor(Tensor)
+    node.data = array
+    node.grad = None
+    node.requires_grad = False
+    node._parents = node._vjps = ()
+    node._op = "const"
+    node._g = None
+    node._seq = 0  # never sorted: a constant is not part of any backward pass
+    node._retains_grad = False
+    return node
 
 
 def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:

@@ -12,7 +12,16 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = []  # module names, e.g. "demos.train"; each contributes one subcommand
+# Module names, one per line; each contributes one subcommand, listed in this order in --help.
+COMMANDS = [
+    "demos.demo",
+    "demos.robots_cmd",
+    "demos.fk_cmd",
+    "demos.solve_cmd",
+    "demos.animate",
+    "demos.train",
+    "demos.graph",
+]
 
 
 class CommandError(Exception):

@@ -1,1 +1,19 @@
-"""kinematics (see DESIGN.md)."""
+"""kinematics: serial chains, forward kinematics, Jacobians and IK through the autodiff engine.
+
+Glossary: q joint values (..., n); T homogeneous pose (..., 4, 4); R rotation (..., 3, 3);
+p position (..., 3); J geometric Jacobian (..., 6, n), rows [v; ω] in the base frame;
+e pose error (..., 6) = [p_t − p; rotation vector of R_t Rᵀ]; n degrees of freedom.
+"""
+
+from . import transforms
+from .chain import PRISMATIC, REVOLUTE, Chain, Joint
+from .fk import (
+    forward_kinematics, geometric_jacobian, jacobian, link_poses, pose_and_jacobian, pose_error, rotation_vector,
+)
+from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
+
+__all__ = [
+    "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
+    "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
+    "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
+]

@@ -1,1 +1,11 @@
-"""robots (see DESIGN.md)."""
+"""robots: arm definitions — planar arms, DH tables, URDF files, TOML arm files, a catalog.
+
+Every builder returns a `kinematics.Chain`.
+"""
+
+from .armfile import ArmFileError, load
+from .builders import DHRow, from_dh, planar
+from .catalog import available, get
+from .urdf import URDFError, load_urdf
+
+__all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load", "URDFError", "ArmFileError"]

@@ -60,6 +60,12 @@ for sx, sy in BROADCAST_PAIRS:
     row("maximum", ops.maximum, normal(*sx), normal(*sy) + 0.01)
     row("minimum", ops.minimum, normal(*sx), normal(*sy) - 0.01)
 
+# arctan2(y, x): keep (x, y) away from the origin, where the angle has no derivative
+for sy, sx in BROADCAST_PAIRS[:12]:
+    row("arctan2", ops.arctan2, away_from_zero(*sy), away_from_zero(*sx))
+row("arctan2", lambda y: ops.arctan2(y, -1.0), normal(3), rid="tensor-vs-float-at-the-branch-cut-side")
+row("arctan2", lambda x: ops.arctan2(np.array([1.0, -2.0, 0.5]), x), normal(2, 3), rid="ndarray-vs-tensor")
+
 # operators and constant operands (numbers, arrays, reflected)
 row("add", lambda x: x + 2.5, normal(2, 3), rid="tensor+float")
 row("add", lambda x: 2 + x, normal(3), rid="int+tensor")

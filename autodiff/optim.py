@@ -1,0 +1,243 @@
+"""Optimisers that update parameters in place from their `.grad`, and learning-rate schedules.
+
+Glossary: p a parameter, g its gradient, lr the learning rate, mu the momentum, v the velocity
+(SGD) or the second-moment estimate (Adam), m Adam's first-moment estimate, t the step count.
+
+Every optimiser has `.step()` (apply one update to every parameter whose `.grad` is not None)
+and `.zero_grad()` (set every `.grad` to None), and an `lr` attribute that schedules change.
+Updates are written into the parameters' arrays in place, using preallocated buffers.
+
+Memory note: a training step allocates and frees a few arrays of a megabyte or more (gradients,
+activations). With glibc's default thresholds the freed blocks are handed back to the operating
+system at every step and faulted back in at the next (about 400,000 page faults in one epoch of
+a 784-256-10 MLP on 60,000 samples, which doubled its time). Creating the first optimiser
+therefore allocates and frees one 16 MB array, which makes glibc raise its mmap threshold to
+16 MB and its trim threshold to 32 MB for the rest of the process, so freed blocks are reused.
+Elsewhere (other allocators) this is a harmless no-op.
+
+Example:
+    >>> import numpy as np, autodiff as ad
+    >>> w = ad.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    >>> opt = ad.optim.SGD([w], lr=0.1)
+    >>> ad.sum(w * w).backward()
+    >>> opt.step()
+    >>> w.data
+    array([ 0.8, -1.6])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineLR", "step_lr", "cosine_lr"]
+
+
+_ALLOCATOR_PRIMED = False
+
+
+def _prime_allocator() -> None:
+    """Allocate and free one 16 MB block once per process (see the memory note above)."""
+    global _ALLOCATOR_PRIMED
+    if not _ALLOCATOR_PRIMED:
+        _ALLOCATOR_PRIMED = True
+        block = np.ones(16 << 20, dtype=np.uint8)  # written, so the pages are really mapped
+        del block
+
+
+class Optimizer:
+    """Base class: holds the parameter list and the learning rate."""
+
+    def __init__(self, params, lr: float):
+        _prime_allocator()
+        if hasattr(params, "parameters") and callable(params.parameters):
+            params = params.parameters()
+        if isinstance(params, Tensor):
+            params = [params]
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: params is empty")
+        for p in self.params:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError(f"{type(self).__name__}: params must be Tensors with requires_grad=True, got {p!r:.60}")
+        if not (lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"{type(self).__name__}: lr must be a positive number, got {lr}")
+        self.lr = float(lr)
+        self._buffers = [np.empty_like(p.data) for p in self.params]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's `.grad` to None."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum and weight decay.
+
+    With d = g + weight_decay * p (PyTorch's convention, velocity v starting at 0):
+        plain:     p <- p - lr d
+        momentum:  v <- mu v + d;  p <- p - lr v
+        Nesterov:  v <- mu v + d;  p <- p - lr (d + mu v)
+
+    Args:
+        params: Tensors (or a Module, whose parameters are taken).
+        lr: learning rate.
+        momentum: mu in [0, 1).
+        nesterov: use the Nesterov form (needs momentum > 0).
+        weight_decay: L2 coefficient added to the gradient (the gradient of (wd/2) |p|²).
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must lie in [0, 1), got {momentum}")
+        if nesterov and momentum == 0.0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        if weight_decay < 0:
+            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = float(weight_decay)
+        self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else None
+
+    def step(self) -> None:
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            buf = self._buffers[i]
+            if wd:
+                g = g + wd * p.data
+            if not mu:
+                np.multiply(g, lr, out=buf)
+                p.data -= buf
+                continue
+            v = self.velocity[i]
+            v *= mu
+            v += g
+            if self.nesterov:
+                np.multiply(v, mu, out=buf)
+                buf += g
+                buf *= lr
+            else:
+                np.multiply(v, lr, out=buf)
+            p.data -= buf
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction.
+
+        m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g²
+        p <- p - lr m̂ / (sqrt(v̂) + eps),   m̂ = m / (1 - b1^t),  v̂ = v / (1 - b2^t)
+
+    Args:
+        params: Tensors (or a Module).
+        lr: learning rate (1e-3 by default).
+        betas: (b1, b2).
+        eps: added to sqrt(v̂).
+        weight_decay: L2 coefficient added to the gradient (not AdamW's decoupled decay).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
+        self.betas = (float(b1), float(b2))
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+        self.t = 0
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        c1 = 1.0 - b1 ** self.t
+        c2 = 1.0 - b2 ** self.t
+        scale = self.lr / c1
+        root_c2 = math.sqrt(c2)
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            m, v, buf = self.m[i], self.v[i], self._buffers[i]
+            m *= b1
+            np.multiply(g, 1.0 - b1, out=buf)
+            m += buf
+            v *= b2
+            np.multiply(g, g, out=buf)
+            buf *= 1.0 - b2
+            v += buf
+            np.sqrt(v, out=buf)           # sqrt(v̂) + eps = sqrt(v) / sqrt(c2) + eps
+            buf /= root_c2
+            buf += self.eps
+            np.divide(m, buf, out=buf)
+            buf *= scale
+            p.data -= buf
+
+
+# -- learning-rate schedules ---------------------------------------------------------------------
+
+def step_lr(base_lr: float, epoch: int, step_size: int, gamma: float = 0.1) -> float:
+    """base_lr * gamma ** (epoch // step_size)."""
+    if step_size < 1:
+        raise ValueError(f"step_lr: step_size must be >= 1, got {step_size}")
+    return base_lr * gamma ** (epoch // step_size)
+
+
+def cosine_lr(base_lr: float, epoch: int, total: int, min_lr: float = 0.0) -> float:
+    """min_lr + (base_lr - min_lr) (1 + cos(pi epoch / total)) / 2, held at min_lr after `total`."""
+    if total < 1:
+        raise ValueError(f"cosine_lr: total must be >= 1, got {total}")
+    e = min(epoch, total)
+    return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * e / total))
+
+
+class _Schedule:
+    def __init__(self, optimizer: Optimizer):
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        """Advance one epoch (or whatever unit you step in) and set the optimiser's lr; returns it."""
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+        return self.optimizer.lr
+
+
+class StepLR(_Schedule):
+    """Multiply the learning rate by `gamma` every `step_size` calls to `.step()`."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        super().__init__(optimizer)
+        step_lr(1.0, 0, step_size)  # validates
+        self.step_size, self.gamma = int(step_size), float(gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        return step_lr(self.base_lr, epoch, self.step_size, self.gamma)
+
+
+class CosineLR(_Schedule):
+    """Cosine decay from the optimiser's lr to `min_lr` over `total` calls to `.step()`."""
+
+    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
+        super().__init__(optimizer)
+        cosine_lr(1.0, 0, total)  # validates
+        self.total, self.min_lr = int(total), float(min_lr)
+
+    def lr_at(self, epoch: int) -> float:
+        return cosine_lr(self.base_lr, epoch, self.total, self.min_lr)

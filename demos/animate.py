@@ -1,0 +1,154 @@
+"""`armgrad animate ROBOT --target ... --out FILE`: watch a solver converge (GIF/MP4 + PNG filmstrip)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+import kinematics as kin
+from demos import common
+
+EXAMPLES = f"""\
+examples:
+  armgrad animate planar3 --target 0.6 1.3 --method gd --out planar3-gd.gif
+  armgrad animate planar3 --target 0.6 1.3 --compare gd,adam,lm --out planar3-compare.gif
+  armgrad animate panda --target 0.45 0.25 0.35 --rpy 3.1416 0 0 --out panda-lm.gif
+  armgrad animate panda --target 0.45 0.25 0.35 --rpy 3.1416 0 0 --compare gd,lm --out panda.gif
+  armgrad animate ur5 --target 0.3 0.3 0.4 --out ur5.mp4          (MP4 needs ffmpeg)
+
+Writes the animation (.gif by Pillow, or .mp4 by ffmpeg when it is installed) and a PNG
+filmstrip with the same name (.png). Every method starts from the same q0 (default: the middle
+of each joint's range plus a small fixed perturbation, the solver's own first start), with one
+start and no random restarts unless --restarts N, so the picture is one solver's real path.
+Exit status 0 once the files are written, converged or not (each run's outcome is printed).
+Long runs are shown at --frames log-spaced iterations. Orientation: --rpy
+({common.RPY_CONVENTION}) or --quat QX QY QZ QW (scalar last).
+"""
+
+
+def register(subparsers) -> None:
+    parser = common.command_parser(
+        subparsers, "animate", help="animate a solver converging onto a target (GIF/MP4 and PNG filmstrip)",
+        description="Solve IK for ROBOT and write an animation of the iterations, with a PNG filmstrip.",
+        epilog=EXAMPLES)
+    common.add_robot_arguments(parser)
+    common.add_target_arguments(parser, required=True)
+    parser.add_argument("--out", metavar="FILE", required=True, help="the animation: FILE.gif or FILE.mp4")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--method", choices=kin.METHODS, default="lm", help="the solver (default lm)")
+    group.add_argument("--compare", metavar="M1,M2,...",
+                       help="several methods side by side from the same start, e.g. gd,adam,lm")
+    parser.add_argument("--q0", nargs="+", metavar="Q", help="the start: one value per joint")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random restarts (default 0)")
+    parser.add_argument("--restarts", type=int, default=0, metavar="N",
+                        help="random restarts allowed (default 0: the path from q0 only)")
+    parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
+    parser.add_argument("--degrees", action="store_true", help="--rpy and --q0 in degrees")
+    parser.add_argument("--frames", type=int, default=60, metavar="N", help="frame budget (default 60)")
+    parser.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")
+    parser.add_argument("--dpi", type=int, default=80, help="resolution of the frames (default 80)")
+    parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrip")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def parse_methods(text: str) -> list:
+    """'gd,adam,lm' -> ['gd', 'adam', 'lm'], checked against the solver's methods."""
+    methods = [m.strip().lower() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in kin.METHODS]
+    if unknown or not methods:
+        raise common.CommandError(f"--compare: unknown method(s) {', '.join(unknown) or '(none)'}; "
+                                  f"choose from {', '.join(kin.METHODS)}, comma-separated")
+    if len(set(methods)) != len(methods):
+        raise common.CommandError(f"--compare: a method is listed twice in {text!r}")
+    return methods
+
+
+def solve_runs(chain: kin.Chain, target, methods, q0, *, seed: int = 0, restarts: int = 0,
+               max_iterations: int | None = None):
+    """Solve `target` with each method from the same q0, recording the history.
+
+    One start per method (`starts=1`) so the history begins at q0; `restarts` random restarts
+    are allowed after it.
+
+    Returns:
+        (runs, results): a list of `demos.animation.Run` and the matching IKResults.
+    """
+    from demos.animation import Run
+
+    runs, results = [], []
+    for method in methods:
+        result = kin.solve(chain, target, q0=q0, method=method, seed=seed, starts=1, max_restarts=restarts,
+                           max_iterations=max_iterations, record_history=True)
+        runs.append(Run(method, result.history, bool(result.success), int(result.restarts)))
+        results.append(result)
+    return runs, results
+
+
+def check_render_options(args) -> None:
+    if args.frames < 1:
+        raise common.CommandError("--frames must be at least 1")
+    if not args.fps > 0:
+        raise common.CommandError("--fps must be positive")
+    if not 20 <= args.dpi <= 400:
+        raise common.CommandError("--dpi must be between 20 and 400")
+
+
+def run(args) -> int:
+    from demos import animation
+
+    chain = common.resolve_robot(args.robot, args.base, args.tip)
+    out = common.check_writable(args.out)
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        raise common.CommandError(f"--out: the animation must be a .gif or .mp4 file, got {out.name!r}")
+    if out.suffix.lower() == ".mp4" and animation.ffmpeg_path() is None:
+        raise common.CommandError("--out: writing MP4 needs ffmpeg, which is not installed "
+                                  "(e.g. apt-get install ffmpeg); write a .gif instead")
+    if not args.no_filmstrip:
+        common.check_writable(out.with_suffix(".png"), "--out (the filmstrip next to it)")
+    check_render_options(args)
+    if args.restarts < 0:
+        raise common.CommandError("--restarts must be >= 0")
+    if args.max_iterations is not None and args.max_iterations < 1:
+        raise common.CommandError("--max-iterations must be at least 1")
+    target = common.target_from_args(chain, args, args.degrees)
+    if args.q0 is not None:
+        q0 = common.parse_q(chain, args.q0, args.degrees, "--q0")
+        outside = common.outside_limits(chain, q0)
+        if outside:
+            raise common.CommandError(f"--q0: outside the joint limits: {', '.join(outside)}")
+    else:
+        q0 = kin.default_start(chain)
+    methods = parse_methods(args.compare) if args.compare else [args.method]
+    started = time.perf_counter()
+    runs, results = solve_runs(chain, target, methods, q0, seed=args.seed, restarts=args.restarts,
+                               max_iterations=args.max_iterations)
+    solved = time.perf_counter() - started
+    for method, result in zip(methods, results):
+        print(summary_line(method, result))
+    title = f"{chain.name}: " + (" vs ".join(methods) if len(methods) > 1 else animation.METHOD_NAMES[methods[0]])
+    started = time.perf_counter()
+    written = animation.render(chain, target, runs, out, frames=args.frames, fps=args.fps, dpi=args.dpi,
+                               filmstrip=not args.no_filmstrip, progress=not args.no_progress, title=title)
+    rendered = time.perf_counter() - started
+    print(f"wrote {written['animation']} ({written['frames']} frames)")
+    if written["filmstrip"]:
+        print(f"wrote {written['filmstrip']}")
+    print(f"solve {solved:.2f} s, render {rendered:.2f} s", file=sys.stderr)
+    # The files are the product: a run that does not converge is shown, not an error.
+    return 0
+
+
+def summary_line(method: str, result) -> str:
+    """One line per run: converged or not, iterations, errors."""
+    status = "converged" if result.success else "NOT converged"
+    rot = f", rotation error {result.rotation_error:.2g} rad" if result.rotation_error else ""
+    restarts = f" after {result.restarts} restarts" if result.restarts else ""
+    line = (f"{method:<8} {status} in {result.iterations} iterations{restarts}: "
+            f"position error {result.position_error:.2g} m{rot}")
+    return line if result.success else f"{line}\n         ({result.reason})"
+
+
+if __name__ == "__main__":
+    common.run_as_script("animate")

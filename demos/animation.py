@@ -1,0 +1,528 @@
+"""Convergence animations: the arm moving, iteration by iteration, onto its target.
+
+Planar arms are drawn in 2-D, spatial arms in 3-D with equal axis scaling. Each frame shows
+the links, joints, base, the end-effector frame (x red, y green, z blue), the target (with its
+frame, dashed, for pose targets), the end effector's trail over the iterates so far, and a
+panel of position and rotation error per iteration on a log scale with the current iteration
+marked. Several runs (methods) from the same start are drawn side by side on one shared
+iteration clock, so a method that needs 5 iterations is done while another still crawls.
+
+Frames: a history of K iterations is shown at `frames` times t_f = expm1(linspace(0,
+log1p(K))) — log-spaced, so the early, large moves get most of the frames and a 3000-iteration
+gradient descent still fits a small GIF. Between two iterates the arm is drawn at the joint-space
+interpolation (q_k + f (q_{k+1} - q_k)), so few-iteration methods such as Levenberg-Marquardt
+move smoothly instead of jumping; the trail, the counters and the error panel's points are
+the solver's real iterates.
+
+Only matplotlib's Agg canvas is used (no pyplot, no window). Artists are created once and
+updated per frame. GIFs are written by Pillow, MP4 by piping raw frames to ffmpeg when it is
+installed.
+
+Glossary: q joint values; K a run's number of iterations; F frames; t fractional iteration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+import kinematics as kin
+
+__all__ = ["METHOD_NAMES", "Run", "ffmpeg_path", "frame_times", "render", "snapshot_iterations"]
+
+METHOD_NAMES = {"lm": "Levenberg–Marquardt", "gd": "gradient descent", "momentum": "momentum",
+                "adam": "Adam"}
+COLORS = {"lm": "#d95f02", "gd": "#1b6ac9", "momentum": "#7b3fa0", "adam": "#1b9e77"}
+FALLBACK_COLORS = ["#1b6ac9", "#d95f02", "#1b9e77", "#7b3fa0", "#e7298a", "#66a61e"]
+AXIS_COLORS = ("#e41a1c", "#2ca02c", "#1f5fd6")  # frame axes x, y, z
+TARGET_COLOR = "#c2185b"
+ERROR_FLOOR = 1e-16  # zeros drawn on a log scale
+
+
+@dataclasses.dataclass
+class Run:
+    """One solver run to animate.
+
+    Attributes:
+        label: the method name ("gd", "lm", ...) or any label.
+        history: the solver's history for one target: "q" (K+1, n), "position_error" (K+1,),
+            "rotation_error" (K+1,).
+        success: whether the run converged (None: unknown).
+        restarts: random restarts before the start whose history this is.
+    """
+
+    label: str
+    history: dict
+    success: bool | None = None
+    restarts: int = 0
+
+    @property
+    def iterations(self) -> int:
+        return len(self.history["q"]) - 1
+
+
+def frame_times(iterations: int, frames: int) -> np.ndarray:
+    """The fractional iteration each frame shows: log-spaced from 0 to `iterations`.
+
+    Args:
+        iterations: K, the longest run's iteration count.
+        frames: F, the frame budget.
+
+    Returns:
+        (F,) nondecreasing times, t_0 = 0 and t_{F-1} = K.
+
+    Example:
+        >>> frame_times(1000, 4).round(1)
+        array([   0. ,    9. ,   99.1, 1000. ])
+    """
+    frames = max(int(frames), 1)
+    if frames == 1:
+        return np.array([float(iterations)])
+    t = np.expm1(np.linspace(0.0, math.log1p(max(iterations, 0)), frames))
+    t[0], t[-1] = 0.0, float(iterations)
+    return t
+
+
+def ffmpeg_path() -> str | None:
+    """The ffmpeg executable matplotlib would use, or None when it is not installed."""
+    import matplotlib
+
+    return shutil.which(matplotlib.rcParams["animation.ffmpeg_path"]) or shutil.which("ffmpeg")
+
+
+class _Track:
+    """A run sampled at the frame times: link origins, end-effector frames, trail, errors."""
+
+    def __init__(self, chain: kin.Chain, run: Run, times: np.ndarray):
+        qs = np.asarray(run.history["q"], dtype=float)
+        if qs.ndim != 2 or qs.shape[1] != chain.n or len(qs) == 0:
+            raise ValueError(f"run {run.label!r}: history['q'] must be (K+1, {chain.n}), got {qs.shape}")
+        K = len(qs) - 1
+        t = np.minimum(times, K)
+        k = np.minimum(np.floor(t).astype(int), max(K - 1, 0))
+        frac = (t - k)[:, None]
+        q = qs[k] + frac * (qs[np.minimum(k + 1, K)] - qs[k])
+        poses = kin.link_poses(chain, q)  # (F, n+1, 4, 4)
+        base = np.broadcast_to(chain.base[:3, 3], (len(q), 1, 3))
+        self.points = np.concatenate([base, poses[:, :, :3, 3]], axis=1)  # base, joints 1..n, tip
+        self.tip_rotation = poses[:, -1, :3, :3]
+        self.iterates_tip = kin.forward_kinematics(chain, qs)[:, :3, 3]  # the real iterates
+        self.shown = np.minimum(np.floor(t + 1e-9).astype(int), K)  # the last iterate reached
+        self.t, self.K, self.run = t, K, run
+        self.position_error = np.maximum(np.asarray(run.history["position_error"], dtype=float), ERROR_FLOOR)
+        self.rotation_error = np.maximum(np.asarray(run.history["rotation_error"], dtype=float), ERROR_FLOOR)
+
+    def error_at(self, f: int, errors: np.ndarray) -> float:
+        """The error at frame f, interpolated geometrically between iterates (a straight line on a log axis)."""
+        t = self.t[f]
+        k = min(math.floor(t), max(self.K - 1, 0))
+        frac = t - k
+        a, b = errors[k], errors[min(k + 1, self.K)]
+        return float(math.exp((1 - frac) * math.log(a) + frac * math.log(b)))
+
+
+def _color(label: str, index: int) -> str:
+    return COLORS.get(label, FALLBACK_COLORS[index % len(FALLBACK_COLORS)])
+
+
+def _target_pose(target) -> tuple[np.ndarray, np.ndarray | None]:
+    target = np.asarray(target, dtype=float)
+    if target.shape == (4, 4):
+        return target[:3, 3], target[:3, :3]
+    if target.shape in ((2,), (3,)):
+        return np.append(target, 0.0)[:3], None
+    raise ValueError(f"target must be a position (2,) or (3,) or a pose (4, 4), got shape {target.shape}")
+
+
+class _Bounds:
+    """Shared view limits: every point any frame draws, the target, equal scaling on all axes."""
+
+    def __init__(self, tracks, target_position, planar: bool):
+        pts = np.concatenate([t.points.reshape(-1, 3) for t in tracks] + [target_position[None]])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        self.center = 0.5 * (lo + hi)
+        span = max(float(((hi - lo)[:2] if planar else hi - lo).max()), 1e-3)
+        self.axis_length = (0.1 if planar else 0.12) * span  # end-effector and target frame axes
+        # Half the widest extent, plus room for a frame's axes drawn at the edge of the motion
+        # (less in 3-D, where lines are not clipped at the box and the box is seen obliquely).
+        self.half = 0.5 * span + (1.35 if planar else 0.6) * self.axis_length
+
+
+class _ArmView:
+    """One arm drawing (2-D or 3-D) whose artists are updated per frame."""
+
+    def __init__(self, ax, track: _Track, bounds: _Bounds, target_position, target_rotation, planar: bool,
+                 color: str, title: str):
+        self.ax, self.track, self.planar, self.title = ax, track, planar, title
+        self.L = bounds.axis_length
+        c, h = bounds.center, bounds.half
+        dims = 2 if planar else 3
+        self.dims = dims
+        plot = ax.plot
+        if planar:
+            ax.set_xlim(c[0] - h, c[0] + h)
+            ax.set_ylim(c[1] - h, c[1] + h)
+            ax.set_aspect("equal", adjustable="box")
+            ax.set_xlabel("x (m)")
+            ax.set_ylabel("y (m)")
+            ax.grid(True, alpha=0.25)
+        else:
+            ax.set_xlim(c[0] - h, c[0] + h)
+            ax.set_ylim(c[1] - h, c[1] + h)
+            ax.set_zlim(c[2] - h, c[2] + h)
+            ax.set_box_aspect((1, 1, 1), zoom=1.1)  # with equal ranges: equal scaling
+            ax.set_xlabel("x (m)", labelpad=-8)
+            ax.set_ylabel("y (m)", labelpad=-8)
+            ax.set_zlabel("z (m)", labelpad=-8)
+            ax.tick_params(labelsize=6, pad=-2)
+            # Look at the reach side-on: the camera sits ~75° around from the base→target direction.
+            base = track.points[0, 0]
+            heading = math.degrees(math.atan2(target_position[1] - base[1], target_position[0] - base[0]))
+            ax.view_init(elev=20, azim=heading - 75)
+
+        def P(points):  # (m, 3) -> the coordinate lists plot wants
+            return [points[:, i] for i in range(dims)]
+
+        self.P = P
+        pt = target_position[None]
+        # Target: a star, and its frame (dashed) for pose targets.
+        plot(*P(pt), marker="*", markersize=15 if target_rotation is None else 11, color=TARGET_COLOR,
+             linestyle="none", zorder=5, label="target")
+        if target_rotation is not None:
+            for a in range(dims):
+                seg = np.stack([target_position, target_position + 1.3 * self.L * target_rotation[:, a]])
+                plot(*P(seg), linestyle="--", linewidth=1.8, color=AXIS_COLORS[a], alpha=0.9)
+        # Base: a square at the chain's root.
+        plot(*P(track.points[0, :1]), marker="s", markersize=10, color="#333333", linestyle="none", zorder=4)
+        # Opaque: a blended trail colour would be mapped to some other hue by the GIF palette.
+        self.trail, = plot(*P(track.iterates_tip[:1]), color=color, linewidth=1.0, linestyle=":")
+        self.links, = plot(*P(track.points[0]), color=color, linewidth=3.2, solid_capstyle="round", zorder=3)
+        self.joints, = plot(*P(track.points[0, 1:-1]), marker="o", markersize=5.5, markerfacecolor="white",
+                            markeredgecolor="#222222", linestyle="none", zorder=4)
+        self.tip, = plot(*P(track.points[0, -1:]), marker="o", markersize=4, color="#222222", linestyle="none")
+        self.axes = [plot(*P(np.zeros((2, 3))), color=AXIS_COLORS[a], linewidth=2.0)[0] for a in range(dims)]
+        box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.5}  # readable over the arm
+        self.text = (ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=8, family="monospace",
+                             bbox=box)
+                     if planar else ax.text2D(0.0, 1.0, "", transform=ax.transAxes, va="top", fontsize=8,
+                                              family="monospace", bbox=box))
+        ax.set_title(title, fontsize=10, color=color, fontweight="bold")
+        self.dynamic = [self.trail, self.links, self.joints, self.tip, *self.axes, self.text]
+
+    def _set(self, artist, points):
+        if self.planar:
+            artist.set_data(points[:, 0], points[:, 1])
+        else:
+            artist.set_data_3d(points[:, 0], points[:, 1], points[:, 2])
+
+    def show(self, f: int) -> None:
+        tr = self.track
+        pts = tr.points[f]
+        self._set(self.links, pts)
+        self._set(self.joints, pts[1:-1])
+        self._set(self.tip, pts[-1:])
+        for a, line in enumerate(self.axes):
+            self._set(line, np.stack([pts[-1], pts[-1] + self.L * tr.tip_rotation[f][:, a]]))
+        k = tr.shown[f]
+        self._set(self.trail, np.concatenate([tr.iterates_tip[: k + 1], pts[-1:]]))
+        lines = [f"iteration {k:>4d}/{tr.K}",
+                 f"position {tr.position_error[k]:.1e} m"]
+        if tr.run.history.get("rotation_error") is not None and np.any(tr.run.history["rotation_error"]):
+            lines.append(f"rotation {tr.rotation_error[k]:.1e} rad")
+        if k == tr.K and tr.run.success is not None:
+            lines.append("converged" if tr.run.success else "not converged")
+        self.text.set_text("\n".join(lines))
+
+
+class _ErrorPanel:
+    """Position (solid) and rotation (dashed) error per iteration, log scale, current iteration marked."""
+
+    def __init__(self, ax, tracks, colors, tol_position, tol_rotation, pose_target: bool, K: int):
+        self.ax, self.tracks, self.pose_target = ax, tracks, pose_target
+        ax.set_yscale("log")
+        if K > 30:
+            ax.set_xscale("symlog", linthresh=1.0)  # linear to 1, then log: 0 stays on the axis
+            ax.set_xlabel("iteration (log scale past 1)")
+        else:
+            ax.set_xlabel("iteration")
+        ax.set_xlim(0, max(K, 1) * (1.15 if K > 30 else 1.03))
+        ax.set_ylabel("error (m, rad)" if pose_target else "position error (m)")
+        ax.grid(True, which="major", alpha=0.3)
+        lows, highs = [tol_position], [tol_position]
+        self.markers = []
+        for tr, color in zip(tracks, colors):
+            x = np.arange(tr.K + 1)
+            name = tr.run.label
+            ax.plot(x, tr.position_error, color=color, linewidth=1.6, label=f"{name} position")
+            lows.append(tr.position_error.min())
+            highs.append(tr.position_error.max())
+            marks = [ax.plot([0], [tr.position_error[0]], "o", color=color, markersize=6, zorder=5)[0]]
+            if pose_target:
+                ax.plot(x, tr.rotation_error, color=color, linewidth=1.4, linestyle="--", label=f"{name} rotation")
+                lows.append(tr.rotation_error.min())
+                highs.append(tr.rotation_error.max())
+                marks.append(ax.plot([0], [tr.rotation_error[0]], "s", color=color, markersize=5, zorder=5)[0])
+            self.markers.append(marks)
+        ax.axhline(tol_position, color="#777777", linestyle=":", linewidth=1.0)
+        if pose_target and not math.isclose(tol_rotation, tol_position):
+            ax.axhline(tol_rotation, color="#777777", linestyle="-.", linewidth=1.0)
+        # At the left, where the curves are still far above it.
+        ax.text(0.01, tol_position, "tolerance", transform=ax.get_yaxis_transform(), fontsize=7, color="#555555",
+                va="bottom", ha="left")
+        ax.set_ylim(max(min(lows), ERROR_FLOOR) / 5, max(highs) * 5)
+        self.now = ax.axvline(0, color="#444444", linewidth=1.0, alpha=0.7)
+        ax.legend(fontsize=7, loc="lower left", ncol=2 if len(tracks) > 1 else 1, framealpha=0.85)
+        ax.set_title("error per iteration" + (" (solid: position, dashed: rotation)" if pose_target else ""),
+                     fontsize=9)
+        self.dynamic = [self.now] + [line for marks in self.markers for line in marks]
+
+    def show(self, f: int) -> None:
+        t = None
+        for tr, marks in zip(self.tracks, self.markers):
+            t = tr.t[f] if t is None else max(t, tr.t[f])
+            x = tr.t[f]
+            marks[0].set_data([x], [tr.error_at(f, tr.position_error)])
+            if self.pose_target:
+                marks[1].set_data([x], [tr.error_at(f, tr.rotation_error)])
+        self.now.set_xdata([t, t])
+
+
+def _figure(figsize, dpi):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title):
+    """The animation figure: one arm view per run and the error panel (beside one run, below several)."""
+    planar = chain.planar
+    position, rotation = _target_pose(target)
+    bounds = _Bounds(tracks, position, planar)
+    projection = None if planar else "3d"
+    n = len(runs)
+    K = max(tr.K for tr in tracks)
+    if n == 1:
+        fig = _figure((10.0, 4.6), dpi)
+        grid = fig.add_gridspec(1, 2, width_ratios=[1.15, 1.0], left=0.06, right=0.97, bottom=0.12, top=0.86,
+                                wspace=0.22)
+        arm_axes = [fig.add_subplot(grid[0, 0], projection=projection)]
+        err_ax = fig.add_subplot(grid[0, 1])
+    else:
+        width = 3.5 * n + 0.6
+        fig = _figure((width, 7.0), dpi)
+        # A fixed 0.8 in on the left holds the error panel's tick labels and y label at any width.
+        grid = fig.add_gridspec(2, n, height_ratios=[1.55, 1.0], left=0.8 / width, right=0.97, bottom=0.08,
+                                top=0.9, hspace=0.28, wspace=0.15)
+        arm_axes = [fig.add_subplot(grid[0, i], projection=projection) for i in range(n)]
+        err_ax = fig.add_subplot(grid[1, :])
+    views = [_ArmView(ax, tr, bounds, position, rotation, planar, color, METHOD_NAMES.get(run.label, run.label))
+             for ax, tr, run, color in zip(arm_axes, tracks, runs, colors)]
+    if planar:
+        for ax in arm_axes[1:]:  # side by side the views share the first one's y label
+            ax.set_ylabel("")
+    panel = _ErrorPanel(err_ax, tracks, colors, tol_position, tol_rotation, rotation is not None, K)
+    fig.suptitle(title, fontsize=11)
+    return fig, views, panel
+
+
+def snapshot_iterations(K: int, count: int) -> np.ndarray:
+    """`count` distinct iterations from 0 to K, log-spaced (all of them when K < count).
+
+    Example:
+        >>> snapshot_iterations(1000, 4)
+        array([   0,    9,   99, 1000])
+    """
+    if K + 1 <= count:
+        return np.arange(K + 1)
+    its = np.unique(np.round(frame_times(K, count)).astype(int))
+    extra = count - len(its)  # rounding merged a few early ones: fill with the first unused
+    if extra > 0:
+        its = np.sort(np.concatenate([its, np.setdiff1d(np.arange(K + 1), its)[:extra]]))
+    return its
+
+
+def _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshots, dpi, title):
+    """A static figure: each run at a few real iterates (rows: runs), and the full error curves."""
+    planar = chain.planar
+    position, rotation = _target_pose(target)
+    K = max(run.iterations for run in runs)
+    its = snapshot_iterations(K, snapshots)
+    tracks = [_Track(chain, run, its.astype(float)) for run in runs]
+    bounds = _Bounds(tracks, position, planar)
+    projection = None if planar else "3d"
+    n, m = len(runs), len(its)
+    cell = 2.4
+    fig = _figure((cell * m + 4.4, cell * n + 0.9), dpi)
+    grid = fig.add_gridspec(n, m + 1, width_ratios=[1.0] * m + [1.9], left=0.02, right=0.94,
+                            bottom=0.14 if n == 1 else 0.07, top=0.84 if n == 1 else 0.91, wspace=0.06,
+                            hspace=0.12)
+    for r, (tr, run, color) in enumerate(zip(tracks, runs, colors)):
+        for j in range(m):
+            ax = fig.add_subplot(grid[r, j], projection=projection)
+            label = METHOD_NAMES.get(run.label, run.label) if j == 0 else ""
+            view = _ArmView(ax, tr, bounds, position, rotation, planar, color, label)
+            view.show(j)
+            view.text.set_fontsize(6.5)
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+            if planar:
+                ax.tick_params(labelsize=6)
+                if j:
+                    ax.tick_params(labelleft=False)
+            else:  # numbers on tiny 3-D axes are unreadable: the grid alone gives the scale
+                ax.set_zlabel("")
+                ax.set_xticklabels([])
+                ax.set_yticklabels([])
+                ax.set_zticklabels([])
+    err_ax = fig.add_subplot(grid[:, m])
+    panel = _ErrorPanel(err_ax, tracks, colors, tol_position, tol_rotation, rotation is not None, K)
+    panel.now.set_visible(False)
+    for tr, marks, color in zip(tracks, panel.markers, colors):
+        for line in marks:
+            line.set_visible(False)
+        shown = np.unique(tr.shown)
+        err_ax.plot(shown, tr.position_error[shown], "o", color=color, markersize=5, markerfacecolor="white",
+                    zorder=6)
+    err_ax.yaxis.set_label_position("right")
+    err_ax.yaxis.tick_right()
+    fig.suptitle(f"{title}: iterations {', '.join(str(i) for i in its)} (circles on the error curves)",
+                 fontsize=10)
+    return fig
+
+
+class _Blitter:
+    """Draws the static parts of a figure once; each frame redraws only the moving artists.
+
+    The moving artists are marked animated, so the first full draw leaves them out; that
+    image is the background every frame starts from. This is several times faster than
+    drawing the whole figure (axes, ticks, labels, error curves) per frame.
+    """
+
+    def __init__(self, fig, artists):
+        self.fig, self.artists = fig, list(artists)
+        for artist in self.artists:
+            artist.set_animated(True)
+        fig.canvas.draw()  # also fixes the 3-D projection the moving artists are drawn with
+        self.background = fig.canvas.copy_from_bbox(fig.bbox)
+
+    def frame(self) -> np.ndarray:
+        """The current frame as an (H, W, 3) uint8 array."""
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for artist in self.artists:
+            self.fig.draw_artist(artist)
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _write_gif(frames, path: Path, fps: float, hold: float) -> None:
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    # One shared palette (from a mix of first, middle and last frames) keeps colours stable
+    # across frames and the file small. The small, saturated details (frame axes, target) get
+    # a swatch of their own, or the median cut would spend the palette on the large grey
+    # areas and turn them grey.
+    w = frames[0].shape[1]
+    keys = list(COLORS.values()) + FALLBACK_COLORS + list(AXIS_COLORS) + [TARGET_COLOR]
+    swatch = np.repeat((np.array([to_rgb(c) for c in keys]) * 255).astype(np.uint8), 12, axis=0)
+    swatch = np.broadcast_to(np.resize(swatch, (w, 3))[None], (len(keys) * 12, w, 3))
+    sample = np.concatenate([frames[0], frames[len(frames) // 2], frames[-1], swatch], axis=0)
+    palette = Image.fromarray(sample).quantize(colors=160, method=Image.Quantize.MEDIANCUT)
+    images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    durations = [round(1000 / fps)] * len(images)
+    durations[-1] = round(1000 * hold)  # pause on the answer before the loop restarts
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False,
+                   disposal=1)
+
+
+def _write_mp4(frames, path: Path, fps: float, hold: float, ffmpeg: str) -> None:
+    h, w = frames[0].shape[:2]
+    hold_frames = max(round(hold * fps) - 1, 0)
+    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-r", f"{fps}", "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
+               "-vcodec", "libx264", str(path)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            for f in list(frames) + [frames[-1]] * hold_frames:
+                proc.stdin.write(np.ascontiguousarray(f).tobytes())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        err = proc.stderr.read().decode(errors="replace").strip()
+        if proc.wait() != 0:
+            raise OSError(f"ffmpeg failed writing {path}: {err.splitlines()[-1] if err else 'no message'}")
+
+
+def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float = 12.0, hold: float = 1.5,
+           dpi: int = 80, filmstrip: bool = True, snapshots: int = 5, progress: bool = True,
+           tol_position: float = 1e-6, tol_rotation: float = 1e-6, title: str | None = None) -> dict:
+    """Write an animation of solver runs (GIF or MP4) and a PNG filmstrip next to it.
+
+    Args:
+        chain: the arm.
+        target: the target of every run: a position (3,) ((2,) for planar arms) or a pose (4, 4).
+        runs: one `Run` or a list of them (drawn side by side on a shared iteration clock).
+        out: the animation's path; ".gif" (Pillow) or ".mp4" (ffmpeg).
+        frames: the frame budget F (log-spaced over the longest run's iterations).
+        fps: frames per second.
+        hold: seconds the last frame stays on screen.
+        dpi: pixels per inch of the frames (the figure is 10 × 4.6 in for one run).
+        filmstrip: also write `<out stem>.png`, a strip of `snapshots` frames per run.
+        progress: show a tqdm progress bar (stderr) while rendering.
+        tol_position, tol_rotation: the tolerances drawn in the error panel.
+        title: the figure's title (default: the arm's name).
+
+    Returns:
+        {"animation": Path, "filmstrip": Path or None, "frames": F}.
+
+    Raises:
+        ValueError: bad runs, an unknown file type, or MP4 without ffmpeg.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    kind = out.suffix.lower()
+    if kind not in (".gif", ".mp4"):
+        raise ValueError(f"animation output must end in .gif or .mp4, got {out.name!r}")
+    ffmpeg = ffmpeg_path() if kind == ".mp4" else None
+    if kind == ".mp4" and ffmpeg is None:
+        raise ValueError("writing MP4 needs ffmpeg, which is not installed (e.g. apt-get install ffmpeg); "
+                         "write a .gif instead")
+    runs = [runs] if isinstance(runs, Run) else list(runs)
+    if not runs:
+        raise ValueError("render: no runs to draw")
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
+    K = max(run.iterations for run in runs)
+    times = frame_times(K, frames)
+    tracks = [_Track(chain, run, times) for run in runs]
+    colors = [_color(run.label, i) for i, run in enumerate(runs)]
+    title = title or chain.name
+    fig, views, panel = _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title)
+    blitter = _Blitter(fig, [a for view in views for a in view.dynamic] + panel.dynamic)
+    images = []
+    for f in tqdm(range(len(times)), desc=f"rendering {out.name}", unit="frame", disable=not progress,
+                  leave=False):
+        for view in views:
+            view.show(f)
+        panel.show(f)
+        images.append(blitter.frame())
+    if kind == ".gif":
+        _write_gif(images, out, fps, hold)
+    else:
+        _write_mp4(images, out, fps, hold, ffmpeg)
+    strip = None
+    if filmstrip:
+        strip = out.with_suffix(".png")
+        film = _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshots, max(dpi, 90),
+                          title)
+        film.savefig(strip, dpi=max(dpi, 90))
+    return {"animation": out, "filmstrip": strip, "frames": len(images)}

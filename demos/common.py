@@ -1,0 +1,391 @@
+"""Shared pieces of the arm commands: ROBOT resolution, numbers, targets, rotations, output paths.
+
+ROBOT on the command line is a built-in name (`robots.available()`), a URDF file (`.urdf`,
+with `--base`/`--tip` links when the tree has several leaves) or a TOML arm file (`.toml`).
+
+Orientation conventions used by every command (conversions go through scipy's `Rotation`,
+outside the autodiff graph):
+    - roll, pitch, yaw are angles about the fixed x, y, z axes: R = Rz(yaw) Ry(pitch) Rx(roll),
+      the URDF convention and `kinematics.transforms.rpy_to_matrix` (scipy: `"xyz"`, lowercase);
+    - quaternions are written (x, y, z, w): scalar last, scipy's order.
+
+Glossary: q joint values (n,); T pose (4, 4); R rotation (3, 3); p position (3,).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import kinematics as kin
+import robots
+from demos.cli import CommandError
+
+RPY_COLUMNS = ("roll", "pitch", "yaw")
+QUAT_COLUMNS = ("qx", "qy", "qz", "qw")
+QUAT_ORDER = "x, y, z, w (scalar last)"
+RPY_CONVENTION = "fixed axes x-y-z: R = Rz(yaw) Ry(pitch) Rx(roll)"
+
+
+class ExamplesFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the hand-formatted examples in a command's epilog as written."""
+
+
+def command_parser(subparsers, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand's parser whose usage errors are one line, like the command's own errors.
+
+    argparse's default prints the whole usage block before the message; with a dozen options
+    that buries the one line that matters.
+    """
+    parser = subparsers.add_parser(name, formatter_class=ExamplesFormatter, **kwargs)
+
+    def error(message):
+        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error
+    return parser
+
+
+def run_as_script(command: str) -> None:
+    """`python -m demos.<module> ARGS` runs as `armgrad <command> ARGS`."""
+    from demos.cli import main
+
+    sys.exit(main([command, *sys.argv[1:]]))
+
+
+# ----------------------------------------------------------------------------- robots
+
+def add_robot_arguments(parser: argparse.ArgumentParser) -> None:
+    """ROBOT plus the URDF link options every arm command takes."""
+    parser.add_argument("robot", metavar="ROBOT",
+                        help="a built-in arm (see `armgrad robots`), a URDF file or a TOML arm file (.toml)")
+    parser.add_argument("--base", metavar="LINK", help="URDF only: the chain's base link (default: the root)")
+    parser.add_argument("--tip", metavar="LINK", help="URDF only: the chain's tip link (default: the single leaf)")
+
+
+def resolve_robot(spec: str, base: str | None = None, tip: str | None = None) -> kin.Chain:
+    """The arm a ROBOT argument names.
+
+    Args:
+        spec: a built-in name, a path to a `.urdf` file or a path to a `.toml` arm file.
+        base, tip: URDF base and tip link names (URDF files only).
+
+    Returns:
+        kinematics.Chain.
+
+    Raises:
+        CommandError: unknown name, missing file, unsupported file type, link options given for
+            something that is not a URDF file, or a loader that this installation lacks.
+    """
+    if spec in robots.available():
+        if base or tip:
+            raise CommandError(f"--base/--tip apply to URDF files only, not to the built-in arm {spec!r}")
+        return robots.get(spec)
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix not in (".urdf", ".toml"):
+        hint = "" if path.exists() else f"; built-in arms: {', '.join(robots.available())}"
+        raise CommandError(f"unknown robot {spec!r}: expected a built-in name, a .urdf file or a .toml arm file{hint}")
+    if not path.is_file():
+        raise CommandError(f"robot file not found: {spec}")
+    if suffix == ".urdf":
+        # The loaders are imported lazily: a build without them still runs every built-in arm.
+        load_urdf = getattr(robots, "load_urdf", None)
+        if load_urdf is None:
+            raise CommandError("URDF loading not available in this installation (robots.load_urdf is missing)")
+        return load_urdf(str(path), base_link=base, tip_link=tip)
+    if base or tip:
+        raise CommandError("--base/--tip apply to URDF files only, not to TOML arm files")
+    load = getattr(robots, "load", None)
+    if load is None:
+        raise CommandError("TOML arm files not available in this installation (robots.load is missing)")
+    return load(str(path))
+
+
+def joint_kinds(chain: kin.Chain) -> str:
+    """One letter per joint: R revolute, C continuous (unbounded revolute), P prismatic."""
+    return "".join("P" if j.type == kin.PRISMATIC else "C" if j.continuous else "R" for j in chain.joints)
+
+
+def format_limits(joint, degrees: bool = False) -> str:
+    """A joint's range as text: '±2.9', '[-3.07, -0.07]' or 'unbounded'."""
+    lo, hi = joint.limits
+    if math.isinf(lo) and math.isinf(hi):
+        return "unbounded"
+    scale = 180.0 / math.pi if degrees and joint.type == kin.REVOLUTE else 1.0
+    lo, hi = lo * scale, hi * scale
+    if math.isfinite(lo) and abs(lo + hi) < 1e-9:
+        return f"±{hi:.4g}"
+    return f"[{lo:.4g}, {hi:.4g}]"
+
+
+# ----------------------------------------------------------------------------- numbers
+
+def parse_numbers(values, what: str, count=None) -> np.ndarray:
+    """Floats from command-line strings, with a message naming `what` on any mistake.
+
+    Args:
+        values: the strings.
+        what: the argument's name, for messages (e.g. "Q", "--target").
+        count: the allowed count, or a tuple of allowed counts, or None for any.
+
+    Returns:
+        (k,) float array.
+    """
+    out = []
+    for text in values:
+        try:
+            x = float(text)
+        except ValueError:
+            raise CommandError(f"{what}: {text!r} is not a number") from None
+        if not math.isfinite(x):
+            raise CommandError(f"{what}: {text!r} is not a finite number")
+        out.append(x)
+    if count is not None:
+        allowed = (count,) if isinstance(count, int) else tuple(count)
+        if len(out) not in allowed:
+            expected = " or ".join(str(c) for c in allowed)
+            raise CommandError(f"{what}: expected {expected} values, got {len(out)}")
+    return np.array(out, dtype=float)
+
+
+def parse_q(chain: kin.Chain, values, degrees: bool = False, what: str = "Q") -> np.ndarray:
+    """Joint values for `chain` from strings: one per joint; revolute ones in degrees if asked."""
+    q = parse_numbers(values, what)
+    if len(q) != chain.n:
+        raise CommandError(f"{what}: {chain.name} has {chain.n} joints ({', '.join(chain.joint_names)}), "
+                           f"got {len(q)} value{'s' if len(q) != 1 else ''}")
+    if degrees:
+        q = np.where([j.type == kin.REVOLUTE for j in chain.joints], np.radians(q), q)
+    return q
+
+
+def outside_limits(chain: kin.Chain, q) -> list:
+    """Names of the joints whose value lies outside their limits."""
+    return [j.name for j, v in zip(chain.joints, q) if not j.limits[0] - 1e-12 <= v <= j.limits[1] + 1e-12]
+
+
+# ----------------------------------------------------------------------------- rotations
+
+def _rotation():
+    # Imported on use: scipy.spatial costs ~0.3 s, and every `armgrad` command (the other
+    # branches' too) imports this module when the parser is built.
+    from scipy.spatial.transform import Rotation
+
+    return Rotation
+
+
+def rpy_to_rotation(rpy) -> np.ndarray:
+    """(..., 3) roll-pitch-yaw (rad, fixed axes) to (..., 3, 3) rotations."""
+    return _rotation().from_euler("xyz", np.asarray(rpy, dtype=float)).as_matrix()
+
+
+def quat_to_rotation(quat, what: str = "quaternion") -> np.ndarray:
+    """(..., 4) quaternions (x, y, z, w), normalised here, to (..., 3, 3) rotations."""
+    quat = np.asarray(quat, dtype=float)
+    norm = np.linalg.norm(quat, axis=-1)
+    if np.any(norm < 1e-9):
+        raise CommandError(f"{what}: a quaternion (x, y, z, w) must not be zero")
+    return _rotation().from_quat(quat / norm[..., None]).as_matrix()
+
+
+def rotation_summary(R) -> dict:
+    """Roll-pitch-yaw (rad) and quaternion (x, y, z, w) of a rotation matrix (3, 3)."""
+    rotation = _rotation().from_matrix(np.asarray(R, dtype=float))
+    rpy = rotation.as_euler("xyz")
+    rpy[np.abs(rpy + math.pi) < 1e-9] = math.pi  # ±π are the same angle: print the positive one
+    quat = rotation.as_quat()
+    if quat[3] < 0:  # q and -q are the same rotation: print the one with w >= 0
+        quat = -quat
+    return {"rpy": rpy, "quaternion": quat}
+
+
+def pose(position, R=None) -> np.ndarray:
+    """A (4, 4) pose from a position (3,) and a rotation (3, 3) (identity when None)."""
+    T = np.eye(4)
+    T[:3, 3] = position
+    if R is not None:
+        T[:3, :3] = R
+    return T
+
+
+# ----------------------------------------------------------------------------- targets
+
+def add_target_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    """--target X Y Z with an optional --rpy or --quat orientation."""
+    parser.add_argument("--target", nargs="+", metavar="X", required=required,
+                        help="target position X Y Z in metres (X Y for planar arms)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--rpy", nargs="+", metavar="ANGLE",
+                       help="target orientation as roll pitch yaw (rad; fixed axes, R = Rz(yaw) Ry(pitch) Rx(roll))")
+    group.add_argument("--quat", nargs="+", metavar="Q",
+                       help="target orientation as a quaternion QX QY QZ QW (scalar last; normalised)")
+
+
+def target_from_args(chain: kin.Chain, args, degrees: bool = False) -> np.ndarray:
+    """The solver target from --target/--rpy/--quat: a position (3,) or a pose (4, 4).
+
+    Planar arms take X Y (z = 0) or X Y Z; with an orientation the target is a full pose.
+    """
+    if args.target is None:
+        raise CommandError("give a target: --target X Y Z (X Y for planar arms)")
+    position = parse_numbers(args.target, "--target", (2, 3) if chain.planar else 3)
+    if len(position) == 2:
+        position = np.append(position, 0.0)
+    if args.rpy is not None:
+        rpy = parse_numbers(args.rpy, "--rpy", 3)
+        return pose(position, rpy_to_rotation(np.radians(rpy) if degrees else rpy))
+    if args.quat is not None:
+        return pose(position, quat_to_rotation(parse_numbers(args.quat, "--quat", 4), "--quat"))
+    return position
+
+
+def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False):
+    """Targets from a CSV or .npy file.
+
+    CSV: a header naming x, y, z (x, y for planar arms) and optionally roll, pitch, yaw (rad,
+    fixed axes) or qx, qy, qz, qw (scalar last); other columns are ignored (their names come
+    back so the caller can say so). `.npy`: (B, 3) positions, (B, 4, 4) poses or, for planar
+    arms, (B, 2) positions.
+
+    Args:
+        path: the file.
+        chain: the arm (planar arms accept 2-D positions).
+        degrees: roll, pitch, yaw columns are in degrees.
+
+    Returns:
+        (targets, ignored): targets (B, 3) positions or (B, 4, 4) poses; ignored column names.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"--targets: file not found: {path}")
+    if path.suffix.lower() == ".npy":
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise CommandError(f"--targets: cannot read {path} as .npy: {err}") from None
+        if data.ndim == 1 and data.shape[0] in (2, 3):
+            data = data[None]
+        shapes = "(B, 3) positions or (B, 4, 4) poses" + (" or (B, 2) positions" if chain.planar else "")
+        if not np.issubdtype(data.dtype, np.number) or data.ndim not in (2, 3) or len(data) == 0:
+            raise CommandError(f"--targets: {path} must hold {shapes}, got {data.dtype} {data.shape}")
+        data = data.astype(float)
+        if data.ndim == 2 and data.shape[1] == 2 and chain.planar:
+            data = np.concatenate([data, np.zeros((len(data), 1))], axis=1)
+        if not (data.shape[1:] == (3,) or data.shape[1:] == (4, 4)):
+            raise CommandError(f"--targets: {path} must hold {shapes}, got shape {data.shape}")
+        if not np.all(np.isfinite(data)):
+            raise CommandError(f"--targets: {path} contains NaN or infinite values")
+        return data, []
+    return _read_targets_csv(path, chain, degrees)
+
+
+def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool):
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if row and not row[0].lstrip().startswith("#")]
+    if not rows:
+        raise CommandError(f"--targets: {path} is empty; expected a header such as x,y,z")
+    header = [name.strip().lower() for name in rows[0]]
+    index = {name: k for k, name in enumerate(header)}
+    needed = ["x", "y"] + ([] if chain.planar and "z" not in index else ["z"])
+    missing = [c for c in needed if c not in index]
+    if missing:
+        raise CommandError(f"--targets: {path}: the header must name {','.join(needed)} "
+                           f"(and optionally roll,pitch,yaw or qx,qy,qz,qw); missing {','.join(missing)}")
+    rpy = [c for c in RPY_COLUMNS if c in index]
+    quat = [c for c in QUAT_COLUMNS if c in index]
+    if rpy and quat:
+        raise CommandError(f"--targets: {path}: give roll,pitch,yaw or qx,qy,qz,qw, not both")
+    for found, full in ((rpy, RPY_COLUMNS), (quat, QUAT_COLUMNS)):
+        if found and len(found) != len(full):
+            raise CommandError(f"--targets: {path}: orientation needs all of {','.join(full)}; found {','.join(found)}")
+    used = needed + rpy + quat
+    ignored = [name for name in header if name not in used]
+    values = np.zeros((len(rows) - 1, len(used)))
+    for i, row in enumerate(rows[1:]):
+        for j, name in enumerate(used):
+            line = i + 2  # the header is line 1
+            text = row[index[name]].strip() if index[name] < len(row) else ""
+            try:
+                values[i, j] = float(text)
+            except ValueError:
+                raise CommandError(f"--targets: {path} line {line}, column {name}: {text!r} is not a number") from None
+            if not math.isfinite(values[i, j]):
+                raise CommandError(f"--targets: {path} line {line}, column {name}: {text!r} is not finite")
+    if len(values) == 0:
+        raise CommandError(f"--targets: {path} has a header but no targets")
+    position = values[:, : len(needed)]
+    if position.shape[1] == 2:
+        position = np.concatenate([position, np.zeros((len(position), 1))], axis=1)
+    if not rpy and not quat:
+        return position, ignored
+    angles = values[:, len(needed):]
+    if rpy:
+        R = rpy_to_rotation(np.radians(angles) if degrees else angles)
+    else:
+        R = quat_to_rotation(angles, f"--targets: {path}")
+    T = np.tile(np.eye(4), (len(values), 1, 1))
+    T[:, :3, :3] = R
+    T[:, :3, 3] = position
+    return T, ignored
+
+
+# ----------------------------------------------------------------------------- output
+
+def check_writable(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Fail early, before any work, when `path` cannot be written.
+
+    The file is really opened for appending (and removed again if it did not exist):
+    permission bits say nothing to root or about read-only and virtual file systems.
+
+    Returns:
+        The path as a Path.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{what}: {path} is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise CommandError(f"{what}: cannot write {path}: directory {parent} does not exist")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise CommandError(f"{what}: cannot write {path}: {err.strerror or err}") from None
+    if not existed:
+        path.unlink()
+    return path
+
+
+def make_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Create the output directory (and its parents) or fail with one line."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{what}: cannot create directory {path}: {err.strerror or err}") from None
+    check_writable(path / ".armgrad-write-test", what)
+    return path
+
+
+def fmt_vector(values, digits: int = 6) -> str:
+    """Numbers as '[a, b, c]' with a fixed number of decimals; -0 prints as 0."""
+    return "[" + ", ".join(f"{(v if abs(v) >= 0.5 * 10 ** -digits else 0.0):.{digits}f}" for v in values) + "]"
+
+
+_NUMBER_LIST = re.compile(r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]")
+
+
+def dumps(data) -> str:
+    """JSON with two-space indents, but every list of numbers on one line (rows of a matrix too)."""
+    text = json.dumps(data, indent=2)
+    return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)

@@ -1,0 +1,219 @@
+"""`armgrad solve ROBOT`: inverse kinematics for one target or a file of targets.
+
+Exit status: 0 when every target is solved, 1 when any is not (the answer is still printed,
+with success false and the solver's reason), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+
+import numpy as np
+
+import kinematics as kin
+from demos import common
+
+EXAMPLES = f"""\
+examples:
+  armgrad solve planar3 --target 1.2 0.9
+  armgrad solve panda --target 0.4 0.2 0.5 --rpy 3.1416 0 0
+  armgrad solve ur5 --target 0.3 0.3 0.4 --quat 1 0 0 0 --json
+  armgrad solve panda --target 0.5 0 0.4 --method adam --seed 3
+  armgrad solve panda --targets targets.csv --out answers.csv
+  armgrad solve planar3 --targets points.npy --out answers.csv
+
+target: --target X Y Z (metres; X Y for planar arms) alone is a position target; add --rpy R P Y
+({common.RPY_CONVENTION}, rad) or --quat QX QY QZ QW (scalar last) for a full pose.
+
+--targets FILE: a CSV whose header names x,y,z (x,y for planar arms) and optionally
+roll,pitch,yaw or qx,qy,qz,qw (other columns are ignored), or an .npy of positions (B, 3) or
+poses (B, 4, 4). Targets are solved in chunks (progress bar on stderr); the answers go to --out
+(CSV: the target columns, q1..qn, success, position_error, rotation_error, iterations,
+restarts), or to stdout without --out.
+
+exit status: 0 all targets solved; 1 some target not solved (success false is printed, with
+the best answer found and the reason); 2 bad input.
+"""
+
+
+def register(subparsers) -> None:
+    parser = common.command_parser(
+        subparsers, "solve", help="inverse kinematics: joint values that reach a target",
+        description="Solve inverse kinematics for ROBOT: one --target, or a batch from --targets FILE.",
+        epilog=EXAMPLES)
+    common.add_robot_arguments(parser)
+    common.add_target_arguments(parser)
+    parser.add_argument("--targets", metavar="FILE", help="a CSV or .npy file of targets (see below)")
+    parser.add_argument("--out", metavar="FILE", help="with --targets: write the answers to this CSV file")
+    parser.add_argument("--method", choices=kin.METHODS, default="lm",
+                        help="lm (Levenberg-Marquardt, default), gd, momentum or adam")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
+    parser.add_argument("--q0", nargs="+", metavar="Q", help="start (and preferred answer): one value per joint")
+    parser.add_argument("--tol-position", type=float, default=1e-6, metavar="M", help="position tolerance (m)")
+    parser.add_argument("--tol-rotation", type=float, default=1e-6, metavar="RAD", help="rotation tolerance (rad)")
+    parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
+    parser.add_argument("--max-restarts", type=int, default=50, metavar="N", help="random restarts (default 50)")
+    parser.add_argument("--degrees", action="store_true",
+                        help="angles (--rpy, --q0, rpy columns, printed q) in degrees; --json and CSV q stay rad")
+    parser.add_argument("--chunk", type=int, default=64, metavar="N", help="targets per solver call in a batch")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
+
+
+def _options(args, chain) -> dict:
+    if args.tol_position <= 0 or args.tol_rotation <= 0:
+        raise common.CommandError("--tol-position and --tol-rotation must be positive")
+    if args.max_iterations is not None and args.max_iterations < 1:
+        raise common.CommandError("--max-iterations must be at least 1")
+    if args.max_restarts < 0:
+        raise common.CommandError("--max-restarts must be >= 0")
+    options = {"method": args.method, "seed": args.seed, "tol_position": args.tol_position,
+               "tol_rotation": args.tol_rotation, "max_iterations": args.max_iterations,
+               "max_restarts": args.max_restarts}
+    if args.q0 is not None:
+        q0 = common.parse_q(chain, args.q0, args.degrees, "--q0")
+        outside = common.outside_limits(chain, q0)
+        if outside:
+            raise common.CommandError(f"--q0: outside the joint limits: {', '.join(outside)}")
+        options["q0"] = q0
+    return options
+
+
+def run(args) -> int:
+    chain = common.resolve_robot(args.robot, args.base, args.tip)
+    if args.targets is not None:
+        if args.target is not None or args.rpy is not None or args.quat is not None:
+            raise common.CommandError("give either --target (one target) or --targets FILE (a batch), not both")
+        return _run_batch(args, chain)
+    if args.out is not None:
+        raise common.CommandError("--out writes the answers of a batch: use it with --targets FILE")
+    target = common.target_from_args(chain, args, args.degrees)
+    options = _options(args, chain)
+    started = time.perf_counter()
+    result = kin.solve(chain, target, **options)
+    seconds = time.perf_counter() - started
+    report = {
+        "robot": chain.name,
+        "method": args.method,
+        "target": target.tolist(),
+        "target_kind": "pose" if target.shape == (4, 4) else "position",
+        "success": bool(result.success),
+        "q": np.asarray(result.q).tolist(),
+        "joint_names": chain.joint_names,
+        "position_error": float(result.position_error),
+        "rotation_error": float(result.rotation_error),
+        "iterations": int(result.iterations),
+        "restarts": int(result.restarts),
+        "reason": result.reason,
+        "seconds": seconds,
+    }
+    if args.json:
+        print(common.dumps(report))
+    else:
+        _print_single(chain, target, report, args.degrees, args)
+    return 0 if result.success else 1
+
+
+def _print_single(chain, target, report, degrees, args):
+    q = np.asarray(report["q"])
+    revolute = np.array([j.type == kin.REVOLUTE for j in chain.joints])
+    shown = np.where(revolute, np.degrees(q), q) if degrees else q
+    if target.shape == (4, 4):
+        # The orientation as the user gave it (a round trip through the matrix may wrap angles).
+        if args.rpy is not None:
+            orientation = f"rpy {common.fmt_vector([float(v) for v in args.rpy], 4)} {'deg' if degrees else 'rad'}"
+        else:
+            orientation = f"quaternion {common.fmt_vector([float(v) for v in args.quat], 4)} (x, y, z, w)"
+        what = f"pose: position {common.fmt_vector(target[:3, 3], 4)} m, {orientation}"
+    else:
+        what = f"position {common.fmt_vector(target, 4)} m"
+    rotation = f"{report['rotation_error']:.3g} rad" if target.shape == (4, 4) else "- (position target)"
+    print(f"robot           {chain.name} ({chain.n} joints), method {report['method']}")
+    print(f"target          {what}")
+    print(f"success         {'true' if report['success'] else 'false'}")
+    print(f"q ({'deg' if degrees else 'rad'})         {common.fmt_vector(shown, 6)}")
+    print(f"position error  {report['position_error']:.3g} m")
+    print(f"rotation error  {rotation}")
+    print(f"iterations      {report['iterations']} ({report['restarts']} restarts), {1000 * report['seconds']:.1f} ms")
+    if not report["success"]:
+        print(f"reason          {report['reason']}")
+
+
+def _run_batch(args, chain) -> int:
+    from tqdm import tqdm
+
+    out = common.check_writable(args.out) if args.out is not None else None
+    if args.chunk < 1:
+        raise common.CommandError("--chunk must be at least 1")
+    targets, ignored = common.read_targets(args.targets, chain, args.degrees)
+    if ignored:
+        print(f"armgrad solve: note: ignoring columns {', '.join(ignored)} in {args.targets}", file=sys.stderr)
+    options = _options(args, chain)
+    B = len(targets)
+    q = np.zeros((B, chain.n))
+    success = np.zeros(B, dtype=bool)
+    pos_err, rot_err = np.zeros(B), np.zeros(B)
+    iterations, restarts = np.zeros(B, dtype=int), np.zeros(B, dtype=int)
+    started = time.perf_counter()
+    # Chunks keep the bar moving and bound the solver's batch; each chunk is one batched solve.
+    with tqdm(total=B, desc="solving", unit="target", file=sys.stderr, disable=args.no_progress,
+              dynamic_ncols=True) as bar:
+        for lo in range(0, B, args.chunk):
+            hi = min(B, lo + args.chunk)
+            r = kin.solve(chain, targets[lo:hi], **options)
+            q[lo:hi], success[lo:hi] = r.q, r.success
+            pos_err[lo:hi], rot_err[lo:hi] = r.position_error, r.rotation_error
+            iterations[lo:hi], restarts[lo:hi] = r.iterations, r.restarts
+            bar.update(hi - lo)
+    seconds = time.perf_counter() - started
+    pose = targets.ndim == 3
+    if args.json:
+        answers = [{"target": targets[i].tolist(), "q": q[i].tolist(), "success": bool(success[i]),
+                    "position_error": float(pos_err[i]), "rotation_error": float(rot_err[i]),
+                    "iterations": int(iterations[i]), "restarts": int(restarts[i])} for i in range(B)]
+        report = {"robot": chain.name, "method": args.method, "targets": B, "solved": int(success.sum()),
+                  "seconds": seconds, "joint_names": chain.joint_names, "answers": answers}
+    header = (["x", "y", "z"] + (["qx", "qy", "qz", "qw"] if pose else [])
+              + [f"q{k}" for k in range(1, chain.n + 1)]
+              + ["success", "position_error", "rotation_error", "iterations", "restarts"])
+    rows = []
+    for i in range(B):
+        t = targets[i]
+        target_cols = (list(t[:3, 3]) + list(common.rotation_summary(t[:3, :3])["quaternion"])) if pose else list(t)
+        # `+ 0.0` turns -0.0 into 0.0, so no "-0" appears in the file.
+        rows.append([f"{v + 0.0:.10g}" for v in target_cols] + [f"{v + 0.0:.12g}" for v in q[i]]
+                    + [str(bool(success[i])).lower(), f"{pos_err[i]:.3e}", f"{rot_err[i]:.3e}",
+                       str(iterations[i]), str(restarts[i])])
+    summary = (f"solved {int(success.sum())}/{B} targets on {chain.name} with {args.method} "
+               f"in {seconds:.2f} s ({B / max(seconds, 1e-9):.0f} targets/s)")
+    if out is not None:
+        with open(out, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+        if args.json:
+            report["out"] = str(out)
+            print(common.dumps(report))
+        else:
+            print(f"{summary}; wrote {out}")
+    elif args.json:
+        print(common.dumps(report))
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        print(summary, file=sys.stderr)
+    if not success.all():
+        failed = np.flatnonzero(~success)
+        listed = ", ".join(str(i + 1) for i in failed[:10]) + (" ..." if len(failed) > 10 else "")
+        print(f"armgrad solve: {len(failed)} target(s) not solved (rows {listed}); see the success column",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    common.run_as_script("solve")

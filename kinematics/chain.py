@@ -1,0 +1,163 @@
+"""A serial chain as data: constant transforms and joint motions.
+
+Joint i moves by `origin_i · Motion_i(q_i)`, where `origin_i` (4, 4) is the constant transform
+from the previous link's frame to the joint's frame and `Motion_i` rotates about (revolute) or
+slides along (prismatic) the joint's unit `axis`, given in the joint's frame (URDF's convention).
+The end effector is `base · Π_i origin_i Motion_i(q_i) · tool`.
+
+For speed, `compile_chain` rewrites every motion as one about the local z axis
+(Motion_k(q) = A Rz(q) Aᵀ with A a constant rotation taking z to k) and folds all constants:
+T(q) = C_0 Mz(q_1) C_1 Mz(q_2) ... Mz(q_n) C_n. Each factor C_{i-1} Mz(q_i) is linear in the
+features φ_i = (1, cos q_i, sin q_i, q_i), so all n local transforms come from one contraction
+with a constant (n, 4, 16) table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cached_property
+
+import numpy as np
+
+from .transforms import axis_to_z
+
+__all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC"]
+
+REVOLUTE = "revolute"
+PRISMATIC = "prismatic"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Joint:
+    """One degree of freedom.
+
+    Attributes:
+        name: the joint's name.
+        type: "revolute" (angle in rad) or "prismatic" (displacement in m). A continuous joint
+            is a revolute joint with limits (-inf, inf).
+        axis: (3,) unit axis in the joint frame.
+        origin: (4, 4) constant transform from the parent link frame to the joint frame.
+        limits: (lower, upper); infinite bounds for unbounded joints.
+    """
+
+    name: str
+    type: str = REVOLUTE
+    axis: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
+    origin: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(4))
+    limits: tuple = (-math.inf, math.inf)
+
+    def __post_init__(self):
+        if self.type not in (REVOLUTE, PRISMATIC):
+            raise ValueError(f"Joint {self.name!r}: type must be 'revolute' or 'prismatic', got {self.type!r}")
+        axis = np.asarray(self.axis, dtype=float)
+        norm = np.linalg.norm(axis) if axis.shape == (3,) else 0.0
+        if not np.isfinite(norm) or norm == 0.0:
+            raise ValueError(f"Joint {self.name!r}: axis must be a nonzero finite 3-vector, got {self.axis!r}")
+        origin = np.asarray(self.origin, dtype=float)
+        if origin.shape != (4, 4) or not np.all(np.isfinite(origin)):
+            raise ValueError(f"Joint {self.name!r}: origin must be a finite (4, 4) transform")
+        lower, upper = (float(v) for v in self.limits)
+        if math.isnan(lower) or math.isnan(upper) or lower > upper:
+            raise ValueError(f"Joint {self.name!r}: limits must satisfy lower <= upper, got {self.limits!r}")
+        object.__setattr__(self, "axis", axis / norm)
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "limits", (lower, upper))
+
+    @property
+    def continuous(self) -> bool:
+        """True for a revolute joint without limits."""
+        return self.type == REVOLUTE and math.isinf(self.limits[0]) and math.isinf(self.limits[1])
+
+
+class Chain:
+    """A serial kinematic chain.
+
+    Args:
+        joints: the joints, base to tip.
+        base: (4, 4) pose of the chain's root in the world (default identity).
+        tool: (4, 4) end-effector transform after the last joint (default identity).
+        name: a label.
+        planar: the chain moves in its base's xy plane (every joint turns about the base z axis),
+            so 2-D position targets make sense for it.
+
+    Attributes:
+        n: degrees of freedom.
+        lower, upper: (n,) joint limits (infinite for unbounded joints).
+    """
+
+    def __init__(self, joints, base=None, tool=None, name: str = "chain", planar: bool = False):
+        self.joints = tuple(joints)
+        if not self.joints:
+            raise ValueError("Chain: needs at least one joint")
+        self.base = _pose(base, "base")
+        self.tool = _pose(tool, "tool")
+        self.name = name
+        self.planar = bool(planar)
+        self.lower = np.array([j.limits[0] for j in self.joints])
+        self.upper = np.array([j.limits[1] for j in self.joints])
+
+    @property
+    def n(self) -> int:
+        return len(self.joints)
+
+    @property
+    def joint_names(self) -> list:
+        return [j.name for j in self.joints]
+
+    def replace(self, **changes) -> Chain:
+        """A copy with some of joints, base, tool, name, planar changed."""
+        fields = dict(joints=self.joints, base=self.base, tool=self.tool, name=self.name, planar=self.planar)
+        fields.update(changes)
+        return Chain(**fields)
+
+    def __repr__(self) -> str:
+        kinds = "".join("R" if j.type == REVOLUTE else "P" for j in self.joints)
+        return f"Chain({self.name!r}, {self.n} joints {kinds})"
+
+    @cached_property
+    def compiled(self) -> dict:
+        """The folded form used by forward kinematics (see the module docstring).
+
+        Returns a dict of constants:
+            table: (n, 4, 16) — local transform i, flattened, is φ_i @ table[i] with
+                φ_i = (1, cos q_i, sin q_i, q_i).
+            table_fk: (n, 4, 16) — the same with the tool folded into the last joint's entry,
+                so that the product of the local transforms is the end-effector pose.
+            frames: (n, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
+            constants: (n, 4, 4) — C_i, so that T(q) = Π_i C_i Mz(q_i) · tip.
+            tip: (4, 4) — the constant after the last motion (its Aᵀ and the tool).
+        """
+        n = self.n
+        table = np.zeros((n, 4, 16))
+        frames = np.zeros((n, 4, 4))
+        constants = np.zeros((n, 4, 4))
+        left = self.base
+        for i, joint in enumerate(self.joints):
+            A = axis_to_z(joint.axis)
+            C = left @ joint.origin @ A  # constant before the z-motion
+            constants[i] = C
+            # Motion about / along z as a combination of the features (1, c, s, q).
+            K = np.zeros((4, 4, 4))
+            if joint.type == REVOLUTE:
+                K[0] = np.diag([0.0, 0.0, 1.0, 1.0])
+                K[1] = np.diag([1.0, 1.0, 0.0, 0.0])
+                K[2][0, 1], K[2][1, 0] = -1.0, 1.0
+            else:
+                K[0] = np.eye(4)
+                K[3][2, 3] = 1.0
+            table[i] = (C @ K).reshape(4, 16)
+            frames[i] = A.T
+            left = A.T  # the next joint's constant starts with this joint's Aᵀ
+        tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)
+        return {"table": table, "table_fk": np.concatenate([table[:-1], tip[None]]), "frames": frames,
+                "constants": constants, "tip": frames[-1] @ self.tool}
+
+
+def _pose(T, name):
+    if T is None:
+        return np.eye(4)
+    T = np.asarray(T, dtype=float)
+    if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+        raise ValueError(f"Chain: {name} must be a finite (4, 4) transform, got shape {T.shape}")
+    return T

@@ -1,0 +1,567 @@
+"""Inverse kinematics: joint values that put the end effector on a target.
+
+Two families of solvers share one batched loop (`_solve_batch`):
+
+- gradient methods ("gd", "momentum", "adam"): descend the loss ½‖W e‖², its gradient from one
+  backward pass of the engine through FK and the pose error — the course's method;
+- Levenberg-Marquardt ("lm"): Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e, with J from one backward pass of
+  the engine (`pose_and_jacobian`) and e = pose_error(T(q), target), so ∂e/∂q ≈ −J.
+
+Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
+rows that stall are restarted from a random configuration within the limits. There is no Python
+loop over targets: every step is one array operation over the active rows.
+
+Glossary: q joint values; e pose error [p_t − p; rotation vector of R_t Rᵀ] (or p_t − p for
+position targets); W diagonal weights; J Jacobian; λ damping; rows: the active (target, start)
+pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+
+import numpy as np
+
+import autodiff as ad
+
+from .chain import Chain
+from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
+
+__all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
+
+METHODS = ("lm", "gd", "momentum", "adam")
+# Iterations between progress checks: a start that has not halved its error since the last
+# check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
+STALL_WINDOW = {"lm": 8, "gd": 200, "momentum": 200, "adam": 200}
+DAMPING = ("chan-lawrence", "sugihara", "constant")
+
+# Per-method defaults: iterations per start, step size (lr) for the gradient methods.
+_DEFAULTS = {
+    "lm": dict(max_iterations=30, step_size=None),
+    "gd": dict(max_iterations=3000, step_size=0.2),
+    "momentum": dict(max_iterations=3000, step_size=0.05),
+    "adam": dict(max_iterations=3000, step_size=0.02),
+}
+
+
+@dataclasses.dataclass
+class IKResult:
+    """What `solve` found.
+
+    For a single target the fields are scalars and `q` is (n,); for a batch of B targets they
+    are arrays with a leading axis B (and `reason` a list of B strings).
+
+    Attributes:
+        q: joint values, inside the joint limits.
+        success: True where both errors are within tolerance (and q within limits).
+        position_error: ‖p_t − p‖ in metres, measured by FK at `q`.
+        rotation_error: rotation angle of R_t Rᵀ in radians (0 for position targets).
+        iterations: steps taken for the target, over all of its starts (its rows step
+            together); a target already solved at its start takes 0.
+        restarts: random restarts used beyond the first start(s).
+        reason: why the solver stopped.
+        history: with record_history=True, a dict per target of arrays over iterations of the
+            start that produced `q`: "q" (k+1, n), "position_error" (k+1,),
+            "rotation_error" (k+1,); a list of such dicts for a batch.
+    """
+
+    q: np.ndarray
+    success: np.ndarray | bool
+    position_error: np.ndarray | float
+    rotation_error: np.ndarray | float
+    iterations: np.ndarray | int
+    restarts: np.ndarray | int
+    reason: list | str
+    history: list | dict | None = None
+
+
+@dataclasses.dataclass
+class PathResult(IKResult):
+    """`solve_path`'s result: a batch IKResult plus the largest joint step between waypoints.
+
+    Attributes:
+        max_joint_step: max over waypoints k and joints of |q_k − q_{k−1}| (q_{−1} = q0).
+    """
+
+    max_joint_step: float = 0.0
+
+
+def _parse_target(chain: Chain, target):
+    """Targets as (B, 4, 4) poses or (B, 3) positions, and whether the input was one target."""
+    t = np.asarray(target.data if isinstance(target, ad.Tensor) else target, dtype=np.float64)
+    if t.shape[-2:] == (4, 4) and t.ndim in (2, 3):
+        kind = "pose"
+    elif t.ndim in (1, 2) and t.shape[-1] == 3:
+        kind = "position"
+    elif t.ndim in (1, 2) and t.shape[-1] == 2:
+        if not chain.planar:
+            raise ValueError(f"target: 2-D positions need a planar arm; {chain.name!r} is spatial, give (x, y, z)")
+        t = np.concatenate([t, np.zeros(t.shape[:-1] + (1,))], axis=-1)
+        kind = "position"
+    else:
+        raise ValueError(
+            f"target must be a pose (4, 4) or (B, 4, 4), or a position (3,) or (B, 3) "
+            f"((2,) or (B, 2) for planar arms); got shape {t.shape}"
+        )
+    if not np.all(np.isfinite(t)):
+        raise ValueError("target contains NaN or infinite values")
+    single = t.ndim == (2 if kind == "pose" else 1)
+    if kind == "pose":
+        R = t[..., :3, :3]
+        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - np.eye(3)).max() < 1e-6
+        if not orthonormal or np.any(np.abs(np.linalg.det(R) - 1.0) > 1e-6) or np.any(t[..., 3, :] != [0, 0, 0, 1]):
+            raise ValueError("target: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
+    return (t[None] if single else t), kind, single
+
+
+def _sample_box(chain: Chain):
+    """Finite bounds for sampling starts: continuous joints use [−π, π]."""
+    lo = np.where(np.isfinite(chain.lower), chain.lower, -math.pi)
+    hi = np.where(np.isfinite(chain.upper), chain.upper, math.pi)
+    return lo, hi
+
+
+def default_start(chain: Chain) -> np.ndarray:
+    """The first start when no q0 is given: mid-range plus a small fixed perturbation, (n,).
+
+    q = 0 is a singular, stretched pose for planar arms and the UR5, and the perturbation keeps
+    the start off such symmetric poses; continuous joints count as [−π, π]. Clipped to the
+    limits, for joints with a range narrower than the perturbation.
+    """
+    lo, hi = _sample_box(chain)
+    return np.clip(0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1)), chain.lower, chain.upper)
+
+
+def _check_q0(chain: Chain, q0, batch: int):
+    q0 = np.asarray(q0, dtype=np.float64)
+    _check_q(chain, q0)
+    if q0.ndim == 2 and q0.shape[0] not in (1, batch):
+        raise ValueError(f"q0 has {q0.shape[0]} rows for {batch} targets")
+    if q0.ndim > 2:
+        raise ValueError(f"q0 must be (n,) or (B, n), got shape {q0.shape}")
+    if not np.all(np.isfinite(q0)):
+        raise ValueError("q0 contains NaN or infinite values")
+    outside = (q0 < chain.lower - 1e-12) | (q0 > chain.upper + 1e-12)
+    if np.any(outside):
+        j = int(np.argwhere(outside)[0][-1])
+        raise ValueError(
+            f"q0: joint {chain.joints[j].name!r} is outside its limits "
+            f"[{chain.lower[j]:.4g}, {chain.upper[j]:.4g}]"
+        )
+    return np.broadcast_to(q0, (batch, chain.n))
+
+
+def _errors(T, targets, kind):
+    """Errors of poses T (R, 4, 4): e (R, 6) or (R, 3), position and rotation error norms (R,)."""
+    if kind == "position":
+        e = targets - T[..., :3, 3]
+        return e, np.linalg.norm(e, axis=-1), np.zeros(len(e))
+    e = pose_error(T, targets)
+    return e, np.linalg.norm(e[:, :3], axis=-1), np.linalg.norm(e[:, 3:], axis=-1)
+
+
+def _weights(weights, kind):
+    if weights is None:
+        w = np.ones(6)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape == (2,):
+            w = np.repeat(w, 3)
+        if w.shape != (6,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"weights must be (w_position, w_rotation) or 6 non-negative numbers, got {weights!r}")
+    return w[:3] if kind == "position" else w
+
+
+class _LevenbergMarquardt:
+    """Damped least squares with the engine's Jacobian: Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e.
+
+    With `monotone`, a step that raises ½eᵀWe is undone and retried with ten times the
+    damping (classic LM); otherwise every step is taken, as in Chan-Lawrence's and Sugihara's
+    schemes, which converge in fewer iterations when restarts cover the failures.
+    """
+
+    def __init__(self, chain, kind, W, damping, lam, monotone=False):
+        self.chain, self.kind, self.W2, self.damping, self.lam = chain, kind, W * W, damping, lam
+        self.monotone = monotone
+
+    def init_state(self, q):
+        R, n = q.shape
+        m = len(self.W2)
+        return {"mu": np.ones(R), "prev_q": q.copy(), "prev_sq": np.full(R, np.inf),
+                "prev_e": np.zeros((R, m)), "prev_J": np.zeros((R, m, n))}
+
+    def reset(self, state, rows):
+        """Forget the history of restarted rows."""
+        state["mu"][rows] = 1.0
+        state["prev_sq"][rows] = np.inf
+
+    def evaluate(self, q, target):
+        T, J = pose_and_jacobian(self.chain, q)
+        e, pe, re = _errors(T, target, self.kind)
+        return e, pe, re, J[:, : e.shape[-1]]
+
+    def update(self, q, e, J, state):
+        sq = 0.5 * np.sum(self.W2 * e * e, axis=-1)
+        if self.monotone:
+            worse = sq > state["prev_sq"]
+            q, e, J, sq = (np.where(_expand(worse, a), p, a) for a, p in
+                           ((q, state["prev_q"]), (e, state["prev_e"]), (J, state["prev_J"]), (sq, state["prev_sq"])))
+            state["mu"] = np.where(worse, state["mu"] * 10.0, np.maximum(state["mu"] * 0.5, 1.0))
+            state.update(prev_q=q, prev_e=e, prev_J=J, prev_sq=sq)
+        if self.damping == "chan-lawrence":
+            lam = self.lam * sq
+        elif self.damping == "sugihara":
+            lam = sq + self.lam
+        else:
+            lam = np.full(len(e), self.lam)
+        # A floor keeps the solve well posed for redundant arms (JᵀJ is singular when n > 6)
+        # once the error, and with it Chan-Lawrence damping, has vanished.
+        lam = np.maximum(lam * state["mu"], 1e-12)
+        dq = _damped_step(J, e, self.W2, lam)
+        # A joint at a limit that the step pushes further out leaves the system (its column is
+        # zeroed) and the step is recomputed, so the other joints compensate: clipping alone stalls.
+        blocked = ((q <= self.chain.lower) & (dq < 0)) | ((q >= self.chain.upper) & (dq > 0))
+        rows = blocked.any(axis=1)
+        if rows.any():
+            dq[rows] = _damped_step(J[rows] * ~blocked[rows][:, None, :], e[rows], self.W2, lam[rows])
+        return q + dq
+
+
+def _expand(mask, like):
+    return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
+
+
+def _damped_step(J, e, W2, lam):
+    """Solve (JᵀWJ + λ I) Δq = JᵀW e row by row: J (R, m, n), e (R, m), W2 (m,), λ (R,)."""
+    JtW = np.swapaxes(J, -1, -2) * W2
+    A = JtW @ J + lam[:, None, None] * np.eye(J.shape[-1])
+    return np.linalg.solve(A, JtW @ e[..., None])[..., 0]
+
+
+class _GradientMethod:
+    """Descent on ½‖W e‖² with the gradient from one backward pass: "gd", "momentum", "adam".
+
+    The rows are independent, so the gradient of the summed loss holds every row's gradient.
+    """
+
+    state_keys = ("velocity", "second", "age")
+
+    def __init__(self, method, chain, kind, W, step_size, momentum):
+        self.method, self.chain, self.kind, self.W = method, chain, kind, W
+        self.lr, self.momentum = step_size, momentum
+
+    def init_state(self, q):
+        return {"velocity": np.zeros_like(q), "second": np.zeros_like(q), "age": np.zeros(len(q))}
+
+    def reset(self, state, rows):
+        """Forget the history of restarted rows."""
+        for key in self.state_keys:
+            state[key][rows] = 0.0
+
+    def evaluate(self, q, target):
+        qt = ad.Tensor(q, requires_grad=True)
+        T = forward_kinematics(self.chain, qt)
+        e = pose_error(T, target) if self.kind == "pose" else target - T[..., :3, 3]
+        we = e * self.W
+        (ad.sum(we * we) * 0.5).backward()
+        pe = np.linalg.norm(e.data[:, :3], axis=-1)
+        re = np.linalg.norm(e.data[:, 3:], axis=-1) if self.kind == "pose" else np.zeros(len(q))
+        return e.data, pe, re, qt.grad
+
+    def update(self, q, e, g, state):
+        if self.method == "gd":
+            step = -self.lr * g
+        elif self.method == "momentum":  # heavy ball
+            state["velocity"] = self.momentum * state["velocity"] - self.lr * g
+            step = state["velocity"]
+        else:  # Adam, bias-corrected by each row's age
+            b1, b2 = 0.9, 0.999
+            state["age"] = state["age"] + 1
+            k = state["age"][:, None]
+            state["velocity"] = b1 * state["velocity"] + (1 - b1) * g
+            state["second"] = b2 * state["second"] + (1 - b2) * g * g
+            step = -self.lr * (state["velocity"] / (1 - b1 ** k)) / (np.sqrt(state["second"] / (1 - b2 ** k)) + 1e-12)
+        return q + step
+
+
+def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
+          tol_position: float = 1e-6, tol_rotation: float = 1e-6, max_iterations: int | None = None,
+          max_restarts: int = 50, starts: int | None = None, time_budget: float | None = None, seed: int = 0,
+          damping: str = "chan-lawrence", lam: float | None = None, step_size: float | None = None,
+          momentum: float = 0.9, record_history: bool = False) -> IKResult:
+    """Find joint values q with FK(q) on the target, within the joint limits.
+
+    Args:
+        chain: the arm.
+        target: a pose (4, 4) or (B, 4, 4), or a position (3,) or (B, 3); planar arms also take
+            (2,) or (B, 2).
+        q0: (n,) or (B, n) start (and preferred answer), inside the limits. Default: mid-range
+            plus a small fixed perturbation.
+        method: "lm" (Levenberg-Marquardt), "gd", "momentum" or "adam".
+        weights: (w_position, w_rotation) or 6 weights on the error components.
+        tol_position: success bound on ‖p_t − p‖ (m).
+        tol_rotation: success bound on the rotation angle of R_t Rᵀ (rad).
+        max_iterations: iterations per start (default: 30 for lm, 3000 for the gradient methods).
+        max_restarts: random restarts per target after the first start(s).
+        starts: starts per target from the outset (the first is q0 or mid-range, the others
+            random); several cut the tail of slow targets. Default: 4 for up to 16 targets
+            without q0, where extra rows cost almost nothing (a step's time is per-op
+            overhead), else 1 (with q0, its own start runs alone and random ones follow only
+            if it fails, so the answer stays near q0).
+        time_budget: seconds; stop (unconverged rows report it) when exceeded.
+        seed: seed of the random starts, for reproducible results.
+        damping: for lm: "chan-lawrence" (λ_k = λ·½eᵀWe, λ = 0.1), "sugihara"
+            (λ_k = ½eᵀWe + λ, λ = 1e-3) or "constant" (λ_k = λ, λ = 1e-2).
+        lam: the λ of the damping rule.
+        step_size: learning rate of the gradient methods (defaults 0.2, 0.05, 0.02).
+        momentum: the momentum coefficient of "momentum" (heavy ball).
+        record_history: keep per-iteration q and errors of the start that produced each answer.
+
+    Returns:
+        IKResult. An unreachable target gives the closest q found, success False and a reason.
+
+    Example:
+        >>> import robots
+        >>> arm = robots.get("planar2")
+        >>> result = solve(arm, [1.0, 0.8])
+        >>> bool(result.success), result.position_error < 1e-6
+        (True, True)
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if damping not in DAMPING:
+        raise ValueError(f"damping must be one of {DAMPING}, got {damping!r}")
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a kinematics.Chain, got {type(chain).__name__}")
+    targets, kind, single = _parse_target(chain, target)
+    for name, value in (("tol_position", tol_position), ("tol_rotation", tol_rotation)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+    if starts is None:
+        starts = 4 if len(targets) <= 16 and q0 is None else 1
+    if int(starts) < 1 or int(max_restarts) < 0:
+        raise ValueError(f"starts must be >= 1 and max_restarts >= 0, got {starts} and {max_restarts}")
+    defaults = _DEFAULTS[method]
+    max_iterations = int(max_iterations or defaults["max_iterations"])
+    W = _weights(weights, kind)
+    if method == "lm":
+        lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
+        stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
+        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True)
+    else:
+        stepper = polisher = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
+    B = len(targets)
+    q_first = np.broadcast_to(default_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
+    loop = functools.partial(
+        _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_rotation if kind == "pose" else math.inf,
+        max_iterations=max_iterations, rng=np.random.default_rng(seed), record_history=record_history,
+        deadline=None if time_budget is None else time.perf_counter() + time_budget)
+    result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
+                  starts=int(starts), stall_window=STALL_WINDOW[method])
+    failed = np.flatnonzero([r in ("stalled", "iteration budget") for r in result.reason])
+    if failed.size:
+        # Restarts give up on slow progress, but the closest answer to an unreachable target
+        # lies where progress is slow (a stretched, singular arm): continue each target's best
+        # start there, without restarts or impatience, accepting only steps that help.
+        _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
+                                    starts=1, stall_window=None), tol_position, tol_rotation)
+    result.reason = [_explain(cause, result, i, max_iterations, kind) for i, cause in enumerate(result.reason)]
+    if single:
+        return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
+                        float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
+                        result.reason[0], result.history[0] if record_history else None)
+    return result
+
+
+def _explain(cause, result, i, max_iterations, kind):
+    """The reason for target i, from the loop's cause code and the final figures."""
+    if cause == "converged":
+        return cause
+    errors = f"best position error {result.position_error[i]:.3g} m"
+    if kind == "pose":
+        errors += f", rotation error {result.rotation_error[i]:.3g} rad"
+    if cause == "time budget":
+        return f"time budget exhausted after {result.iterations[i]} iterations; {errors}"
+    why = "stalled" if cause == "stalled" else f"{max_iterations} iterations per start"
+    return (f"not converged ({why}) after {result.iterations[i]} iterations and {result.restarts[i]} restarts; "
+            f"{errors} (the target may be out of reach)")
+
+
+def _merge(result, rows, polished, tol_p, tol_r):
+    """Take the polished answers for `rows` of `result` where they are closer."""
+    def cost(pe, re):
+        return np.maximum(pe / tol_p, re / tol_r)
+
+    better = cost(polished.position_error, polished.rotation_error) < cost(
+        result.position_error[rows], result.rotation_error[rows])
+    result.iterations[rows] += polished.iterations
+    for k in np.flatnonzero(better):
+        r = rows[k]
+        result.q[r] = polished.q[k]
+        result.success[r] = polished.success[k]
+        result.position_error[r] = polished.position_error[k]
+        result.rotation_error[r] = polished.rotation_error[k]
+        if polished.success[k]:
+            result.reason[r] = polished.reason[k]
+        if result.history is not None:
+            result.history[r] = polished.history[k]
+
+
+def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
+                 starts, stall_window, deadline, rng, record_history):
+    """The solver loop over rows = targets × starts (see the module docstring).
+
+    Each iteration: evaluate every active row (one forward and one backward pass for all),
+    keep each target's best answer, retire targets that converged, restart rows that stalled,
+    and let the stepper move the rest. Row state (target index, q, age, progress reference and
+    the stepper's own arrays) lives in one dict of arrays, filtered together.
+    """
+    B, n = q_first.shape
+    box_lo, box_hi = _sample_box(chain)
+
+    q = rng.uniform(box_lo, box_hi, (B * starts, n))
+    q[::starts] = q_first
+    rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "age": np.zeros(len(q), dtype=int),
+            "stall_ref": np.full(len(q), np.inf), **stepper.init_state(q)}
+    traces = [[] for _ in range(len(q))] if record_history else None
+
+    # Per target.
+    done = np.zeros(B, dtype=bool)
+    best_cost = np.full(B, np.inf)
+    best_q = np.array(q_first, dtype=np.float64)
+    best_pe, best_re = np.full(B, np.inf), np.full(B, np.inf)
+    iterations = np.zeros(B, dtype=int)
+    restarts = np.zeros(B, dtype=int)
+    reasons = ["" for _ in range(B)]
+    histories = [[] for _ in range(B)]
+
+    while len(rows["q"]):
+        tgt, q = rows["tgt"], rows["q"]
+        e, pe, re, extra = stepper.evaluate(q, targets[tgt])
+        if record_history:
+            for r in range(len(q)):
+                traces[r].append((q[r].copy(), pe[r], re[r]))
+        # Rows stay grouped by target, in target order: `first` marks each group's first row.
+        first = np.ones(len(tgt), dtype=bool)
+        first[1:] = tgt[1:] != tgt[:-1]
+        t_ids = tgt[first]
+
+        # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
+        cost = np.maximum(pe / tol_p, re / tol_r if math.isfinite(tol_r) else 0.0)
+        best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
+        better = cost[best_rows] < best_cost[t_ids]
+        if better.any():
+            ids, best = t_ids[better], best_rows[better]
+            best_cost[ids], best_q[ids], best_pe[ids], best_re[ids] = cost[best], q[best], pe[best], re[best]
+            if record_history:
+                for t_id, r in zip(ids, best):
+                    histories[t_id] = traces[r]
+
+        # Success, judged by FK at q (iterates are clipped to the limits, so q is inside them).
+        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r))
+        if hit.size:
+            # Among a target's rows that succeed together, keep the one nearest q0.
+            dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
+            for r in hit[np.lexsort((dist, tgt[hit]))]:
+                t_id = tgt[r]
+                if not done[t_id]:
+                    done[t_id] = True
+                    reasons[t_id] = "converged"
+                    best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
+                    if record_history:
+                        histories[t_id] = traces[r]
+
+        # A row expires when it stalls (no halving of its error over a window) or ages out.
+        rows["age"] += 1
+        check = (rows["age"] % stall_window == 0) if stall_window else np.zeros(len(q), dtype=bool)
+        stalled = check & (cost > 0.5 * rows["stall_ref"])
+        expired = stalled | (rows["age"] >= max_iterations)
+        rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
+        # An expired row restarts while its target has restarts left; several rows of one
+        # target expiring together draw on the same budget, in row order.
+        exp_rows = np.flatnonzero(expired & ~done[tgt])
+        rank = np.arange(exp_rows.size) - np.searchsorted(tgt[exp_rows], tgt[exp_rows])  # within each target
+        again = exp_rows[restarts[tgt[exp_rows]] + rank < max_restarts]
+        retired = expired.copy()
+        retired[again] = False
+        if retired.any():  # a target is abandoned once none of its rows can go on
+            alive = np.zeros(B, dtype=bool)
+            alive[tgt[~retired]] = True
+            for t_id in t_ids[~alive[t_ids] & ~done[t_ids]]:
+                done[t_id] = True
+                reasons[t_id] = "stalled" if np.any(stalled[tgt == t_id]) else "iteration budget"
+        if deadline is not None and time.perf_counter() > deadline:
+            for t_id in t_ids[~done[t_ids]]:
+                done[t_id] = True
+                reasons[t_id] = "time budget"
+        iterations[t_ids[~done[t_ids]]] += 1  # the targets that take a step now (all their rows together)
+
+        # Joint limits: every iterate, hence every answer, stays inside.
+        rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
+        # Expired rows with restarts left start again from a random configuration.
+        keep = ~done[tgt] & ~retired
+        again = again[keep[again]]
+        if again.size:
+            restarts += np.bincount(tgt[again], minlength=B)
+            rows["q"][again] = rng.uniform(box_lo, box_hi, (again.size, n))
+            rows["age"][again] = 0
+            rows["stall_ref"][again] = np.inf
+            stepper.reset(rows, again)
+            if record_history:
+                for r in again:
+                    traces[r] = []
+        if not keep.all():
+            rows = {key: value[keep] for key, value in rows.items()}
+            if record_history:
+                traces = [trace for trace, k in zip(traces, keep) if k]
+
+    # reasons: "converged", "stalled", "iteration budget" or "time budget"; `solve` words them.
+    success = np.array([r == "converged" for r in reasons])
+    history = [_history(h, n) for h in histories] if record_history else None
+    return IKResult(best_q, success, best_pe, np.where(np.isfinite(tol_r), best_re, 0.0), iterations, restarts,
+                    reasons, history)
+
+
+def _history(trace, n):
+    if not trace:
+        return {"q": np.zeros((0, n)), "position_error": np.zeros(0), "rotation_error": np.zeros(0)}
+    qs, pes, res = zip(*trace)
+    return {"q": np.array(qs), "position_error": np.array(pes), "rotation_error": np.array(res)}
+
+
+def solve_path(chain: Chain, targets, q0, **options) -> PathResult:
+    """Solve a sequence of targets, each warm-started from the previous answer.
+
+    Starting each waypoint from the last answer keeps the arm on one solution branch, so
+    consecutive answers stay close (restarts happen only where the warm start fails).
+
+    Args:
+        chain: the arm.
+        targets: (K, 4, 4) poses or (K, 3) positions ((K, 2) for planar arms).
+        q0: (n,) the configuration before the first waypoint.
+        **options: passed to `solve` (method, tolerances, budgets, ...).
+
+    Returns:
+        PathResult with (K, ...) fields and `max_joint_step`.
+    """
+    targets_arr, kind, _ = _parse_target(chain, targets)
+    q_prev = _check_q0(chain, q0, 1)[0]
+    if np.asarray(q0).ndim != 1:
+        raise ValueError(f"solve_path: q0 must be (n,), got shape {np.shape(q0)}")
+    results = []
+    for t in targets_arr:
+        r = solve(chain, t, q0=q_prev, **options)
+        results.append(r)
+        q_prev = r.q
+    qs = np.stack([r.q for r in results])
+    steps = np.abs(np.diff(np.concatenate([np.asarray(q0, dtype=float)[None], qs]), axis=0))
+    return PathResult(
+        qs, np.array([r.success for r in results]), np.array([r.position_error for r in results]),
+        np.array([r.rotation_error for r in results]), np.array([r.iterations for r in results]),
+        np.array([r.restarts for r in results]), [r.reason for r in results],
+        [r.history for r in results] if options.get("record_history") else None,
+        max_joint_step=float(steps.max()),
+    )

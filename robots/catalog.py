@@ -1,0 +1,124 @@
+"""Built-in arms, from published DH tables (sources beside each; verified against URDFs where noted)."""
+
+from __future__ import annotations
+
+import math
+
+from kinematics.transforms import rot_x, rot_z, translation
+
+from .builders import DHRow, from_dh, planar
+
+__all__ = ["available", "get"]
+
+pi = math.pi
+deg = pi / 180.0
+
+
+def _panda():
+    # Franka Emika Panda, modified DH (Franka's documentation); limits from the Franka
+    # datasheet. The flange equals panda_link8 of example-robot-data's panda.urdf to 1e-16.
+    rows = [  # (a, alpha, d)
+        (0.0, 0.0, 0.333), (0.0, -pi / 2, 0.0), (0.0, pi / 2, 0.316), (0.0825, pi / 2, 0.0),
+        (-0.0825, -pi / 2, 0.384), (0.0, pi / 2, 0.0), (0.088, pi / 2, 0.0),
+    ]
+    limits = [(-2.8973, 2.8973), (-1.7628, 1.7628), (-2.8973, 2.8973), (-3.0718, -0.0698),
+              (-2.8973, 2.8973), (-0.0175, 3.7525), (-2.8973, 2.8973)]
+    dh = [DHRow(a=a, alpha=al, d=d, limits=lim, name=f"panda_joint{i + 1}")
+          for i, ((a, al, d), lim) in enumerate(zip(rows, limits))]
+    return from_dh(dh, modified=True, tool=translation([0, 0, 0.107]), name="panda")
+
+
+def _panda_hand():
+    # Hand TCP = link8 · Rz(−π/4) · Tz(0.1034): panda_hand_joint and panda_hand_tcp_joint in
+    # example-robot-data's panda.urdf.
+    arm = _panda()
+    return arm.replace(tool=arm.tool @ rot_z(-pi / 4) @ translation([0, 0, 0.1034]), name="panda_hand")
+
+
+def _ur(name, d, a):
+    # Universal Robots standard DH parameters (UR's published kinematics page). In the
+    # ur_description URDF, tool0 = Rz(π) · (DH flange pose) to 2e-11.
+    alpha = [pi / 2, 0, 0, pi / 2, -pi / 2, 0]
+    limits = [(-2 * pi, 2 * pi), (-2 * pi, 2 * pi), (-pi, pi), (-2 * pi, 2 * pi), (-2 * pi, 2 * pi), (-2 * pi, 2 * pi)]
+    names = ["shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint", "wrist_2_joint", "wrist_3_joint"]
+    return from_dh([DHRow(d=di, a=ai, alpha=al, limits=lim, name=nm)
+                    for di, ai, al, lim, nm in zip(d, a, alpha, limits, names)], name=name)
+
+
+def _ur5():
+    return _ur("ur5", [0.089159, 0, 0, 0.10915, 0.09465, 0.0823], [0, -0.425, -0.39225, 0, 0, 0])
+
+
+def _ur5e():
+    return _ur("ur5e", [0.1625, 0, 0, 0.1333, 0.0997, 0.0996], [0, -0.425, -0.3922, 0, 0, 0])
+
+
+def _iiwa14():
+    # KUKA LBR iiwa 14 R820, standard DH; limits as in rtb-data's lbr_iiwa_14_r820.urdf
+    # (KUKA's datasheet: ±170°, ±120°, ±175°).
+    d = [0.36, 0, 0.42, 0, 0.40, 0, 0.126]
+    alpha = [-pi / 2, pi / 2, pi / 2, -pi / 2, -pi / 2, pi / 2, 0]
+    lim = [2.9668, 2.0942, 2.9668, 2.0942, 2.9668, 2.0942, 3.0541]
+    return from_dh([DHRow(d=di, alpha=al, limits=(-l, l), name=f"iiwa_joint_{i + 1}")
+                    for i, (di, al, l) in enumerate(zip(d, alpha, lim))], name="iiwa14")
+
+
+def _puma560():
+    # PUMA 560, standard DH (Corke, Robotics Toolbox's Puma560 with the 0.67183 m base height).
+    d = [0.67183, 0, 0.15005, 0.4318, 0, 0]
+    a = [0, 0.4318, 0.0203, 0, 0, 0]
+    alpha = [pi / 2, 0, -pi / 2, pi / 2, -pi / 2, 0]
+    lim = [160, 110, 135, 266, 100, 266]
+    return from_dh([DHRow(d=di, a=ai, alpha=al, limits=(-l * deg, l * deg))
+                    for di, ai, al, l in zip(d, a, alpha, lim)], name="puma560")
+
+
+def _irb120():
+    # ABB IRB 120, standard DH (ABB product specification dimensions).
+    offset = [0, -pi / 2, 0, 0, 0, pi]
+    d = [0.290, 0, 0, 0.302, 0, 0.072]
+    a = [0, 0.270, 0.070, 0, 0, 0]
+    alpha = [-pi / 2, 0, -pi / 2, pi / 2, -pi / 2, 0]
+    lim = [(-165, 165), (-110, 110), (-110, 70), (-160, 160), (-120, 120), (-400, 400)]
+    return from_dh([DHRow(d=di, a=ai, alpha=al, offset=o, limits=(lo * deg, hi * deg))
+                    for o, di, ai, al, (lo, hi) in zip(offset, d, a, alpha, lim)], name="irb120")
+
+
+def _gen3():
+    # Kinova Gen3 7-DoF, from the Kinova Gen3 user guide's DH table: base Rx(π); a = 0;
+    # joints 1, 3, 5, 7 continuous.
+    rows = [(pi / 2, -0.2848, 0), (pi / 2, -0.0118, pi), (pi / 2, -0.4208, pi), (pi / 2, -0.0128, pi),
+            (pi / 2, -0.3143, pi), (pi / 2, 0, pi), (pi, -0.1674, pi)]
+    limits = [None, (-2.41, 2.41), None, (-2.66, 2.66), None, (-2.23, 2.23), None]
+    return from_dh([DHRow(alpha=al, d=d, offset=o, limits=lim, name=f"joint_{i + 1}")
+                    for i, ((al, d, o), lim) in enumerate(zip(rows, limits))], base=rot_x(pi), name="gen3")
+
+
+_BUILDERS = {
+    "planar2": lambda: planar([1.0, 0.8], name="planar2"),
+    "planar3": lambda: planar([1.0, 0.8, 0.6], name="planar3"),
+    "panda": _panda,
+    "panda_hand": _panda_hand,
+    "ur5": _ur5,
+    "ur5e": _ur5e,
+    "iiwa14": _iiwa14,
+    "puma560": _puma560,
+    "irb120": _irb120,
+    "gen3": _gen3,
+}
+
+
+def available() -> list:
+    """Names of the built-in arms."""
+    return list(_BUILDERS)
+
+
+def get(name: str):
+    """The built-in arm `name` as a kinematics.Chain (a new object each call)."""
+    try:
+        builder = _BUILDERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown robot {name!r}; built-in arms: {', '.join(_BUILDERS)}") from None
+    return builder()
+
+

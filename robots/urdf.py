@@ -1,0 +1,372 @@
+"""URDF files to serial chains.
+
+`load_urdf` reads a robot description (a file path or the XML text itself), finds the path from
+a base link to a tip link in the tree of links and joints, and returns that path as a
+`kinematics.Chain`:
+
+- only direct `<robot>/<joint>` children are joints (a `<transmission>` nests `<joint>`
+  elements that only name joints);
+- `<origin>`, its `xyz` and `rpy`, and `<axis>` are optional (identity, zeros, (1, 0, 0));
+- `rpy` is about fixed axes, R = Rz(yaw) Ry(pitch) Rx(roll), and a joint moves its child by
+  Trans(xyz) Rot(rpy) Motion(q), with the axis in the joint frame; axes are normalised;
+- fixed joints fold into the next joint's origin (or into the tool after the last one), so the
+  zero axes some fixed joints carry never matter;
+- continuous joints are revolute joints without limits; revolute and prismatic joints on the
+  path need a `<limit>` element (as urdfdom requires) and take `lower` and `upper` from it (each
+  defaults to 0, as in the URDF specification);
+- a mimic, floating or planar joint on the base→tip path is refused (it is not one free degree
+  of freedom of a serial chain); elsewhere (a gripper's mimic finger, a mobile base's floating
+  joint off the path) it is ignored;
+- numbers may carry any whitespace and exponents such as `1E-18`; meshes, inertia and
+  everything else are ignored.
+
+Errors are `URDFError` (a `ValueError`) naming the file, the element and its line; the standard
+library's expat parser reports lines, which `xml.etree.ElementTree` does not keep.
+
+Example:
+    >>> from kinematics import forward_kinematics
+    >>> arm = load_urdf('''<robot name="two">
+    ...   <link name="a"/><link name="b"/><link name="c"/>
+    ...   <joint name="j1" type="continuous"><parent link="a"/><child link="b"/>
+    ...     <axis xyz="0 0 1"/></joint>
+    ...   <joint name="j2" type="fixed"><parent link="b"/><child link="c"/>
+    ...     <origin xyz="1 0 0"/></joint>
+    ... </robot>''')
+    >>> arm
+    Chain('two', 1 joints R)
+    >>> np.round(forward_kinematics(arm, [np.pi / 2])[:3, 3], 12)
+    array([0., 1., 0.])
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from xml.parsers import expat
+
+import numpy as np
+
+from kinematics import Chain, Joint
+from kinematics.transforms import rpy_to_matrix
+
+__all__ = ["load_urdf", "URDFError"]
+
+_MOVABLE = {"revolute": "revolute", "continuous": "revolute", "prismatic": "prismatic"}
+_JOINT_TYPES = ("revolute", "continuous", "prismatic", "fixed", "floating", "planar")
+
+
+class URDFError(ValueError):
+    """A URDF file that cannot become a chain; the message names the file, element and line.
+
+    Attributes:
+        source: the file name (or "<string>" for XML text).
+        line: the 1-based line of the offending element (None when no element is at fault).
+        element: the element's tag, e.g. "joint" (None when no element is at fault).
+    """
+
+    def __init__(self, source, message, element=None, line=None):
+        self.source = source
+        self.line = element.line if element is not None else line
+        self.element = element.tag if element is not None else None
+        where = source if element is None else f"{source}, line {element.line}, {element.describe()}"
+        if element is None and line is not None:
+            where = f"{source}, line {line}"
+        super().__init__(f"{where}: {message}")
+
+
+class _Element:
+    """A parsed XML element: tag, attributes, line, children (text is ignored)."""
+
+    __slots__ = ("tag", "attrs", "line", "children", "parent")
+
+    def __init__(self, tag, attrs, line, parent=None):
+        self.tag, self.attrs, self.line, self.children, self.parent = tag, attrs, line, [], parent
+
+    def find(self, tag):
+        """The first direct child with this tag, or None."""
+        return next((c for c in self.children if c.tag == tag), None)
+
+    def describe(self):
+        """'<joint name='j2'>', or '<origin> in <joint name='j2'>' for an unnamed child."""
+        name = self.attrs.get("name")
+        if name is not None:
+            return f"<{self.tag} name={name!r}>"
+        if self.parent is not None and self.parent.tag != "robot":
+            return f"<{self.tag}> in {self.parent.describe()}"
+        return f"<{self.tag}>"
+
+
+def _parse_xml(data, source) -> _Element:
+    """Parse XML text or bytes into an _Element tree, with the line of every element."""
+    parser = expat.ParserCreate()
+    root, stack = [], []
+
+    def start(tag, attrs):
+        element = _Element(tag, attrs, parser.CurrentLineNumber, stack[-1] if stack else None)
+        if stack:
+            stack[-1].children.append(element)
+        else:
+            root.append(element)
+        stack.append(element)
+
+    def end(tag):
+        stack.pop()
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as err:
+        inside = f" (inside {stack[-1].describe()} opened at line {stack[-1].line})" if stack else ""
+        raise URDFError(source, f"malformed XML, column {err.offset + 1}: {expat.ErrorString(err.code)}{inside}",
+                        line=err.lineno) from None
+    if not root:
+        raise URDFError(source, "no XML element found")
+    return root[0]
+
+
+def _read(path_or_xml):
+    """(data, source label) from XML text or a path."""
+    if isinstance(path_or_xml, str) and "<" in path_or_xml:
+        return path_or_xml, "<string>"
+    if not isinstance(path_or_xml, (str, os.PathLike)):
+        raise TypeError(f"load_urdf: path_or_xml must be a path or XML text, got {type(path_or_xml).__name__}")
+    path = os.fspath(path_or_xml)
+    try:
+        with open(path, "rb") as f:
+            return f.read(), path
+    except OSError as err:
+        raise FileNotFoundError(f"load_urdf: cannot read URDF file {path!r}: {err.strerror}") from None
+
+
+class _Reader:
+    """Numbers and required attributes, with errors that point at the element."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def error(self, element, message):
+        return URDFError(self.source, message, element)
+
+    def attr(self, element, key):
+        value = element.attrs.get(key)
+        if value is None or not value.strip():
+            raise self.error(element, f"missing attribute {key!r}")
+        return value.strip()
+
+    def numbers(self, element, key, count, default, finite=True):
+        """`count` floats from a whitespace-separated attribute, or `default` when absent."""
+        text = element.attrs.get(key)
+        if text is None:
+            return np.array(default, dtype=float)
+        parts = text.split()
+        try:
+            values = np.array([float(p) for p in parts])
+        except ValueError:
+            raise self.error(element, f"attribute {key}={text!r}: expected {count} numbers") from None
+        if values.size != count:
+            raise self.error(element, f"attribute {key}={text!r}: expected {count} numbers, got {values.size}")
+        if np.any(np.isnan(values)) or (finite and not np.all(np.isfinite(values))):
+            raise self.error(element, f"attribute {key}={text!r}: expected finite numbers")
+        return values
+
+    def child_link(self, joint, tag):
+        element = joint.find(tag)
+        if element is None:
+            raise self.error(joint, f"missing <{tag} link=...>")
+        return self.attr(element, "link"), element
+
+
+class _JointSpec:
+    """A URDF joint as read: enough to build a chain or to report an error about it."""
+
+    __slots__ = ("name", "type", "parent", "child", "origin", "axis", "limits", "has_limit", "mimic", "element",
+                 "axis_element")
+
+
+def _read_joint(reader: _Reader, element) -> _JointSpec:
+    spec = _JointSpec()
+    spec.element = element
+    spec.name = reader.attr(element, "name")
+    spec.type = reader.attr(element, "type")
+    if spec.type not in _JOINT_TYPES:
+        raise reader.error(element, f"unknown joint type {spec.type!r}; expected one of {', '.join(_JOINT_TYPES)}")
+    spec.parent, _ = reader.child_link(element, "parent")
+    spec.child, _ = reader.child_link(element, "child")
+    origin = element.find("origin")
+    T = np.eye(4)
+    if origin is not None:
+        xyz = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
+        rpy = reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0])
+        T = rpy_to_matrix(rpy)  # fixed axes: Rz(yaw) Ry(pitch) Rx(roll)
+        T[:3, 3] = xyz  # Trans(xyz) · Rot(rpy)
+    spec.origin = T
+    spec.axis_element = element.find("axis")
+    spec.axis = (np.array([1.0, 0.0, 0.0]) if spec.axis_element is None
+                 else reader.numbers(spec.axis_element, "xyz", 3, [1.0, 0.0, 0.0]))
+    limit = element.find("limit")
+    lower = upper = 0.0  # the URDF specification's defaults
+    if limit is not None:
+        lower = float(reader.numbers(limit, "lower", 1, [0.0], finite=False)[0])
+        upper = float(reader.numbers(limit, "upper", 1, [0.0], finite=False)[0])
+    spec.limits = (lower, upper)
+    spec.has_limit = limit is not None
+    mimic = element.find("mimic")
+    spec.mimic = None if mimic is None else (mimic.attrs.get("joint"), mimic)
+    return spec
+
+
+def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = None) -> Chain:
+    """The serial chain from `base_link` to `tip_link` of a URDF robot.
+
+    Args:
+        path_or_xml: a path (str or os.PathLike) to a .urdf file, or the XML text itself (a
+            string containing '<').
+        base_link: the chain's first link (default: the tree's root).
+        tip_link: the chain's last link; its frame is the end effector (default: the single
+            leaf below `base_link`; with several leaves the error lists them).
+
+    Returns:
+        A `kinematics.Chain` named after the robot, with one joint per revolute, continuous or
+        prismatic joint on the path, base identity (poses are in `base_link`'s frame), and the
+        fixed joints after the last movable one as the tool.
+
+    Raises:
+        URDFError (a ValueError): malformed XML, a missing or duplicate link or joint, a bad
+            number, an unknown joint type, a link with two parents, a cycle, an ambiguous tip,
+            or a mimic, floating or planar joint on the path; the message names the file, the
+            element and its line.
+        FileNotFoundError: the path cannot be read.
+        TypeError: `path_or_xml` is neither text nor a path.
+    """
+    data, source = _read(path_or_xml)
+    reader = _Reader(source)
+    robot = _parse_xml(data, source)
+    if robot.tag != "robot":
+        raise reader.error(robot, f"the root element must be <robot>, got <{robot.tag}>")
+    name = robot.attrs.get("name", "urdf").strip() or "urdf"
+
+    links = {}
+    for element in robot.children:
+        if element.tag == "link":
+            link = reader.attr(element, "name")
+            if link in links:
+                raise reader.error(element, f"link {link!r} is defined twice (first at line {links[link].line})")
+            links[link] = element
+    if not links:
+        raise reader.error(robot, "the robot has no <link> elements")
+
+    joints, by_child, children = {}, {}, {link: [] for link in links}
+    for element in robot.children:  # direct children only: <transmission> nests <joint> too
+        if element.tag != "joint":
+            continue
+        spec = _read_joint(reader, element)
+        if spec.name in joints:
+            raise reader.error(element, f"joint {spec.name!r} is defined twice "
+                                        f"(first at line {joints[spec.name].element.line})")
+        for role, link in (("parent", spec.parent), ("child", spec.child)):
+            if link not in links:
+                raise reader.error(element.find(role), f"joint {spec.name!r} names {role} link {link!r}, "
+                                                       "which has no <link> element")
+        if spec.child in by_child:
+            first = by_child[spec.child]
+            raise reader.error(element, f"link {spec.child!r} has two parents: joint {first.name!r} "
+                                        f"(line {first.element.line}) and joint {spec.name!r}")
+        joints[spec.name] = spec
+        by_child[spec.child] = spec
+        children[spec.parent].append(spec.child)
+
+    _check_acyclic(reader, links, by_child)
+    base_link, tip_link = _ends(reader, robot, links, by_child, children, base_link, tip_link)
+
+    path = []  # joints from base_link to tip_link
+    link = tip_link
+    while link != base_link:
+        spec = by_child.get(link)
+        if spec is None:
+            raise URDFError(source, f"tip_link {tip_link!r} is not below base_link {base_link!r} in the tree")
+        path.append(spec)
+        link = spec.parent
+    path.reverse()
+    return _chain(reader, path, name, base_link, tip_link)
+
+
+def _check_acyclic(reader, links, by_child):
+    """Every link reaches a root by walking up parents; otherwise the joints form a cycle."""
+    done = set()
+    for start in links:
+        seen, link = [], start
+        while link not in done and link in by_child:
+            if link in seen:
+                loop = seen[seen.index(link):]
+                names = " -> ".join(f"{by_child[k].name} (line {by_child[k].element.line})" for k in loop)
+                raise reader.error(by_child[link].element, f"the joints form a cycle: {names}")
+            seen.append(link)
+            link = by_child[link].parent
+        done.update(seen)
+
+
+def _ends(reader, robot, links, by_child, children, base_link, tip_link):
+    """The base and tip links: the given ones (checked) or the root and the single leaf."""
+    for arg, value in (("base_link", base_link), ("tip_link", tip_link)):
+        if value is not None and value not in links:
+            raise URDFError(reader.source, f"{arg} {value!r} is not a link of robot "
+                                           f"{robot.attrs.get('name', '')!r}; links: {', '.join(links)}")
+    if base_link is None:
+        roots = [link for link in links if link not in by_child]
+        if len(roots) != 1:
+            raise URDFError(reader.source, f"the links form {len(roots)} trees (roots: {', '.join(roots)}); "
+                                           "pass base_link to choose one")
+        base_link = roots[0]
+    if tip_link is None:
+        leaves, stack = [], [base_link]
+        while stack:  # depth-first, in document order
+            link = stack.pop()
+            if children[link]:
+                stack.extend(reversed(children[link]))
+            else:
+                leaves.append(link)
+        if len(leaves) != 1:
+            shown = ", ".join(leaves[:12]) + (f", ... ({len(leaves) - 12} more)" if len(leaves) > 12 else "")
+            raise URDFError(reader.source, f"the tree below {base_link!r} has {len(leaves)} leaves "
+                                           f"({shown}); pass tip_link to choose the end effector")
+        tip_link = leaves[0]
+    return base_link, tip_link
+
+
+def _chain(reader, path, name, base_link, tip_link) -> Chain:
+    """Movable joints with the fixed transforms folded into their origins, the rest as the tool."""
+    joints, pending = [], np.eye(4)  # `pending`: fixed transforms since the last movable joint
+    for spec in path:
+        if spec.type == "fixed":
+            pending = pending @ spec.origin
+            continue
+        if spec.type in ("floating", "planar"):
+            raise reader.error(spec.element, f"joint {spec.name!r} of type {spec.type!r} lies on the path "
+                                             f"from {base_link!r} to {tip_link!r}; only revolute, continuous, "
+                                             "prismatic and fixed joints can form a serial chain")
+        if spec.mimic is not None:
+            raise reader.error(spec.mimic[1], f"joint {spec.name!r} on the path from {base_link!r} to "
+                                              f"{tip_link!r} mimics joint {spec.mimic[0]!r}: it is not a free "
+                                              "degree of freedom, and mimic joints are not supported in chains")
+        norm = float(np.linalg.norm(spec.axis))
+        if norm == 0.0:
+            raise reader.error(spec.axis_element or spec.element, f"joint {spec.name!r}: the axis of a "
+                                                                  f"{spec.type} joint must be nonzero")
+        if spec.type != "continuous" and not spec.has_limit:
+            # URDF requires <limit> on revolute and prismatic joints (urdfdom refuses such files);
+            # reading it as [0, 0] would lock the joint without a word.
+            raise reader.error(spec.element, f"joint {spec.name!r}: a {spec.type} joint needs "
+                                             "<limit lower=... upper=...> (use type=\"continuous\" for an "
+                                             "unbounded revolute joint)")
+        limits = (-math.inf, math.inf) if spec.type == "continuous" else spec.limits
+        if limits[0] > limits[1]:
+            raise reader.error(spec.element.find("limit"), f"joint {spec.name!r}: limit lower={limits[0]} "
+                                                           f"is above upper={limits[1]}")
+        joints.append(Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis / norm,
+                            origin=pending @ spec.origin, limits=limits))
+        pending = np.eye(4)
+    if not joints:
+        raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {base_link!r} "
+                                       f"and {tip_link!r}")
+    return Chain(joints, tool=pending, name=name)

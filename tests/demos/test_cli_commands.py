@@ -1,0 +1,315 @@
+"""The arm commands of `armgrad`: robots, fk, solve (in-process and as subprocesses), bad input."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import kinematics as kin
+import robots
+from demos import cli, common
+
+REPO = Path(__file__).resolve().parents[2]
+PANDA_READY = ["0", "-0.785", "0", "-2.356", "0", "1.571", "0.785"]
+
+
+def armgrad(capsys, *argv):
+    """Run `armgrad ARGV` in-process: (exit status, stdout, stderr)."""
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def run_module(*argv, timeout=60):
+    """Run `python -m ARGV` from the repository root, without a display."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", *argv], cwd=REPO, env=env, capture_output=True, text=True, check=False,
+                          timeout=timeout)
+
+
+# ----------------------------------------------------------------------------- robots
+
+def test_robots_lists_every_builtin_arm_with_dof_and_kinds(capsys):
+    status, out, _ = armgrad(capsys, "robots")
+    assert status == 0
+    for name in robots.available():
+        line = next(line for line in out.splitlines() if line.split()[:1] == [name])
+        chain = robots.get(name)
+        assert line.split()[1] == str(chain.n)
+        assert line.split()[2] == common.joint_kinds(chain)
+    assert "CRCRCRC" in out  # gen3's continuous joints
+    assert "±2.897" in out  # panda's first limit, radians
+
+
+def test_robots_json_and_detail(capsys):
+    status, out, _ = armgrad(capsys, "robots", "--json")
+    data = json.loads(out)
+    assert [d["name"] for d in data] == robots.available()
+    gen3 = next(d for d in data if d["name"] == "gen3")
+    assert gen3["joints"][0]["lower"] is None and gen3["joints"][0]["type"] == "continuous"
+    status, out, _ = armgrad(capsys, "robots", "panda", "--degrees")
+    assert status == 0 and "panda_joint4" in out and "[-176, -3.999]" in out
+
+
+# ----------------------------------------------------------------------------- fk
+
+def test_fk_text_shows_pose_rpy_and_quaternion_order(capsys):
+    status, out, _ = armgrad(capsys, "fk", "panda", *PANDA_READY)
+    assert status == 0
+    assert "position (m)  [0.307020, 0.000000, 0.590270]" in out
+    assert "rpy (rad)     [3.141593, 0.000000, -0.785000]" in out
+    assert "x, y, z, w" in out
+
+
+def test_fk_json_matches_kinematics_and_scipy(capsys):
+    q = np.array([0.3, -0.2, 0.1, -1.9, 0.4, 1.5, -0.6])
+    status, out, _ = armgrad(capsys, "fk", "panda", *map(str, q), "--json")
+    assert status == 0
+    data = json.loads(out)
+    T = kin.forward_kinematics(robots.get("panda"), q)
+    np.testing.assert_allclose(data["pose"], T, atol=1e-12)
+    R = np.asarray(data["rotation_matrix"])
+    np.testing.assert_allclose(Rotation.from_quat(data["quaternion"]).as_matrix(), R, atol=1e-12)
+    np.testing.assert_allclose(Rotation.from_euler("xyz", data["rpy"]).as_matrix(), R, atol=1e-12)
+    # The stated roll-pitch-yaw convention is the library's: R = Rz(yaw) Ry(pitch) Rx(roll).
+    np.testing.assert_allclose(kin.transforms.rpy_to_matrix(data["rpy"])[:3, :3], R, atol=1e-12)
+    assert data["quaternion_order"] == "xyzw" and data["quaternion"][3] >= 0
+
+
+def test_fk_degrees_and_limit_note(capsys):
+    status, out, _ = armgrad(capsys, "fk", "ur5", "--degrees", "0", "-90", "90", "-90", "-90", "0", "--json")
+    expected = kin.forward_kinematics(robots.get("ur5"), np.radians([0, -90, 90, -90, -90, 0]))
+    np.testing.assert_allclose(json.loads(out)["position"], expected[:3, 3], atol=1e-12)
+    status, out, err = armgrad(capsys, "fk", "panda", "0", "0", "0", "0", "0", "0", "0")
+    assert status == 0 and "outside the joint limits: panda_joint4" in err
+
+
+# ----------------------------------------------------------------------------- solve
+
+@pytest.mark.parametrize("argv, kind", [
+    (["planar3", "--target", "1.2", "0.9"], "position"),
+    (["panda", "--target", "0.4", "0.2", "0.5", "--rpy", "3.1416", "0", "0"], "pose"),
+    (["ur5", "--target", "0.3", "0.3", "0.4", "--quat", "1", "0", "0", "0"], "pose"),
+    (["panda", "--target", "0.5", "0", "0.4", "--rpy", "180", "0", "0", "--degrees", "--method", "adam"], "pose"),
+])
+def test_solve_json_reaches_the_target(capsys, argv, kind):
+    status, out, _ = armgrad(capsys, "solve", *argv, "--json")
+    data = json.loads(out)
+    assert status == 0 and data["success"] is True and data["target_kind"] == kind
+    chain = robots.get(argv[0])
+    T = kin.forward_kinematics(chain, np.array(data["q"]))
+    target = np.asarray(data["target"])
+    position = target[:3, 3] if kind == "pose" else target
+    assert np.linalg.norm(T[:3, 3] - position) < 1e-5
+    if kind == "pose":
+        angle = np.linalg.norm(Rotation.from_matrix(target[:3, :3] @ T[:3, :3].T).as_rotvec())
+        assert angle < 1e-5
+
+
+def test_solve_text_output(capsys):
+    status, out, _ = armgrad(capsys, "solve", "planar3", "--target", "1.2", "0.9", "--seed", "2")
+    assert status == 0
+    assert "success         true" in out and "position error" in out and "iterations" in out
+
+
+def test_solve_unreachable_prints_success_false_and_exits_1(capsys):
+    status, out, _ = armgrad(capsys, "solve", "planar2", "--target", "3", "0", "--max-restarts", "2")
+    assert status == 1
+    assert "success         false" in out and "reason" in out
+    status, out, _ = armgrad(capsys, "solve", "planar2", "--target", "3", "0", "--max-restarts", "2", "--json")
+    assert status == 1 and json.loads(out)["success"] is False
+
+
+def _write_pose_csv(path, T, extra_column=False):
+    rpy = Rotation.from_matrix(T[:, :3, :3]).as_euler("xyz")
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x", "y", "z", "roll", "pitch", "yaw"] + (["note"] if extra_column else []))
+        for t, r in zip(T, rpy):
+            writer.writerow([repr(float(v)) for v in [*t[:3, 3], *r]] + (["a note"] if extra_column else []))
+
+
+def test_solve_targets_csv_round_trip(capsys, tmp_path):
+    chain = robots.get("panda")
+    rng = np.random.default_rng(7)
+    T = kin.forward_kinematics(chain, rng.uniform(chain.lower, chain.upper, (12, chain.n)))
+    _write_pose_csv(tmp_path / "targets.csv", T, extra_column=True)
+    out_csv = tmp_path / "answers.csv"
+    status, out, err = armgrad(capsys, "solve", "panda", "--targets", str(tmp_path / "targets.csv"),
+                               "--out", str(out_csv), "--chunk", "5")
+    assert status == 0, err
+    assert "solved 12/12" in out and "ignoring columns note" in err and "solving" in err  # the progress bar
+    with open(out_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 12
+    q = np.array([[float(r[f"q{k}"]) for k in range(1, 8)] for r in rows])
+    assert all(r["success"] == "true" for r in rows)
+    reached = kin.forward_kinematics(chain, q)
+    np.testing.assert_allclose(reached[:, :3, 3], T[:, :3, 3], atol=1e-5)
+    np.testing.assert_allclose(reached[:, :3, :3], T[:, :3, :3], atol=1e-5)
+    # The answers file is itself a targets file (quaternion columns; the rest is ignored).
+    status, out, err = armgrad(capsys, "solve", "panda", "--targets", str(out_csv), "--no-progress", "--json")
+    data = json.loads(out)
+    assert status == 0 and data["solved"] == 12
+    np.testing.assert_allclose([a["target"] for a in data["answers"]], T, atol=1e-8)
+
+
+def test_solve_targets_npy_positions_to_stdout(capsys, tmp_path):
+    chain = robots.get("planar3")
+    points = np.array([[1.0, 1.0], [0.5, -1.2], [-1.5, 0.3]])
+    np.save(tmp_path / "points.npy", points)
+    status, out, err = armgrad(capsys, "solve", "planar3", "--targets", str(tmp_path / "points.npy"),
+                               "--no-progress")
+    assert status == 0 and "solved 3/3" in err
+    rows = list(csv.DictReader(out.splitlines()))
+    q = np.array([[float(r[f"q{k}"]) for k in (1, 2, 3)] for r in rows])
+    np.testing.assert_allclose(kin.forward_kinematics(chain, q)[:, :2, 3], points, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+BAD_INPUT = [
+    (["fk", "nosuch", "1"], "unknown robot 'nosuch'"),
+    (["fk", "panda", "1", "2", "3"], "panda has 7 joints"),
+    (["fk", "panda", "1", "2", "x", "4", "5", "6", "7"], "'x' is not a number"),
+    (["fk", "planar2", "1", "inf"], "not a finite number"),
+    (["fk", "missing.urdf", "1"], "robot file not found"),
+    (["fk", "panda", "--tip", "tool0", *PANDA_READY], "URDF files only"),
+    (["robots", "nosuch"], "unknown robot"),
+    (["solve", "panda", "--target", "1", "2"], "--target: expected 3 values, got 2"),
+    (["solve", "panda"], "give a target"),
+    (["solve", "panda", "--target", "0.4", "0", "0.4", "--quat", "0", "0", "0", "0"], "must not be zero"),
+    (["solve", "panda", "--target", "0.4", "0", "0.4", "--rpy", "1", "2"], "--rpy: expected 3 values"),
+    (["solve", "panda", "--target", "0.4", "0", "0.4", "--q0", *["0"] * 7], "outside the joint limits"),
+    (["solve", "panda", "--targets", "no-such-file.csv"], "file not found"),
+    (["solve", "panda", "--target", "0.4", "0", "0.4", "--out", "a.csv"], "use it with --targets"),
+    (["animate", "panda", "--target", "0.4", "0", "0.4", "--out", "x.png"], "must be a .gif or .mp4"),
+    (["animate", "panda", "--target", "0.4", "0", "0.4", "--compare", "gd,newton", "--out", "x.gif"],
+     "unknown method(s) newton"),
+    (["animate", "panda", "--target", "0.4", "0", "0.4", "--frames", "0", "--out", "x.gif"], "--frames"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUT)
+def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = armgrad(capsys, *argv)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith(f"armgrad {argv[0]}: error: ") and message in err
+    assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x,y\n0.4,0.1\n", "missing z"),
+    ("x,y,z\n0.4,0.1,zero\n", "line 2, column z: 'zero' is not a number"),
+    ("x,y,z,roll,pitch\n0.4,0.1,0.3,0,0\n", "needs all of roll,pitch,yaw"),
+    ("x,y,z,roll,pitch,yaw,qx,qy,qz,qw\n" + ",".join(["0"] * 10) + "\n", "not both"),
+    ("x,y,z\n", "no targets"),
+    ("", "is empty"),
+])
+def test_bad_targets_csv(capsys, tmp_path, text, message):
+    path = tmp_path / "targets.csv"
+    path.write_text(text)
+    status, _, err = armgrad(capsys, "solve", "panda", "--targets", str(path), "--no-progress")
+    assert status == 2 and message in err and err.count("\n") == 1
+
+
+def test_bad_targets_npy(capsys, tmp_path):
+    np.save(tmp_path / "t.npy", np.zeros((4, 5)))
+    status, _, err = armgrad(capsys, "solve", "panda", "--targets", str(tmp_path / "t.npy"))
+    assert status == 2 and "(B, 3) positions or (B, 4, 4) poses" in err
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.gif"])
+def test_unwritable_output_fails_before_any_work(capsys, tmp_path, name):
+    target = str(tmp_path / "no-such-dir" / name)
+    if name.endswith(".csv"):
+        chain = robots.get("planar2")
+        np.save(tmp_path / "t.npy", np.array([[1.0, 0.5]]))
+        argv = ["solve", chain.name, "--targets", str(tmp_path / "t.npy"), "--out", target]
+    else:
+        argv = ["animate", "planar2", "--target", "1", "0.5", "--out", target]
+    status, out, err = armgrad(capsys, *argv)
+    assert status == 2 and "cannot write" in err and "does not exist" in err and out == ""
+
+
+def test_usage_errors_are_one_line_too(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["solve", "panda", "--target", "0.4", "0", "0.4", "--method", "newton"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid choice: 'newton'" in err and "armgrad solve --help" in err
+
+
+def test_debug_shows_the_traceback():
+    with pytest.raises(common.CommandError, match="unknown robot"):
+        cli.main(["--debug", "fk", "nosuch", "1"])
+
+
+# ----------------------------------------------------------------------------- robot files
+
+def test_urdf_without_loader_says_so(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "arm.urdf"
+    path.write_text("<robot name='r'/>")
+    monkeypatch.delattr(robots, "load_urdf", raising=False)
+    status, _, err = armgrad(capsys, "fk", str(path), "0")
+    assert status == 2 and "URDF loading not available" in err
+
+
+URDF = """<robot name="two_link">
+  <link name="base"/><link name="upper"/><link name="tool"/>
+  <joint name="shoulder" type="revolute">
+    <parent link="base"/><child link="upper"/><axis xyz="0 0 1"/>
+    <limit lower="-3" upper="3" effort="1" velocity="1"/>
+  </joint>
+  <joint name="elbow" type="revolute">
+    <origin xyz="1 0 0"/><parent link="upper"/><child link="tool"/><axis xyz="0 0 1"/>
+    <limit lower="-3" upper="3" effort="1" velocity="1"/>
+  </joint>
+</robot>
+"""
+
+
+@pytest.mark.skipif(not hasattr(robots, "load_urdf"), reason="robots.load_urdf arrives with the robots branch")
+def test_urdf_robot_file(capsys, tmp_path):
+    path = tmp_path / "two_link.urdf"
+    path.write_text(URDF)
+    status, out, _ = armgrad(capsys, "fk", str(path), "--tip", "tool", "0", "1.5707963267948966", "--json")
+    assert status == 0
+    np.testing.assert_allclose(json.loads(out)["position"], [1.0, 0.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.skipif(not hasattr(robots, "load"), reason="robots.load arrives with the robots branch")
+def test_toml_arm_file(capsys, tmp_path):
+    path = tmp_path / "arm.toml"
+    path.write_text('name = "mine"\n[planar]\nlengths = [1.0, 1.0]\n')
+    status, out, _ = armgrad(capsys, "solve", str(path), "--target", "1", "1", "--json")
+    assert status == 0 and json.loads(out)["robot"] == "mine"
+
+
+# ----------------------------------------------------------------------------- as subprocesses
+
+@pytest.mark.parametrize("argv, expect", [
+    (["demos", "robots"], "panda"),
+    (["demos", "fk", "planar2", "0", "0", "--json"], '"position": [1.8, 0.0, 0.0]'),
+    (["demos.solve_cmd", "planar3", "--target", "1.2", "0.9", "--json"], '"success": true'),
+    (["demos", "solve", "--help"], "examples:"),
+])
+def test_commands_run_as_subprocesses(argv, expect):
+    proc = run_module(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert expect in proc.stdout
+    if "--json" in argv:
+        json.loads(proc.stdout)
+
+
+def test_subprocess_bad_input_status_and_one_line():
+    proc = run_module("demos", "fk", "panda", "1", "2")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "panda has 7 joints" in proc.stderr

@@ -1,0 +1,191 @@
+"""IK: FK round trips on every built-in arm, the gradient methods, limits, paths, bad input.
+
+Every success is re-checked here by FK at the returned q (the solver's flag is not trusted).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import kinematics as kin
+import robots
+
+TOL = 1e-6
+
+
+def sample_q(chain, count, seed):
+    """Configurations drawn uniformly within the limits (continuous joints in [-pi, pi])."""
+    rng = np.random.default_rng(seed)
+    lo = np.where(np.isfinite(chain.lower), chain.lower, -math.pi)
+    hi = np.where(np.isfinite(chain.upper), chain.upper, math.pi)
+    return rng.uniform(lo, hi, (count, chain.n))
+
+
+def fk_errors(chain, q, target):
+    """Position and rotation errors of FK(q) against pose targets, by an independent formula."""
+    T = kin.forward_kinematics(chain, q)
+    pe = np.linalg.norm(T[..., :3, 3] - target[..., :3, 3], axis=-1)
+    R = target[..., :3, :3] @ np.swapaxes(T[..., :3, :3], -1, -2)
+    cos = np.clip((np.trace(R, axis1=-2, axis2=-1) - 1) / 2, -1, 1)
+    return pe, np.arccos(cos)
+
+
+def inside(chain, q):
+    return np.all((q >= chain.lower) & (q <= chain.upper), axis=-1)
+
+
+@pytest.mark.parametrize("name", robots.available())
+def test_full_pose_round_trip(name):
+    chain = robots.get(name)
+    q_true = sample_q(chain, 200, seed=1)
+    targets = kin.forward_kinematics(chain, q_true)
+    result = kin.solve(chain, targets, seed=0)
+    pe, re = fk_errors(chain, result.q, targets)
+    # arccos loses precision near 0 (it resolves angles down to ~1e-8), so allow a hair above 1e-6.
+    solved = (pe <= TOL) & (re <= TOL + 1e-7) & inside(chain, result.q)
+    assert solved.mean() >= 0.995, f"{name}: {solved.mean():.3f} solved"
+    assert np.all(inside(chain, result.q)), f"{name}: an answer violates the joint limits"
+    # The success flag never claims more than FK confirms.
+    assert not np.any(result.success & ~solved)
+    assert np.all(result.position_error[result.success] <= TOL)
+
+
+@pytest.mark.parametrize("method", kin.METHODS)
+@pytest.mark.parametrize("name", ["planar2", "planar3"])
+def test_planar_position_targets_every_method(name, method):
+    chain = robots.get(name)
+    q_true = sample_q(chain, 8, seed=2)
+    targets = kin.forward_kinematics(chain, q_true)[:, :2, 3]
+    result = kin.solve(chain, targets, method=method, seed=0)
+    T = kin.forward_kinematics(chain, result.q)
+    assert np.all(result.success), result.reason
+    assert np.all(np.linalg.norm(T[:, :2, 3] - targets, axis=-1) <= TOL)
+    assert np.all(result.rotation_error == 0.0)
+
+
+def test_out_of_reach_returns_stretched_arm():
+    chain = robots.get("planar3")  # reach 2.4 m
+    result = kin.solve(chain, [3.0, 0.0], max_restarts=5)
+    assert not result.success
+    assert "not converged" in result.reason
+    # The closest point of the workspace is the stretched arm, 0.6 m short.
+    assert result.position_error == pytest.approx(0.6, abs=0.01)
+    tip = kin.forward_kinematics(chain, result.q)[:3, 3]
+    assert tip[0] > 2.35 and abs(tip[1]) < 0.05
+
+
+def test_gradient_methods_report_failure_honestly_on_tiny_budgets():
+    chain = robots.get("panda")
+    target = kin.forward_kinematics(chain, sample_q(chain, 1, seed=3)[0])
+    result = kin.solve(chain, target, method="gd", max_iterations=3, max_restarts=0)
+    assert not result.success and result.position_error > TOL
+
+
+def test_seed_makes_results_reproducible():
+    chain = robots.get("ur5")
+    targets = kin.forward_kinematics(chain, sample_q(chain, 30, seed=4))
+    a = kin.solve(chain, targets, seed=7)
+    b = kin.solve(chain, targets, seed=7)
+    np.testing.assert_array_equal(a.q, b.q)
+    np.testing.assert_array_equal(a.restarts, b.restarts)
+
+
+def test_history_shapes_and_monotone_endpoint():
+    chain = robots.get("planar3")
+    result = kin.solve(chain, [1.2, 0.9], method="gd", record_history=True, starts=1)
+    history = result.history
+    k = len(history["q"])
+    assert history["q"].shape == (k, 3)
+    assert history["position_error"].shape == history["rotation_error"].shape == (k,)
+    np.testing.assert_allclose(history["q"][-1], result.q)
+    assert history["position_error"][-1] == pytest.approx(result.position_error)
+    assert history["position_error"][0] > history["position_error"][-1]
+    batch = kin.solve(chain, np.array([[1.2, 0.9], [0.5, 1.0]]), record_history=True)
+    assert isinstance(batch.history, list) and len(batch.history) == 2
+
+
+@pytest.mark.parametrize("name", ["ur5", "panda"])
+def test_answer_nearest_q0_is_preferred(name):
+    chain = robots.get(name)  # UR5 has up to 8 isolated solutions; the Panda a self-motion family
+    q_true = np.array([0.3, 0.2, -0.4, -1.8, 0.3, 1.6, 0.5])[: chain.n]
+    target = kin.forward_kinematics(chain, q_true)
+    result = kin.solve(chain, target, q0=q_true + 0.05)
+    assert result.success
+    np.testing.assert_allclose(result.q, q_true, atol=1e-5 if name == "ur5" else 2e-3)
+
+
+def test_solve_path_stays_on_one_branch():
+    chain = robots.get("panda")
+    q_start = np.array([0.0, -0.3, 0.0, -2.0, 0.0, 1.8, 0.8])
+    # A straight 10 cm line of waypoints at a fixed orientation.
+    T0 = kin.forward_kinematics(chain, q_start)
+    waypoints = np.repeat(T0[None], 11, axis=0)
+    waypoints[:, 0, 3] += np.linspace(0.0, 0.1, 11)
+    path = kin.solve_path(chain, waypoints, q_start)
+    assert path.q.shape == (11, 7) and np.all(path.success)
+    assert path.max_joint_step < 0.1  # 1 cm steps need small joint steps on one branch
+    steps = np.abs(np.diff(np.concatenate([q_start[None], path.q]), axis=0)).max()
+    assert path.max_joint_step == pytest.approx(steps)
+
+
+@pytest.mark.parametrize("damping", kin.DAMPING)
+def test_damping_rules(damping):
+    chain = robots.get("ur5")
+    targets = kin.forward_kinematics(chain, sample_q(chain, 20, seed=5))
+    result = kin.solve(chain, targets, damping=damping)
+    assert result.success.mean() >= 0.95
+    pe, _ = fk_errors(chain, result.q, targets)
+    assert np.all(pe[result.success] <= TOL)
+
+
+def test_weights_zero_rotation_gives_position_only():
+    chain = robots.get("panda")
+    target = kin.forward_kinematics(chain, sample_q(chain, 1, seed=6)[0])
+    result = kin.solve(chain, target[:3, 3])
+    assert result.success and result.rotation_error == 0.0
+    weighted = kin.solve(chain, target, weights=(1.0, 0.5))
+    assert weighted.success and weighted.rotation_error <= TOL
+
+
+def test_continuous_joints_are_sampled_finitely():
+    chain = robots.get("gen3")
+    assert np.isinf(chain.lower[0])
+    targets = kin.forward_kinematics(chain, sample_q(chain, 20, seed=8))
+    result = kin.solve(chain, targets)
+    assert np.all(np.isfinite(result.q)) and result.success.mean() >= 0.95
+
+
+def test_time_budget_stops_the_solver():
+    chain = robots.get("planar3")
+    result = kin.solve(chain, [5.0, 0.0], time_budget=0.0)
+    assert not result.success and "time budget" in result.reason
+
+
+@pytest.mark.parametrize(
+    "target, q0, message",
+    [
+        (np.array([np.nan, 0.0, 0.0]), None, "NaN"),
+        (np.array([np.inf, 0.0, 0.0]), None, "NaN or infinite"),
+        (np.zeros(5), None, "shape"),
+        (np.zeros((3, 3)), None, None),  # three 3-D positions: valid
+        (np.eye(4) * 2, None, "rigid"),
+        (np.array([0.3, 0.2, 0.5]), np.zeros(3), r"\(\.\.\., 7\)"),
+        (np.array([0.3, 0.2, 0.5]), np.full(7, 10.0), "outside its limits"),
+        (np.array([0.3, 0.2]), None, "planar"),
+    ],
+)
+def test_bad_input_is_named(target, q0, message):
+    chain = robots.get("panda")
+    if message is None:
+        kin.solve(chain, target, max_restarts=0, max_iterations=2)
+        return
+    with pytest.raises(ValueError, match=message):
+        kin.solve(chain, target, q0=q0)
+
+
+@pytest.mark.parametrize("option, value", [("method", "newton"), ("damping", "big"), ("tol_position", 0.0),
+                                           ("starts", 0)])
+def test_bad_options_are_named(option, value):
+    with pytest.raises(ValueError, match=option):
+        kin.solve(robots.get("planar2"), [1.0, 0.5], **{option: value})

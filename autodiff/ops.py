@@ -3,8 +3,8 @@
 Conventions: `g` is the cotangent of the op's output (same shape as the output); each VJP
 returns the cotangent of one input, either in that input's shape or in the broadcast shape --
 the engine's `unbroadcast` sums it back down, so no op handles broadcasting itself. Inputs may
-be Tensors, numpy arrays or Python numbers; non-Tensors are constants. Binary ops fold a
-constant operand into their VJPs instead of making a node for it (`x * 0.5` records one node).
+be Tensors, numpy arrays or Python numbers; non-Tensors are constants. Binary ops wrap a
+constant operand in a light constant node (`tensor.constant`: graph drawings show it).
 
 Glossary: a, b the input arrays; out the result; g the output's cotangent.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, _as_array, as_tensor, constant_node, record
+from .tensor import Tensor, as_tensor, constant, record
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul",
@@ -22,40 +22,6 @@ __all__ = [
     "sum", "mean", "max", "reshape", "transpose", "swapaxes", "broadcast_to", "getitem",
     "stack", "concatenate", "softmax", "log_softmax", "logsumexp",
 ]
-
-
-def _constant(value, name):
-    """A non-Tensor operand of a binary op as a constant node of the graph.
-
-    Graph drawings show constants as nodes, so they stay parents; the node is made without
-    Tensor()'s checks where it can be, and Python numbers are converted to read-only float64
-    0-d arrays once per value (numpy multiplies by a 0-d array faster than by a float).
-
-    Raises:
-        TypeError: naming the op when the value is not real numbers.
-    """
-    kind = type(value)
-    if kind is float or kind is int:  # the common case: no dtype checks needed
-        array = _number_arrays.get(value)
-        if array is None:
-            array = _number_array(value)
-    else:
-        array = _as_array(value, False, name)
-    return constant_node(array)
-
-
-_number_arrays = {}  # Python number -> read-only 0-d float64 array
-
-
-def _number_array(value):
-    array = np.asarray(value, dtype=np.float64)
-    # Only nonzero, non-NaN keys: 0.0 == -0.0 would share one sign, and NaN never matches itself.
-    if value and value == value:
-        array.flags.writeable = False
-        if len(_number_arrays) >= 1024:  # a loop over many distinct constants: start afresh
-            _number_arrays.clear()
-        _number_arrays[value] = array
-    return array
 
 
 def _shape_error(name, a, b, err):
@@ -83,9 +49,9 @@ def add(x, y):
         it over broadcast axes).
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "add")
+        x = constant(x, "add")
     if not isinstance(y, Tensor):
-        y = _constant(y, "add")
+        y = constant(y, "add")
     a, b = x.data, y.data
     try:
         out = a + b
@@ -104,9 +70,9 @@ def sub(x, y):
         A Tensor of the broadcast shape. VJPs: d/dx = 1 gives g; d/dy = -1 gives -g.
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "sub")
+        x = constant(x, "sub")
     if not isinstance(y, Tensor):
-        y = _constant(y, "sub")
+        y = constant(y, "sub")
     a, b = x.data, y.data
     try:
         out = a - b
@@ -125,15 +91,18 @@ def mul(x, y):
         A Tensor of the broadcast shape. VJPs: d/dx = y gives g y; d/dy = x gives g x.
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "mul")
+        x = constant(x, "mul")
     if not isinstance(y, Tensor):
-        y = _constant(y, "mul")
+        y = constant(y, "mul")
     a, b = x.data, y.data
     try:
         out = a * b
     except ValueError as err:
         raise _shape_error("mul", a, b, err) from err
-    return record(out, "mul", (x, y), (lambda g: g * b, lambda g: g * a))
+    # A closure only for an operand that needs a gradient: `x * 0.5` makes one, not two.
+    vjp_x = (lambda g: g * b) if x.requires_grad else _no_vjp
+    vjp_y = (lambda g: g * a) if y.requires_grad else _no_vjp
+    return record(out, "mul", (x, y), (vjp_x, vjp_y))
 
 
 def div(x, y):
@@ -147,15 +116,17 @@ def div(x, y):
         d/dy = -x / y^2 = -out / y gives -g out / y.
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "div")
+        x = constant(x, "div")
     if not isinstance(y, Tensor):
-        y = _constant(y, "div")
+        y = constant(y, "div")
     a, b = x.data, y.data
     try:
         out = a / b
     except ValueError as err:
         raise _shape_error("div", a, b, err) from err
-    return record(out, "div", (x, y), (lambda g: g / b, lambda g: -g * out / b))
+    vjp_x = (lambda g: g / b) if x.requires_grad else _no_vjp
+    vjp_y = (lambda g: -g * out / b) if y.requires_grad else _no_vjp
+    return record(out, "div", (x, y), (vjp_x, vjp_y))
 
 
 def neg(x):
@@ -183,9 +154,9 @@ def power(x, y):
         of a negative base is not differentiable in its exponent).
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "power")
+        x = constant(x, "power")
     if not isinstance(y, Tensor):
-        y = _constant(y, "power")
+        y = constant(y, "power")
     a, b = x.data, y.data
     try:
         out = np.power(a, b)
@@ -206,6 +177,14 @@ def power(x, y):
 
 def _identity(g):
     return g
+
+
+def _no_vjp(g):
+    """The VJP recorded for an operand that required no gradient when the op ran."""
+    raise RuntimeError(
+        "backward: a tensor's requires_grad was switched on after an op had used it, so the op "
+        "recorded no VJP for it; set requires_grad=True before using the tensor"
+    )
 
 
 # -- matrix product ----------------------------------------------------------------------------
@@ -392,9 +371,9 @@ def arctan2(y, x):
         d/dy = x / r^2, d/dx = -y / r^2 (undefined at the origin).
     """
     if not isinstance(y, Tensor):
-        y = _constant(y, "arctan2")
+        y = constant(y, "arctan2")
     if not isinstance(x, Tensor):
-        x = _constant(x, "arctan2")
+        x = constant(x, "arctan2")
     b, a = y.data, x.data
     try:
         out = np.arctan2(b, a)
@@ -429,9 +408,9 @@ def maximum(x, y):
         operand gets g / 2 (the mean of the one-sided derivatives).
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "maximum")
+        x = constant(x, "maximum")
     if not isinstance(y, Tensor):
-        y = _constant(y, "maximum")
+        y = constant(y, "maximum")
     a, b = x.data, y.data
     try:
         out = np.maximum(a, b)
@@ -452,9 +431,9 @@ def minimum(x, y):
         operand gets g / 2.
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, "minimum")
+        x = constant(x, "minimum")
     if not isinstance(y, Tensor):
-        y = _constant(y, "minimum")
+        y = constant(y, "minimum")
     a, b = x.data, y.data
     try:
         out = np.minimum(a, b)

@@ -335,12 +335,27 @@ def as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def constant_node(array: np.ndarray) -> Tensor:
-    """A constant Tensor around an already checked array (no copy, no dtype checks).
+def constant(value, name: str = "Tensor") -> Tensor:
+    """A constant node for an op's non-Tensor operand, such as the 0.5 in `x * 0.5`.
 
-    The fast path of ops for constant operands such as the 0.5 in `x * 0.5`: constants stay
-    nodes of the graph (drawings show them), at a fraction of `Tensor()`'s cost.
+    Constants stay nodes of the graph (drawings show them), made at a fraction of `Tensor()`'s
+    cost: Python numbers become read-only float64 0-d arrays once per value (numpy multiplies
+    by a 0-d array faster than by a float), and the node skips the constructor's checks.
+
+    Args:
+        value: a number, list or array.
+        name: the op, for the error message.
+
+    Raises:
+        TypeError: naming `name` when the value is not real numbers.
     """
+    kind = type(value)
+    if kind is float or kind is int:
+        array = _number_arrays.get(value)
+        if array is None:
+            array = _number_array(value)
+    else:
+        array = _as_array(value, False, name)
     node = _new_tensor(Tensor)
     node.data = array
     node.grad = None
@@ -348,9 +363,23 @@ def constant_node(array: np.ndarray) -> Tensor:
     node._parents = node._vjps = ()
     node._op = "const"
     node._g = None
-    node._seq = 0  # never sorted: a constant is not part of any backward pass
+    node._seq = 0  # never sorted: a constant takes no part in a backward pass
     node._retains_grad = False
     return node
+
+
+_number_arrays = {}  # Python number -> read-only 0-d float64 array
+
+
+def _number_array(value) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    # Only nonzero, non-NaN keys: 0.0 == -0.0 would share one sign, and NaN never matches itself.
+    if value and value == value:
+        array.flags.writeable = False
+        if len(_number_arrays) >= 1024:  # a loop over many distinct constants: start afresh
+            _number_arrays.clear()
+        _number_arrays[value] = array
+    return array
 
 
 def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:

@@ -170,13 +170,6 @@ class Tensor:
         """A new constant tensor sharing this value, outside any graph."""
         return Tensor(self.data)
 
-    def retain_grad(self) -> None:
-        """Keep this interior node's gradient in `.grad` during backward (leaves always do).
-
-        Minimal stand-in on the viz branch; the engine branch's version replaces it on merge.
-        """
-        self._retains_grad = True
-
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
         self.grad = None
@@ -374,7 +367,7 @@ _number_arrays = {}  # Python number -> read-only 0-d float64 array
 def _number_array(value) -> np.ndarray:
     array = np.asarray(value, dtype=np.float64)
     # Only nonzero, non-NaN keys: 0.0 == -0.0 would share one sign, and NaN never matches itself.
-    if value and value == value:
+    if value and not np.isnan(value):
         array.flags.writeable = False
         if len(_number_arrays) >= 1024:  # a loop over many distinct constants: start afresh
             _number_arrays.clear()

@@ -104,7 +104,7 @@ def _top_rows(chain: Chain, q):
 # `_top_rows_columns` pays ~10 engine ops per joint whatever the batch; it overtakes the stacks
 # of matmuls (FK + gradient, one core) from B ≈ 200 on the Panda (n = 7) and B ≈ 800 for a
 # 2-link arm, i.e. from about B·n = 1600.
-COLUMN_WORK = 1600
+COLUMN_WORK = 2600
 
 
 def _top_rows_columns(chain: Chain, q):
@@ -202,8 +202,8 @@ def jacobian(chain: Chain, q) -> np.ndarray:
 # Up to this many configurations, six copies of q share one forward and one backward pass
 # (the cost is per-op overhead); beyond, one forward pass and six backward passes win, as
 # their arrays stay small enough for the cache.
-STACKED_JACOBIAN_LIMIT = 32
-JACOBIAN_CHUNK = 1024  # configurations per pass in larger batches: measured fastest on this machine
+STACKED_JACOBIAN_LIMIT = 48
+JACOBIAN_CHUNK = 4096  # configurations per pass in larger batches: measured fastest on this machine
 
 
 def pose_and_jacobian(chain: Chain, q):

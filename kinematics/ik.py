@@ -33,6 +33,11 @@ from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
 METHODS = ("lm", "gd", "momentum", "adam")
+# Below this many rows an iteration's cost is per-op overhead, so stragglers restart with up to
+# EXTRA_STARTS additional random starts each (see `_solve_batch`).
+SMALL_BATCH = 48
+EXTRA_STARTS = 3
+
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
 STALL_WINDOW = {"lm": 8, "gd": 200, "momentum": 200, "adam": 200}
@@ -517,6 +522,22 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             rows = {key: value[keep] for key, value in rows.items()}
             if record_history:
                 traces = [trace for trace, k in zip(traces, keep) if k]
+        if again.size and len(rows["q"]) < SMALL_BATCH:
+            # Few rows left: an iteration costs the same for a few more, so a restarting
+            # target (a straggler) gets extra random starts at once rather than one at a time.
+            stragglers = np.unique(tgt[again])
+            extra = np.minimum(max_restarts - restarts[stragglers],
+                               min(EXTRA_STARTS, (SMALL_BATCH - len(rows["q"])) // stragglers.size))
+            new_tgt = np.repeat(stragglers, np.maximum(extra, 0))
+            if new_tgt.size:
+                restarts[stragglers] += np.maximum(extra, 0)
+                q_new = rng.uniform(box_lo, box_hi, (new_tgt.size, n))
+                new = {"tgt": new_tgt, "q": q_new, "age": np.zeros(new_tgt.size, dtype=int),
+                       "stall_ref": np.full(new_tgt.size, np.inf), **stepper.init_state(q_new)}
+                order = np.argsort(np.concatenate([rows["tgt"], new_tgt]), kind="stable")  # keep targets grouped
+                rows = {key: np.concatenate([rows[key], new[key]])[order] for key in rows}
+                if record_history:
+                    traces = [(traces + [[] for _ in range(new_tgt.size)])[i] for i in order]
 
     # reasons: "converged", "stalled", "iteration budget" or "time budget"; `solve` words them.
     success = np.array([r == "converged" for r in reasons])

@@ -189,3 +189,31 @@ def test_bad_input_is_named(target, q0, message):
 def test_bad_options_are_named(option, value):
     with pytest.raises(ValueError, match=option):
         kin.solve(robots.get("planar2"), [1.0, 0.5], **{option: value})
+
+
+@pytest.mark.parametrize("starts", [1, 4])
+def test_restarts_stay_within_budget(starts):
+    chain = robots.get("planar2")  # reach 1.8 m: unreachable, so every start fails
+    result = kin.solve(chain, [3.0, 0.0], max_restarts=2, starts=starts)
+    assert not result.success
+    assert result.restarts <= 2
+    assert "2 restarts" in result.reason or f"{result.restarts} restarts" in result.reason
+
+
+def test_iterations_count_steps_and_q0_starts_the_history():
+    chain = robots.get("panda")
+    q0 = kin.default_start(chain)
+    target = kin.forward_kinematics(chain, q0 + 0.2)
+    result = kin.solve(chain, target, q0=q0, record_history=True)
+    assert result.success and result.restarts == 0
+    np.testing.assert_array_equal(result.history["q"][0], q0)
+    assert result.iterations == len(result.history["q"]) - 1  # k steps, k + 1 iterates
+    at_target = kin.solve(chain, kin.forward_kinematics(chain, q0), q0=q0)
+    assert at_target.success and at_target.iterations == 0
+
+
+def test_default_start_is_inside_the_limits():
+    for name in robots.available():
+        chain = robots.get(name)
+        q = kin.default_start(chain)
+        assert q.shape == (chain.n,) and np.all((q >= chain.lower) & (q <= chain.upper))

@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     if torch is not None:
         worst = max(engine / reference for _, engine, _, reference in rows)
         verdict = "met" if worst <= 0.5 else "not met"
-        print(f"target armgrad/torch <= 0.50: {verdict} (worst {worst:.2f})")
+        print(f"target armgrad/torch <= 0.50: {verdict} (worst {worst:.3f})")
     return 0
 
 

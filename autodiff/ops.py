@@ -57,7 +57,7 @@ def add(x, y):
         out = a + b
     except ValueError as err:
         raise _shape_error("add", a, b, err) from err
-    return record(out, "add", (x, y), (_identity, _identity))
+    return record(out, "add", (x, y), _ADD_VJPS)
 
 
 def sub(x, y):
@@ -78,7 +78,7 @@ def sub(x, y):
         out = a - b
     except ValueError as err:
         raise _shape_error("sub", a, b, err) from err
-    return record(out, "sub", (x, y), (_identity, np.negative))
+    return record(out, "sub", (x, y), _SUB_VJPS)
 
 
 def mul(x, y):
@@ -177,6 +177,10 @@ def power(x, y):
 
 def _identity(g):
     return g
+
+
+_ADD_VJPS = (_identity, _identity)  # shared by every add node: no tuple to allocate per op
+_SUB_VJPS = (_identity, np.negative)
 
 
 def _no_vjp(g):

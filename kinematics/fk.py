@@ -278,6 +278,12 @@ def geometric_jacobian(chain: Chain, q) -> np.ndarray:
     return np.swapaxes(np.concatenate([v, w], axis=-1), -1, -2)
 
 
+# vex(M − Mᵀ) = (M₂₁ − M₁₂, M₀₂ − M₂₀, M₁₀ − M₀₁), and the diagonal, as fancy indices.
+_VEX_PLUS = (np.array([2, 0, 1]), np.array([1, 2, 0]))
+_VEX_MINUS = (np.array([1, 2, 0]), np.array([2, 0, 1]))
+_DIAGONAL = np.arange(3)
+
+
 def rotation_vector(M):
     """The rotation vector (log map) of rotations M (..., 3, 3): θ k, with θ in [0, π].
 
@@ -296,8 +302,8 @@ def rotation_vector(M):
 
     def log_map(M):
         xp = _namespace(M)
-        v = xp.stack([M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], axis=-1)
-        c = (M[..., 0, 0] + M[..., 1, 1] + M[..., 2, 2] - 1.0) * 0.5  # cos θ
+        v = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]  # vex(M − Mᵀ)
+        c = (xp.sum(M[..., _DIAGONAL, _DIAGONAL], axis=-1) - 1.0) * 0.5  # cos θ = (tr M − 1) / 2
         v2 = xp.sum(v * v, axis=-1)  # 4 sin² θ
         small = (_value(v2) < 4e-6) & (_value(c) > 0)  # θ < 1e-3
         near_pi = (_value(v2) < 4e-6) & (_value(c) <= 0)

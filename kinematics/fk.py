@@ -51,7 +51,10 @@ def _locals(q, table: np.ndarray):
     """
     xp = _namespace(q)
     n, batch = q.shape[-1], q.shape[:-1]
-    qt = xp.reshape(xp.transpose(q, (q.ndim - 1,) + tuple(range(q.ndim - 1))), (n, -1))  # (n, M)
+    if q.ndim <= 2:  # (n,) or (M, n): one op to (n, M)
+        qt = xp.reshape(q, (n, 1)) if q.ndim == 1 else xp.transpose(q)
+    else:
+        qt = xp.reshape(xp.transpose(q, (q.ndim - 1,) + tuple(range(q.ndim - 1))), (n, -1))
     phi = xp.stack([np.ones(qt.shape), xp.cos(qt), xp.sin(qt), qt], axis=-1)  # (n, M, 4)
     return xp.reshape(phi @ table, (n,) + batch + (4, 4))
 
@@ -79,7 +82,9 @@ def forward_kinematics(chain: Chain, q):
     _check_q(chain, q)
 
     def fk(q):
-        top = _top_rows(chain, q)
+        if math.prod(q.shape[:-1]) * chain.n < COLUMN_WORK:
+            return _product(chain, q, rows=4)  # few ops: the whole pose, no slicing
+        top = _top_rows_columns(chain, q)
         bottom = np.broadcast_to([0.0, 0.0, 0.0, 1.0], top.shape[:-2] + (1, 4))
         return _namespace(q).concatenate([top, bottom], axis=-2)
 
@@ -87,15 +92,22 @@ def forward_kinematics(chain: Chain, q):
 
 
 def _top_rows(chain: Chain, q):
-    """The top three rows [R | p] (..., 3, 4) of the end-effector pose.
-
-    The running product keeps only the top rows of the pose (the bottom row of every factor
-    is 0 0 0 1): a (3, 4) · (4, 4) product costs 3/4 of a full one, forward and backward.
-    """
+    """The top three rows [R | p] (..., 3, 4) of the end-effector pose."""
     if math.prod(q.shape[:-1]) * chain.n >= COLUMN_WORK:
         return _top_rows_columns(chain, q)
+    return _product(chain, q, rows=3)
+
+
+def _product(chain: Chain, q, rows: int):
+    """Π_i C_{i-1} Mz(q_i) from the local 4×4 transforms, keeping the first `rows` rows.
+
+    With rows = 3 the running product keeps only [R | p] (the bottom row of every factor is
+    0 0 0 1): a (3, 4) · (4, 4) product costs 3/4 of a full one, forward and backward; with
+    rows = 4 it saves the two ops that cut and restore the bottom row, which matters more for a
+    few configurations.
+    """
     L = _locals(q, chain.compiled["table_fk"])
-    T = L[0][..., :3, :]
+    T = L[0] if rows == 4 else L[0][..., :3, :]
     for i in range(1, chain.n):
         T = T @ L[i]
     return T
@@ -232,16 +244,21 @@ def pose_and_jacobian(chain: Chain, q):
 
 def _pose_and_jacobian(chain: Chain, q: np.ndarray):
     stacked = q.size // chain.n <= STACKED_JACOBIAN_LIMIT
-    leaf = ad.Tensor(np.broadcast_to(q, (6,) + q.shape).copy() if stacked else q, requires_grad=True)
-    top = _top_rows(chain, leaf)  # [R | p]: (6, ..., 3, 4) stacked, else (..., 3, 4)
-    value = top.data[0] if stacked else top.data
+    if stacked:  # six copies of the rows, flat (6 M, n): per-op overhead dominates, so fewest ops
+        leaf = ad.Tensor(np.tile(q.reshape(-1, chain.n), (6, 1)), requires_grad=True)
+        top = _product(chain, leaf, rows=4)
+        value = top.data[: len(leaf.data) // 6].reshape(q.shape[:-1] + (4, 4))
+    else:
+        leaf = ad.Tensor(q, requires_grad=True)
+        top = _top_rows(chain, leaf)  # [R | p]
+        value = top.data
     seeds = np.zeros((6,) + value.shape)
     for k in range(3):
         seeds[k, ..., k, 3] = 1.0
     seeds[3:, ..., :3, :3] = _angular_seed(value[..., :3, :3])
     if stacked:
-        top.backward(seeds)
-        J = np.moveaxis(leaf.grad, 0, -2)
+        top.backward(seeds.reshape(top.shape))
+        J = np.moveaxis(leaf.grad.reshape((6,) + q.shape), 0, -2)
     else:
         J = np.empty(q.shape[:-1] + (6, chain.n))
         for k in range(6):
@@ -249,7 +266,7 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
             top.backward(seeds[k], retain_graph=k < 5)
             J[..., k, :] = leaf.grad
     T = np.zeros(q.shape[:-1] + (4, 4))
-    T[..., :3, :] = value
+    T[..., :3, :] = value[..., :3, :]
     T[..., 3, 3] = 1.0
     return T, J
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Module names, one per line; each contributes one subcommand, listed in this order in --help.
@@ -51,6 +52,10 @@ def main(argv=None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (`armgrad robots | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CommandError, ValueError, TypeError, OSError, KeyError) as err:
         if args.debug:
             raise

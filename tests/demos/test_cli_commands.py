@@ -313,3 +313,26 @@ def test_subprocess_bad_input_status_and_one_line():
     proc = run_module("demos", "fk", "panda", "1", "2")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "panda has 7 joints" in proc.stderr
+
+
+def test_closed_pipe_is_quiet(tmp_path, monkeypatch, capsys):
+    """`armgrad robots | head -1`: when the reader goes away, stop with status 0 and no error."""
+
+    class ClosedPipe:
+        def __init__(self, path):
+            self.file = open(path, "w")  # noqa: SIM115 - a real descriptor for the redirection
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return self.file.fileno()
+
+    pipe = ClosedPipe(tmp_path / "out")
+    monkeypatch.setattr("sys.stdout", pipe)
+    assert cli.main(["robots"]) == 0
+    assert "error" not in capsys.readouterr().err
+    pipe.file.close()

@@ -14,6 +14,8 @@ EXAMPLES = sorted((REPO / "docs" / "examples").glob("e[0-9][0-9]_*.py"))
 
 
 def load(path):
+    if str(path.parent) not in sys.path:  # the examples import their shared `checking` module
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(f"docs_example_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -58,7 +60,7 @@ def test_a_failing_check_exits_non_zero(tmp_path):
     assert broken != source
     script = tmp_path / "broken.py"
     script.write_text(broken)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "docs" / "examples")]))
     result = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0

@@ -35,7 +35,7 @@ CONTEXT = """Reference figures measured on a machine of this kind (DESIGN.md §8
 
 def make_targets(chain, count, seed=0):
     """FK of uniform configurations: poses (count, 4, 4), or positions (count, 2) for planar arms."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 0xBE7C])  # a stream of its own: see kinematics.ik._STREAM
     lo, hi = _sample_limits(chain)
     poses = kin.forward_kinematics(chain, rng.uniform(lo, hi, (count, chain.n)))
     return poses[:, :2, 3] if chain.planar else poses

@@ -33,6 +33,11 @@ from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
 METHODS = ("lm", "gd", "momentum", "adam")
+# The solver's random starts come from its own stream for a given seed, so that they never
+# coincide with configurations a caller drew from np.random.default_rng(seed) (a benchmark's
+# targets, say), which would hand the solver its answers as starting points.
+_STREAM = 0x1C0DE
+
 # Below this many rows an iteration's cost is per-op overhead, so stragglers restart with up to
 # EXTRA_STARTS additional random starts each (see `_solve_batch`).
 SMALL_BATCH = 48
@@ -362,7 +367,7 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     q_first = np.broadcast_to(default_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
     loop = functools.partial(
         _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_rotation if kind == "pose" else math.inf,
-        max_iterations=max_iterations, rng=np.random.default_rng(seed), record_history=record_history,
+        max_iterations=max_iterations, rng=np.random.default_rng([seed, _STREAM]), record_history=record_history,
         deadline=None if time_budget is None else time.perf_counter() + time_budget)
     result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
                   starts=int(starts), stall_window=STALL_WINDOW[method])

@@ -217,3 +217,11 @@ def test_default_start_is_inside_the_limits():
         chain = robots.get(name)
         q = kin.default_start(chain)
         assert q.shape == (chain.n,) and np.all((q >= chain.lower) & (q <= chain.upper))
+
+
+def test_random_starts_do_not_replay_the_callers_stream():
+    # Targets drawn from default_rng(0) must not be handed to a seed-0 solver as its starts.
+    chain = robots.get("panda")
+    q_true = np.random.default_rng(0).uniform(chain.lower, chain.upper, (4, chain.n))
+    for target in kin.forward_kinematics(chain, q_true):
+        assert kin.solve(chain, target, seed=0).iterations > 0

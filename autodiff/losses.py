@@ -115,4 +115,5 @@ def softmax_cross_entropy(logits, labels):
     log_a = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     out = -np.sum(y * log_a) / n
     a = np.exp(log_a)
-    return record(np.asarray(out), "softmax_cross_entropy", (x,), (lambda g: g * (a * y.sum(axis=1, keepdims=True) - y) / n,))
+    grad = (a * y.sum(axis=1, keepdims=True) - y) / n
+    return record(np.asarray(out), "softmax_cross_entropy", (x,), (lambda g: g * grad,))

@@ -717,8 +717,8 @@ def concatenate(tensors, axis=0):
     axis = axis % out.ndim
     ends = np.cumsum([t.shape[axis] for t in tensors])
     starts = ends - [t.shape[axis] for t in tensors]
-    index = lambda lo, hi: (slice(None),) * axis + (slice(lo, hi),)  # noqa: E731
-    vjps = tuple((lambda g, s=index(lo, hi): g[s]) for lo, hi in zip(starts, ends))
+    sections = [(slice(None),) * axis + (slice(lo, hi),) for lo, hi in zip(starts, ends)]
+    vjps = tuple((lambda g, s=s: g[s]) for s in sections)
     return record(out, "concatenate", tensors, vjps)
 
 
@@ -812,7 +812,8 @@ def _install_operators():
     for name in ("lt", "le", "gt", "ge", "eq", "ne"):
         ufunc = getattr(np, {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
                              "eq": "equal", "ne": "not_equal"}[name])
-        setattr(T, f"__{name}__", lambda self, other, f=ufunc: f(self.data, other.data if isinstance(other, T) else other))
+        setattr(T, f"__{name}__",
+                lambda self, other, f=ufunc: f(self.data, other.data if isinstance(other, T) else other))
     T.__hash__ = object.__hash__
     T.T = property(lambda self: transpose(self), doc="All axes reversed, as numpy's .T.")
     T.mT = property(lambda self: swapaxes(self, -1, -2), doc="The last two axes swapped (matrix transpose).")

@@ -218,7 +218,8 @@ class Tensor:
             ValueError: if `grad` has the wrong shape or is not finite.
         """
         if not self.requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad (no leaf with requires_grad=True produced it)")
+            raise RuntimeError(
+                "backward: this tensor does not require grad (no leaf with requires_grad=True produced it)")
         if grad is None:
             if self.data.size != 1:
                 raise ValueError(

@@ -144,7 +144,8 @@ def main(argv=None) -> int:
     else:
         print(f"reference: torch {torch.__version__} eager, {torch.get_num_threads()} thread")
     rows = measure(n_ops, repeats, torch)
-    header = f"{'shape':>8} {'armgrad':>9} {'numpy by hand':>14} {'torch eager':>12} {'armgrad/torch':>14} {'armgrad/numpy':>14}"
+    header = (f"{'shape':>8} {'armgrad':>9} {'numpy by hand':>14} {'torch eager':>12} "
+              f"{'armgrad/torch':>14} {'armgrad/numpy':>14}")
     print(header)
     print("-" * len(header))
     for shape, engine, floor, reference in rows:

@@ -111,8 +111,8 @@ def measure(sizes, repeats, seed=0):
         if B == 1:  # one configuration: q (7,), the IK solver's single-target case
             q0, target = q0[0], target[0]
         n = max(3, int(repeats * min(1.0, 100.0 / B) ** 0.5))
-        engine = best_time(lambda: armgrad_step(chain, q0, target), n)
-        floor = best_time(lambda: numpy_fk(np.atleast_2d(q0)), n)
+        engine = best_time(lambda q0=q0, target=target: armgrad_step(chain, q0, target), n)
+        floor = best_time(lambda q0=q0: numpy_fk(np.atleast_2d(q0)), n)
         rows.append((B, engine, floor))
     return rows
 

@@ -254,7 +254,8 @@ def main(argv=None) -> int:
                     "numpy's bare matrix products, measured in the same run.",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a couple of seconds")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per timing, best kept (default 5; 1 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per timing, best kept (default 5; 1 with --quick)")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 5)
     if repeats < 1:

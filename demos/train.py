@@ -219,7 +219,8 @@ def fit(model, optimizer, X, y, *, loss: str = "softmax-ce", n_classes=None, epo
                 history.best_epoch = epoch
             line += f"  lr {optimizer.lr:.3g}"
             if bar is not None:
-                bar.set_postfix_str(f"epoch {epoch} loss {history.train_loss[-1]:.4f} acc {history.train_accuracy[-1]:.3f}")
+                bar.set_postfix_str(
+                    f"epoch {epoch} loss {history.train_loss[-1]:.4f} acc {history.train_accuracy[-1]:.3f}")
             if log is not None:
                 if bar is not None:
                     bar.clear()
@@ -337,23 +338,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (for --dataset mnist)")
     parser.add_argument("--samples", type=int, default=600, help="points of a 2-D set, train and test (default 600)")
     parser.add_argument("--arms", type=int, default=3, help="spiral arms / blobs, i.e. classes (default 3)")
-    parser.add_argument("--hidden", default="64,64", help="hidden widths, comma-separated; 'none' for a linear model (default 64,64)")
+    parser.add_argument("--hidden", default="64,64",
+                        help="hidden widths, comma-separated; 'none' for a linear model (default 64,64)")
     parser.add_argument("--activation", default="relu", choices=sorted(ad.nn.ACTIVATIONS), help="default: relu")
     parser.add_argument("--loss", default="softmax-ce", choices=LOSSES,
-                        help="softmax-ce (fused), ce (cross-entropy on softmax probabilities) or logistic (two classes, one score); default softmax-ce")
+                        help="softmax-ce (fused), ce (cross-entropy on softmax probabilities) or logistic "
+                             "(two classes, one score); default softmax-ce")
     parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="default: adam")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 0.01 for adam, 0.05 for sgd)")
     parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
-    parser.add_argument("--schedule", default="none", choices=SCHEDULES, help="learning-rate schedule per epoch: step (x0.1 every third of the epochs) or cosine; default none")
+    parser.add_argument("--schedule", default="none", choices=SCHEDULES,
+                        help="learning-rate schedule per epoch: step (x0.1 every third of the epochs) or cosine; "
+                             "default none")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="maximum epochs (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()) + ")")
+                        help="maximum epochs (default: "
+                             + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPOCHS.items()) + ")")
     parser.add_argument("--batch-size", type=int, default=64, help="default 64")
     parser.add_argument("--l2", type=float, default=0.0, help="L2 penalty weight on the weight matrices (default 0)")
     parser.add_argument("--val-fraction", type=float, default=0.1,
                         help="share of the training part held out for early stopping (default 0.1; 0 for none)")
-    parser.add_argument("--patience", type=int, default=20, help="epochs without a lower validation loss before stopping (default 20; 0 never stops)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the data (2-D sets), weights, validation split and batch order (default 0)")
+    parser.add_argument("--patience", type=int, default=20,
+                        help="epochs without a lower validation loss before stopping (default 20; 0 never stops)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the data (2-D sets), weights, validation split and batch order (default 0)")
     parser.add_argument("--out", default=None, help="folder for the pictures and parameters (default runs/<dataset>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

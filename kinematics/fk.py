@@ -17,7 +17,10 @@ import autodiff as ad
 
 from .chain import REVOLUTE, Chain
 
-__all__ = ["forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian", "pose_error", "rotation_vector"]
+__all__ = [
+    "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian", "pose_error",
+    "rotation_vector",
+]
 
 
 def _check_q(chain: Chain, q):

@@ -40,7 +40,8 @@ def _ur(name, d, a):
     # ur_description URDF, tool0 = Rz(π) · (DH flange pose) to 2e-11.
     alpha = [pi / 2, 0, 0, pi / 2, -pi / 2, 0]
     limits = [(-2 * pi, 2 * pi), (-2 * pi, 2 * pi), (-pi, pi), (-2 * pi, 2 * pi), (-2 * pi, 2 * pi), (-2 * pi, 2 * pi)]
-    names = ["shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint", "wrist_2_joint", "wrist_3_joint"]
+    names = ["shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
+             "wrist_1_joint", "wrist_2_joint", "wrist_3_joint"]
     return from_dh([DHRow(d=di, a=ai, alpha=al, limits=lim, name=nm)
                     for di, ai, al, lim, nm in zip(d, a, alpha, limits, names)], name=name)
 

@@ -283,8 +283,10 @@ def test_retain_grad_is_a_no_op_on_leaves_and_an_error_on_constants():
     (lambda: ad.Tensor([1.0, None]), TypeError, r"Tensor: expected real numeric data, got dtype object"),
     (lambda: ad.Tensor(np.array([1 + 2j])), TypeError, r"Tensor: expected real numeric data, got dtype complex"),
     (lambda: leaf(2) * "abc", TypeError, r"mul: expected real numeric data"),
-    (lambda: ad.Tensor(np.arange(3), requires_grad=True), TypeError, r"requires_grad needs floating-point data, got dtype int64"),
-    (lambda: ad.Tensor(np.array([True, False]), requires_grad=True), TypeError, r"requires_grad needs floating-point data, got dtype bool"),
+    (lambda: ad.Tensor(np.arange(3), requires_grad=True), TypeError,
+     r"requires_grad needs floating-point data, got dtype int64"),
+    (lambda: ad.Tensor(np.array([True, False]), requires_grad=True), TypeError,
+     r"requires_grad needs floating-point data, got dtype bool"),
 ])
 def test_bad_input_raises_a_named_error(call, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -384,7 +386,8 @@ def test_a_vjp_returning_an_impossible_shape_is_named():
 
 def test_autodiff_imports_numpy_only():
     code = ("import sys, autodiff; roots = {m.split('.')[0] for m in sys.modules}; "
-            "print(sorted(roots & {'scipy', 'matplotlib', 'torch', 'tqdm', 'sklearn', 'kinematics', 'robots', 'demos'}))")
+            "print(sorted(roots & {'scipy', 'matplotlib', 'torch', 'tqdm', 'sklearn', "
+            "'kinematics', 'robots', 'demos'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr

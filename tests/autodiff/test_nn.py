@@ -74,7 +74,7 @@ def test_mlp_uses_he_for_relu_layers_and_xavier_elsewhere():
 
 def test_seeds_fix_the_weights():
     a, b, c = (ad.nn.MLP([4, 8, 2], seed=s) for s in (0, 0, 1))
-    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+    for pa, pb, _pc in zip(a.parameters(), b.parameters(), c.parameters()):
         np.testing.assert_array_equal(pa.data, pb.data)
     assert not np.array_equal(a.layers[0].weight.data, c.layers[0].weight.data)
     rng = np.random.default_rng(5)

@@ -28,7 +28,8 @@ def _has_sklearn():
     return True
 
 
-needs_sklearn = pytest.mark.skipif(not _has_sklearn(), reason="scikit-learn is not installed (it provides the digits set)")
+needs_sklearn = pytest.mark.skipif(not _has_sklearn(),
+                                   reason="scikit-learn is not installed (it provides the digits set)")
 
 
 @needs_sklearn
@@ -102,8 +103,8 @@ def test_train_command_writes_its_files(tmp_path, capsys, dataset, loss, picture
         assert (out / name).is_file()
         assert f"wrote {out / name}" in text
     assert "epoch 3/3" in text and "test accuracy" in text
-    model = train.build_model(64 if dataset == "digits" else 2, 10 if dataset == "digits" else (2 if loss == "logistic" else 3),
-                              [8], "relu", loss)
+    classes = 10 if dataset == "digits" else (2 if loss == "logistic" else 3)
+    model = train.build_model(64 if dataset == "digits" else 2, classes, [8], "relu", loss)
     model.load(out / "params.npz")
 
 

@@ -311,7 +311,8 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         q0: (n,) or (B, n) start (and preferred answer), inside the limits. Default: mid-range
             plus a small fixed perturbation.
         method: "lm" (Levenberg-Marquardt), "gd", "momentum" or "adam".
-        weights: (w_position, w_rotation) or 6 weights on the error components.
+        weights: (w_position, w_rotation) or 6 weights on the error components; with zero
+            rotation weights a pose target is solved for its position only.
         tol_position: success bound on ‖p_t − p‖ (m).
         tol_rotation: success bound on the rotation angle of R_t Rᵀ (rad).
         max_iterations: iterations per start (default: 30 for lm, 3000 for the gradient methods).
@@ -357,6 +358,8 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     defaults = _DEFAULTS[method]
     max_iterations = int(max_iterations or defaults["max_iterations"])
     W = _weights(weights, kind)
+    # A rotation weighted zero is not asked for: success then judges the position alone.
+    tol_r = tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
     if method == "lm":
         lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
         stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
@@ -366,7 +369,7 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     B = len(targets)
     q_first = np.broadcast_to(default_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
     loop = functools.partial(
-        _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_rotation if kind == "pose" else math.inf,
+        _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_r,
         max_iterations=max_iterations, rng=np.random.default_rng([seed, _STREAM]), record_history=record_history,
         deadline=None if time_budget is None else time.perf_counter() + time_budget)
     result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
@@ -377,7 +380,7 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         # lies where progress is slow (a stretched, singular arm): continue each target's best
         # start there, without restarts or impatience, accepting only steps that help.
         _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
-                                    starts=1, stall_window=None), tol_position, tol_rotation)
+                                    starts=1, stall_window=None), tol_position, tol_r)
     result.reason = [_explain(cause, result, i, max_iterations, kind) for i, cause in enumerate(result.reason)]
     if single:
         return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
@@ -547,7 +550,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
     # reasons: "converged", "stalled", "iteration budget" or "time budget"; `solve` words them.
     success = np.array([r == "converged" for r in reasons])
     history = [_history(h, n) for h in histories] if record_history else None
-    return IKResult(best_q, success, best_pe, np.where(np.isfinite(tol_r), best_re, 0.0), iterations, restarts,
+    return IKResult(best_q, success, best_pe, best_re, iterations, restarts,
                     reasons, history)
 
 

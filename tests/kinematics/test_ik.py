@@ -225,3 +225,12 @@ def test_random_starts_do_not_replay_the_callers_stream():
     q_true = np.random.default_rng(0).uniform(chain.lower, chain.upper, (4, chain.n))
     for target in kin.forward_kinematics(chain, q_true):
         assert kin.solve(chain, target, seed=0).iterations > 0
+
+
+def test_zero_rotation_weight_solves_the_position_of_a_pose():
+    chain = robots.get("ur5")
+    target = kin.forward_kinematics(chain, sample_q(chain, 1, seed=9)[0])
+    target[:3, :3] = kin.transforms.rot_x(2.0)[:3, :3] @ target[:3, :3]  # an orientation it need not reach
+    result = kin.solve(chain, target, weights=(1.0, 0.0))
+    assert result.success and result.position_error <= TOL
+    assert result.rotation_error > 0.1  # reported, though not asked for

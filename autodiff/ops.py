@@ -228,14 +228,16 @@ def matmul(x, y):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned") from err
     a2 = a[None, :] if a.ndim == 1 else a  # (..., m, k)
     b2 = b[:, None] if b.ndim == 1 else b  # (..., k, n)
-    out_ndim = np.ndim(out)
-    shape2 = np.shape(out)  # the shape of a2 @ b2: the axes dropped for 1-D operands restored
+    out_ndim = out.ndim  # an ndarray, or a numpy scalar for vector @ vector
+    shape2 = out.shape  # the shape of a2 @ b2: the axes dropped for 1-D operands restored
     if b.ndim == 1:
         shape2 = shape2 + (1,)
     if a.ndim == 1:
         shape2 = shape2[:-1] + (1,) + shape2[-1:]
 
     def as_2d(g):  # cotangent in the (..., m, n) layout of a2 @ b2 (vector @ vector: (1, 1)),
+        if g.ndim == out_ndim:  # an ordinary pass
+            return np.reshape(g, shape2)
         return np.reshape(g, g.shape[:g.ndim - out_ndim] + shape2)  # after a stacked pass's lead axes
 
     def vjp_x(g):
@@ -532,8 +534,8 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     out = np.sum(x.data, axis=axes, keepdims=keepdims)
     back, n = _negative(axes, x.ndim), out.ndim
 
-    def vjp(g):  # broadcast_to needs the whole shape: the lead axes too
-        return np.broadcast_to(_expand(g, back, keepdims), _lead_shape(g, n) + shape)
+    def vjp(g):  # broadcast_to needs the whole shape: a stacked pass's lead axes too
+        return np.broadcast_to(_expand(g, back, keepdims), shape if g.ndim == n else _lead_shape(g, n) + shape)
 
     return record(out, "sum", (x,), (vjp,))
 
@@ -558,7 +560,7 @@ def mean(x, axis=None, keepdims=False):
     back, n = _negative(axes, x.ndim), np.ndim(out)
 
     def vjp(g):
-        return np.broadcast_to(_expand(g, back, keepdims) / count, _lead_shape(g, n) + shape)
+        return np.broadcast_to(_expand(g, back, keepdims) / count, shape if g.ndim == n else _lead_shape(g, n) + shape)
 
     return record(out, "mean", (x,), (vjp,))
 
@@ -604,7 +606,7 @@ def reshape(x, shape):
     except ValueError as err:
         raise ValueError(f"reshape: cannot reshape {old} into {shape}") from err
     n = out.ndim
-    return record(out, "reshape", (x,), (lambda g: g.reshape(_lead_shape(g, n) + old),))
+    return record(out, "reshape", (x,), (lambda g: g.reshape(old if g.ndim == n else _lead_shape(g, n) + old),))
 
 
 def transpose(x, axes=None):
@@ -714,7 +716,8 @@ class _Scatter:
         self.out_ndim = out_ndim
 
     def __call__(self, g):
-        full = np.zeros(g.shape[:g.ndim - self.out_ndim] + self.shape, dtype=np.result_type(self.dtype, g.dtype))
+        shape = self.shape if g.ndim == self.out_ndim else g.shape[:g.ndim - self.out_ndim] + self.shape
+        full = np.zeros(shape, dtype=np.result_type(self.dtype, g.dtype))
         self.scatter_into(full, g)
         return full
 

@@ -199,3 +199,15 @@ def test_forward_kinematics_six_cotangents_in_one_pass(batch):
         leaf.zero_grad()
         T.backward(V[k], retain_graph=True)
         np.testing.assert_allclose(stacked[k], leaf.grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [(), (8,), (9,), (3, 17), (600,)])  # copies, products, columns, two chunks
+def test_pose_and_jacobian_one_stacked_pass_matches_the_closed_form(batch):
+    import kinematics
+    import robots
+
+    chain = robots.get("panda")
+    q = np.random.default_rng(len(batch)).uniform(-1.5, 1.5, batch + (chain.n,))
+    T, J = kinematics.pose_and_jacobian(chain, q)
+    np.testing.assert_allclose(T, kinematics.forward_kinematics(chain, q), atol=1e-12)
+    np.testing.assert_allclose(J, kinematics.geometric_jacobian(chain, q), atol=1e-10)

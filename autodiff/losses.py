@@ -33,8 +33,16 @@ def logistic_loss(scores, labels):
     # sigmoid(margin) without overflow: e^(-|m|) is at most 1.
     e = np.exp(-np.abs(margin))
     sig = np.where(margin >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    n = x.data.size
-    return record(np.asarray(out), "logistic_loss", (x,), (lambda g: g * (-y * sig) / n,))
+    n, ndim = x.data.size, x.ndim
+    return record(np.asarray(out), "logistic_loss", (x,), (lambda g: _per_entry(g, ndim) * (-y * sig) / n,))
+
+
+def _per_entry(g, ndim):
+    """The cotangent g of a scalar loss, shaped to broadcast over the input's `ndim` axes.
+
+    g is 0-d, or of shape lead in a stacked backward pass: lead + (1,) * ndim keeps each of its
+    entries on its own row instead of aligning the lead axes with the input's last axes."""
+    return g.reshape(g.shape + (1,) * ndim)
 
 
 def _binary_labels(labels, shape):
@@ -116,4 +124,4 @@ def softmax_cross_entropy(logits, labels):
     out = -np.sum(y * log_a) / n
     a = np.exp(log_a)
     grad = (a * y.sum(axis=1, keepdims=True) - y) / n
-    return record(np.asarray(out), "softmax_cross_entropy", (x,), (lambda g: g * grad,))
+    return record(np.asarray(out), "softmax_cross_entropy", (x,), (lambda g: _per_entry(g, 2) * grad,))

@@ -234,16 +234,25 @@ def linear(x, weight, bias=None, relu: bool = False):
         def masked(g):
             return g
 
+    # A stacked backward pass gives g lead axes in front, lead + out.shape: the products keep
+    # them apart, (n_in, N) @ (..., N, n_out), and the bias sums only over the rows.
+    rows = (-1, w.shape[1])
+    out_ndim = out.ndim
+
     def vjp_x(g):
         return masked(g) @ w.T
 
     def vjp_w(g):
         g = masked(g)
-        return a2.T @ (g if flat is None else g.reshape(flat))
+        if flat is None and g.ndim == 2:  # (N, n_in) inputs, an ordinary pass
+            return a2.T @ g
+        return a2.T @ g.reshape(g.shape[:g.ndim - out_ndim] + rows)
 
     def vjp_b(g):
         g = masked(g)
-        return g.sum(axis=0) if g.ndim == 2 else g.reshape(flat).sum(axis=0) if flat else g
+        if flat is None and g.ndim == 2:
+            return g.sum(axis=0)
+        return g.reshape(g.shape[:g.ndim - out_ndim] + rows).sum(axis=-2)
 
     vjps = (vjp_x, vjp_w) if bias is None else (vjp_x, vjp_w, vjp_b)
     return record(out, "linear_relu" if relu else "linear", parents, vjps)

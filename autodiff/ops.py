@@ -2,7 +2,13 @@
 
 Conventions: `g` is the cotangent of the op's output (same shape as the output); each VJP
 returns the cotangent of one input, either in that input's shape or in the broadcast shape --
-the engine's `unbroadcast` sums it back down, so no op handles broadcasting itself. Inputs may
+the engine's `unbroadcast` sums it back down, so no op handles broadcasting itself.
+
+Stacked passes: g may carry extra leading axes, lead + the output's shape (several cotangents
+at once, see `Tensor.backward`), and each VJP must return lead + its input's (or the broadcast)
+shape. Elementwise VJPs get this free from numpy's right-aligned broadcasting. VJPs that name
+axes use negative ones (counted from the end, so the lead axes never shift them), and those that
+reshape or transpose find the lead axes as g.ndim - the output's ndim. Inputs may
 be Tensors, numpy arrays or Python numbers; non-Tensors are constants. Binary ops wrap a
 constant operand in a light constant node (`tensor.constant`: graph drawings show it).
 
@@ -222,14 +228,17 @@ def matmul(x, y):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned") from err
     a2 = a[None, :] if a.ndim == 1 else a  # (..., m, k)
     b2 = b[:, None] if b.ndim == 1 else b  # (..., k, n)
-    shape2 = np.shape(out)  # the shape of a2 @ b2: the axes dropped for 1-D operands restored
+    out_ndim = out.ndim  # an ndarray, or a numpy scalar for vector @ vector
+    shape2 = out.shape  # the shape of a2 @ b2: the axes dropped for 1-D operands restored
     if b.ndim == 1:
         shape2 = shape2 + (1,)
     if a.ndim == 1:
         shape2 = shape2[:-1] + (1,) + shape2[-1:]
 
-    def as_2d(g):  # cotangent in the (..., m, n) layout of a2 @ b2 (vector @ vector: (1, 1))
-        return np.reshape(g, shape2)
+    def as_2d(g):  # cotangent in the (..., m, n) layout of a2 @ b2 (vector @ vector: (1, 1)),
+        if g.ndim == out_ndim:  # an ordinary pass
+            return np.reshape(g, shape2)
+        return np.reshape(g, g.shape[:g.ndim - out_ndim] + shape2)  # after a stacked pass's lead axes
 
     def vjp_x(g):
         gx = as_2d(g) @ np.swapaxes(b2, -1, -2)
@@ -238,7 +247,10 @@ def matmul(x, y):
     def vjp_y(g):
         g2 = as_2d(g)
         if b2.ndim == 2 and a2.ndim > 2:  # constant-shaped right operand: one flat product
-            gy = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(-1, g2.shape[-1])
+            # over all rows of the stack -- but not over a stacked pass's lead axes (g2's first
+            # g2.ndim - a2.ndim), which each keep their own product: (k, rows) @ (..., rows, n).
+            rows = g2.shape[:g2.ndim - a2.ndim] + (-1, g2.shape[-1])
+            gy = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(rows)
         else:
             gy = np.swapaxes(a2, -1, -2) @ g2
         return gy[..., 0] if b.ndim == 1 else gy
@@ -486,9 +498,22 @@ def _bad_axis(a, ndim):
     raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
 
 
+def _negative(axes, ndim):
+    """Axes counted from the end: they name the same axes of a cotangent with lead axes."""
+    return tuple(a - ndim for a in axes)
+
+
 def _expand(g, axes, keepdims):
-    """Re-insert reduced axes into a cotangent so it broadcasts against the input."""
+    """Re-insert reduced axes into a cotangent so it broadcasts against the input.
+
+    `axes` are negative (`_negative`): numpy counts them from the end of the expanded result,
+    so they land in the right place whether or not g has a stacked pass's lead axes."""
     return g if keepdims else np.expand_dims(g, axes)
+
+
+def _lead_shape(g, out_ndim):
+    """The lead axes of a stacked pass's cotangent g ((): an ordinary pass)."""
+    return g.shape[:g.ndim - out_ndim]
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
@@ -507,7 +532,12 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     axes = _axes(axis, x.ndim)
     shape = x.shape
     out = np.sum(x.data, axis=axes, keepdims=keepdims)
-    return record(out, "sum", (x,), (lambda g: np.broadcast_to(_expand(g, axes, keepdims), shape),))
+    back, n = _negative(axes, x.ndim), out.ndim
+
+    def vjp(g):  # broadcast_to needs the whole shape: a stacked pass's lead axes too
+        return np.broadcast_to(_expand(g, back, keepdims), shape if g.ndim == n else _lead_shape(g, n) + shape)
+
+    return record(out, "sum", (x,), (vjp,))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -527,7 +557,12 @@ def mean(x, axis=None, keepdims=False):
     shape = x.shape
     count = int(np.prod([shape[a] for a in axes]))
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
-    return record(out, "mean", (x,), (lambda g: np.broadcast_to(_expand(g, axes, keepdims) / count, shape),))
+    back, n = _negative(axes, x.ndim), np.ndim(out)
+
+    def vjp(g):
+        return np.broadcast_to(_expand(g, back, keepdims) / count, shape if g.ndim == n else _lead_shape(g, n) + shape)
+
+    return record(out, "mean", (x,), (vjp,))
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
@@ -548,7 +583,8 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
     out = np.max(a, axis=axes, keepdims=keepdims)
     hit = a == _expand(out, axes, keepdims)
     share = hit / np.sum(hit, axis=axes, keepdims=True)
-    return record(out, "max", (x,), (lambda g: _expand(g, axes, keepdims) * share,))
+    back = _negative(axes, x.ndim)
+    return record(out, "max", (x,), (lambda g: _expand(g, back, keepdims) * share,))
 
 
 # -- shape ops ---------------------------------------------------------------------------------
@@ -569,7 +605,8 @@ def reshape(x, shape):
         out = x.data.reshape(shape)
     except ValueError as err:
         raise ValueError(f"reshape: cannot reshape {old} into {shape}") from err
-    return record(out, "reshape", (x,), (lambda g: g.reshape(old),))
+    n = out.ndim
+    return record(out, "reshape", (x,), (lambda g: g.reshape(old if g.ndim == n else _lead_shape(g, n) + old),))
 
 
 def transpose(x, axes=None):
@@ -586,8 +623,14 @@ def transpose(x, axes=None):
     """
     x = as_tensor(x)
     out = np.transpose(x.data, axes)
-    inverse = None if axes is None else np.argsort([a % x.ndim for a in axes])
-    return record(out, "transpose", (x,), (lambda g: np.transpose(g, inverse),))
+    n = x.ndim
+    inverse = tuple(range(n))[::-1] if axes is None else tuple(np.argsort([a % n for a in axes]).tolist())
+
+    def vjp(g):  # a stacked pass's lead axes stay in front, unpermuted
+        k = g.ndim - n
+        return np.transpose(g, inverse if not k else tuple(range(k)) + tuple(i + k for i in inverse))
+
+    return record(out, "transpose", (x,), (vjp,))
 
 
 def swapaxes(x, axis1, axis2):
@@ -601,7 +644,10 @@ def swapaxes(x, axis1, axis2):
         A Tensor with those two axes exchanged. VJP: g with the same two axes exchanged back.
     """
     x = as_tensor(x)
-    return record(np.swapaxes(x.data, axis1, axis2), "swapaxes", (x,), (lambda g: np.swapaxes(g, axis1, axis2),))
+    out = np.swapaxes(x.data, axis1, axis2)
+    n = x.ndim
+    i, j = axis1 % n - n, axis2 % n - n  # negative: the same axes of g with or without lead axes
+    return record(out, "swapaxes", (x,), (lambda g: np.swapaxes(g, i, j),))
 
 
 def broadcast_to(x, shape):
@@ -651,30 +697,53 @@ def getitem(x, index):
         out = x.data[index]
     except IndexError as err:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {err}") from err
-    return record(out, "getitem", (x,), (_Scatter(x.data, index),))
+    return record(out, "getitem", (x,), (_Scatter(x.data, index, out.ndim),))
 
 
 class _Scatter:
     """The VJP of x[index]: the cotangent goes back to the indexed entries, zeros elsewhere.
 
     The engine prefers `scatter_into`, which adds into the parent's gradient buffer in place.
+    In a stacked pass g and the buffer have lead axes in front: the index gets one `slice(None)`
+    per lead axis. That is exact unless the index has array parts separated by a slice (then
+    numpy moves the indexed axes first, in front of the lead axes too): those go row by row.
     """
 
-    __slots__ = ("shape", "dtype", "index", "basic")
+    __slots__ = ("shape", "dtype", "index", "basic", "out_ndim")
 
-    def __init__(self, x, index):
+    def __init__(self, x, index, out_ndim):
         self.shape, self.dtype, self.index, self.basic = x.shape, x.dtype, index, _is_basic(index)
+        self.out_ndim = out_ndim
 
     def __call__(self, g):
-        full = np.zeros(self.shape, dtype=np.result_type(self.dtype, g.dtype))
+        shape = self.shape if g.ndim == self.out_ndim else g.shape[:g.ndim - self.out_ndim] + self.shape
+        full = np.zeros(shape, dtype=np.result_type(self.dtype, g.dtype))
         self.scatter_into(full, g)
         return full
 
     def scatter_into(self, buffer, g):
+        k = g.ndim - self.out_ndim  # lead axes of a stacked pass
         if self.basic:
-            buffer[self.index] += g
-        else:
+            buffer[(slice(None),) * k + _as_tuple(self.index) if k else self.index] += g
+        elif not k:
             np.add.at(buffer, self.index, g)  # repeated indices add up
+        elif _adjacent_arrays(self.index):
+            np.add.at(buffer, (slice(None),) * k + _as_tuple(self.index), g)
+        else:
+            for row in np.ndindex(g.shape[:k]):
+                np.add.at(buffer[row], self.index, g[row])
+
+
+def _as_tuple(index):
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _adjacent_arrays(index):
+    """True when the index's array (and int) parts are next to each other, so numpy keeps the
+    indexed axes in place (and slices put in front stay in front)."""
+    parts = _as_tuple(index)
+    fancy = [i for i, p in enumerate(parts) if not (p is None or p is Ellipsis or isinstance(p, slice))]
+    return not fancy or fancy[-1] - fancy[0] == len(fancy) - 1
 
 
 def stack(tensors, axis=0):
@@ -693,7 +762,7 @@ def stack(tensors, axis=0):
         out = np.stack([t.data for t in tensors], axis=axis)
     except ValueError as err:
         raise ValueError(f"stack: shapes {[t.shape for t in tensors]} differ") from err
-    axis = axis % out.ndim
+    axis = axis % out.ndim - out.ndim  # negative: the same axis of g with or without lead axes
     vjps = tuple((lambda g, i=i: np.take(g, i, axis=axis)) for i in range(len(tensors)))
     return record(out, "stack", tensors, vjps)
 
@@ -717,7 +786,9 @@ def concatenate(tensors, axis=0):
     axis = axis % out.ndim
     ends = np.cumsum([t.shape[axis] for t in tensors])
     starts = ends - [t.shape[axis] for t in tensors]
-    sections = [(slice(None),) * axis + (slice(lo, hi),) for lo, hi in zip(starts, ends)]
+    # Sections indexed from the end (Ellipsis first), so a stacked pass's lead axes pass through.
+    after = (slice(None),) * (out.ndim - 1 - axis)
+    sections = [(Ellipsis, slice(lo, hi)) + after for lo, hi in zip(starts, ends)]
     vjps = tuple((lambda g, s=s: g[s]) for s in sections)
     return record(out, "concatenate", tensors, vjps)
 
@@ -749,7 +820,8 @@ def logsumexp(x, axis=-1, keepdims=False):
     out_keep = m + np.log(s)
     out = out_keep if keepdims else np.squeeze(out_keep, axis=axes)
     probs = e / s
-    return record(out, "logsumexp", (x,), (lambda g: _expand(g, axes, keepdims) * probs,))
+    back = _negative(axes, x.ndim)
+    return record(out, "logsumexp", (x,), (lambda g: _expand(g, back, keepdims) * probs,))
 
 
 def softmax(x, axis=-1):
@@ -767,7 +839,8 @@ def softmax(x, axis=-1):
     a = x.data
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
     out = e / np.sum(e, axis=axis, keepdims=True)
-    return record(out, "softmax", (x,), (lambda g: out * (g - np.sum(g * out, axis=axis, keepdims=True)),))
+    back = _negative(_axes(axis, a.ndim), a.ndim)  # negative axes: g may have lead axes
+    return record(out, "softmax", (x,), (lambda g: out * (g - np.sum(g * out, axis=back, keepdims=True)),))
 
 
 def log_softmax(x, axis=-1):
@@ -787,7 +860,8 @@ def log_softmax(x, axis=-1):
     lse = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
     out = shifted - lse
     probs = np.exp(out)
-    return record(out, "log_softmax", (x,), (lambda g: g - probs * np.sum(g, axis=axis, keepdims=True),))
+    back = _negative(_axes(axis, a.ndim), a.ndim)  # negative axes: g may have lead axes
+    return record(out, "log_softmax", (x,), (lambda g: g - probs * np.sum(g, axis=back, keepdims=True),))
 
 
 # -- Tensor operators ------------------------------------------------------------------------

@@ -4,7 +4,9 @@ A `Tensor` wraps a numpy array. An op (see `ops.py`) computes its value with num
 on the new node, its parents and one vector-Jacobian product (VJP) per parent. `backward()` walks
 the recorded graph in reverse topological order -- iteratively, so chains of 100,000 ops work --
 calls each VJP, reduces every cotangent to its parent's shape with `unbroadcast`, and sums the
-cotangents of nodes used more than once. The order comes from creation numbers: every node is
+cotangents of nodes used more than once. A stacked pass (`backward(grad)` with grad of shape
+lead + shape) carries several cotangents at once: every VJP broadcasts over the lead axes and
+every cotangent has shape lead + its node's shape. The order comes from creation numbers: every node is
 made after its parents, so the reachable nodes sorted by decreasing number are in order.
 
 Speed: recording and the reverse pass are the engine's whole overhead on small arrays (about
@@ -56,25 +58,29 @@ def enable_grad():
     return _grad_mode(True)
 
 
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+def unbroadcast(g: np.ndarray, shape: tuple, lead: tuple = ()) -> np.ndarray:
     """Sum a cotangent over the axes that broadcasting added or stretched.
 
     Args:
-        g: cotangent of a broadcast result, shape broadcast(shape, ...).
+        g: cotangent of a broadcast result, shape lead + broadcast(shape, ...).
         shape: the shape of the input that was broadcast.
+        lead: the leading axes of a stacked backward pass (one cotangent per entry, see
+            `Tensor.backward`); they are kept, never summed.
 
     Returns:
-        An array of `shape`: the gradient with respect to that input.
+        An array of lead + `shape`: the gradient(s) with respect to that input.
     """
-    if g.shape == shape:
+    target = lead + shape if lead else shape
+    if g.shape == target:
         return g
-    lead = g.ndim - len(shape)
-    if lead:
-        g = g.sum(axis=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    n_lead = len(lead)
+    extra = g.ndim - len(target)  # axes broadcasting added in front of the input's own axes
+    if extra:
+        g = g.sum(axis=tuple(range(n_lead, n_lead + extra)))
+    stretched = tuple(n_lead + i for i, n in enumerate(shape) if n == 1 and g.shape[n_lead + i] != 1)
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
-    return g.reshape(shape)
+    return g.reshape(target)
 
 
 _FREED = "freed"  # sentinel in `_vjps` of a node whose graph a backward pass released
@@ -115,7 +121,8 @@ class Tensor:
     Attributes:
         data: the value, a numpy array of any shape (float64 unless given another float type).
         grad: after `backward()`, the gradient of the output with respect to this leaf (or
-            interior node marked with `retain_grad()`), same shape as `data`; None before.
+            interior node marked with `retain_grad()`), same shape as `data` (lead + that
+            after a stacked pass); None before.
             Gradients accumulate across calls until `zero_grad()`.
         requires_grad: whether gradients flow to this node.
 
@@ -210,12 +217,16 @@ class Tensor:
 
         Args:
             grad: the cotangent of this tensor, same shape as `data`; may be omitted for a
-                one-element tensor (then 1).
+                one-element tensor (then 1). Or K cotangents stacked on extra leading axes,
+                shape lead + `data.shape` (e.g. (6,) + shape): one reverse pass carries them
+                all, and every leaf's `.grad` gets shape lead + its own shape (row k is the
+                gradient for cotangent k). The VJPs broadcast over those axes.
             retain_graph: keep the graph so backward can be called on it again.
 
         Raises:
             RuntimeError: if this tensor does not require grad, or its graph was freed.
-            ValueError: if `grad` has the wrong shape or is not finite.
+            ValueError: if `grad` has the wrong shape or is not finite, or a gradient already
+                stored in `.grad` has another lead shape than this pass's.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -228,11 +239,14 @@ class Tensor:
             grad = np.ones(self.shape)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=np.float64)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward: grad has shape {grad.shape}, expected the tensor's shape {self.shape}")
+            if grad.shape != self.shape and grad.shape[grad.ndim - self.ndim:] != self.shape:
+                raise ValueError(
+                    f"backward: grad has shape {grad.shape}, expected the tensor's shape {self.shape} "
+                    f"(or stacked cotangents of shape lead + {self.shape})")
             if not np.all(np.isfinite(grad)):
                 raise ValueError(f"backward: grad contains NaN or infinite values: {grad}")
 
+        lead = grad.shape[:grad.ndim - self.ndim]  # () for an ordinary pass
         nodes = _reverse_topological(self)  # raises before any gradient moves if the graph was freed
         self._g = grad
         owned = set()  # nodes whose cotangent buffer this pass allocated (safe to add into in place)
@@ -243,16 +257,25 @@ class Tensor:
                 parents = node._parents
                 if node._retains_grad or not parents:  # a leaf, or a node asked to keep its gradient
                     # The stored gradient is an array the user owns: copy, never alias a cotangent.
-                    node.grad = np.array(g, dtype=np.float64) if node.grad is None else node.grad + g
+                    if node.grad is None:
+                        node.grad = np.array(g, dtype=np.float64)
+                    elif node.grad.shape == g.shape:
+                        node.grad = node.grad + g
+                    else:  # adding would broadcast one into the other: stacked and plain mixed
+                        raise ValueError(
+                            f"backward: cannot add a gradient of shape {g.shape} to the stored .grad of shape "
+                            f"{node.grad.shape} (stacked and unstacked passes mixed?); call zero_grad() first")
                 for parent, vjp in zip(parents, node._vjps):
                     if parent.requires_grad:
                         if parent._g is None:  # the first cotangent to reach this parent
                             pg = vjp(g)
+                            # In a stacked pass the shapes always differ here (lead axes), and
+                            # unbroadcast returns pg at once when it is lead + parent's shape.
                             if pg.shape != parent.data.shape:
-                                pg = unbroadcast(pg, parent.data.shape)
+                                pg = unbroadcast(pg, parent.data.shape, lead)
                             parent._g = pg
                         else:  # a node used several times gets the sum of its cotangents
-                            _accumulate(parent, vjp, g, owned)
+                            _accumulate(parent, vjp, g, owned, lead)
                 if not retain_graph and parents:
                     node._parents, node._vjps = (), _FREED
         except Exception as err:  # a VJP failed: leave no half-summed cotangent behind
@@ -271,13 +294,14 @@ def _freed_error() -> RuntimeError:
     )
 
 
-def _accumulate(parent: Tensor, vjp, g: np.ndarray, owned: set) -> None:
+def _accumulate(parent: Tensor, vjp, g: np.ndarray, owned: set, lead: tuple = ()) -> None:
     """Add the cotangent that `vjp` pulls back from `g` into `parent._g`, which already holds one.
 
     A VJP with a `scatter_into(buffer, g)` method (indexing) adds its few entries into the
     parent's buffer in place, instead of materialising a mostly-zero array of the parent's
     shape: an array indexed k times then costs one or two buffers, not k full-size arrays and
-    sums. Otherwise the sum is a new array: the old cotangent may be a read-only broadcast view
+    sums. (In a stacked pass the buffer has shape lead + the parent's; `scatter_into` finds the
+    lead axes from g.) Otherwise the sum is a new array: the old cotangent may be a read-only broadcast view
     or alias another node's cotangent, so it is never written in place.
     """
     scatter = getattr(vjp, "scatter_into", None)
@@ -291,7 +315,7 @@ def _accumulate(parent: Tensor, vjp, g: np.ndarray, owned: set) -> None:
         return
     pg = vjp(g)
     if pg.shape != parent.data.shape:
-        pg = unbroadcast(pg, parent.data.shape)
+        pg = unbroadcast(pg, parent.data.shape, lead)
     parent._g = parent._g + pg
     owned.add(parent)
 
@@ -384,7 +408,8 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
         op: the op's name (shown by graph drawings and error messages).
         parents: the op's Tensor inputs.
         vjps: one function per parent, mapping the output's cotangent (shape of `value`) to
-            that parent's cotangent (its shape, or a shape that broadcasts to `value`).
+            that parent's cotangent (its shape, or a shape that broadcasts to `value`). In a
+            stacked pass g has extra leading axes, lead + `value.shape`, and so must the result.
 
     Returns:
         A Tensor holding `value`; it requires grad when recording is on and a parent does.

@@ -214,20 +214,25 @@ def jacobian(chain: Chain, q) -> np.ndarray:
     return pose_and_jacobian(chain, q)[1]
 
 
-# Up to this many configurations, six copies of q share one forward and one backward pass
-# (the cost is per-op overhead); beyond, one forward pass and six backward passes win, as
-# their arrays stay small enough for the cache.
-STACKED_JACOBIAN_LIMIT = 48
-JACOBIAN_CHUNK = 4096  # configurations per pass in larger batches: measured fastest on this machine
+# How the six cotangents travel (measured on the Panda, pose_and_jacobian per configuration):
+# up to STACKED_COPIES_LIMIT configurations, six copies of q in one ordinary pass are a little
+# faster (per-op overhead dominates, and a plain pass carries no lead axes); beyond, one forward
+# pass on q and one backward pass with the six cotangents stacked on a leading axis. With the
+# six rows stacked, the column-layout FK overtakes the 4x4 products from about rows·n = 350 (not
+# COLUMN_WORK, which is tuned for one gradient), and passes of 512 rows keep the stacked arrays
+# cache-sized.
+STACKED_COPIES_LIMIT = 8
+JACOBIAN_COLUMN_WORK = 350
+JACOBIAN_CHUNK = 512  # configurations per pass in larger batches: measured fastest on this machine
 
 
 def pose_and_jacobian(chain: Chain, q):
     """FK and the engine Jacobian J = d[p; θ]/dq from the engine's backward passes.
 
     The six rows need six cotangents on the pose: e_k on the position for v, and for ω the
-    coefficients of ω = vex(dR R0ᵀ) (see `_angular_seed`). Small batches stack q six times on
-    a new leading axis and carry all six cotangents in one backward pass; large batches keep
-    one forward graph and run six backward passes through it.
+    coefficients of ω = vex(dR R0ᵀ) (see `_angular_seed`). They go back together in one
+    backward pass, stacked on a leading axis (the engine's VJPs broadcast over it); the
+    smallest batches stack six copies of q instead.
 
     Args:
         q: (..., n) joint values (array).
@@ -246,28 +251,23 @@ def pose_and_jacobian(chain: Chain, q):
 
 
 def _pose_and_jacobian(chain: Chain, q: np.ndarray):
-    stacked = q.size // chain.n <= STACKED_JACOBIAN_LIMIT
-    if stacked:  # six copies of the rows, flat (6 M, n): per-op overhead dominates, so fewest ops
+    m = q.size // chain.n
+    copies = m <= STACKED_COPIES_LIMIT
+    if copies:  # six copies of the rows, flat (6 m, n): one ordinary pass
         leaf = ad.Tensor(np.tile(q.reshape(-1, chain.n), (6, 1)), requires_grad=True)
-        top = _product(chain, leaf, rows=4)
-        value = top.data[: len(leaf.data) // 6].reshape(q.shape[:-1] + (4, 4))
-    else:
+    else:  # one forward pass; the backward pass carries the six cotangents on a leading axis
         leaf = ad.Tensor(q, requires_grad=True)
-        top = _top_rows(chain, leaf)  # [R | p]
-        value = top.data
+    if m * chain.n >= JACOBIAN_COLUMN_WORK:
+        top = _top_rows_columns(chain, leaf)  # [R | p]
+    else:
+        top = _product(chain, leaf, rows=4)  # few ops: the whole pose, no slicing
+    value = top.data[:m].reshape(q.shape[:-1] + top.shape[-2:]) if copies else top.data
     seeds = np.zeros((6,) + value.shape)
     for k in range(3):
         seeds[k, ..., k, 3] = 1.0
     seeds[3:, ..., :3, :3] = _angular_seed(value[..., :3, :3])
-    if stacked:
-        top.backward(seeds.reshape(top.shape))
-        J = np.moveaxis(leaf.grad.reshape((6,) + q.shape), 0, -2)
-    else:
-        J = np.empty(q.shape[:-1] + (6, chain.n))
-        for k in range(6):
-            leaf.grad = None
-            top.backward(seeds[k], retain_graph=k < 5)
-            J[..., k, :] = leaf.grad
+    top.backward(seeds.reshape(top.shape) if copies else seeds)
+    J = np.moveaxis(leaf.grad.reshape((6,) + q.shape), 0, -2)
     T = np.zeros(q.shape[:-1] + (4, 4))
     T[..., :3, :] = value[..., :3, :]
     T[..., 3, 3] = 1.0

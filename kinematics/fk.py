@@ -94,13 +94,6 @@ def forward_kinematics(chain: Chain, q):
     return _run(q, fk)
 
 
-def _top_rows(chain: Chain, q):
-    """The top three rows [R | p] (..., 3, 4) of the end-effector pose."""
-    if math.prod(q.shape[:-1]) * chain.n >= COLUMN_WORK:
-        return _top_rows_columns(chain, q)
-    return _product(chain, q, rows=3)
-
-
 def _product(chain: Chain, q, rows: int):
     """Π_i C_{i-1} Mz(q_i) from the local 4×4 transforms, keeping the first `rows` rows.
 
@@ -123,7 +116,7 @@ COLUMN_WORK = 2600
 
 
 def _top_rows_columns(chain: Chain, q):
-    """`_top_rows` for large batches, with the batch on the last axis: (..., n) -> (..., 3, 4).
+    """The top rows [R | p] of the pose for large batches, with the batch on the last axis: (..., n) -> (..., 3, 4).
 
     The pose's top three rows are kept as P (3, 4, M), P[r, k, b] = T_b[r, k], M = the batch
     size. Right-multiplying by a constant C is the matmul Cᵀ P (C's columns contract P's

@@ -393,14 +393,13 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     if method == "lm":
         lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
         stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
-        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True)
     else:
-        stepper = polisher = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
+        stepper = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
     B = len(targets)
-    q_first = np.broadcast_to(_starts_box(chain)[0], (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
+    q_first = _starts_box(chain)[0][None].repeat(B, axis=0) if q0 is None else _check_q0(chain, q0, B)
     loop = functools.partial(
         _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_rotation if kind == "pose" else math.inf,
-        max_iterations=max_iterations, rng=np.random.default_rng([seed, _STREAM]), record_history=record_history,
+        max_iterations=max_iterations, rng=_generator(seed), record_history=record_history,
         deadline=None if time_budget is None else time.perf_counter() + time_budget)
     result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
                   starts=int(starts), stall_window=STALL_WINDOW[method])
@@ -410,6 +409,7 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         # Restarts give up on slow progress, but the closest answer to an unreachable target
         # lies where progress is slow (a stretched, singular arm): continue each target's best
         # start there, without restarts or impatience, accepting only steps that help.
+        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True) if method == "lm" else stepper
         _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
                                     starts=1, stall_window=None), tol_position, tol_rotation)
     result.reason = [_explain(cause, result, i, max_iterations, kind) for i, cause in enumerate(result.reason)]
@@ -418,6 +418,17 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
                         float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
                         result.reason[0], result.history[0] if record_history else None)
     return result
+
+
+def _generator(seed):
+    """The solver's random stream for `seed` (see _STREAM); int seeds reuse a cached SeedSequence,
+    which is half the cost of a fresh generator, a cost that one-target solves pay every time."""
+    return np.random.default_rng(_seed_sequence(seed) if isinstance(seed, int) else [seed, _STREAM])
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_sequence(seed: int):
+    return np.random.SeedSequence([seed, _STREAM])
 
 
 def _explain(cause, result, i, max_iterations, kind):

@@ -465,6 +465,10 @@ def _merge(result, rows, polished, tol_p, tol_r):
             result.history[r] = polished.history[k]
 
 
+_NO_ROWS = np.zeros(0, dtype=int)
+_NO_ROWS.flags.writeable = False
+
+
 def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
                  starts, stall_window, deadline, rng, record_history):
     """The solver loop over rows = targets × starts (see the module docstring).
@@ -519,7 +523,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
         cost = np.maximum(pe / tol_p, re / tol_r) if rotation else pe / tol_p
         best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
-        better = cost[best_rows] < best_cost[t_ids]
+        group_cost = cost[best_rows]
+        better = group_cost < best_cost[t_ids]
         if better.any():
             ids, best = t_ids[better], best_rows[better]
             best_cost[ids], best_q[ids], best_pe[ids], best_re[ids] = cost[best], q[best], pe[best], re[best]
@@ -529,7 +534,9 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
         leaving = False  # whether rows leave the batch after this iteration
         # Success, judged by FK at q (iterates are clipped to the limits, so q is inside them).
-        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r))
+        # A hit has cost <= 1 (division is monotone), so the groups' cheapest rows rule most
+        # iterations out in two ops.
+        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r)) if (group_cost <= 1.0).any() else _NO_ROWS
         if hit.size:
             # Among a target's rows that succeed together, keep the one nearest q0.
             dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
@@ -553,7 +560,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
                 stalled = check & (cost > 0.5 * rows["stall_ref"])
                 expired |= stalled
                 rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
-        again, retired = np.zeros(0, dtype=int), None
+        again, retired = _NO_ROWS, None
         if expired.any():
             # An expired row restarts while its target has restarts left; several rows of one
             # target expiring together draw on the same budget, in row order.
@@ -574,7 +581,9 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             for t_id in t_ids[~done[t_ids]]:
                 done[t_id] = leaving = True
                 reasons[t_id] = "time budget"
-        iterations[t_ids[~done[t_ids]]] += 1  # the targets that take a step now (all their rows together)
+        # The targets that take a step now (all their rows together): every target with rows, as the
+        # rows of finished targets leave at the end of the iteration they finish in.
+        iterations[t_ids[~done[t_ids]] if leaving else t_ids] += 1
 
         # Joint limits: every iterate, hence every answer, stays inside.
         rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)

@@ -585,11 +585,13 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         # rows of finished targets leave at the end of the iteration they finish in.
         iterations[t_ids[~done[t_ids]] if leaving else t_ids] += 1
 
-        # Joint limits: every iterate, hence every answer, stays inside.
-        rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
         if leaving:
             keep = ~done[tgt] if retired is None else ~done[tgt] & ~retired
             again = again[keep[again]]
+        # Joint limits: every iterate, hence every answer, stays inside. When every row leaves
+        # (a lone target's last iteration) no step is needed.
+        if not leaving or keep.any():
+            rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
         # Expired rows with restarts left start again from a random configuration.
         if again.size:
             restarts += np.bincount(tgt[again], minlength=B)

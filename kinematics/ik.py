@@ -270,7 +270,8 @@ class _LevenbergMarquardt:
         # A joint at a limit that the step pushes further out leaves the system (its column of J
         # is zeroed) and the step is recomputed, so the other joints compensate: clipping alone
         # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
-        # so the reduced system is a masked copy of the full one; λ keeps its diagonal, and its step 0.
+        # so the reduced system is a masked copy of the full one: the blocked joint's row keeps
+        # only λ on the diagonal, and its step comes out 0.
         blocked = ((q <= self.chain.lower) & (dq < 0)) | ((q >= self.chain.upper) & (dq > 0))
         rows = blocked.any(axis=1)
         if rows.any():

@@ -523,11 +523,14 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
         # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
         cost = np.maximum(pe / tol_p, re / tol_r) if rotation else pe / tol_p
-        best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
+        if len(t_ids) == 1:  # one group (a lone target): its cheapest row without a sort
+            best_rows = cost.argmin(keepdims=True)
+        else:
+            best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
         group_cost = cost[best_rows]
         better = group_cost < best_cost[t_ids]
         if better.any():
-            ids, best = t_ids[better], best_rows[better]
+            ids, best = (t_ids, best_rows) if better.all() else (t_ids[better], best_rows[better])
             best_cost[ids], best_q[ids], best_pe[ids], best_re[ids] = cost[best], q[best], pe[best], re[best]
             if record_history:
                 for t_id, r in zip(ids, best):

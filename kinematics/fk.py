@@ -315,20 +315,29 @@ def rotation_vector(M):
 
     def log_map(M):
         xp = _namespace(M)
-        v = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]  # vex(M − Mᵀ)
-        c = (xp.sum(M[..., _DIAGONAL, _DIAGONAL], axis=-1) - 1.0) * 0.5  # cos θ = (tr M − 1) / 2
+        v = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]  # vex(M − Mᵀ) = 2 sin θ k
+        c2 = xp.sum(M[..., _DIAGONAL, _DIAGONAL], axis=-1) - 1.0  # 2 cos θ = tr M − 1
         v2 = xp.sum(v * v, axis=-1)  # 4 sin² θ
-        small = (_value(v2) < 4e-6) & (_value(c) > 0)  # θ < 1e-3
-        near_pi = (_value(v2) < 4e-6) & (_value(c) <= 0)
-        regular = ~(small | near_pi)
-        s = xp.sqrt(xp.where(regular, v2, 1.0)) * 0.5
-        theta = xp.arctan2(s, xp.where(regular, c, 0.0))
-        s2 = v2 * 0.25
-        factor = xp.where(regular, theta / s, 1.0 + s2 * (1.0 / 6.0) + s2 * s2 * (3.0 / 40.0))
-        r = xp.reshape(factor, factor.shape + (1,)) * v * 0.5
+        # Each op below costs about a microsecond on a few rows whatever their number, and IK
+        # calls this every iteration: the factor is written for the fewest ops, and the masking
+        # is skipped when no row needs it (the common case, until the rows converge).
+        tiny = _value(v2) < 4e-6  # θ < 1e-3 (small) or θ > π − 1e-3 (near π)
+        near_pi = tiny & (_value(c2) <= 0)
+        masked = bool(tiny.any())
+        regular = ~tiny
+
+        def safe(x, fill):  # the regular branch's inputs, replaced where it would divide by ~0
+            return xp.where(regular, x, fill) if masked else x
+
+        # θ / (2 sin θ) with 2 sin θ = |v| and θ = atan2(2 sin θ, 2 cos θ) (atan2 ignores a common scale).
+        norm = xp.sqrt(safe(v2, 1.0))
+        factor = xp.arctan2(norm, safe(c2, 0.0)) / norm
+        if masked:  # ½ arcsin(s) / s with s² = v2 / 4: ½ + v2 / 48 + 3 v2² / 1280
+            factor = xp.where(regular, factor, 0.5 + v2 * (1.0 / 48.0) + v2 * v2 * (3.0 / 1280.0))
+        r = xp.reshape(factor, factor.shape + (1,)) * v
         if not near_pi.any():
             return r
-        return xp.where(near_pi[..., None], _near_pi(xp, M, v, c, v2, near_pi), r)
+        return xp.where(near_pi[..., None], _near_pi(xp, M, v, c2 * 0.5, v2, near_pi), r)
 
     return _run(M, log_map)
 

@@ -116,15 +116,18 @@ def _parse_target(chain: Chain, target):
             f"target must be a pose (4, 4) or (B, 4, 4), or a position (3,) or (B, 3) "
             f"((2,) or (B, 2) for planar arms); got shape {t.shape}"
         )
-    if not np.all(np.isfinite(t)):
+    if not np.isfinite(t).all():
         raise ValueError("target contains NaN or infinite values")
     single = t.ndim == (2 if kind == "pose" else 1)
     if kind == "pose":
         R = t[..., :3, :3]
-        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - np.eye(3)).max() < 1e-6
-        if not orthonormal or np.any(np.abs(np.linalg.det(R) - 1.0) > 1e-6) or np.any(t[..., 3, :] != [0, 0, 0, 1]):
+        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max() < 1e-6
+        if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (t[..., 3, :] != _BOTTOM_ROW).any():
             raise ValueError("target: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
     return (t[None] if single else t), kind, single
+
+
+_EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
 
 
 def _sample_box(chain: Chain):
@@ -141,8 +144,30 @@ def default_start(chain: Chain) -> np.ndarray:
     the start off such symmetric poses; continuous joints count as [−π, π]. Clipped to the
     limits, for joints with a range narrower than the perturbation.
     """
-    lo, hi = _sample_box(chain)
-    return np.clip(0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1)), chain.lower, chain.upper)
+    return _starts_box(chain)[0].copy()
+
+
+def _starts_box(chain: Chain):
+    """(default start, sampling box's lower end, its span), read-only and cached per joint limits.
+
+    A solve for one target costs a few milliseconds, and deriving these anew took ~15 numpy
+    calls of it; the key is the limits themselves, so a chain whose limits change gets new ones.
+    """
+    key = (chain.lower.tobytes(), chain.upper.tobytes())
+    found = _STARTS_BOX.get(key)
+    if found is None:
+        lo, hi = _sample_box(chain)
+        start = np.clip(0.5 * (lo + hi) + 0.1 * np.sin(np.arange(1, chain.n + 1)), chain.lower, chain.upper)
+        found = (start, lo, hi - lo)
+        for array in found:
+            array.flags.writeable = False
+        if len(_STARTS_BOX) >= 256:  # bound the cache for programs that make many chains
+            _STARTS_BOX.clear()
+        _STARTS_BOX[key] = found
+    return found
+
+
+_STARTS_BOX: dict = {}
 
 
 def _check_q0(chain: Chain, q0, batch: int):
@@ -170,7 +195,9 @@ def _errors(T, targets, kind):
         e = targets - T[..., :3, 3]
         return e, np.linalg.norm(e, axis=-1), np.zeros(len(e))
     e = pose_error(T, targets)
-    return e, np.linalg.norm(e[:, :3], axis=-1), np.linalg.norm(e[:, 3:], axis=-1)
+    # Both norms from one reduction (np.linalg.norm's own overhead is several ops' worth).
+    norms = np.sqrt((e * e).reshape(len(e), 2, 3).sum(axis=-1))
+    return e, norms[:, 0], norms[:, 1]
 
 
 def _weights(weights, kind):
@@ -196,8 +223,11 @@ class _LevenbergMarquardt:
     def __init__(self, chain, kind, W, damping, lam, monotone=False):
         self.chain, self.kind, self.W2, self.damping, self.lam = chain, kind, W * W, damping, lam
         self.monotone = monotone
+        self.eye = np.eye(chain.n)
 
     def init_state(self, q):
+        if not self.monotone:  # no per-row state: fewer arrays for the loop to filter
+            return {}
         R, n = q.shape
         m = len(self.W2)
         return {"mu": np.ones(R), "prev_q": q.copy(), "prev_sq": np.full(R, np.inf),
@@ -205,8 +235,9 @@ class _LevenbergMarquardt:
 
     def reset(self, state, rows):
         """Forget the history of restarted rows."""
-        state["mu"][rows] = 1.0
-        state["prev_sq"][rows] = np.inf
+        if self.monotone:
+            state["mu"][rows] = 1.0
+            state["prev_sq"][rows] = np.inf
 
     def evaluate(self, q, target):
         T, J = pose_and_jacobian(self.chain, q)
@@ -214,7 +245,7 @@ class _LevenbergMarquardt:
         return e, pe, re, J[:, : e.shape[-1]]
 
     def update(self, q, e, J, state):
-        sq = 0.5 * np.sum(self.W2 * e * e, axis=-1)
+        sq = 0.5 * (self.W2 * e * e).sum(axis=-1)  # the method skips np.sum's dispatch layer
         if self.monotone:
             worse = sq > state["prev_sq"]
             q, e, J, sq = (np.where(_expand(worse, a), p, a) for a, p in
@@ -229,26 +260,29 @@ class _LevenbergMarquardt:
             lam = np.full(len(e), self.lam)
         # A floor keeps the solve well posed for redundant arms (JᵀJ is singular when n > 6)
         # once the error, and with it Chan-Lawrence damping, has vanished.
-        lam = np.maximum(lam * state["mu"], 1e-12)
-        dq = _damped_step(J, e, self.W2, lam)
-        # A joint at a limit that the step pushes further out leaves the system (its column is
-        # zeroed) and the step is recomputed, so the other joints compensate: clipping alone stalls.
+        lam = np.maximum(lam * state["mu"] if self.monotone else lam, 1e-12)  # μ stays 1 otherwise
+        # A step on a few rows costs per-op overhead, not arithmetic: JᵀWJ and JᵀWe are built
+        # once, and the second solve below reuses them.
+        JtW = np.swapaxes(J, -1, -2) * self.W2
+        JtWJ, JtWe = JtW @ J, JtW @ e[..., None]
+        damping = lam[:, None, None] * self.eye
+        dq = np.linalg.solve(JtWJ + damping, JtWe)[..., 0]
+        # A joint at a limit that the step pushes further out leaves the system (its column of J
+        # is zeroed) and the step is recomputed, so the other joints compensate: clipping alone
+        # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
+        # so the reduced system is a masked copy of the full one: the blocked joint's row keeps
+        # only λ on the diagonal, and its step comes out 0.
         blocked = ((q <= self.chain.lower) & (dq < 0)) | ((q >= self.chain.upper) & (dq > 0))
         rows = blocked.any(axis=1)
         if rows.any():
-            dq[rows] = _damped_step(J[rows] * ~blocked[rows][:, None, :], e[rows], self.W2, lam[rows])
+            free = ~blocked[rows]
+            A = JtWJ[rows] * (free[:, :, None] & free[:, None, :]) + damping[rows]
+            dq[rows] = np.linalg.solve(A, JtWe[rows] * free[..., None])[..., 0]
         return q + dq
 
 
 def _expand(mask, like):
     return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
-
-
-def _damped_step(J, e, W2, lam):
-    """Solve (JᵀWJ + λ I) Δq = JᵀW e row by row: J (R, m, n), e (R, m), W2 (m,), λ (R,)."""
-    JtW = np.swapaxes(J, -1, -2) * W2
-    A = JtW @ J + lam[:, None, None] * np.eye(J.shape[-1])
-    return np.linalg.solve(A, JtW @ e[..., None])[..., 0]
 
 
 class _GradientMethod:
@@ -363,22 +397,23 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     if method == "lm":
         lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
         stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
-        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True)
     else:
-        stepper = polisher = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
+        stepper = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
     B = len(targets)
-    q_first = np.broadcast_to(default_start(chain), (B, chain.n)) if q0 is None else _check_q0(chain, q0, B)
+    q_first = _starts_box(chain)[0][None].repeat(B, axis=0) if q0 is None else _check_q0(chain, q0, B)
     loop = functools.partial(
         _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_r,
-        max_iterations=max_iterations, rng=np.random.default_rng([seed, _STREAM]), record_history=record_history,
+        max_iterations=max_iterations, rng=_generator(seed), record_history=record_history,
         deadline=None if time_budget is None else time.perf_counter() + time_budget)
     result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
                   starts=int(starts), stall_window=STALL_WINDOW[method])
-    failed = np.flatnonzero([r in ("stalled", "iteration budget") for r in result.reason])
-    if failed.size:
+    failed = [i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")]
+    if failed:
+        failed = np.array(failed)
         # Restarts give up on slow progress, but the closest answer to an unreachable target
         # lies where progress is slow (a stretched, singular arm): continue each target's best
         # start there, without restarts or impatience, accepting only steps that help.
+        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True) if method == "lm" else stepper
         _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
                                     starts=1, stall_window=None), tol_position, tol_r)
     result.reason = [_explain(cause, result, i, max_iterations, kind) for i, cause in enumerate(result.reason)]
@@ -387,6 +422,17 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
                         float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
                         result.reason[0], result.history[0] if record_history else None)
     return result
+
+
+def _generator(seed):
+    """The solver's random stream for `seed` (see _STREAM); int seeds reuse a cached SeedSequence,
+    which is half the cost of a fresh generator, a cost that one-target solves pay every time."""
+    return np.random.default_rng(_seed_sequence(seed) if isinstance(seed, int) else [seed, _STREAM])
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_sequence(seed: int):
+    return np.random.SeedSequence([seed, _STREAM])
 
 
 def _explain(cause, result, i, max_iterations, kind):
@@ -423,6 +469,10 @@ def _merge(result, rows, polished, tol_p, tol_r):
             result.history[r] = polished.history[k]
 
 
+_NO_ROWS = np.zeros(0, dtype=int)
+_NO_ROWS.flags.writeable = False
+
+
 def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
                  starts, stall_window, deadline, rng, record_history):
     """The solver loop over rows = targets × starts (see the module docstring).
@@ -431,15 +481,23 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
     keep each target's best answer, retire targets that converged, restart rows that stalled,
     and let the stepper move the rest. Row state (target index, q, age, progress reference and
     the stepper's own arrays) lives in one dict of arrays, filtered together.
+
+    For one target the rows are few and every numpy call costs about a microsecond whatever
+    their number, so the bookkeeping that rarely changes anything (regrouping the rows, the
+    restart and retirement logic) runs only in the iterations where rows expire or leave.
     """
     B, n = q_first.shape
-    box_lo, box_hi = _sample_box(chain)
+    _, box_lo, box_span = _starts_box(chain)
 
-    q = rng.uniform(box_lo, box_hi, (B * starts, n))
+    def random_q(count):  # the very numbers rng.uniform(box_lo, box_hi, ...) draws, with less call overhead
+        return box_lo + box_span * rng.random((count, n))
+
+    q = random_q(B * starts)
     q[::starts] = q_first
     rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "age": np.zeros(len(q), dtype=int),
             "stall_ref": np.full(len(q), np.inf), **stepper.init_state(q)}
     traces = [[] for _ in range(len(q))] if record_history else None
+    rotation = math.isfinite(tol_r)
 
     # Per target.
     done = np.zeros(B, dtype=bool)
@@ -451,83 +509,109 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
     reasons = ["" for _ in range(B)]
     histories = [[] for _ in range(B)]
 
+    regroup = True
     while len(rows["q"]):
         tgt, q = rows["tgt"], rows["q"]
-        e, pe, re, extra = stepper.evaluate(q, targets[tgt])
+        if regroup:  # the set of rows changed
+            # Rows stay grouped by target, in target order: `first` marks each group's first row.
+            first = np.ones(len(tgt), dtype=bool)
+            first[1:] = tgt[1:] != tgt[:-1]
+            t_ids = tgt[first]
+            row_targets = targets[tgt]
+            regroup = False
+        e, pe, re, extra = stepper.evaluate(q, row_targets)
         if record_history:
             for r in range(len(q)):
                 traces[r].append((q[r].copy(), pe[r], re[r]))
-        # Rows stay grouped by target, in target order: `first` marks each group's first row.
-        first = np.ones(len(tgt), dtype=bool)
-        first[1:] = tgt[1:] != tgt[:-1]
-        t_ids = tgt[first]
 
         # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
-        cost = np.maximum(pe / tol_p, re / tol_r if math.isfinite(tol_r) else 0.0)
-        best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
-        better = cost[best_rows] < best_cost[t_ids]
+        cost = np.maximum(pe / tol_p, re / tol_r) if rotation else pe / tol_p
+        if len(t_ids) == 1:  # one group (a lone target): its cheapest row without a sort
+            best_rows = cost.argmin(keepdims=True)
+        else:
+            best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
+        group_cost = cost[best_rows]
+        better = group_cost < best_cost[t_ids]
         if better.any():
-            ids, best = t_ids[better], best_rows[better]
+            ids, best = (t_ids, best_rows) if better.all() else (t_ids[better], best_rows[better])
             best_cost[ids], best_q[ids], best_pe[ids], best_re[ids] = cost[best], q[best], pe[best], re[best]
             if record_history:
                 for t_id, r in zip(ids, best):
                     histories[t_id] = traces[r]
 
+        leaving = False  # whether rows leave the batch after this iteration
         # Success, judged by FK at q (iterates are clipped to the limits, so q is inside them).
-        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r))
+        # A hit has cost <= 1 (division is monotone), so the groups' cheapest rows rule most
+        # iterations out in two ops.
+        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r)) if (group_cost <= 1.0).any() else _NO_ROWS
         if hit.size:
             # Among a target's rows that succeed together, keep the one nearest q0.
             dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
             for r in hit[np.lexsort((dist, tgt[hit]))]:
                 t_id = tgt[r]
                 if not done[t_id]:
-                    done[t_id] = True
+                    done[t_id] = leaving = True
                     reasons[t_id] = "converged"
                     best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
                     if record_history:
                         histories[t_id] = traces[r]
 
         # A row expires when it stalls (no halving of its error over a window) or ages out.
-        rows["age"] += 1
-        check = (rows["age"] % stall_window == 0) if stall_window else np.zeros(len(q), dtype=bool)
-        stalled = check & (cost > 0.5 * rows["stall_ref"])
-        expired = stalled | (rows["age"] >= max_iterations)
-        rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
-        # An expired row restarts while its target has restarts left; several rows of one
-        # target expiring together draw on the same budget, in row order.
-        exp_rows = np.flatnonzero(expired & ~done[tgt])
-        rank = np.arange(exp_rows.size) - np.searchsorted(tgt[exp_rows], tgt[exp_rows])  # within each target
-        again = exp_rows[restarts[tgt[exp_rows]] + rank < max_restarts]
-        retired = expired.copy()
-        retired[again] = False
-        if retired.any():  # a target is abandoned once none of its rows can go on
-            alive = np.zeros(B, dtype=bool)
-            alive[tgt[~retired]] = True
-            for t_id in t_ids[~alive[t_ids] & ~done[t_ids]]:
-                done[t_id] = True
-                reasons[t_id] = "stalled" if np.any(stalled[tgt == t_id]) else "iteration budget"
+        age = rows["age"]
+        age += 1
+        expired = age >= max_iterations
+        stalled = None
+        if stall_window:
+            check = age % stall_window == 0
+            if check.any():  # some rows reach a progress check
+                stalled = check & (cost > 0.5 * rows["stall_ref"])
+                expired |= stalled
+                rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
+        again, retired = _NO_ROWS, None
+        if expired.any():
+            # An expired row restarts while its target has restarts left; several rows of one
+            # target expiring together draw on the same budget, in row order.
+            exp_rows = np.flatnonzero(expired & ~done[tgt])
+            rank = np.arange(exp_rows.size) - np.searchsorted(tgt[exp_rows], tgt[exp_rows])  # within each target
+            again = exp_rows[restarts[tgt[exp_rows]] + rank < max_restarts]
+            retired = expired
+            retired[again] = False
+            if retired.any():  # a target is abandoned once none of its rows can go on
+                leaving = True
+                alive = np.zeros(B, dtype=bool)
+                alive[tgt[~retired]] = True
+                for t_id in t_ids[~alive[t_ids] & ~done[t_ids]]:
+                    done[t_id] = True
+                    reasons[t_id] = "stalled" if stalled is not None and np.any(stalled[tgt == t_id]) \
+                        else "iteration budget"
         if deadline is not None and time.perf_counter() > deadline:
             for t_id in t_ids[~done[t_ids]]:
-                done[t_id] = True
+                done[t_id] = leaving = True
                 reasons[t_id] = "time budget"
-        iterations[t_ids[~done[t_ids]]] += 1  # the targets that take a step now (all their rows together)
+        # The targets that take a step now (all their rows together): every target with rows, as the
+        # rows of finished targets leave at the end of the iteration they finish in.
+        iterations[t_ids[~done[t_ids]] if leaving else t_ids] += 1
 
-        # Joint limits: every iterate, hence every answer, stays inside.
-        rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
+        if leaving:
+            keep = ~done[tgt] if retired is None else ~done[tgt] & ~retired
+            again = again[keep[again]]
+        # Joint limits: every iterate, hence every answer, stays inside. When every row leaves
+        # (a lone target's last iteration) no step is needed.
+        if not leaving or keep.any():
+            rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
         # Expired rows with restarts left start again from a random configuration.
-        keep = ~done[tgt] & ~retired
-        again = again[keep[again]]
         if again.size:
             restarts += np.bincount(tgt[again], minlength=B)
-            rows["q"][again] = rng.uniform(box_lo, box_hi, (again.size, n))
+            rows["q"][again] = random_q(again.size)
             rows["age"][again] = 0
             rows["stall_ref"][again] = np.inf
             stepper.reset(rows, again)
             if record_history:
                 for r in again:
                     traces[r] = []
-        if not keep.all():
+        if leaving and not keep.all():
             rows = {key: value[keep] for key, value in rows.items()}
+            regroup = True
             if record_history:
                 traces = [trace for trace, k in zip(traces, keep) if k]
         if again.size and len(rows["q"]) < SMALL_BATCH:
@@ -539,11 +623,12 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             new_tgt = np.repeat(stragglers, np.maximum(extra, 0))
             if new_tgt.size:
                 restarts[stragglers] += np.maximum(extra, 0)
-                q_new = rng.uniform(box_lo, box_hi, (new_tgt.size, n))
+                q_new = random_q(new_tgt.size)
                 new = {"tgt": new_tgt, "q": q_new, "age": np.zeros(new_tgt.size, dtype=int),
                        "stall_ref": np.full(new_tgt.size, np.inf), **stepper.init_state(q_new)}
                 order = np.argsort(np.concatenate([rows["tgt"], new_tgt]), kind="stable")  # keep targets grouped
                 rows = {key: np.concatenate([rows[key], new[key]])[order] for key in rows}
+                regroup = True
                 if record_history:
                     traces = [(traces + [[] for _ in range(new_tgt.size)])[i] for i in order]
 

@@ -226,6 +226,9 @@ def matmul(x, y):
         out = a @ b
     except ValueError as err:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned") from err
+    if a.ndim == b.ndim >= 2:  # matrices, or stacks of equal rank: the two products as they stand
+        return record(out, "matmul", (x, y),
+                      (lambda g: g @ np.swapaxes(b, -1, -2), lambda g: np.swapaxes(a, -1, -2) @ g))
     a2 = a[None, :] if a.ndim == 1 else a  # (..., m, k)
     b2 = b[:, None] if b.ndim == 1 else b  # (..., k, n)
     out_ndim = out.ndim  # an ndarray, or a numpy scalar for vector @ vector

@@ -33,6 +33,8 @@ from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
 METHODS = ("lm", "gd", "momentum", "adam")
+DAMPING = ("chan-lawrence", "sugihara", "constant")
+
 # The solver's random starts come from its own stream for a given seed, so that they never
 # coincide with configurations a caller drew from np.random.default_rng(seed) (a benchmark's
 # targets, say), which would hand the solver its answers as starting points.
@@ -48,7 +50,6 @@ EXTRA_STARTS = 3
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
 STALL_WINDOW = {"lm": 8, "gd": 200, "momentum": 200, "adam": 200}
-DAMPING = ("chan-lawrence", "sugihara", "constant")
 
 # Per-method defaults: iterations per start, step size (lr) for the gradient methods.
 _DEFAULTS = {

@@ -133,15 +133,8 @@ def ikpy_solver(chain):
 
 
 def _folded(chain):
-    """The chain's folded constants C_0..C_n (motions about or along local z between them)."""
-    from kinematics.transforms import axis_to_z
-
-    constants, left = [], chain.base
-    for joint in chain.joints:
-        A = axis_to_z(joint.axis)
-        constants.append(left @ joint.origin @ A)
-        left = A.T
-    return constants + [left @ chain.tool]
+    """The chain's folded constants C_0..C_n, with motions about or along local z between them."""
+    return list(chain.compiled["constants"]) + [chain.compiled["tip"]]
 
 
 def to_urdf(chain) -> str:

@@ -13,7 +13,7 @@ Example:
     array([ 0.6397, -0.1362])
 """
 
-from . import data, losses, nn, optim, viz
+from . import data, files, losses, nn, optim, viz
 from .checker import GradientCheckError, check_grads, numerical_jacobian
 from .ops import (
     abs, add, arctan2, broadcast_to, concatenate, cos, div, exp, getitem, log, log_softmax, logsumexp, matmul,
@@ -31,5 +31,5 @@ __all__ = [
     "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "sum", "mean", "max", "reshape",
     "transpose", "swapaxes", "broadcast_to", "getitem", "stack", "concatenate", "softmax",
     "log_softmax", "logsumexp", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
-    "numerical_jacobian", "GradientCheckError", "losses", "nn", "optim", "data", "viz",
+    "numerical_jacobian", "GradientCheckError", "losses", "nn", "optim", "data", "viz", "files",
 ]

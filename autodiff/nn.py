@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from . import ops
+from .files import atomic_output
 from .tensor import Tensor, as_tensor, record
 
 __all__ = [
@@ -150,7 +151,8 @@ class Module:
         path = os.fspath(path)
         if not path.endswith(".npz"):
             path += ".npz"
-        np.savez(path, **self.state_dict())
+        with atomic_output(path) as tmp:  # a full disk leaves the old file, never half a new one
+            np.savez(tmp, **self.state_dict())
         return path
 
     def load(self, path, strict: bool = True) -> Module:

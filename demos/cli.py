@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
+    for command_parser in sub.choices.values():  # those not made by common.command_parser too
+        accept_negative_numbers(command_parser)
     return parser
 
 

@@ -25,7 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def armgrad(capsys, *argv):
     """Run `armgrad ARGV` in-process: (exit status, stdout, stderr)."""
-    status = cli.main([str(a) for a in argv])
+    try:
+        status = cli.main([str(a) for a in argv])
+    except KeyboardInterrupt:  # it would stop pytest itself
+        pytest.fail("KeyboardInterrupt escaped from cli.main")
     out, err = capsys.readouterr()
     return status, out, err
 

@@ -79,7 +79,9 @@ class ChunkStore:
         """
         folder = Path(folder)
         path = folder / MANIFEST
-        if folder.exists():
+        if folder.is_dir() and not path.exists() and not any(_PART.match(p.name) for p in folder.iterdir()):
+            pass  # stopped between creating the folder and writing its manifest: nothing to lose
+        elif folder.exists():
             try:
                 old = json.loads(path.read_text())
             except (OSError, ValueError):
@@ -94,7 +96,7 @@ class ChunkStore:
                                  f"re-run with that run's options to resume it, or delete {folder}/ to start over")
             return cls(folder, manifest)
         try:
-            folder.mkdir()
+            folder.mkdir(exist_ok=True)
         except OSError as err:
             raise OSError(f"cannot create {folder}/: {err.strerror or err}") from err
         with atomic_output(path) as tmp:

@@ -200,12 +200,17 @@ def test_a_changed_targets_file_or_robot_file_refuses_to_resume(capsys, tmp_path
     assert armgrad(capsys, *command)[0] == 0 and not chunks.parts_folder(out).exists()
 
 
-def test_a_parts_folder_without_manifest_is_refused(capsys, tmp_path):
+def test_a_parts_folder_without_manifest_is_refused_unless_empty(capsys, tmp_path):
     targets = planar_targets(tmp_path / "t.npy", 2)
     out = tmp_path / "answers.csv"
-    chunks.parts_folder(out).mkdir()
-    status, _, stderr = armgrad(capsys, "solve", "planar3", "--targets", targets, "--out", out, "--no-progress")
+    command = ["solve", "planar3", "--targets", targets, "--out", out, "--no-progress"]
+    parts = chunks.parts_folder(out)
+    parts.mkdir()
+    (parts / "chunk-000000.npz").write_bytes(b"from somewhere else")
+    status, _, stderr = armgrad(capsys, *command)
     assert status == 2 and f"{out}.parts/ exists but has no readable manifest.json" in stderr
+    (parts / "chunk-000000.npz").unlink()  # as Ctrl-C right after the folder was made leaves it
+    assert armgrad(capsys, *command)[0] == 0 and out.exists() and not parts.exists()
 
 
 def test_chunk_store_round_trip_ignores_temporary_files(tmp_path):

@@ -27,7 +27,7 @@ import numpy as np
 
 import kinematics as kin
 import robots
-from demos.cli import CommandError
+from demos.cli import CommandError, accept_negative_numbers
 
 RPY_COLUMNS = ("roll", "pitch", "yaw")
 QUAT_COLUMNS = ("qx", "qy", "qz", "qw")
@@ -43,9 +43,9 @@ def command_parser(subparsers, name: str, **kwargs) -> argparse.ArgumentParser:
     """A subcommand's parser whose usage errors are one line, like the command's own errors.
 
     argparse's default prints the whole usage block before the message; with a dozen options
-    that buries the one line that matters.
+    that buries the one line that matters. Negative numbers in any form ("-2e-1") are values.
     """
-    parser = subparsers.add_parser(name, formatter_class=ExamplesFormatter, **kwargs)
+    parser = accept_negative_numbers(subparsers.add_parser(name, formatter_class=ExamplesFormatter, **kwargs))
 
     def error(message):
         parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
@@ -155,6 +155,17 @@ def parse_numbers(values, what: str, count=None) -> np.ndarray:
             expected = " or ".join(str(c) for c in allowed)
             raise CommandError(f"{what}: expected {expected} values, got {len(out)}")
     return np.array(out, dtype=float)
+
+
+def finite_positive(value: float, what: str) -> float:
+    """`value` itself when it is a finite number above zero, else a CommandError naming `what`.
+
+    argparse's `type=float` takes "inf" and "nan"; a tolerance of inf would call anything a
+    success, and NaN compares false with every bound.
+    """
+    if not (math.isfinite(value) and value > 0):
+        raise CommandError(f"{what}: must be a finite number above 0, got {value!r}")
+    return value
 
 
 def parse_q(chain: kin.Chain, values, degrees: bool = False, what: str = "Q") -> np.ndarray:
@@ -289,8 +300,12 @@ def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = Fals
 
 
 def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool):
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row and not row[0].lstrip().startswith("#")]
+    # utf-8-sig drops the byte-order mark Excel writes before the header ("\ufeffx" is not "x").
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [row for row in csv.reader(f) if row and not row[0].lstrip().startswith("#")]
+    except UnicodeDecodeError as err:
+        raise CommandError(f"--targets: {path} is not UTF-8 text (byte {err.start}): save it as UTF-8 CSV") from None
     if not rows:
         raise CommandError(f"--targets: {path} is empty; expected a header such as x,y,z")
     header = [name.strip().lower() for name in rows[0]]

@@ -9,11 +9,16 @@ from __future__ import annotations
 import csv
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 import kinematics as kin
-from demos import common
+from autodiff.files import atomic_output
+from demos import chunks, common
+
+# The answers file formats --out writes (by extension).
+OUT_FORMATS = (".csv",)
 
 EXAMPLES = f"""\
 examples:
@@ -33,8 +38,12 @@ poses (B, 4, 4). Targets are solved in chunks (progress bar on stderr); the answ
 (CSV: the target columns, q1..qn, success, position_error, rotation_error, iterations,
 restarts), or to stdout without --out.
 
+--out FILE is written only when every target is solved; until then finished chunks are kept in
+FILE.parts/. After Ctrl-C (or a full disk) the same command resumes from them; other options
+refuse to resume and say which differ.
+
 exit status: 0 all targets solved; 1 some target not solved (success false is printed, with
-the best answer found and the reason); 2 bad input.
+the best answer found and the reason); 2 bad input; 130 interrupted (Ctrl-C).
 """
 
 
@@ -46,7 +55,8 @@ def register(subparsers) -> None:
     common.add_robot_arguments(parser)
     common.add_target_arguments(parser)
     parser.add_argument("--targets", metavar="FILE", help="a CSV or .npy file of targets (see below)")
-    parser.add_argument("--out", metavar="FILE", help="with --targets: write the answers to this CSV file")
+    parser.add_argument("--out", metavar="FILE",
+                        help="with --targets: write the answers to this .csv file, once complete")
     parser.add_argument("--method", choices=kin.METHODS, default="lm",
                         help="lm (Levenberg-Marquardt, default), gd, momentum or adam")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
@@ -57,22 +67,30 @@ def register(subparsers) -> None:
     parser.add_argument("--max-restarts", type=int, default=50, metavar="N", help="random restarts (default 50)")
     parser.add_argument("--degrees", action="store_true",
                         help="angles (--rpy, --q0, rpy columns, printed q) in degrees; --json and CSV q stay rad")
-    parser.add_argument("--chunk", type=int, default=64, metavar="N", help="targets per solver call in a batch")
+    parser.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="stop searching after this long: per target with --target, per chunk with --targets")
+    # 512: a Panda batch solves 2-3x faster than in chunks of 64 (cache-sized batches), and a
+    # chunk still takes under a second, so the bar moves and Ctrl-C loses little.
+    parser.add_argument("--chunk", type=int, default=512, metavar="N",
+                        help="targets per solver call in a batch (default 512)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
 
 def _options(args, chain) -> dict:
-    if args.tol_position <= 0 or args.tol_rotation <= 0:
-        raise common.CommandError("--tol-position and --tol-rotation must be positive")
+    """kin.solve's keyword arguments from the command line, checked."""
+    common.finite_positive(args.tol_position, "--tol-position")
+    common.finite_positive(args.tol_rotation, "--tol-rotation")
+    if args.time_budget is not None:
+        common.finite_positive(args.time_budget, "--time-budget")
     if args.max_iterations is not None and args.max_iterations < 1:
         raise common.CommandError("--max-iterations must be at least 1")
     if args.max_restarts < 0:
         raise common.CommandError("--max-restarts must be >= 0")
     options = {"method": args.method, "seed": args.seed, "tol_position": args.tol_position,
                "tol_rotation": args.tol_rotation, "max_iterations": args.max_iterations,
-               "max_restarts": args.max_restarts}
+               "max_restarts": args.max_restarts, "time_budget": args.time_budget}
     if args.q0 is not None:
         q0 = common.parse_q(chain, args.q0, args.degrees, "--q0")
         outside = common.outside_limits(chain, q0)
@@ -142,33 +160,102 @@ def _print_single(chain, target, report, degrees, args):
         print(f"reason          {report['reason']}")
 
 
+def _check_out(path: str) -> Path:
+    """--out before any work: a format it writes, in a folder where it can write."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUT_FORMATS:
+        got = f"a {suffix} file" if suffix else "a file without an extension"
+        raise common.CommandError(f"--out: cannot write {got} ({path}); answers are written as "
+                                  f"{', '.join(OUT_FORMATS)}")
+    return common.check_writable(path)
+
+
+def _manifest(args, chain, options: dict, count: int) -> dict:
+    """What determines a batch's answers: a resumed run must agree on all of it."""
+    import autodiff
+
+    structure = {"joints": [[j.name, j.type, j.axis.tolist(), j.origin.tolist(), list(j.limits)] for j in chain.joints],
+                 "base": chain.base.tolist(), "tool": chain.tool.tolist(), "planar": chain.planar}
+    manifest = {"armgrad": autodiff.__version__, "robot": chain.name,
+                "robot_fingerprint": chunks.fingerprint(structure), "targets": chunks.file_fingerprint(args.targets),
+                "count": count, "degrees": args.degrees, "chunk": args.chunk}
+    manifest.update({key: (value.tolist() if isinstance(value, np.ndarray) else value)
+                     for key, value in options.items()})
+    return manifest
+
+
+def _solve_chunk(chain, targets, options) -> dict:
+    r = kin.solve(chain, targets, **options)
+    return {"q": np.asarray(r.q, dtype=float), "success": np.asarray(r.success, dtype=bool),
+            "position_error": np.asarray(r.position_error, dtype=float),
+            "rotation_error": np.asarray(r.rotation_error, dtype=float),
+            "iterations": np.asarray(r.iterations, dtype=np.int64), "restarts": np.asarray(r.restarts, dtype=np.int64)}
+
+
 def _run_batch(args, chain) -> int:
     from tqdm import tqdm
 
-    out = common.check_writable(args.out) if args.out is not None else None
+    out = _check_out(args.out) if args.out is not None else None
     if args.chunk < 1:
         raise common.CommandError("--chunk must be at least 1")
+    options = _options(args, chain)
     targets, ignored = common.read_targets(args.targets, chain, args.degrees)
     if ignored:
         print(f"armgrad solve: note: ignoring columns {', '.join(ignored)} in {args.targets}", file=sys.stderr)
-    options = _options(args, chain)
     B = len(targets)
-    q = np.zeros((B, chain.n))
-    success = np.zeros(B, dtype=bool)
-    pos_err, rot_err = np.zeros(B), np.zeros(B)
-    iterations, restarts = np.zeros(B, dtype=int), np.zeros(B, dtype=int)
+    bounds = [(lo, min(B, lo + args.chunk)) for lo in range(0, B, args.chunk)]
+    # With --out, finished chunks go to FILE.parts/ and FILE is written only once all are done,
+    # so Ctrl-C or a full disk keeps them and the same command resumes. Every chunk is solved
+    # with the same seed and options, so an answer does not depend on the run being resumed.
+    store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, options, B)) if out else None
+    parts = {i: store.load(i) for i in store.done() if i < len(bounds)} if store else {}
+    resumed = sum(bounds[i][1] - bounds[i][0] for i in parts)
+    if resumed:
+        print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
+
+    def kept() -> int:
+        return sum(bounds[i][1] - bounds[i][0] for i in parts)
+
     started = time.perf_counter()
-    # Chunks keep the bar moving and bound the solver's batch; each chunk is one batched solve.
-    with tqdm(total=B, desc="solving", unit="target", file=sys.stderr, disable=args.no_progress,
-              dynamic_ncols=True) as bar:
-        for lo in range(0, B, args.chunk):
-            hi = min(B, lo + args.chunk)
-            r = kin.solve(chain, targets[lo:hi], **options)
-            q[lo:hi], success[lo:hi] = r.q, r.success
-            pos_err[lo:hi], rot_err[lo:hi] = r.position_error, r.rotation_error
-            iterations[lo:hi], restarts[lo:hi] = r.iterations, r.restarts
-            bar.update(hi - lo)
-    seconds = time.perf_counter() - started
+    try:
+        # Chunks keep the bar moving and bound the solver's batch; each chunk is one batched solve.
+        with tqdm(total=B, initial=resumed, desc="solving (resumed)" if resumed else "solving", unit="target",
+                  file=sys.stderr, disable=args.no_progress, dynamic_ncols=True) as bar:
+            for i, (lo, hi) in enumerate(bounds):
+                if i in parts:
+                    continue
+                part = _solve_chunk(chain, targets[lo:hi], options)
+                if store:
+                    store.save(i, part)
+                parts[i] = part
+                bar.update(hi - lo)
+        seconds = time.perf_counter() - started
+        return _report(args, chain, targets, parts, bounds, out, store, seconds, resumed)
+    except KeyboardInterrupt:
+        if store and not store.folder.exists():  # stopped after the answers file was complete
+            print(f"armgrad solve: interrupted; {out} was written", file=sys.stderr)
+        elif store:
+            print(f"armgrad solve: interrupted: {kept()} of {B} targets kept in {store.folder}/; "
+                  f"re-run the same command to resume", file=sys.stderr)
+        else:
+            print(f"armgrad solve: interrupted after {kept()} of {B} targets; nothing written "
+                  f"(with --out FILE finished chunks are kept and a re-run resumes)", file=sys.stderr)
+        return 130
+    except OSError as err:
+        if not store:
+            raise
+        raise common.CommandError(f"{err}; {kept()} of {B} targets kept in {store.folder}/: "
+                                  f"fix that and re-run the same command to resume") from err
+
+
+def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -> int:
+    """Print or write the answers of a finished batch; the exit status."""
+    B = len(targets)
+    fields = {name: np.concatenate([parts[i][name] for i in range(len(bounds))])
+              for name in ("q", "success", "position_error", "rotation_error", "iterations", "restarts")}
+    q, success = fields["q"].reshape(B, chain.n), fields["success"]
+    pos_err, rot_err = fields["position_error"], fields["rotation_error"]
+    iterations, restarts = fields["iterations"], fields["restarts"]
     pose = targets.ndim == 3
     if args.json:
         answers = [{"target": targets[i].tolist(), "q": q[i].tolist(), "success": bool(success[i]),
@@ -187,13 +274,16 @@ def _run_batch(args, chain) -> int:
         rows.append([f"{v + 0.0:.10g}" for v in target_cols] + [f"{v + 0.0:.12g}" for v in q[i]]
                     + [str(bool(success[i])).lower(), f"{pos_err[i]:.3e}", f"{rot_err[i]:.3e}",
                        str(iterations[i]), str(restarts[i])])
+    solved_now = B - resumed
     summary = (f"solved {int(success.sum())}/{B} targets on {chain.name} with {args.method} "
-               f"in {seconds:.2f} s ({B / max(seconds, 1e-9):.0f} targets/s)")
+               f"in {seconds:.2f} s ({solved_now / max(seconds, 1e-9):.0f} targets/s)"
+               + (f", {resumed} of them resumed from {store.folder}/" if resumed else ""))
     if out is not None:
-        with open(out, "w", newline="") as f:
+        with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows(rows)
+        store.remove()
         if args.json:
             report["out"] = str(out)
             print(common.dumps(report))

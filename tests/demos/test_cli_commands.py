@@ -1,10 +1,12 @@
 """The arm commands of `armgrad`: robots, fk, solve (in-process and as subprocesses), bad input."""
 
+import argparse
 import csv
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +174,74 @@ def test_solve_targets_npy_positions_to_stdout(capsys, tmp_path):
     np.testing.assert_allclose(kin.forward_kinematics(chain, q)[:, :2, 3], points, atol=1e-5)
 
 
+# ----------------------------------------------------------------------------- the interface, pinned
+
+SINGLE_KEYS = {"robot", "method", "target", "target_kind", "success", "q", "joint_names", "position_error",
+               "rotation_error", "iterations", "restarts", "reason", "seconds"}
+BATCH_KEYS = {"robot", "method", "targets", "solved", "seconds", "joint_names", "answers"}
+ANSWER_KEYS = {"target", "q", "success", "position_error", "rotation_error", "iterations", "restarts"}
+RESULT_COLUMNS = ["success", "position_error", "rotation_error", "iterations", "restarts"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["planar3", "--target", "1.2", "0.9"],
+    ["panda", "--target", "0.4", "0.2", "0.5", "--rpy", "3.1416", "0", "0"],
+])
+def test_solve_json_key_set(capsys, argv):
+    status, out, _ = armgrad(capsys, "solve", *argv, "--json")
+    assert status == 0 and set(json.loads(out)) == SINGLE_KEYS
+
+
+def test_solve_batch_json_key_set(capsys, tmp_path):
+    np.save(tmp_path / "t.npy", np.array([[1.0, 1.0], [0.5, -1.2]]))
+    argv = ["solve", "planar3", "--targets", str(tmp_path / "t.npy"), "--no-progress", "--json"]
+    status, out, _ = armgrad(capsys, *argv)
+    data = json.loads(out)
+    assert status == 0 and set(data) == BATCH_KEYS and all(set(a) == ANSWER_KEYS for a in data["answers"])
+    status, out, _ = armgrad(capsys, *argv, "--out", str(tmp_path / "a.csv"))
+    assert status == 0 and set(json.loads(out)) == BATCH_KEYS | {"out"}
+
+
+@pytest.mark.parametrize("robot, targets, columns", [
+    ("planar3", [[1.0, 1.0], [3.5, 0.0]], ["x", "y", "z"]),
+    ("planar3", "x,y,roll,pitch,yaw\n1,1,0,0,0.5\n3.5,0,0,0,0\n", ["x", "y", "z", "qx", "qy", "qz", "qw"]),
+    ("panda", [[0.4, 0.1, 0.5], [2.0, 0.0, 0.5]], ["x", "y", "z"]),
+    ("panda", "x,y,z,roll,pitch,yaw\n0.4,0.2,0.5,3.1416,0,0\n2.0,0,0.5,0,0,0\n",
+     ["x", "y", "z", "qx", "qy", "qz", "qw"]),
+])
+def test_solve_csv_header_and_columns(capsys, tmp_path, robot, targets, columns):
+    """The exact header, and each column holding what its name says (the JSON of the same run)."""
+    chain = robots.get(robot)
+    if isinstance(targets, str):
+        path = tmp_path / "t.csv"
+        path.write_text(targets)
+    else:
+        path = tmp_path / "t.npy"
+        np.save(path, np.array(targets))
+    argv = ["solve", robot, "--targets", str(path), "--no-progress", "--max-restarts", "2"]
+    status, out, _ = armgrad(capsys, *argv, "--out", str(tmp_path / "a.csv"))
+    assert status == 1  # the second target is out of reach
+    with open(tmp_path / "a.csv", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    assert header == columns + [f"q{k}" for k in range(1, chain.n + 1)] + RESULT_COLUMNS
+    status, out, _ = armgrad(capsys, *argv, "--json")
+    answers = json.loads(out)["answers"]
+    for row, answer in zip(rows, answers):
+        got = dict(zip(header, row))
+        T = np.asarray(answer["target"])
+        np.testing.assert_allclose([float(got[c]) for c in ("x", "y", "z")], T[:3, 3] if T.ndim == 2 else T,
+                                   atol=1e-9)
+        np.testing.assert_allclose([float(got[f"q{k}"]) for k in range(1, chain.n + 1)], answer["q"], atol=1e-11)
+        assert got["success"] == str(answer["success"]).lower()
+        for name in ("position_error", "rotation_error"):
+            np.testing.assert_allclose(float(got[name]), answer[name], rtol=1e-3, atol=1e-300)
+        assert int(got["iterations"]) == answer["iterations"] and int(got["restarts"]) == answer["restarts"]
+    # The out-of-reach row tells the columns apart: a large position error, restarts used up.
+    unreachable = dict(zip(header, rows[1]))
+    assert float(unreachable["position_error"]) > 0.1 and unreachable["restarts"] == "2"
+    assert int(unreachable["iterations"]) > 2
+
+
 # ----------------------------------------------------------------------------- bad input
 
 BAD_INPUT = [
@@ -189,6 +259,15 @@ BAD_INPUT = [
     (["solve", "panda", "--target", "0.4", "0", "0.4", "--q0", *["0"] * 7], "outside the joint limits"),
     (["solve", "panda", "--targets", "no-such-file.csv"], "file not found"),
     (["solve", "panda", "--target", "0.4", "0", "0.4", "--out", "a.csv"], "use it with --targets"),
+    (["solve", "panda", "--targets", "t.csv", "--out", "answers.parquet"],
+     "--out: cannot write a .parquet file (answers.parquet); answers are written as .csv"),
+    (["solve", "panda", "--targets", "t.csv", "--out", "answers"], "cannot write a file without an extension"),
+    (["solve", "planar2", "--target", "3", "0", "--tol-position", "inf"], "--tol-position: must be a finite number"),
+    (["solve", "planar2", "--target", "3", "0", "--tol-rotation", "nan"], "--tol-rotation: must be a finite number"),
+    (["solve", "planar2", "--target", "3", "0", "--tol-position", "0"], "--tol-position: must be a finite number"),
+    (["solve", "planar2", "--target", "3", "0", "--time-budget", "inf"], "--time-budget: must be a finite number"),
+    (["solve", "planar2", "--target", "3", "0", "--time-budget", "-1"], "--time-budget: must be a finite number"),
+    (["solve", "planar2", "--target", "-inf", "0"], "--target: '-inf' is not a finite number"),
     (["animate", "panda", "--target", "0.4", "0", "0.4", "--out", "x.png"], "must be a .gif or .mp4"),
     (["animate", "panda", "--target", "0.4", "0", "0.4", "--compare", "gd,newton", "--out", "x.gif"],
      "unknown method(s) newton"),
@@ -203,6 +282,51 @@ def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv,
     assert status == 2
     assert err.count("\n") == 1 and err.startswith(f"armgrad {argv[0]}: error: ") and message in err
     assert "Traceback" not in err and out == ""
+
+
+def test_time_budget_stops_the_search(capsys):
+    argv = ["solve", "planar2", "--target", "3", "0", "--max-restarts", "100000", "--time-budget", "0.2", "--json"]
+    started = time.perf_counter()
+    status, out, _ = armgrad(capsys, *argv)
+    assert status == 1 and time.perf_counter() - started < 10  # 100,000 restarts would take minutes
+    assert "time budget" in json.loads(out)["reason"]
+
+
+def test_negative_numbers_in_exponent_form_are_values(capsys):
+    status, out, err = armgrad(capsys, "solve", "panda", "--target", "-2e-1", "0", "0.5", "--json")
+    assert status == 0, err
+    assert json.loads(out)["target"] == [-0.2, 0.0, 0.5]
+    q = ["-1e-1", "-0.785", "0", "-2.356", "0", "1.571", "0.785"]
+    status, out, err = armgrad(capsys, "fk", "panda", *q, "--json")
+    assert status == 0, err
+    assert json.loads(out)["q"][0] == -0.1
+    status, out, _ = armgrad(capsys, "fk", "planar2", "-1E+0", "-.5e1", "--json")
+    assert status == 0 and json.loads(out)["q"] == [-1.0, -5.0]
+
+
+@pytest.mark.parametrize("text", ["-2e-1", "-1E+3", "-.5e1", "-3.", "-7", "-inf", "-NaN"])
+def test_every_parser_reads_negative_numbers_as_values(text):
+    parser = cli.build_parser()
+    assert cli.NEGATIVE_NUMBER.match(text)
+    assert parser.parse_args(["fk", "planar2", text, "0"]).q[0] == text
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert all(p._negative_number_matcher is cli.NEGATIVE_NUMBER for p in subparsers.choices.values())
+    assert not cli.NEGATIVE_NUMBER.match("-e1") and not cli.NEGATIVE_NUMBER.match("--target")
+
+
+def test_csv_with_a_byte_order_mark_as_excel_writes_it(capsys, tmp_path):
+    path = tmp_path / "targets.csv"
+    path.write_bytes("x,y,z\r\n0.4,0.1,0.5\r\n".encode("utf-8-sig"))
+    status, out, err = armgrad(capsys, "solve", "panda", "--targets", str(path), "--no-progress", "--json")
+    assert status == 0, err
+    assert json.loads(out)["answers"][0]["target"] == [0.4, 0.1, 0.5]
+
+
+def test_csv_that_is_not_utf8_names_the_file(capsys, tmp_path):
+    path = tmp_path / "targets.csv"
+    path.write_bytes("x,y,z,note\n0.4,0.1,0.5,caf\xe9\n".encode("latin-1"))
+    status, _, err = armgrad(capsys, "solve", "panda", "--targets", str(path), "--no-progress")
+    assert status == 2 and err.count("\n") == 1 and f"{path} is not UTF-8 text" in err
 
 
 @pytest.mark.parametrize("text, message", [
@@ -245,6 +369,45 @@ def test_usage_errors_are_one_line_too(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "invalid choice: 'newton'" in err and "armgrad solve --help" in err
+
+
+@pytest.mark.parametrize("error, message", [
+    (MemoryError("Unable to allocate 7.45 TiB for an array with shape (1000000000000,) and data type float64"),
+     "armgrad solve: error: out of memory: the problem is too large for this machine (Unable to allocate 7.45 TiB"),
+    (MemoryError(), "armgrad solve: error: out of memory: the problem is too large for this machine\n"),
+    (RecursionError("maximum recursion depth exceeded"),
+     "armgrad solve: error: out of recursion depth: the input is nested too deeply"),
+])
+def test_running_out_of_memory_or_recursion_is_one_line(capsys, monkeypatch, error, message):
+    from demos import solve_cmd
+
+    def run(args):
+        raise error
+
+    monkeypatch.setattr(solve_cmd, "run", run)
+    status, out, err = armgrad(capsys, "solve", "panda", "--target", "0.4", "0", "0.4")
+    assert status == 2 and out == "" and err.count("\n") == 1 and message in err
+    with pytest.raises(type(error)):
+        cli.main(["--debug", "solve", "panda", "--target", "0.4", "0", "0.4"])
+
+
+def test_the_command_runs_with_one_blas_thread():
+    pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed: the CLI runs without a limit")
+    script = ("from demos import cli; import threadpoolctl; cli.main(['robots']);"
+              "print([i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'])")
+    env = dict(os.environ, PYTHONPATH=str(REPO), OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads(proc.stdout.splitlines()[-1])
+    assert counts and set(counts) == {1}
+
+
+def test_without_threadpoolctl_the_command_carries_on(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails as if not installed
+    monkeypatch.setattr(cli, "_blas_limit", None)
+    status, out, err = armgrad(capsys, "robots")
+    assert status == 0 and "panda" in out and err == ""
 
 
 def test_debug_shows_the_traceback():

@@ -90,16 +90,38 @@ def _check_2d(x, name):
         raise ValueError(f"{name}: expected (N, C) inputs, got shape {x.shape}")
 
 
+PROB_TOL = 1e-5  # how far from [0, 1] and from a unit row sum `cross_entropy` lets probabilities be
+
+
+def _check_probabilities(p, name):
+    """Refuse (N, C) values that are not rows of probabilities, naming the first bad entry or row."""
+    hint = "(pass softmax outputs, or logits to softmax_cross_entropy)"
+    outside = ~((p >= -PROB_TOL) & (p <= 1.0 + PROB_TOL))  # NaN is outside too
+    if np.any(outside):
+        i, j = (int(k) for k in np.unravel_index(np.argmax(outside), p.shape))
+        raise ValueError(f"{name}: probs must lie in [0, 1], got {p[i, j]} at ({i}, {j}) {hint}")
+    off = np.abs(p.sum(axis=1) - 1.0) > PROB_TOL
+    if np.any(off):
+        i = int(np.argmax(off))
+        raise ValueError(f"{name}: each row of probs must sum to 1, row {i} sums to {p[i].sum():.6g} {hint}")
+
+
 def cross_entropy(probs, labels, eps=1e-12):
     """mean over samples of -sum_c y_c log p_c, on probabilities p (e.g. a softmax output).
 
     Args:
-        probs: (N, C) probabilities.
+        probs: (N, C) probabilities: entries in [0, 1], each row summing to 1 (within
+            PROB_TOL, which leaves room for rounding and for `check_grads`' ±1e-6 steps).
         labels: (N,) integer classes or (N, C) one-hot rows.
         eps: floor on p inside the log so a zero probability gives a large, finite loss.
+
+    Raises:
+        ValueError: `probs` is not (N, C), or not probabilities (negative, above 1, NaN, or a row
+            that does not sum to 1: logits belong in `softmax_cross_entropy`).
     """
     p = as_tensor(probs)
     _check_2d(p, "cross_entropy")
+    _check_probabilities(p.data, "cross_entropy")
     y = _one_hot(labels, p.shape[0], p.shape[1], "cross_entropy")
     return ops.sum(y * ops.log(ops.maximum(p, eps))) * (-1.0 / p.shape[0])
 

@@ -244,7 +244,7 @@ class Tensor:
                     f"backward: grad has shape {grad.shape}, expected the tensor's shape {self.shape} "
                     f"(or stacked cotangents of shape lead + {self.shape})")
             if not np.all(np.isfinite(grad)):
-                raise ValueError(f"backward: grad contains NaN or infinite values: {grad}")
+                raise ValueError(f"backward: grad contains NaN or infinite values: {_nonfinite_summary(grad)}")
 
         lead = grad.shape[:grad.ndim - self.ndim]  # () for an ordinary pass
         nodes = _reverse_topological(self)  # raises before any gradient moves if the graph was freed
@@ -434,3 +434,16 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
 
 
 _new_tensor = object.__new__
+
+
+def _nonfinite_summary(a: np.ndarray) -> str:
+    """Where an array is not finite, in one short line: shape, count, first index (never the values).
+
+    Example:
+        >>> _nonfinite_summary(np.array([[1.0, np.nan], [np.inf, 2.0]]))
+        '2 of 4 entries of a (2, 2) array, the first nan at index (0, 1)'
+    """
+    bad = ~np.isfinite(a)
+    first = tuple(int(i) for i in np.unravel_index(np.argmax(bad), a.shape))
+    return (f"{int(bad.sum())} of {a.size} entries of a {a.shape} array, the first {a[first]} at index "
+            f"{first if a.ndim != 1 else first[0]}")

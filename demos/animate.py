@@ -8,6 +8,7 @@ import time
 
 import kinematics as kin
 from demos import common
+from demos.animation import DPI_RANGE, FPS_RANGE, MAX_FRAMES  # the renderer's bounds (it loads matplotlib lazily)
 
 EXAMPLES = f"""\
 examples:
@@ -22,7 +23,8 @@ filmstrip with the same name (.png). Every method starts from the same q0 (defau
 of each joint's range plus a small fixed perturbation, the solver's own first start), with one
 start and no random restarts unless --restarts N, so the picture is one solver's real path.
 Exit status 0 once the files are written, converged or not (each run's outcome is printed).
-Long runs are shown at --frames log-spaced iterations. Orientation: --rpy
+Long runs are shown at --frames log-spaced iterations (at most {MAX_FRAMES}; every frame is held in
+memory until the file is written, so a large --dpi allows fewer). Orientation: --rpy
 ({common.RPY_CONVENTION}) or --quat QX QY QZ QW (scalar last).
 """
 
@@ -45,9 +47,12 @@ def register(subparsers) -> None:
                         help="random restarts allowed (default 0: the path from q0 only)")
     parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
     parser.add_argument("--degrees", action="store_true", help="--rpy and --q0 in degrees")
-    parser.add_argument("--frames", type=int, default=60, metavar="N", help="frame budget (default 60)")
-    parser.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")
-    parser.add_argument("--dpi", type=int, default=80, help="resolution of the frames (default 80)")
+    parser.add_argument("--frames", type=int, default=60, metavar="N",
+                        help=f"frame budget, at most {MAX_FRAMES} (default 60)")
+    parser.add_argument("--fps", type=float, default=12.0,
+                        help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 12)")
+    parser.add_argument("--dpi", type=int, default=80,
+                        help=f"resolution of the frames, {DPI_RANGE[0]} to {DPI_RANGE[1]} (default 80)")
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrip")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -86,13 +91,15 @@ def solve_runs(chain: kin.Chain, target, methods, q0, *, seed: int = 0, restarts
     return runs, results
 
 
-def check_render_options(args) -> None:
-    if args.frames < 1:
-        raise common.CommandError("--frames must be at least 1")
-    if not args.fps > 0:
-        raise common.CommandError("--fps must be positive")
-    if not 20 <= args.dpi <= 400:
-        raise common.CommandError("--dpi must be between 20 and 400")
+def check_render_options(args, n_runs: int = 1) -> None:
+    """--frames, --fps, --dpi within `demos.animation`'s bounds (checked before solving)."""
+    from demos import animation
+
+    try:
+        animation.check_render_settings(args.frames, args.fps, args.dpi, n_runs=n_runs,
+                                        names={"frames": "--frames", "fps": "--fps", "dpi": "--dpi"})
+    except ValueError as err:
+        raise common.CommandError(str(err)) from None
 
 
 def run(args) -> int:
@@ -107,7 +114,8 @@ def run(args) -> int:
                                   "(e.g. apt-get install ffmpeg); write a .gif instead")
     if not args.no_filmstrip:
         common.check_writable(out.with_suffix(".png"), "--out (the filmstrip next to it)")
-    check_render_options(args)
+    methods = parse_methods(args.compare) if args.compare else [args.method]
+    check_render_options(args, len(methods))
     if args.restarts < 0:
         raise common.CommandError("--restarts must be >= 0")
     if args.max_iterations is not None and args.max_iterations < 1:
@@ -120,7 +128,6 @@ def run(args) -> int:
             raise common.CommandError(f"--q0: outside the joint limits: {', '.join(outside)}")
     else:
         q0 = kin.default_start(chain)
-    methods = parse_methods(args.compare) if args.compare else [args.method]
     started = time.perf_counter()
     runs, results = solve_runs(chain, target, methods, q0, seed=args.seed, restarts=args.restarts,
                                max_iterations=args.max_iterations)

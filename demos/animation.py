@@ -33,7 +33,17 @@ import numpy as np
 
 import kinematics as kin
 
-__all__ = ["METHOD_NAMES", "Run", "ffmpeg_path", "frame_times", "render", "snapshot_iterations"]
+__all__ = ["MAX_FRAMES", "FPS_RANGE", "DPI_RANGE", "HOLD_RANGE", "MAX_FRAME_BYTES", "METHOD_NAMES", "Run",
+           "check_render_settings", "ffmpeg_path", "figure_size", "frame_times", "render", "snapshot_iterations"]
+
+# Bounds on what one render may ask for. Every frame is held in memory until the file is written
+# (Pillow needs them all for a GIF) and costs about 25 ms to draw at 80 dpi, so 1000 frames is
+# about half a minute and MAX_FRAME_BYTES keeps a large --dpi from filling the memory.
+MAX_FRAMES = 1000
+MAX_FRAME_BYTES = 2 * 2 ** 30  # the (H, W, 3) uint8 frames of one render, together
+FPS_RANGE = (0.5, 60.0)  # GIF players round frame durations to 10 ms (and slow < 20 ms to 100 ms)
+DPI_RANGE = (20, 400)
+HOLD_RANGE = (0.0, 60.0)  # seconds on the last frame
 
 METHOD_NAMES = {"lm": "Levenberg–Marquardt", "gd": "gradient descent", "momentum": "momentum",
                 "adam": "Adam"}
@@ -86,6 +96,38 @@ def frame_times(iterations: int, frames: int) -> np.ndarray:
     t = np.expm1(np.linspace(0.0, math.log1p(max(iterations, 0)), frames))
     t[0], t[-1] = 0.0, float(iterations)
     return t
+
+
+def figure_size(n_runs: int) -> tuple[float, float]:
+    """The animation figure's (width, height) in inches: one run beside its error panel, several above it."""
+    return (10.0, 4.6) if n_runs == 1 else (3.5 * n_runs + 0.6, 7.0)
+
+
+def check_render_settings(frames, fps, dpi, hold=1.5, n_runs: int = 1, names=None) -> None:
+    """Refuse render settings outside the documented bounds, before any work.
+
+    Args:
+        frames, fps, dpi, hold: as `render` takes them.
+        n_runs: runs drawn side by side (the frame size grows with them).
+        names: how messages name the settings, e.g. {"frames": "--frames"} (default: the keyword).
+
+    Raises:
+        ValueError: one line naming the setting, its value and the allowed range.
+    """
+    names = {"frames": "frames", "fps": "fps", "dpi": "dpi", "hold": "hold", **(names or {})}
+    checks = [("frames", frames, 1, MAX_FRAMES), ("fps", fps, *FPS_RANGE), ("dpi", dpi, *DPI_RANGE),
+              ("hold", hold, *HOLD_RANGE)]
+    for key, value, lo, hi in checks:
+        if not lo <= value <= hi:  # NaN fails too
+            raise ValueError(f"{names[key]} must lie in [{lo:g}, {hi:g}], got {value}")
+    if int(frames) != frames:
+        raise ValueError(f"{names['frames']} must be a whole number, got {frames}")
+    width, height = figure_size(n_runs)
+    nbytes = frames * round(width * dpi) * round(height * dpi) * 3
+    if nbytes > MAX_FRAME_BYTES:
+        raise ValueError(f"{names['frames']} {frames} at {names['dpi']} {dpi} would hold {nbytes / 2 ** 30:.1f} GiB "
+                         f"of frames in memory (at most {MAX_FRAME_BYTES / 2 ** 30:.0f} GiB): "
+                         f"lower {names['frames']} or {names['dpi']}")
 
 
 def ffmpeg_path() -> str | None:
@@ -310,14 +352,14 @@ def _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi
     n = len(runs)
     K = max(tr.K for tr in tracks)
     if n == 1:
-        fig = _figure((10.0, 4.6), dpi)
+        fig = _figure(figure_size(n), dpi)
         grid = fig.add_gridspec(1, 2, width_ratios=[1.15, 1.0], left=0.06, right=0.97, bottom=0.12, top=0.86,
                                 wspace=0.22)
         arm_axes = [fig.add_subplot(grid[0, 0], projection=projection)]
         err_ax = fig.add_subplot(grid[0, 1])
     else:
-        width = 3.5 * n + 0.6
-        fig = _figure((width, 7.0), dpi)
+        width = figure_size(n)[0]
+        fig = _figure(figure_size(n), dpi)
         # A fixed 0.8 in on the left holds the error panel's tick labels and y label at any width.
         grid = fig.add_gridspec(2, n, height_ratios=[1.55, 1.0], left=0.8 / width, right=0.97, bottom=0.08,
                                 top=0.9, hspace=0.28, wspace=0.15)
@@ -422,7 +464,7 @@ class _Blitter:
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def _write_gif(frames, path: Path, fps: float, hold: float) -> None:
+def _write_gif(frames, path: Path, fps: float, hold: float, tick) -> None:
     from matplotlib.colors import to_rgb
     from PIL import Image
 
@@ -436,14 +478,17 @@ def _write_gif(frames, path: Path, fps: float, hold: float) -> None:
     swatch = np.broadcast_to(np.resize(swatch, (w, 3))[None], (len(keys) * 12, w, 3))
     sample = np.concatenate([frames[0], frames[len(frames) // 2], frames[-1], swatch], axis=0)
     palette = Image.fromarray(sample).quantize(colors=160, method=Image.Quantize.MEDIANCUT)
-    images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    images = []
+    for f in frames:
+        images.append(Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE))
+        tick()
     durations = [round(1000 / fps)] * len(images)
     durations[-1] = round(1000 * hold)  # pause on the answer before the loop restarts
     images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False,
                    disposal=1)
 
 
-def _write_mp4(frames, path: Path, fps: float, hold: float, ffmpeg: str) -> None:
+def _write_mp4(frames, path: Path, fps: float, hold: float, tick, ffmpeg: str) -> None:
     h, w = frames[0].shape[:2]
     hold_frames = max(round(hold * fps) - 1, 0)
     command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
@@ -451,14 +496,16 @@ def _write_mp4(frames, path: Path, fps: float, hold: float, ffmpeg: str) -> None
                "-vcodec", "libx264", str(path)]
     with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         try:
-            for f in list(frames) + [frames[-1]] * hold_frames:
+            for k, f in enumerate(list(frames) + [frames[-1]] * hold_frames):
                 proc.stdin.write(np.ascontiguousarray(f).tobytes())
+                if k < len(frames):
+                    tick()
             proc.stdin.close()
         except BrokenPipeError:
             pass
         err = proc.stderr.read().decode(errors="replace").strip()
-        if proc.wait() != 0:
-            raise OSError(f"ffmpeg failed writing {path}: {err.splitlines()[-1] if err else 'no message'}")
+        if proc.wait() != 0:  # the caller's message names the file (this one is a temporary name)
+            raise OSError(f"ffmpeg failed: {err.splitlines()[-1] if err else 'no message'}")
 
 
 def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float = 12.0, hold: float = 1.5,
@@ -483,10 +530,17 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
     Returns:
         {"animation": Path, "filmstrip": Path or None, "frames": F}.
 
+    The animation and the filmstrip each go to a temporary file beside their name and are
+    renamed into place when complete, so a full disk or Ctrl-C leaves the previous files intact.
+
     Raises:
-        ValueError: bad runs, an unknown file type, or MP4 without ffmpeg.
+        ValueError: bad runs, an unknown file type, MP4 without ffmpeg, or settings outside the
+            bounds `check_render_settings` documents.
+        OSError: a file could not be written; the message names it.
     """
     from tqdm import tqdm
+
+    from autodiff.files import atomic_output
 
     out = Path(out)
     kind = out.suffix.lower()
@@ -499,8 +553,7 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
     runs = [runs] if isinstance(runs, Run) else list(runs)
     if not runs:
         raise ValueError("render: no runs to draw")
-    if frames < 1:
-        raise ValueError(f"frames must be at least 1, got {frames}")
+    check_render_settings(frames, fps, dpi, hold, len(runs))
     K = max(run.iterations for run in runs)
     times = frame_times(K, frames)
     tracks = [_Track(chain, run, times) for run in runs]
@@ -509,20 +562,26 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
     fig, views, panel = _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title)
     blitter = _Blitter(fig, [a for view in views for a in view.dynamic] + panel.dynamic)
     images = []
-    for f in tqdm(range(len(times)), desc=f"rendering {out.name}", unit="frame", disable=not progress,
-                  leave=False):
-        for view in views:
-            view.show(f)
-        panel.show(f)
-        images.append(blitter.frame())
-    if kind == ".gif":
-        _write_gif(images, out, fps, hold)
-    else:
-        _write_mp4(images, out, fps, hold, ffmpeg)
+    # One bar over drawing and encoding (each frame counts twice): encoding a long GIF takes a
+    # while too, and a bar that sits at 100% looks like a hang.
+    with tqdm(total=2 * len(times), desc=f"rendering {out.name}", unit="frame", disable=not progress,
+              leave=False) as bar:
+        for f in range(len(times)):
+            for view in views:
+                view.show(f)
+            panel.show(f)
+            images.append(blitter.frame())
+            bar.update(1)
+        with atomic_output(out) as tmp:
+            if kind == ".gif":
+                _write_gif(images, tmp, fps, hold, lambda: bar.update(1))
+            else:
+                _write_mp4(images, tmp, fps, hold, lambda: bar.update(1), ffmpeg)
     strip = None
     if filmstrip:
         strip = out.with_suffix(".png")
         film = _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshots, max(dpi, 90),
                           title)
-        film.savefig(strip, dpi=max(dpi, 90))
+        with atomic_output(strip) as tmp:
+            film.savefig(tmp, dpi=max(dpi, 90))
     return {"animation": out, "filmstrip": strip, "frames": len(images)}

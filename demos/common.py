@@ -393,14 +393,32 @@ def make_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
 
 
 def fmt_vector(values, digits: int = 6) -> str:
-    """Numbers as '[a, b, c]' with a fixed number of decimals; -0 prints as 0."""
-    return "[" + ", ".join(f"{(v if abs(v) >= 0.5 * 10 ** -digits else 0.0):.{digits}f}" for v in values) + "]"
+    """Numbers as '[a, b, c]' with a fixed number of decimals; -0 prints as 0, NaN as nan, ±inf as ±inf."""
+    # `abs(nan) >= tiny` is False: test for "tiny" instead, so NaN keeps its value and prints as nan.
+    return "[" + ", ".join(f"{(0.0 if abs(v) < 0.5 * 10 ** -digits else v):.{digits}f}" for v in values) + "]"
 
 
 _NUMBER_LIST = re.compile(r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]")
 
 
+def _finite_or_null(data):
+    """`data` with every NaN or infinite float replaced by None (JSON null), in dicts, lists and arrays."""
+    if isinstance(data, dict):
+        return {key: _finite_or_null(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite_or_null(value) for value in data]
+    if isinstance(data, np.ndarray):
+        return _finite_or_null(data.tolist())
+    if isinstance(data, (float, np.floating)):
+        return float(data) if math.isfinite(data) else None
+    return data
+
+
 def dumps(data) -> str:
-    """JSON with two-space indents, but every list of numbers on one line (rows of a matrix too)."""
-    text = json.dumps(data, indent=2)
+    """Strict JSON with two-space indents, but every list of numbers on one line (rows of a matrix too).
+
+    NaN and infinities become null: `Infinity` and `NaN` are not JSON, and strict parsers
+    (JavaScript's, jq, Go's) reject the whole document.
+    """
+    text = json.dumps(_finite_or_null(data), indent=2, allow_nan=False)
     return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)

@@ -19,6 +19,7 @@ import numpy as np
 import kinematics as kin
 import robots
 from demos import common
+from demos.animation import DPI_RANGE, FPS_RANGE, MAX_FRAMES
 
 EXAMPLES = """\
 examples:
@@ -41,9 +42,12 @@ def register(subparsers) -> None:
                     "Franka Panda (Levenberg–Marquardt, full pose target); write GIFs and PNG filmstrips.",
         epilog=EXAMPLES)
     parser.add_argument("--out", metavar="DIR", default="armgrad-out", help="output directory (default ./armgrad-out)")
-    parser.add_argument("--frames", type=int, default=60, metavar="N", help="frames per animation (default 60)")
-    parser.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")
-    parser.add_argument("--dpi", type=int, default=80, help="resolution (default 80)")
+    parser.add_argument("--frames", type=int, default=60, metavar="N",
+                        help=f"frames per animation, at most {MAX_FRAMES} (default 60)")
+    parser.add_argument("--fps", type=float, default=12.0,
+                        help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 12)")
+    parser.add_argument("--dpi", type=int, default=80,
+                        help=f"resolution, {DPI_RANGE[0]} to {DPI_RANGE[1]} (default 80)")
     parser.add_argument("--format", choices=("gif", "mp4"), default="gif", help="animation format (default gif)")
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrips")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

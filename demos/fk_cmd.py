@@ -20,6 +20,7 @@ examples:
 output: position (m), rotation matrix, roll-pitch-yaw ({common.RPY_CONVENTION}) and a unit
 quaternion in the order {common.QUAT_ORDER}, w >= 0. Angles are in radians
 (--degrees: input joint angles and printed roll-pitch-yaw in degrees; --json is always radians).
+--json is strict JSON: a number that overflowed (NaN, inf) is null.
 """
 
 
@@ -59,7 +60,12 @@ def run(args) -> int:
     if outside:
         # FK is defined anywhere; say so, but still answer.
         print(f"armgrad fk: note: outside the joint limits: {', '.join(outside)}", file=sys.stderr)
-    report = fk_report(chain, q)
+    with np.errstate(over="ignore", invalid="ignore"):  # said once below, not as numpy's warnings
+        report = fk_report(chain, q)
+    if not np.all(np.isfinite(report["pose"])):
+        # An arm with huge numbers (origins of 1e308) overflows: the text shows nan/inf, JSON null.
+        print("armgrad fk: note: the pose is not finite (the arm's numbers overflow); "
+              f"{'NaN and infinite entries are null' if args.json else 'shown as nan/inf'}", file=sys.stderr)
     if args.json:
         report["outside_limits"] = outside
         print(common.dumps(report))

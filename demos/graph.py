@@ -40,6 +40,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import viz
+from autodiff.files import atomic_output
 
 __all__ = [
     "layers", "count_crossings", "order_layers", "layout", "draw", "EXAMPLES", "register", "run", "main",
@@ -344,7 +345,16 @@ def draw(tensor, path, show_values: bool = False, show_grads: bool = False, name
               (("leaf", "leaf (requires grad)"), ("const", "constant"), ("op", "op"), ("root", "output"))]
     fig.legend(handles=legend, loc="upper right", ncol=4, fontsize=7, frameon=False)
     path = Path(path)
-    fig.savefig(path, dpi=dpi, facecolor="white")
+    with atomic_output(path) as tmp:  # a full disk keeps the old picture, never half a new one
+        fig.savefig(tmp, dpi=dpi, facecolor="white")
+    return path
+
+
+def write_dot(tensor, path, **options) -> Path:
+    """Write `autodiff.viz.to_dot(tensor, **options)` to `path` (through a temporary file); returns the path."""
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(viz.to_dot(tensor, **options))
     return path
 
 
@@ -428,15 +438,13 @@ def write_example(name: str, out_dir) -> list:
     out_dir = Path(out_dir)
     root, names = EXAMPLES[name]()
     written = []
-    dot = out_dir / f"graph_{name}_forward.dot"
-    dot.write_text(viz.to_dot(root, show_values=True, names=names))
+    dot = write_dot(root, out_dir / f"graph_{name}_forward.dot", show_values=True, names=names)
     png = draw(root, out_dir / f"graph_{name}_forward.png", show_values=True, names=names,
                title=f"{name}: forward pass (values)")
     written += [png, dot]
     viz.retain_grads(root)  # keep every interior gradient, so the drawing shows them all
     root.backward(retain_graph=True)  # keep the graph, so it can still be drawn
-    dot = out_dir / f"graph_{name}_backward.dot"
-    dot.write_text(viz.to_dot(root, show_grads=True, names=names))
+    dot = write_dot(root, out_dir / f"graph_{name}_backward.dot", show_grads=True, names=names)
     png = draw(root, out_dir / f"graph_{name}_backward.png", show_grads=True, names=names,
                title=f"{name}: after backward (gradient of the output w.r.t. each node)")
     written += [png, dot]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 import autodiff as ad
-from demos import datasets
+from autodiff.files import atomic_output
+from demos import common, datasets
 from demos.cli import CommandError
 
 LOSSES = ("softmax-ce", "logistic", "ce")
@@ -31,6 +33,8 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("none", "step", "cosine")
 DEFAULT_EPOCHS = {"spirals": 200, "moons": 100, "circles": 100, "blobs": 50, "digits": 30, "mnist": 5}
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.01}
+EVAL_BATCH = 4096  # rows per forward pass when evaluating or drawing decision regions
+MAX_MEMORY = 8 * 2 ** 30  # the memory bound where the available memory cannot be read
 
 EXAMPLES = """\
 examples:
@@ -116,7 +120,7 @@ class Evaluation:
     confusion: np.ndarray
 
 
-def evaluate(model, X, y, loss: str, n_classes: int, batch_size: int = 4096) -> Evaluation:
+def evaluate(model, X, y, loss: str, n_classes: int, batch_size: int = EVAL_BATCH) -> Evaluation:
     """Data loss, accuracy and confusion matrix of `model` on (X, y), without recording a graph."""
     loss_fn, predict = make_objective(loss, n_classes)
     total, preds = 0.0, []
@@ -132,6 +136,13 @@ def evaluate(model, X, y, loss: str, n_classes: int, batch_size: int = 4096) -> 
     pred = np.concatenate(preds) if preds else np.zeros(0, np.int64)
     return Evaluation(total / max(len(y), 1), float(np.mean(pred == y)) if len(y) else float("nan"),
                       confusion_matrix(y, pred, n_classes))
+
+
+class TrainingDiverged(ValueError):
+    """The loss (or the network's output) stopped being finite: training cannot go on.
+
+    A ValueError, so the command prints it as one line; nothing is saved.
+    """
 
 
 @dataclass
@@ -151,6 +162,9 @@ class History:
         return len(self.train_loss)
 
 
+# Overflow in a diverging run is detected in the loop and reported as one line; numpy's warnings
+# would only add noise before it.
+@np.errstate(over="ignore", invalid="ignore")
 def fit(model, optimizer, X, y, *, loss: str = "softmax-ce", n_classes=None, epochs: int = 10,
         batch_size: int = 64, l2: float = 0.0, X_val=None, y_val=None, patience: int = 0,
         schedule=None, seed: int = 0, progress: bool = False, log=None) -> History:
@@ -172,6 +186,11 @@ def fit(model, optimizer, X, y, *, loss: str = "softmax-ce", n_classes=None, epo
         seed: seeds the batch order.
         progress: show a tqdm progress bar (on stderr).
         log: called with one line of figures per epoch (e.g. print), or None.
+
+    Raises:
+        TrainingDiverged: the outputs or the objective of a batch are NaN or infinite (a learning
+            rate so large that training diverges, a NaN l2); raised before that batch's step, so
+            the weights are those of the last finite step.
     """
     n_classes = int(n_classes if n_classes is not None else int(np.max(y)) + 1)
     loss_fn, predict = make_objective(loss, n_classes)
@@ -191,8 +210,14 @@ def fit(model, optimizer, X, y, *, loss: str = "softmax-ce", n_classes=None, epo
             total_loss, correct = 0.0, 0
             for xb, yb in ad.data.minibatches(X, y, batch_size, rng=rng):
                 out = model(xb)
+                # Outputs first: NaN logits would otherwise reach the loss (and `ce` refuses NaN
+                # probabilities with a message about probabilities, not about training).
+                if not np.all(np.isfinite(out.data)):
+                    raise _diverged(epoch, "the network's outputs", optimizer, l2)
                 data_loss = loss_fn(out, yb)
                 objective = data_loss + ad.losses.l2_regularization(weights, l2) if l2 else data_loss
+                if not np.isfinite(objective.data):
+                    raise _diverged(epoch, f"the loss ({float(objective.data)})", optimizer, l2)
                 optimizer.zero_grad()
                 objective.backward()
                 optimizer.step()
@@ -243,6 +268,12 @@ def fit(model, optimizer, X, y, *, loss: str = "softmax-ce", n_classes=None, epo
     return history
 
 
+def _diverged(epoch: int, what: str, optimizer, l2: float) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch}: {what} became NaN or infinite with lr {optimizer.lr:g}, "
+        f"l2 {l2:g} (try a smaller learning rate or l2)")
+
+
 # -- pictures ---------------------------------------------------------------------------------------
 
 def _pyplot():
@@ -250,6 +281,16 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def _save_figure(fig, path: str) -> str:
+    """Write a figure to `path` through a temporary file (a full disk keeps the old picture), close it."""
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        _pyplot().close(fig)
+    return path
 
 
 def plot_curves(history: History, path: str, title: str = "") -> str:
@@ -274,9 +315,7 @@ def plot_curves(history: History, path: str, title: str = "") -> str:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def plot_decision_regions(model, dataset, loss: str, path: str, resolution: int = 300) -> str:
@@ -291,8 +330,9 @@ def plot_decision_regions(model, dataset, loss: str, path: str, resolution: int 
     gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
                          np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
     grid = dataset.scaler.transform(np.column_stack([gx.ravel(), gy.ravel()]))
-    with ad.no_grad():
-        regions = predict(model(grid).data).reshape(gx.shape)
+    with ad.no_grad():  # in chunks, like `evaluate`: a wide model times 90,000 rows is a lot of memory
+        regions = np.concatenate([predict(model(grid[i:i + EVAL_BATCH]).data)
+                                  for i in range(0, len(grid), EVAL_BATCH)]).reshape(gx.shape)
     k = dataset.n_classes
     cmap = plt.get_cmap("tab10")
     colors = [cmap(i % 10) for i in range(k)]
@@ -307,9 +347,7 @@ def plot_decision_regions(model, dataset, loss: str, path: str, resolution: int 
     ax.set(title=f"{dataset.name}: decision regions (o train, x test)", xlabel="x1", ylabel="x2")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def plot_confusion(cm: np.ndarray, class_names, path: str, title: str = "confusion matrix") -> str:
@@ -326,9 +364,7 @@ def plot_confusion(cm: np.ndarray, class_names, path: str, title: str = "confusi
     ax.set(xticks=range(k), yticks=range(k), xticklabels=class_names, yticklabels=class_names,
            xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 # -- the command ------------------------------------------------------------------------------------
@@ -381,6 +417,11 @@ def register(subparsers) -> None:
 
 
 def _check(args) -> None:
+    # Non-finite hyperparameters would train NaN every epoch (and `nan < 0` is False): refuse them here.
+    for flag, value in (("--lr", args.lr), ("--l2", args.l2), ("--momentum", args.momentum),
+                        ("--val-fraction", args.val_fraction)):
+        if value is not None and not math.isfinite(value):
+            raise CommandError(f"{flag} must be a finite number, got {value}")
     if args.lr is not None and not args.lr > 0:
         raise CommandError(f"--lr must be positive, got {args.lr}")
     if args.epochs is not None and args.epochs < 1:
@@ -403,6 +444,52 @@ def _check(args) -> None:
         raise CommandError(f"--arms must be >= 2, got {args.arms}")
     if args.dataset == "mnist" and not args.data_dir:
         raise CommandError("--dataset mnist needs --data-dir: a folder with the four MNIST IDX files (plain or .gz)")
+    if args.dataset in datasets.SYNTHETIC:
+        # A 2-D set: the generator, the split and the standardised copies hold about 12 floats a point.
+        _check_memory("--samples", f"{args.samples:,} points", 12 * 8 * args.samples, "fewer --samples")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(flag: str, what: str, nbytes: float, hint: str) -> None:
+    """Refuse, before allocating, a run whose estimated memory exceeds what is available.
+
+    Unknown available memory falls back to MAX_MEMORY, so a typo such as --hidden 100000000
+    is still caught where /proc is missing.
+    """
+    limit = available_memory() or MAX_MEMORY
+    if nbytes > limit:
+        raise CommandError(f"{flag}: {what} would need about {_gib(nbytes)} of memory, more than the "
+                           f"{_gib(limit)} available; use {hint}")
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2 ** 30:,.1f} GiB"
+
+
+def model_memory(sizes, batch_size: int) -> tuple[int, float]:
+    """(parameters, estimated bytes) of training an MLP with layer sizes `sizes`.
+
+    Each parameter is held four times (value, gradient and two optimiser buffers); each hidden
+    or output unit of a forward pass keeps about three floats per row (pre-activation,
+    activation, cotangent), for the larger of a training batch and an evaluation chunk.
+    """
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    rows = max(batch_size, EVAL_BATCH)
+    return n_params, 8.0 * (4 * n_params + 3 * rows * sum(sizes[1:]))
 
 
 def run(args) -> int:
@@ -414,9 +501,14 @@ def run(args) -> int:
     except datasets.MissingDependencyError as err:
         raise CommandError(str(err)) from err
     make_objective(args.loss, ds.n_classes)  # refuses the logistic loss for k != 2 before any work
+    n_out = 1 if args.loss == "logistic" else ds.n_classes
+    n_params, nbytes = model_memory([ds.n_features, *hidden, n_out], min(args.batch_size, len(ds.y_train)))
+    _check_memory("--hidden", f"an MLP {[ds.n_features, *hidden, n_out]} with {n_params:,} parameters", nbytes,
+                  "narrower layers")
     epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
     lr = args.lr or DEFAULT_LR[args.optimizer]
-    out_dir = args.out or os.path.join("runs", args.dataset)
+    # The folder is created and tested now: a wrong --out must not cost the whole training.
+    out_dir = str(common.make_output_dir(args.out or os.path.join("runs", args.dataset)))
 
     # Validation rows: a seeded permutation of the training part, the last val_fraction of it.
     X, y = ds.X_train, ds.y_train
@@ -456,14 +548,9 @@ def run(args) -> int:
         for c, row in enumerate(test_ev.confusion):
             print(f"  {c:>2} " + "".join(f"{v:>{width}}" for v in row))
 
-    os.makedirs(out_dir, exist_ok=True)
-    written = [plot_curves(history, os.path.join(out_dir, "curves.png"), title=f"{ds.name}: MLP {model.sizes}")]
-    if ds.n_features == 2:
-        written.append(plot_decision_regions(model, ds, args.loss, os.path.join(out_dir, "regions.png")))
-    else:
-        written.append(plot_confusion(test_ev.confusion, ds.class_names, os.path.join(out_dir, "confusion.png"),
-                                      title=f"{ds.name}: test confusion matrix (accuracy {test_ev.accuracy:.4f})"))
-    written.append(model.save(os.path.join(out_dir, "params.npz")))
+    # The parameters and the summary first, each announced once written: if a picture then fails
+    # (a full disk), the training is kept and the user knows which files are new.
+    print(f"wrote {model.save(os.path.join(out_dir, 'params.npz'))}")
     summary = {
         "dataset": ds.name, "sizes": model.sizes, "activation": args.activation, "loss": args.loss,
         "optimizer": args.optimizer, "lr": lr, "momentum": args.momentum, "nesterov": args.nesterov,
@@ -474,11 +561,16 @@ def run(args) -> int:
         "history": {k: v for k, v in asdict(history).items() if isinstance(v, list)},
     }
     path = os.path.join(out_dir, "run.json")
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=1)
-    written.append(path)
-    for p in written:
-        print(f"wrote {p}")
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    print(f"wrote {path}")
+    print(f"wrote {plot_curves(history, os.path.join(out_dir, 'curves.png'), title=f'{ds.name}: MLP {model.sizes}')}")
+    if ds.n_features == 2:
+        print(f"wrote {plot_decision_regions(model, ds, args.loss, os.path.join(out_dir, 'regions.png'))}")
+    else:
+        path = plot_confusion(test_ev.confusion, ds.class_names, os.path.join(out_dir, "confusion.png"),
+                              title=f"{ds.name}: test confusion matrix (accuracy {test_ev.accuracy:.4f})")
+        print(f"wrote {path}")
     return 0
 
 

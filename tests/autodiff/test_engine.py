@@ -310,6 +310,20 @@ def test_bad_backward_seeds_raise(seed, error, pattern):
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
 
 
+def test_non_finite_seed_message_summarises_instead_of_dumping_the_array():
+    x = leaf(100, 100)
+    y = x * 2.0
+    seed = np.ones((100, 100))
+    seed[3, 7] = np.nan
+    seed[50] = np.inf
+    with pytest.raises(ValueError) as info:
+        y.backward(seed)
+    message = str(info.value)
+    assert len(message) < 300 and "\n" not in message, message
+    assert "NaN or infinite" in message and "(100, 100)" in message
+    assert "101 of 10000" in message and "(3, 7)" in message  # how many, and the first one
+
+
 def test_integer_data_becomes_float64_and_int_arrays_stay_constants():
     assert ad.Tensor([1, 2]).dtype == np.float64
     assert ad.Tensor(3).dtype == np.float64

@@ -161,3 +161,27 @@ def test_softmax_and_logsumexp_values_at_1e4():
 def test_loss_errors_name_the_problem(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("probs, message", [
+    ([[5.0, 0.0]], r"probs must lie in \[0, 1\], got 5.0 at \(0, 0\)"),  # returned -log 5 = -1.609 before
+    ([[0.5, 0.5], [-0.2, 1.2]], r"probs must lie in \[0, 1\], got -0.2 at \(1, 0\)"),
+    ([[0.2, 0.3]], r"row 0 sums to 0.5"),
+    ([[0.5, 0.5], [0.5, 0.5 + 1e-4]], r"row 1 sums to 1.0001"),
+    ([[np.nan, 1.0]], r"got nan at \(0, 0\)"),
+], ids=["above-one", "negative", "unnormalised", "slightly-off", "nan"])
+def test_cross_entropy_refuses_what_is_not_probabilities(probs, message):
+    with pytest.raises(ValueError, match=message) as info:
+        losses.cross_entropy(ad.Tensor(probs), [0] * len(probs))
+    assert str(info.value).startswith("cross_entropy: ")
+
+
+def test_cross_entropy_accepts_rounded_softmax_rows():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((50, 7)) * 5
+    probs = ad.softmax(ad.Tensor(logits)).data
+    probs32 = probs.astype(np.float32)  # rows off 1 by float32 rounding (~1e-7)
+    labels = rng.integers(0, 7, 50)
+    expected = losses.softmax_cross_entropy(ad.Tensor(logits), labels).data
+    np.testing.assert_allclose(losses.cross_entropy(ad.Tensor(probs), labels).data, expected, rtol=1e-6)
+    assert np.isfinite(losses.cross_entropy(ad.Tensor(probs32.astype(np.float64)), labels).data)

@@ -118,3 +118,38 @@ def test_module_help_as_a_subprocess():
     assert result.returncode == 0, result.stderr
     assert "usage: armgrad graph" in result.stdout
     assert "--example arm" in result.stdout  # the examples in the help
+
+
+def _disk_full_write_text(self, data, *args, **kwargs):
+    """Path.write_text on a full disk: the file is created and half written, then the write fails."""
+    with open(self, "w") as f:
+        f.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+
+def test_full_disk_keeps_the_old_dot_file_and_names_it(tmp_path, capsys, monkeypatch):
+    dot = tmp_path / "graph_expr_forward.dot"
+    dot.write_text("digraph previous {}\n")
+    monkeypatch.setattr(Path, "write_text", _disk_full_write_text)
+    assert cli.main(["graph", "--example", "expr", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(dot) in err and "No space left on device" in err, err
+    assert dot.read_text() == "digraph previous {}\n"  # not half a new graph
+    assert [p.name for p in tmp_path.iterdir()] == [dot.name]  # no temporary left behind
+
+
+def test_full_disk_keeps_the_old_png(tmp_path, monkeypatch):
+    png = tmp_path / "g.png"
+    png.write_bytes(b"old picture")
+
+    def disk_full(self, fname, *args, **kwargs):
+        with open(fname, "wb"):
+            raise OSError(28, "No space left on device")
+
+    import matplotlib.figure
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
+    root, names = graph.example_expr()
+    with pytest.raises(OSError, match=f"cannot write {png}: No space left on device"):
+        graph.draw(root, png, names=names)
+    assert png.read_bytes() == b"old picture" and [p.name for p in tmp_path.iterdir()] == ["g.png"]

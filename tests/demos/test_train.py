@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -149,3 +150,96 @@ def test_digits_without_scikit_learn_is_a_clear_message(monkeypatch, tmp_path, c
         datasets.load_digits()
     assert cli.main(["train", "--dataset", "digits", "--no-progress", "--out", str(tmp_path)]) == 2
     assert "needs scikit-learn" in capsys.readouterr().err
+
+
+# -- nothing lost, nothing cryptic (issue 10) -----------------------------------------------------
+
+TINY = ["train", "--samples", "60", "--hidden", "4", "--epochs", "2", "--no-progress"]
+
+
+def _one_line_error(capsys, code):
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and err.startswith("armgrad train: error:"), err
+    return out, err
+
+
+def _disk_full_savefig(self, fname, *args, **kwargs):
+    """Figure.savefig on a full disk: the file is created, then the first write fails."""
+    with open(fname, "wb"):
+        raise OSError(28, "No space left on device")
+
+
+def test_full_disk_keeps_the_old_curves_and_names_the_file(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "curves.png").write_bytes(b"the previous run's picture")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _disk_full_savefig)
+    _, err = _one_line_error(capsys, cli.main([*TINY, "--out", str(out)]))
+    assert str(out / "curves.png") in err and "No space left on device" in err
+    assert (out / "curves.png").read_bytes() == b"the previous run's picture"  # not a 0-byte file
+    assert sorted(p.name for p in out.iterdir()) == ["curves.png", "params.npz", "run.json"]  # no temporaries
+    train.build_model(2, 3, [4]).load(out / "params.npz")  # the training is kept
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_out_is_checked_before_the_first_epoch(tmp_path, capsys, where):
+    blocker = tmp_path / "occupied"
+    blocker.write_text("not a folder")
+    out = blocker if where == "a file" else blocker / "run"
+    stdout, err = _one_line_error(capsys, cli.main([*TINY, "--out", str(out)]))
+    assert "--out" in err and str(out) in err
+    assert "epoch" not in stdout
+
+
+def test_out_folder_and_its_parents_are_created_up_front(tmp_path, capsys):
+    out = tmp_path / "new" / "deeper" / "run"
+    assert cli.main([*TINY, "--out", str(out)]) == 0
+    assert (out / "params.npz").is_file()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--l2", "nan"], "--l2"), (["--l2", "inf"], "--l2"), (["--lr", "inf"], "--lr"), (["--lr", "nan"], "--lr"),
+    (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"),
+])
+def test_non_finite_hyperparameters_are_refused_before_training(tmp_path, capsys, argv, flag):
+    stdout, err = _one_line_error(capsys, cli.main([*TINY, "--out", str(tmp_path / "run"), *argv]))
+    assert f"{flag} must be a finite number" in err
+    assert "epoch" not in stdout and not (tmp_path / "run").exists()
+
+
+def test_diverging_training_stops_with_one_line_and_saves_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    _, err = _one_line_error(capsys, cli.main([*TINY, "--optimizer", "sgd", "--lr", "1e300", "--out", str(out)]))
+    assert re.search(r"diverged in epoch [12]: ", err) and "lr 1e+300" in err and "l2 0" in err
+    assert "Warning" not in err  # numpy's overflow warnings are not shown
+    assert list(out.iterdir()) == []  # no all-NaN params.npz
+
+
+def test_fit_stops_on_a_non_finite_objective_before_the_step():
+    d = datasets.load_dataset("blobs", n_samples=60, seed=0)
+    model = train.build_model(2, 3, [4], seed=0)
+    before = model.state_dict()
+    opt = ad.optim.Adam(model.parameters(), lr=0.01)
+    with pytest.raises(train.TrainingDiverged, match=r"epoch 1: the loss \(nan\).*lr 0.01, l2 nan"):
+        train.fit(model, opt, d.X_train, d.y_train, epochs=3, l2=float("nan"))
+    for name, value in model.state_dict().items():  # stopped before a NaN step reached the weights
+        np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize("argv, flag, what", [
+    (["--hidden", "100000000"], "--hidden", "parameters"),
+    (["--hidden", "64,3000000,64"], "--hidden", "parameters"),
+    (["--samples", str(10 ** 12)], "--samples", "1,000,000,000,000 points"),
+])
+def test_huge_sizes_are_refused_before_allocating(tmp_path, capsys, monkeypatch, argv, flag, what):
+    monkeypatch.setattr(train, "available_memory", lambda: 8 * 2 ** 30)  # the same answer on any machine
+    stdout, err = _one_line_error(capsys, cli.main([*TINY, "--out", str(tmp_path / "run"), *argv]))
+    assert err.startswith(f"armgrad train: error: {flag}:") and what in err and "8.0 GiB available" in err
+    assert "epoch" not in stdout
+
+
+def test_model_memory_estimate():
+    n_params, nbytes = train.model_memory([2, 64, 64, 3], 64)
+    assert n_params == 2 * 64 + 64 + 64 * 64 + 64 + 64 * 3 + 3 == 4547
+    assert nbytes == 8.0 * (4 * 4547 + 3 * train.EVAL_BATCH * (64 + 64 + 3))

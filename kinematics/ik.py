@@ -371,7 +371,9 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         tol_rotation: success bound on the rotation angle of R_t Rᵀ (rad).
         max_iterations: iterations per start, >= 1 (None: 30 for lm, 3000 for the gradient methods).
         max_restarts: random restarts per target after the first start(s); the extra starts a
-            straggler gets in a small batch count too.
+            straggler gets in a small batch count too, and so do the last resort's: up to
+            LOCAL_STARTS (at most half the budget) are kept for starts scattered about the best
+            answer of a target that spent the rest (unless it is out of reach for certain).
         starts: starts per target from the outset (the first is q0 or mid-range, the others
             random); several cut the tail of slow targets. Default: 4 for up to 16 targets
             without q0, where extra rows cost almost nothing (a step's time is per-op

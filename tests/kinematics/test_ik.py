@@ -385,3 +385,27 @@ def test_puma560_urdf_straggler_is_solved():
     pe, re = fk_errors(chain, result.q, targets)
     assert np.all(result.success), [result.reason[i] for i in np.flatnonzero(~result.success)]
     assert np.all(pe <= TOL) and np.all(re <= TOL + 1e-7) and np.all(inside(chain, result.q))
+
+
+def test_solve_runs_blas_on_one_thread_and_restores_it(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl limits the solver's BLAS threads")
+    from kinematics import ik
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+
+    seen = []
+    evaluate = ik._pose_and_jacobian_chunked
+
+    def spy(chain, q):  # records the BLAS threads in force while the solver's loop runs
+        seen.append(blas_threads())
+        return evaluate(chain, q)
+
+    monkeypatch.setattr(ik, "_pose_and_jacobian_chunked", spy)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        if not before or max(before) < 2:
+            pytest.skip("no BLAS library here runs more than one thread")
+        kin.solve(robots.get("panda"), [0.3, 0.2, 0.5])
+        assert blas_threads() == before
+    assert seen and all(threads == [1] * len(before) for threads in seen)

@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import autodiff as ad
+from benchmarks import blas_threads
 
 SHAPES = [(1,), (3, 3)]
 ADD, MUL = 0.5, 0.9  # the chain's constants: values stay in [-1, 1], gradients stay normal
@@ -139,6 +140,7 @@ def main(argv=None) -> int:
     torch = None if args.no_torch else _import_torch()
     print(f"engine overhead: {n_ops}-op chain of add/mul/sin/tanh, forward + backward, "
           f"float64, best of {repeats}, microseconds per op")
+    print(blas_threads())
     if torch is None:
         print("torch not installed: skipped" if not args.no_torch else "torch: skipped (--no-torch)")
     else:

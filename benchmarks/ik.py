@@ -15,6 +15,7 @@ folded constants, IKPy a chain of links with the same origins.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import statistics
 import time
@@ -24,6 +25,7 @@ import numpy as np
 
 import kinematics as kin
 import robots
+from benchmarks import blas_threads
 
 ARMS = ["panda", "ur5", "iiwa14", "gen3", "planar3"]
 TOL = 1e-6
@@ -268,6 +270,9 @@ def main(argv=None):
         ("IKPy", ikpy_solver),
     ]
     print(f"IK benchmark: success = FK within {TOL} m and {TOL} rad and inside the limits")
+    solver_threads = "1 BLAS thread (threadpoolctl)" if importlib.util.find_spec("threadpoolctl") else \
+        "as many BLAS threads (threadpoolctl not installed)"
+    print(f"{blas_threads()}; inside kin.solve: {solver_threads}")
     for name in args.arms.split(","):
         bench_arm(name, args.targets, args.single, args.large if name == "panda" else 0, references)
     print("\n" + CONTEXT)

@@ -37,6 +37,7 @@ import numpy as np
 import autodiff as ad
 import kinematics as kin
 import robots
+from benchmarks import blas_threads
 
 # Panda, modified DH (a, alpha, d) per joint, flange Tz(0.107): the table of DESIGN.md §4.
 PANDA_MDH = [(0.0, 0.0, 0.333), (0.0, -math.pi / 2, 0.0), (0.0, math.pi / 2, 0.316), (0.0825, math.pi / 2, 0.0),
@@ -127,6 +128,7 @@ def main(argv=None) -> int:
 
     print("Panda FK + gradient of sum |p - p_target|^2 w.r.t. q through the engine, float64, best of N;")
     print("reference in the same run: hand-written numpy FK of the same batch (no gradient)")
+    print(blas_threads())
     rows = measure(sizes, repeats)
     header = (f"{'B':>7} {'armgrad us/call':>16} {'armgrad configs/s':>18} {'numpy FK us/call':>17} "
               f"{'numpy configs/s':>16} {'armgrad/numpy':>14}")

@@ -27,6 +27,8 @@ import time
 
 import numpy as np
 
+from benchmarks import blas_threads
+
 DIGITS_SIZES = (64, 128, 10)
 LR, MOMENTUM = 0.05, 0.9
 
@@ -262,6 +264,7 @@ def main(argv=None) -> int:
         parser.error("--repeats must be >= 1")
     limiter, note = _limit_threads()
     print(f"benchmarks.training{' --quick' if args.quick else ''}: float64, {note}")
+    print(blas_threads())
     try:
         digits = bench_digits(args.quick, repeats, print)
         big = bench_big_epoch(args.quick, repeats, print)

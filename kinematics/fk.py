@@ -23,12 +23,24 @@ __all__ = [
 ]
 
 
-def _check_q(chain: Chain, q):
+def _check_q(chain: Chain, q, name: str = "q"):
+    """Validate q at a public entry point: its shape (..., n) and finite values.
+
+    A NaN or infinite q would otherwise surface deep in the engine (a backward pass refusing
+    non-finite gradients); the IK loop calls the unchecked internals, so the finiteness test
+    (about a microsecond) is paid once per call of a public function, not per iteration.
+    """
     if not isinstance(chain, Chain):
         raise TypeError(f"expected a kinematics.Chain, got {type(chain).__name__}")
-    shape = np.shape(q.data if isinstance(q, ad.Tensor) else q)
-    if len(shape) == 0 or shape[-1] != chain.n:
-        raise ValueError(f"q must have shape (..., {chain.n}) for {chain.name!r}, got {shape}")
+    values = np.asarray(q.data if isinstance(q, ad.Tensor) else q)
+    if values.ndim == 0 or values.shape[-1] != chain.n:
+        raise ValueError(f"{name} must have shape (..., {chain.n}) for {chain.name!r}, got {values.shape}")
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {values.dtype}")
+    if not np.isfinite(values).all():
+        bad = np.argwhere(~np.isfinite(values))
+        raise ValueError(f"{name} contains NaN or infinite values ({len(bad)} of {values.size}, "
+                         f"first at index {tuple(int(i) for i in bad[0])})")
 
 
 def _namespace(x):
@@ -83,6 +95,11 @@ def forward_kinematics(chain: Chain, q):
         array([1., 1., 0.])
     """
     _check_q(chain, q)
+    return _forward_kinematics(chain, q)
+
+
+def _forward_kinematics(chain: Chain, q):
+    """`forward_kinematics` without input validation (the IK loop's entry)."""
 
     def fk(q):
         if math.prod(q.shape[:-1]) * chain.n < COLUMN_WORK:
@@ -234,7 +251,11 @@ def pose_and_jacobian(chain: Chain, q):
         (T, J): poses (..., 4, 4) and Jacobians (..., 6, n).
     """
     _check_q(chain, q)
-    q = np.asarray(q.data if isinstance(q, ad.Tensor) else q, dtype=np.float64)
+    return _pose_and_jacobian_chunked(chain, np.asarray(q.data if isinstance(q, ad.Tensor) else q, dtype=np.float64))
+
+
+def _pose_and_jacobian_chunked(chain: Chain, q: np.ndarray):
+    """`pose_and_jacobian` without input validation (the IK loop's entry): q (..., n) float64."""
     rows = q.reshape(-1, chain.n)
     if len(rows) > JACOBIAN_CHUNK:  # keep each pass's arrays cache-sized
         parts = [_pose_and_jacobian(chain, rows[i:i + JACOBIAN_CHUNK]) for i in range(0, len(rows), JACOBIAN_CHUNK)]

@@ -18,6 +18,7 @@ pairs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -27,8 +28,8 @@ import numpy as np
 
 import autodiff as ad
 
-from .chain import Chain
-from .fk import _check_q, forward_kinematics, pose_and_jacobian, pose_error
+from .chain import PRISMATIC, Chain
+from .fk import _check_q, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
 
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
@@ -124,7 +125,7 @@ def _parse_target(chain: Chain, target):
     single = t.ndim == (2 if kind == "pose" else 1)
     if kind == "pose":
         R = t[..., :3, :3]
-        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max() < 1e-6
+        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(initial=0.0) < 1e-6
         if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (t[..., 3, :] != _BOTTOM_ROW).any():
             raise ValueError("target: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
     return (t[None] if single else t), kind, single
@@ -174,14 +175,12 @@ _STARTS_BOX: dict = {}
 
 
 def _check_q0(chain: Chain, q0, batch: int):
+    _check_q(chain, q0, "q0")
     q0 = np.asarray(q0, dtype=np.float64)
-    _check_q(chain, q0)
     if q0.ndim == 2 and q0.shape[0] not in (1, batch):
         raise ValueError(f"q0 has {q0.shape[0]} rows for {batch} targets")
     if q0.ndim > 2:
         raise ValueError(f"q0 must be (n,) or (B, n), got shape {q0.shape}")
-    if not np.all(np.isfinite(q0)):
-        raise ValueError("q0 contains NaN or infinite values")
     outside = (q0 < chain.lower - 1e-12) | (q0 > chain.upper + 1e-12)
     if np.any(outside):
         j = int(np.argwhere(outside)[0][-1])
@@ -204,15 +203,32 @@ def _errors(T, targets, kind):
 
 
 def _weights(weights, kind):
+    """W (6,) or (3,) for position targets, scaled so that the largest weight is 1.
+
+    Only the weights' ratios matter to the answer: Chan-Lawrence damping scales with ½eᵀWe, so
+    LM's step is the same for W and c·W. Scaling keeps W² finite for huge weights (1e300).
+    """
     if weights is None:
-        w = np.ones(6)
-    else:
+        return _ONES[:3] if kind == "position" else _ONES
+    try:
         w = np.asarray(weights, dtype=np.float64)
-        if w.shape == (2,):
-            w = np.repeat(w, 3)
-        if w.shape != (6,) or not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError(f"weights must be (w_position, w_rotation) or 6 non-negative numbers, got {weights!r}")
-    return w[:3] if kind == "position" else w
+    except (TypeError, ValueError):
+        w = None
+    if w is not None and w.shape == (2,):
+        w = np.repeat(w, 3)
+    if w is None or w.shape != (6,):
+        got = f"shape {w.shape}" if w is not None else repr(weights)[:80]
+        raise ValueError(f"weights must be (w_position, w_rotation) or 6 finite non-negative numbers, got {got}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"weights must be finite and non-negative, got {weights!r}")
+    w = w[:3] if kind == "position" else w
+    if not w.max() > 0:
+        raise ValueError(f"weights: at least one weight on the target's {kind} error must be positive, got {weights!r}")
+    return w / w.max()
+
+
+_ONES = np.ones(6)
+_ONES.flags.writeable = False
 
 
 class _LevenbergMarquardt:
@@ -243,7 +259,7 @@ class _LevenbergMarquardt:
             state["prev_sq"][rows] = np.inf
 
     def evaluate(self, q, target):
-        T, J = pose_and_jacobian(self.chain, q)
+        T, J = _pose_and_jacobian_chunked(self.chain, q)
         e, pe, re = _errors(T, target, self.kind)
         return e, pe, re, J[:, : e.shape[-1]]
 
@@ -310,7 +326,7 @@ class _GradientMethod:
 
     def evaluate(self, q, target):
         qt = ad.Tensor(q, requires_grad=True)
-        T = forward_kinematics(self.chain, qt)
+        T = _forward_kinematics(self.chain, qt)
         e = pose_error(T, target) if self.kind == "pose" else target - T[..., :3, 3]
         we = e * self.W
         (ad.sum(we * we) * 0.5).backward()
@@ -336,7 +352,7 @@ class _GradientMethod:
 
 def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
           tol_position: float = 1e-6, tol_rotation: float = 1e-6, max_iterations: int | None = None,
-          max_restarts: int = 100, starts: int | None = None, time_budget: float | None = None, seed: int = 0,
+          max_restarts: int = 100, starts: int | None = None, time_budget: float | None = None, seed: int | None = 0,
           damping: str = "chan-lawrence", lam: float | None = None, step_size: float | None = None,
           momentum: float = 0.9, record_history: bool = False) -> IKResult:
     """Find joint values q with FK(q) on the target, within the joint limits.
@@ -348,29 +364,45 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         q0: (n,) or (B, n) start (and preferred answer), inside the limits. Default: mid-range
             plus a small fixed perturbation.
         method: "lm" (Levenberg-Marquardt), "gd", "momentum" or "adam".
-        weights: (w_position, w_rotation) or 6 weights on the error components; with zero
-            rotation weights a pose target is solved for its position only.
+        weights: (w_position, w_rotation) or 6 finite non-negative weights on the error
+            components; only their ratios matter (they are scaled so that the largest is 1);
+            with zero rotation weights a pose target is solved for its position only.
         tol_position: success bound on ‖p_t − p‖ (m).
         tol_rotation: success bound on the rotation angle of R_t Rᵀ (rad).
-        max_iterations: iterations per start (default: 30 for lm, 3000 for the gradient methods).
+        max_iterations: iterations per start, >= 1 (None: 30 for lm, 3000 for the gradient methods).
         max_restarts: random restarts per target after the first start(s); the extra starts a
-            straggler gets in a small batch count too.
+            straggler gets in a small batch count too, and so do the last resort's: up to
+            LOCAL_STARTS (at most half the budget) are kept for starts scattered about the best
+            answer of a target that spent the rest (unless it is out of reach for certain).
         starts: starts per target from the outset (the first is q0 or mid-range, the others
             random); several cut the tail of slow targets. Default: 4 for up to 16 targets
             without q0, where extra rows cost almost nothing (a step's time is per-op
             overhead), else 1 (with q0, its own start runs alone and random ones follow only
             if it fails, so the answer stays near q0).
-        time_budget: seconds; stop (unconverged rows report it) when exceeded.
-        seed: seed of the random starts, for reproducible results.
+        time_budget: seconds, finite and positive; stop (unconverged rows report it) when exceeded.
+            None: no limit.
+        seed: a non-negative integer seeding the random starts, for reproducible results; None
+            draws fresh entropy from the operating system (numpy's convention): results may then
+            differ from run to run.
         damping: for lm: "chan-lawrence" (λ_k = λ·½eᵀWe, λ = 0.1), "sugihara"
             (λ_k = ½eᵀWe + λ, λ = 1e-3) or "constant" (λ_k = λ, λ = 1e-2).
-        lam: the λ of the damping rule.
-        step_size: learning rate of the gradient methods (defaults 0.2, 0.05, 0.02).
-        momentum: the momentum coefficient of "momentum" (heavy ball).
+        lam: the λ of the damping rule, finite and >= 0 (None: the rule's default above).
+        step_size: learning rate of the gradient methods, finite and positive (None: 0.2, 0.05,
+            0.02 for gd, momentum, adam).
+        momentum: the momentum coefficient of "momentum" (heavy ball), in [0, 1).
         record_history: keep per-iteration q and errors of the start that produced each answer.
 
     Returns:
-        IKResult. An unreachable target gives the closest q found, success False and a reason.
+        IKResult. An unreachable target gives the closest q found, success False and a reason
+        ("not converged (...)", adding "the target is out of reach" only where that is certain:
+        the target lies farther from the base than the arm can extend). An empty batch ((0, 4, 4)
+        or (0, 3) targets) gives an empty result: q (0, n), the other fields (0,).
+
+    While it runs, BLAS uses one thread (through threadpoolctl, where installed): the solver's
+    linear systems are tiny, and BLAS threads only slow them down.
+
+    Raises:
+        ValueError: a bad target, q0 or option, named in the message (TypeError: a wrong type).
 
     Example:
         >>> import robots
@@ -387,40 +419,65 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         raise TypeError(f"chain must be a kinematics.Chain, got {type(chain).__name__}")
     targets, kind, single = _parse_target(chain, target)
     for name, value in (("tol_position", tol_position), ("tol_rotation", tol_rotation)):
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
+        _check_number(name, value, positive=True)
     if starts is None:
         starts = 4 if len(targets) <= 16 and q0 is None else 1
-    if int(starts) < 1 or int(max_restarts) < 0:
-        raise ValueError(f"starts must be >= 1 and max_restarts >= 0, got {starts} and {max_restarts}")
+    starts = _check_count("starts", starts, 1)
+    max_restarts = _check_count("max_restarts", max_restarts, 0)
     defaults = _DEFAULTS[method]
-    max_iterations = int(max_iterations or defaults["max_iterations"])
+    max_iterations = defaults["max_iterations"] if max_iterations is None else _check_count(
+        "max_iterations", max_iterations, 1)
+    if time_budget is not None:
+        _check_number("time_budget", time_budget, positive=True)
+    if seed is not None:
+        seed = _check_count("seed", seed, 0)
+    if lam is not None:
+        _check_number("lam", lam, positive=False)
+    if step_size is not None:
+        _check_number("step_size", step_size, positive=True)
+    _check_number("momentum", momentum, positive=False)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     W = _weights(weights, kind)
+    q_first = _starts_box(chain)[0][None].repeat(len(targets), axis=0) if q0 is None else \
+        _check_q0(chain, q0, len(targets))
+    if not len(targets):
+        return _empty_result(chain.n, record_history)
     # A rotation weighted zero is not asked for: success then judges the position alone.
     tol_r = tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
     if method == "lm":
         lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
         stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
     else:
-        stepper = _GradientMethod(method, chain, kind, W, step_size or defaults["step_size"], momentum)
-    B = len(targets)
-    q_first = _starts_box(chain)[0][None].repeat(B, axis=0) if q0 is None else _check_q0(chain, q0, B)
+        stepper = _GradientMethod(method, chain, kind, W, defaults["step_size"] if step_size is None else step_size,
+                                  momentum)
+    rng = _generator(seed)
     loop = functools.partial(
         _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_r,
-        max_iterations=max_iterations, rng=_generator(seed), record_history=record_history,
+        max_iterations=max_iterations, rng=rng, record_history=record_history,
         deadline=None if time_budget is None else time.perf_counter() + time_budget)
-    result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=int(max_restarts),
-                  starts=int(starts), stall_window=STALL_WINDOW[method])
-    failed = [i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")]
-    if failed:
-        failed = np.array(failed)
-        # Restarts give up on slow progress, but the closest answer to an unreachable target
-        # lies where progress is slow (a stretched, singular arm): continue each target's best
-        # start there, without restarts or impatience, accepting only steps that help.
-        polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True) if method == "lm" else stepper
-        _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False, max_restarts=0,
-                                    starts=1, stall_window=None), tol_position, tol_r)
-    result.reason = [_explain(cause, result, i, max_iterations, kind) for i, cause in enumerate(result.reason)]
+    # Part of the restart budget is kept for the local restarts below (the last resort).
+    local = min(LOCAL_STARTS, max_restarts // 2)
+    with _one_blas_thread():
+        result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=max_restarts - local,
+                      starts=starts, stall_window=STALL_WINDOW[method])
+        failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
+        # Out of reach for certain: farther from the base than the arm's reach, beyond tolerance.
+        reach = _reach(chain) if failed.size else math.inf
+        out_of_reach = _distances(chain, targets) > reach + tol_position if failed.size else None
+        if local and failed.size:
+            _local_restarts(loop, stepper, targets, result, failed[~out_of_reach[failed]], local, chain, rng,
+                            STALL_WINDOW[method], tol_position, tol_r)
+            failed = failed[~result.success[failed]]
+        if failed.size:
+            # Restarts give up on slow progress, but the closest answer to an unreachable target
+            # lies where progress is slow (a stretched, singular arm): continue each target's best
+            # start there, without restarts or impatience, accepting only steps that help.
+            polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True) if method == "lm" else stepper
+            _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False,
+                                        max_restarts=0, starts=1, stall_window=None), tol_position, tol_r)
+    result.reason = [_explain(cause, result, i, max_iterations, kind, out_of_reach is not None and out_of_reach[i],
+                              reach) for i, cause in enumerate(result.reason)]
     if single:
         return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
                         float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
@@ -428,10 +485,103 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     return result
 
 
+def _check_count(name, value, least):
+    """An integer argument (numpy integers too; bools and floats refused) of at least `least`."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < least:
+        raise ValueError(f"{name} must be >= {least}, got {value}")
+    return int(value)
+
+
+def _check_number(name, value, positive):
+    """A finite real argument: > 0 with `positive`, else >= 0."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or (value <= 0 if positive else value < 0):
+        raise ValueError(f"{name} must be a finite {'positive' if positive else 'non-negative'} number, got {value!r}")
+
+
+def _empty_result(n, record_history):
+    """The result for a batch of no targets: (0, n) and (0,) fields."""
+    return IKResult(np.zeros((0, n)), np.zeros(0, dtype=bool), np.zeros(0), np.zeros(0), np.zeros(0, dtype=int),
+                    np.zeros(0, dtype=int), [], [] if record_history else None)
+
+
+# The blas thread pool, limited to one thread while a solve runs: the solver's linear algebra is
+# many tiny systems (n x n, n = joints), where OpenBLAS's threads cost far more than they save
+# (a 100-joint arm, unreachable target: 55 s with two threads on two cores, 2.5 s with one).
+# threadpoolctl's controller is built once (it inspects the loaded libraries, ~260 µs); its
+# `limit` then costs a few microseconds a solve. None: not built yet; False: threadpoolctl is
+# not installed, and BLAS runs as configured.
+_BLAS_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """A context manager that runs its block with one BLAS thread (a no-op without threadpoolctl)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS_CONTROLLER = False
+        else:
+            _BLAS_CONTROLLER = ThreadpoolController()
+    if _BLAS_CONTROLLER is False:
+        return contextlib.nullcontext()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def _reach(chain: Chain) -> float:
+    """An upper bound on the end effector's distance from the base origin (m).
+
+    The tip is base · Π origin_i Motion_i(q_i) · tool; rotations keep lengths, so by the triangle
+    inequality it lies within Σ ‖t(origin_i)‖ + Σ max |q_i| (prismatic joints) + ‖t(tool)‖ of
+    the base's origin (inf for a prismatic joint without limits).
+    """
+    reach = float(np.linalg.norm(chain.tool[:3, 3]))
+    for joint in chain.joints:
+        reach += float(np.linalg.norm(joint.origin[:3, 3]))
+        if joint.type == PRISMATIC:
+            reach += max(abs(joint.limits[0]), abs(joint.limits[1]))
+    return reach
+
+
+def _distances(chain: Chain, targets):
+    """Distances (B,) of the targets' positions from the base origin."""
+    p = targets[:, :3, 3] if targets.ndim == 3 else targets
+    return np.linalg.norm(p - chain.base[:3, 3], axis=-1)
+
+
+# The last resort for stragglers (targets that spent their restarts), before the polish: starts
+# scattered about the best answer found, at a few scales (fractions of each joint's sampling
+# range). Uniform restarts rarely land in a narrow basin that the best answer sits beside: a PUMA
+# 560 target (near a singularity, two joints within 0.03 rad of their limits) took 73 uniform
+# restarts, and the best answer, 3.4e-5 m off against a limit, was a dead end for LM; about half
+# of the starts 0.03-0.3 rad about it solve it. They come out of the restart budget.
+LOCAL_STARTS = 12
+LOCAL_SCALES = (0.01, 0.03, 0.1)
+
+
+def _local_restarts(loop, stepper, targets, result, rows, count, chain, rng, stall_window, tol_p, tol_r):
+    """Solve `rows` of `result` again from `count` starts about their best q, keeping improvements."""
+    if not rows.size:
+        return
+    _, box_lo, box_span = _starts_box(chain)
+    scale = np.resize(np.array(LOCAL_SCALES), count)[None, :, None] * box_span
+    q = result.q[rows][:, None, :] + scale * rng.standard_normal((rows.size, count, chain.n))
+    q = np.clip(q, chain.lower, chain.upper).reshape(-1, chain.n)
+    local = loop(stepper, targets[rows], result.q[rows], prefer_q0=False, max_restarts=0, starts=count,
+                 stall_window=stall_window, start_q=q)
+    result.restarts[rows] += count
+    _merge(result, rows, local, tol_p, tol_r)
+
+
 def _generator(seed):
     """The solver's random stream for `seed` (see _STREAM); int seeds reuse a cached SeedSequence,
-    which is half the cost of a fresh generator, a cost that one-target solves pay every time."""
-    return np.random.default_rng(_seed_sequence(seed) if isinstance(seed, int) else [seed, _STREAM])
+    which is half the cost of a fresh generator, a cost that one-target solves pay every time.
+    None: fresh entropy from the operating system (numpy's convention), not reproducible."""
+    return np.random.default_rng(None if seed is None else _seed_sequence(seed))
 
 
 @functools.lru_cache(maxsize=64)
@@ -439,8 +589,13 @@ def _seed_sequence(seed: int):
     return np.random.SeedSequence([seed, _STREAM])
 
 
-def _explain(cause, result, i, max_iterations, kind):
-    """The reason for target i, from the loop's cause code and the final figures."""
+def _explain(cause, result, i, max_iterations, kind, out_of_reach, reach):
+    """The reason for target i, from the loop's cause code and the final figures.
+
+    "Out of reach" is said only when it is certain (`out_of_reach`: the target lies farther from
+    the base than `reach`, the arm's longest possible extent): a reachable target that the
+    solver failed on is "not converged", never "possibly unreachable".
+    """
     if cause == "converged":
         return cause
     errors = f"best position error {result.position_error[i]:.3g} m"
@@ -449,8 +604,10 @@ def _explain(cause, result, i, max_iterations, kind):
     if cause == "time budget":
         return f"time budget exhausted after {result.iterations[i]} iterations; {errors}"
     why = "stalled" if cause == "stalled" else f"{max_iterations} iterations per start"
-    return (f"not converged ({why}) after {result.iterations[i]} iterations and {result.restarts[i]} restarts; "
-            f"{errors} (the target may be out of reach)")
+    reason = f"not converged ({why}) after {result.iterations[i]} iterations and {result.restarts[i]} restarts"
+    reason += f"; {errors}"
+    return reason + (f"; the target is out of reach (the arm reaches at most {reach:.3g} m from its base)"
+                     if out_of_reach else "")
 
 
 def _merge(result, rows, polished, tol_p, tol_r):
@@ -478,7 +635,7 @@ _NO_ROWS.flags.writeable = False
 
 
 def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
-                 starts, stall_window, deadline, rng, record_history):
+                 starts, stall_window, deadline, rng, record_history, start_q=None):
     """The solver loop over rows = targets × starts (see the module docstring).
 
     Each iteration: evaluate every active row (one forward and one backward pass for all),
@@ -489,6 +646,9 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
     For one target the rows are few and every numpy call costs about a microsecond whatever
     their number, so the bookkeeping that rarely changes anything (regrouping the rows, the
     restart and retirement logic) runs only in the iterations where rows expire or leave.
+
+    The rows start at q_first (B, n) and random configurations, `starts` per target, or at
+    start_q (B · starts, n), grouped by target, when given.
     """
     B, n = q_first.shape
     _, box_lo, box_span = _starts_box(chain)
@@ -496,8 +656,11 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
     def random_q(count):  # the very numbers rng.uniform(box_lo, box_hi, ...) draws, with less call overhead
         return box_lo + box_span * rng.random((count, n))
 
-    q = random_q(B * starts)
-    q[::starts] = q_first
+    if start_q is None:
+        q = random_q(B * starts)
+        q[::starts] = q_first
+    else:
+        q = np.array(start_q, dtype=np.float64)
     rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "age": np.zeros(len(q), dtype=int),
             "stall_ref": np.full(len(q), np.inf), **stepper.init_state(q)}
     traces = [[] for _ in range(len(q))] if record_history else None
@@ -669,6 +832,9 @@ def solve_path(chain: Chain, targets, q0, **options) -> PathResult:
     q_prev = _check_q0(chain, q0, 1)[0]
     if np.asarray(q0).ndim != 1:
         raise ValueError(f"solve_path: q0 must be (n,), got shape {np.shape(q0)}")
+    if not len(targets_arr):
+        empty = solve(chain, targets_arr, q0=q_prev, **options)
+        return PathResult(**dataclasses.asdict(empty), max_joint_step=0.0)
     results = []
     for t in targets_arr:
         r = solve(chain, t, q0=q_prev, **options)

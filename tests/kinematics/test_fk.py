@@ -235,3 +235,26 @@ def test_engine_jacobian_on_large_batches(name):
     chain = layout_chain(name)
     q = random_q(chain, (BIG // 4,), seed=17)
     np.testing.assert_allclose(kin.jacobian(chain, q), kin.geometric_jacobian(chain, q), atol=1e-12)
+
+
+# -- q is validated at the public entry points (issue 10) -------------------------------------
+
+@pytest.mark.parametrize("function", [kin.forward_kinematics, kin.jacobian, kin.pose_and_jacobian, kin.link_poses,
+                                      kin.geometric_jacobian])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_non_finite_q_is_refused_in_one_line(function, bad, as_tensor):
+    chain = robots.get("panda")
+    q = np.zeros((300, chain.n))  # a batch: the message must not print it
+    q[17, 3] = bad
+    if as_tensor:
+        if function is kin.geometric_jacobian:
+            pytest.skip("geometric_jacobian takes arrays")
+        q = ad.Tensor(q, requires_grad=True)
+    with pytest.raises(ValueError, match=r"q contains NaN or infinite values \(1 of 2100, first at index \(17, 3\)\)"):
+        function(chain, q)
+
+
+def test_complex_q_is_refused():
+    with pytest.raises(TypeError, match="q must hold real numbers"):
+        kin.forward_kinematics(robots.get("planar2"), np.array([1j, 0.0]))

@@ -158,7 +158,7 @@ def test_continuous_joints_are_sampled_finitely():
 
 def test_time_budget_stops_the_solver():
     chain = robots.get("planar3")
-    result = kin.solve(chain, [5.0, 0.0], time_budget=0.0)
+    result = kin.solve(chain, [5.0, 0.0], time_budget=1e-9)
     assert not result.success and "time budget" in result.reason
 
 
@@ -234,3 +234,178 @@ def test_zero_rotation_weight_solves_the_position_of_a_pose():
     result = kin.solve(chain, target, weights=(1.0, 0.0))
     assert result.success and result.position_error <= TOL
     assert result.rotation_error > 0.1  # reported, though not asked for
+
+
+# -- options and inputs are checked at the boundary (issue 10) --------------------------------
+
+@pytest.mark.parametrize("option, value, error", [
+    ("max_iterations", 0, ValueError), ("max_iterations", -1, ValueError), ("max_iterations", 2.5, TypeError),
+    ("max_restarts", -1, ValueError), ("starts", True, TypeError),
+    ("seed", -1, ValueError), ("seed", 1.5, TypeError),
+    ("time_budget", math.nan, ValueError), ("time_budget", -1.0, ValueError), ("time_budget", math.inf, ValueError),
+    ("time_budget", 0.0, ValueError),
+    ("lam", math.nan, ValueError), ("lam", math.inf, ValueError), ("lam", -0.1, ValueError),
+    ("step_size", math.nan, ValueError), ("step_size", 0.0, ValueError), ("step_size", math.inf, ValueError),
+    ("momentum", math.nan, ValueError), ("momentum", 1.0, ValueError), ("momentum", -0.5, ValueError),
+    ("tol_position", math.nan, ValueError), ("tol_rotation", math.inf, ValueError),
+    ("weights", (math.nan, 1.0), ValueError), ("weights", (1.0, -1.0), ValueError), ("weights", (0.0, 0.0), ValueError),
+    ("weights", np.ones(1000), ValueError),
+])
+def test_bad_option_values_are_named_in_one_short_line(option, value, error):
+    method = "momentum" if option in ("step_size", "momentum") else "lm"
+    with pytest.raises(error, match=option) as info:
+        kin.solve(robots.get("planar2"), [1.0, 0.5], method=method, **{option: value})
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_seed_none_draws_fresh_entropy():
+    chain = robots.get("planar2")
+    # Unreachable, so the random restarts (all of them drawn from the fresh stream) decide q.
+    answers = {tuple(kin.solve(chain, [2.5, 0.0], seed=None, max_restarts=3).q) for _ in range(3)}
+    assert len(answers) > 1
+    assert kin.solve(chain, [1.0, 0.5], seed=None).success
+
+
+@pytest.mark.parametrize("name, shape", [("panda", (0, 4, 4)), ("panda", (0, 3)), ("planar2", (0, 2))])
+@pytest.mark.parametrize("record_history", [False, True])
+def test_empty_batch_gives_an_empty_result(name, shape, record_history):
+    chain = robots.get(name)
+    result = kin.solve(chain, np.zeros(shape), record_history=record_history)
+    assert result.q.shape == (0, chain.n)
+    for field in (result.success, result.position_error, result.rotation_error, result.iterations, result.restarts):
+        assert field.shape == (0,)
+    assert result.success.dtype == bool and result.iterations.dtype.kind == "i"
+    assert result.reason == [] and result.history == ([] if record_history else None)
+    path = kin.solve_path(chain, np.zeros(shape), kin.default_start(chain))
+    assert path.q.shape == (0, chain.n) and path.max_joint_step == 0.0
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-3, 1e300])
+def test_weights_are_relative_even_huge_ones(scale):
+    chain = robots.get("panda")
+    target = kin.forward_kinematics(chain, sample_q(chain, 1, seed=13)[0])
+    plain = kin.solve(chain, target, weights=(1.0, 0.5))
+    scaled = kin.solve(chain, target, weights=(scale, 0.5 * scale))
+    assert scaled.success
+    np.testing.assert_allclose(scaled.q, plain.q, rtol=0, atol=1e-12)
+
+
+# -- reasons: "out of reach" only where it is certain -----------------------------------------
+
+def test_reason_says_out_of_reach_only_when_certain():
+    far = kin.solve(robots.get("planar3"), [3.0, 0.0], max_restarts=5)  # reach 2.4 m
+    assert far.reason.startswith("not converged") and "the target is out of reach" in far.reason
+    assert "2.4 m" in far.reason
+    chain = robots.get("panda")
+    reachable = kin.forward_kinematics(chain, sample_q(chain, 1, seed=14)[0])
+    failed = kin.solve(chain, reachable, max_iterations=1, max_restarts=0, starts=1)
+    assert not failed.success
+    assert failed.reason.startswith("not converged (1 iterations per start)")
+    assert "reach" not in failed.reason and "may be" not in failed.reason
+
+
+def test_out_of_reach_counts_from_the_base_and_includes_the_tool():
+    arm = robots.planar([1.0, 1.0])
+    moved = arm.replace(base=kin.transforms.translation([5.0, 0.0, 0.0]),
+                        tool=arm.tool @ kin.transforms.translation([0.5, 0.0, 0.0]))  # reach 2.5 m about (5, 0)
+    near = kin.solve(moved, [7.45, 0.0], max_iterations=1, max_restarts=0, starts=1)  # 2.45 m: reachable
+    assert "out of reach" not in near.reason
+    far = kin.solve(moved, [7.6, 0.0], max_restarts=2)
+    assert "out of reach" in far.reason and "2.5 m" in far.reason
+    origin = kin.solve(moved, [0.0, 0.0], max_restarts=2)  # 5 m from the base
+    assert "out of reach" in origin.reason
+
+
+@pytest.mark.parametrize("name", robots.available())
+def test_reach_bounds_every_configuration(name):
+    # The bound behind "out of reach" must hold for every q, or a reachable target could be called unreachable.
+    from kinematics.ik import _distances, _reach
+    chain = robots.get(name)
+    T = kin.forward_kinematics(chain, sample_q(chain, 2000, seed=15))
+    assert _distances(chain, T).max() <= _reach(chain)
+
+
+# -- mutation-catching tests (issue 10's hand mutation list) ----------------------------------
+
+def test_large_unreachable_batch_terminates_within_the_restart_budget():
+    # 600 rows: above SMALL_BATCH, where only the main loop counts restarts; if it stopped
+    # counting, this batch would restart forever (the time budget then ends it, and the test fails).
+    from kinematics.ik import SMALL_BATCH
+    chain = robots.get("panda")
+    directions = np.random.default_rng(11).normal(size=(600, 3))
+    targets = 2.0 * directions / np.linalg.norm(directions, axis=1, keepdims=True) + [0.0, 0.0, 0.333]
+    assert len(targets) > SMALL_BATCH
+    result = kin.solve(chain, targets, max_restarts=3, max_iterations=10, time_budget=20.0)
+    assert not result.success.any()
+    assert not any("time budget" in reason for reason in result.reason)
+    assert np.all(result.restarts <= 3)
+
+
+def test_blocked_joints_are_re_solved_at_the_limits():
+    # Targets whose solution has three joints exactly at a limit, from nearby starts, one start
+    # each: with the blocked-joint re-solve LM reaches 1.00 of them; clipping alone 0.5.
+    chain = robots.get("panda")
+    rng = np.random.default_rng(12)
+    q_true = sample_q(chain, 100, seed=12)
+    for row in q_true:
+        joints = rng.choice(chain.n, size=3, replace=False)
+        row[joints] = np.where(rng.random(3) < 0.5, chain.lower[joints], chain.upper[joints])
+    q0 = np.clip(q_true + 0.2 * rng.standard_normal(q_true.shape), chain.lower, chain.upper)
+    result = kin.solve(chain, kin.forward_kinematics(chain, q_true), q0=q0, max_restarts=0)
+    assert result.success.mean() >= 0.95
+
+
+@pytest.mark.parametrize("q_true, q0", [((0.93, 0.75), (0.94, -0.56)), ((0.84, 2.29), (2.13, 1.24)),
+                                        ((2.08, -1.86), (-2.13, -2.15)), ((1.27, -0.3), (0.44, -1.86)),
+                                        ((0.39, 0.51), (2.31, -2.14))])
+def test_rows_converging_together_return_the_answer_nearest_q0(q_true, q0):
+    # planar2 has two answers (elbow up, elbow down: the arm mirrored about the base-target
+    # line); with eight starts several rows converge in the same iteration, on both branches.
+    chain = robots.get("planar2")
+    q_true, q0 = np.array(q_true), np.array(q0)
+    xy = kin.forward_kinematics(chain, q_true)[:2, 3]
+    heading = math.atan2(xy[1], xy[0])
+    mirrored = (np.array([2 * heading - q_true[0], -q_true[1]]) + math.pi) % (2 * math.pi) - math.pi
+    nearest = min(q_true, mirrored, key=lambda q: np.linalg.norm(q - q0))
+    result = kin.solve(chain, xy, q0=q0, starts=8, max_restarts=0, seed=0)
+    assert result.success
+    np.testing.assert_allclose(result.q, nearest, atol=1e-4)
+
+
+def test_puma560_urdf_straggler_is_solved():
+    # rtb-data's PUMA 560 (wrist limits ±π/2): target 142 of these 200 lies near a singularity
+    # with two joints within 0.03 rad of their limits; uniform restarts alone left it 3.4e-5 m off.
+    rtbdata = pytest.importorskip("rtbdata", reason="rtb-data (pip install rtb-data) provides puma560_robot.urdf")
+    import pathlib
+    path = pathlib.Path(rtbdata.__file__).parent / "xacro/unimation_puma560_description/urdf/puma560_robot.urdf"
+    chain = robots.load_urdf(str(path))
+    q_true = np.random.default_rng(7).uniform(chain.lower, chain.upper, (200, chain.n))
+    targets = kin.forward_kinematics(chain, q_true)
+    result = kin.solve(chain, targets, seed=0)
+    pe, re = fk_errors(chain, result.q, targets)
+    assert np.all(result.success), [result.reason[i] for i in np.flatnonzero(~result.success)]
+    assert np.all(pe <= TOL) and np.all(re <= TOL + 1e-7) and np.all(inside(chain, result.q))
+
+
+def test_solve_runs_blas_on_one_thread_and_restores_it(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl limits the solver's BLAS threads")
+    from kinematics import ik
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+
+    seen = []
+    evaluate = ik._pose_and_jacobian_chunked
+
+    def spy(chain, q):  # records the BLAS threads in force while the solver's loop runs
+        seen.append(blas_threads())
+        return evaluate(chain, q)
+
+    monkeypatch.setattr(ik, "_pose_and_jacobian_chunked", spy)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        if not before or max(before) < 2:
+            pytest.skip("no BLAS library here runs more than one thread")
+        kin.solve(robots.get("panda"), [0.3, 0.2, 0.5])
+        assert blas_threads() == before
+    assert seen and all(threads == [1] * len(before) for threads in seen)

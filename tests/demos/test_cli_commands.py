@@ -236,9 +236,11 @@ def test_solve_csv_header_and_columns(capsys, tmp_path, robot, targets, columns)
         for name in ("position_error", "rotation_error"):
             np.testing.assert_allclose(float(got[name]), answer[name], rtol=1e-3, atol=1e-300)
         assert int(got["iterations"]) == answer["iterations"] and int(got["restarts"]) == answer["restarts"]
-    # The out-of-reach row tells the columns apart: a large position error, restarts used up.
+    # The out-of-reach row tells the columns apart: a large position error, the main loop's
+    # restarts used up (of --max-restarts 2, one is kept for starts about the best answer, which a
+    # target certainly out of reach does not get).
     unreachable = dict(zip(header, rows[1]))
-    assert float(unreachable["position_error"]) > 0.1 and unreachable["restarts"] == "2"
+    assert float(unreachable["position_error"]) > 0.1 and unreachable["restarts"] == "1"
     assert int(unreachable["iterations"]) > 2
 
 

@@ -197,7 +197,8 @@ def _pose(T, what):
                          "(kinematics.chain.MAX_LENGTH)")
     R = T[:3, :3]
     # Rigid only: a scaled or sheared block would grow without bound along a long chain.
-    if np.abs(R.T @ R - np.eye(3)).max() > 1e-6 or np.abs(T[3] - [0.0, 0.0, 0.0, 1.0]).max() > 1e-12:
+    if (np.abs(R).max() > 1.0 + 1e-6  # first, so that RᵀR cannot overflow
+            or np.abs(R.T @ R - np.eye(3)).max() > 1e-6 or np.abs(T[3] - [0.0, 0.0, 0.0, 1.0]).max() > 1e-12):
         raise ValueError(f"{what} must be a rigid transform (orthonormal rotation block, last row 0 0 0 1)")
     return T
 

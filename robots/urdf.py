@@ -207,14 +207,15 @@ class _Reader:
             return np.array(default, dtype=float)
         parts = text.split()
         try:
-            values = np.array([float(p) for p in parts])
+            values = [float(p) for p in parts]
         except ValueError:
             raise self.error(element, f"attribute {key}={_q(text)}: expected {count} numbers") from None
-        if values.size != count:
-            raise self.error(element, f"attribute {key}={_q(text)}: expected {count} numbers, got {values.size}")
-        if np.any(np.isnan(values)) or (finite and not np.all(np.isfinite(values))):
+        if len(values) != count:
+            raise self.error(element, f"attribute {key}={_q(text)}: expected {count} numbers, got {len(values)}")
+        # plain floats: a big file has five of these per joint, and numpy's checks cost more than parsing
+        if any(math.isnan(v) or (finite and math.isinf(v)) for v in values):
             raise self.error(element, f"attribute {key}={_q(text)}: expected finite numbers")
-        return values
+        return np.array(values)
 
     def child_link(self, joint, tag):
         element = joint.find(tag)
@@ -226,8 +227,8 @@ class _Reader:
 class _JointSpec:
     """A URDF joint as read: enough to build a chain or to report an error about it."""
 
-    __slots__ = ("name", "type", "parent", "child", "origin", "axis", "limits", "has_limit", "mimic", "element",
-                 "axis_element", "origin_element")
+    __slots__ = ("name", "type", "parent", "child", "axis", "limits", "has_limit", "mimic", "element",
+                 "axis_element", "origin_element", "xyz", "rpy")
 
 
 def _read_joint(reader: _Reader, element) -> _JointSpec:
@@ -240,13 +241,10 @@ def _read_joint(reader: _Reader, element) -> _JointSpec:
     spec.parent, _ = reader.child_link(element, "parent")
     spec.child, _ = reader.child_link(element, "child")
     origin = spec.origin_element = element.find("origin")
-    T = np.eye(4)
+    spec.xyz = spec.rpy = None  # the transform is built in _chain, for the joints on the path only
     if origin is not None:
-        xyz = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
-        rpy = reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0])
-        T = rpy_to_matrix(rpy)  # fixed axes: Rz(yaw) Ry(pitch) Rx(roll)
-        T[:3, 3] = xyz  # Trans(xyz) · Rot(rpy)
-    spec.origin = T
+        spec.xyz = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
+        spec.rpy = reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0])
     spec.axis_element = element.find("axis")
     spec.axis = (np.array([1.0, 0.0, 0.0]) if spec.axis_element is None
                  else reader.numbers(spec.axis_element, "xyz", 3, [1.0, 0.0, 0.0]))
@@ -390,10 +388,9 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
     """Movable joints with the fixed transforms folded into their origins, the rest as the tool."""
     joints, pending = [], np.eye(4)  # `pending`: fixed transforms since the last movable joint
     for spec in path:
-        if spec.origin_element is not None:
-            _check_origin(reader, spec)
+        origin = _origin(reader, spec)
         if spec.type == "fixed":
-            pending = pending @ spec.origin
+            pending = pending @ origin
             continue
         if spec.type in ("floating", "planar"):
             raise reader.error(spec.element, f"joint {_q(spec.name)} of type {_q(spec.type)} lies on the path "
@@ -415,7 +412,7 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
         limits = (-math.inf, math.inf) if spec.type == "continuous" else _limits(reader, spec)
         try:
             joints.append(Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis,
-                                origin=pending @ spec.origin, limits=limits))
+                                origin=pending @ origin, limits=limits))
         except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
             raise reader.error(spec.element, str(err)) from None
         pending = np.eye(4)
@@ -428,13 +425,20 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
         raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
 
 
-def _check_origin(reader, spec):
-    """Refuse an origin whose xyz is beyond MAX_LENGTH: FK and its gradients would overflow."""
-    xyz = spec.origin[:3, 3]
-    if np.abs(xyz).max() > MAX_LENGTH:
+def _origin(reader, spec):
+    """The joint's (4, 4) origin Trans(xyz) Rot(rpy); an xyz beyond MAX_LENGTH is refused (FK and its
+    gradients would overflow)."""
+    T = np.eye(4)
+    if spec.origin_element is None:
+        return T
+    if np.abs(spec.xyz).max() > MAX_LENGTH:
         raise reader.error(spec.origin_element, f"joint {_q(spec.name)}: origin xyz="
                                                 f"{_q(spec.origin_element.attrs.get('xyz'))} exceeds {MAX_LENGTH:g} m "
                                                 "in magnitude (kinematics.chain.MAX_LENGTH)")
+    if np.any(spec.rpy):
+        T = rpy_to_matrix(spec.rpy)  # fixed axes: Rz(yaw) Ry(pitch) Rx(roll)
+    T[:3, 3] = spec.xyz  # Trans(xyz) · Rot(rpy)
+    return T
 
 
 def _limits(reader, spec):

@@ -20,12 +20,23 @@ from functools import cached_property
 
 import numpy as np
 
-from .transforms import axis_to_z
+from .transforms import axis_to_z, unit_vector
 
-__all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC"]
+__all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC", "MAX_LENGTH", "MAX_LIMIT", "MAX_JOINTS"]
 
 REVOLUTE = "revolute"
 PRISMATIC = "prismatic"
+
+
+MAX_LENGTH = 1e6
+"""Largest |translation| (m) in a joint origin, base or tool: far beyond any arm, and small enough
+that FK of MAX_JOINTS joints (|p| <= n (MAX_LENGTH + MAX_LIMIT)) and its squared errors stay finite."""
+MAX_LIMIT = 1e6
+"""Largest |finite joint limit| (rad or m): ranges beyond it only overflow the solver's sampling and
+steps (a ±1e308 range has an infinite span); unbounded joints use (-inf, inf) instead."""
+MAX_JOINTS = 10_000
+"""Most joints in a chain: the LM solver forms (n, n) systems per target (800 MB at 10,000 joints),
+and building, compiling and differentiating a chain are linear in n (seconds at 10,000)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -36,9 +47,15 @@ class Joint:
         name: the joint's name.
         type: "revolute" (angle in rad) or "prismatic" (displacement in m). A continuous joint
             is a revolute joint with limits (-inf, inf).
-        axis: (3,) unit axis in the joint frame.
-        origin: (4, 4) constant transform from the parent link frame to the joint frame.
-        limits: (lower, upper); infinite bounds for unbounded joints.
+        axis: (3,) axis in the joint frame: any nonzero finite vector, stored normalised (scaled
+            by its largest component first, so (1e200, 0, 0) works).
+        origin: (4, 4) constant rigid transform from the parent link frame to the joint frame:
+            rotation block orthonormal to 1e-6, last row (0, 0, 0, 1), |translation| <= MAX_LENGTH.
+        limits: (lower, upper), finite with |value| <= MAX_LIMIT and lower <= upper, or
+            (-inf, inf) for an unbounded joint (half-infinite ranges are refused).
+
+    Raises:
+        ValueError: any of the above violated; the message names the joint and the bad value.
     """
 
     name: str
@@ -50,19 +67,13 @@ class Joint:
     def __post_init__(self):
         if self.type not in (REVOLUTE, PRISMATIC):
             raise ValueError(f"Joint {self.name!r}: type must be 'revolute' or 'prismatic', got {self.type!r}")
-        axis = np.asarray(self.axis, dtype=float)
-        norm = np.linalg.norm(axis) if axis.shape == (3,) else 0.0
-        if not np.isfinite(norm) or norm == 0.0:
-            raise ValueError(f"Joint {self.name!r}: axis must be a nonzero finite 3-vector, got {self.axis!r}")
-        origin = np.asarray(self.origin, dtype=float)
-        if origin.shape != (4, 4) or not np.all(np.isfinite(origin)):
-            raise ValueError(f"Joint {self.name!r}: origin must be a finite (4, 4) transform")
-        lower, upper = (float(v) for v in self.limits)
-        if math.isnan(lower) or math.isnan(upper) or lower > upper:
-            raise ValueError(f"Joint {self.name!r}: limits must satisfy lower <= upper, got {self.limits!r}")
-        object.__setattr__(self, "axis", axis / norm)
+        axis = unit_vector(self.axis)
+        if axis is None:
+            raise ValueError(f"Joint {self.name!r}: axis must be a nonzero finite 3-vector, got {_show(self.axis)}")
+        origin = _pose(self.origin, f"Joint {self.name!r}: origin")
+        object.__setattr__(self, "axis", axis)
         object.__setattr__(self, "origin", origin)
-        object.__setattr__(self, "limits", (lower, upper))
+        object.__setattr__(self, "limits", _limits(self.limits, f"Joint {self.name!r}"))
 
     @property
     def continuous(self) -> bool:
@@ -74,9 +85,10 @@ class Chain:
     """A serial kinematic chain.
 
     Args:
-        joints: the joints, base to tip.
+        joints: the joints, base to tip (1 to MAX_JOINTS of them).
         base: (4, 4) pose of the chain's root in the world (default identity).
-        tool: (4, 4) end-effector transform after the last joint (default identity).
+        tool: (4, 4) end-effector transform after the last joint (default identity); base and
+            tool are rigid with |translation| <= MAX_LENGTH, as a joint's origin.
         name: a label.
         planar: the chain moves in its base's xy plane (every joint turns about the base z axis),
             so 2-D position targets make sense for it.
@@ -90,8 +102,11 @@ class Chain:
         self.joints = tuple(joints)
         if not self.joints:
             raise ValueError("Chain: needs at least one joint")
-        self.base = _pose(base, "base")
-        self.tool = _pose(tool, "tool")
+        if len(self.joints) > MAX_JOINTS:
+            raise ValueError(f"Chain: {len(self.joints)} joints is more than the {MAX_JOINTS} supported "
+                             "(kinematics.chain.MAX_JOINTS)")
+        self.base = np.eye(4) if base is None else _pose(base, "Chain: base")
+        self.tool = np.eye(4) if tool is None else _pose(tool, "Chain: tool")
         self.name = name
         self.planar = bool(planar)
         self.lower = np.array([j.limits[0] for j in self.joints])
@@ -154,10 +169,52 @@ class Chain:
                 "constants": constants, "tip": frames[-1] @ self.tool}
 
 
-def _pose(T, name):
-    if T is None:
-        return np.eye(4)
-    T = np.asarray(T, dtype=float)
-    if T.shape != (4, 4) or not np.all(np.isfinite(T)):
-        raise ValueError(f"Chain: {name} must be a finite (4, 4) transform, got shape {T.shape}")
+def _show(value):
+    """A short text for a bad value: the numbers of a small array, else its shape."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    if array.size > 16:
+        return f"an array of shape {array.shape}"
+    return np.array2string(array.ravel() if array.ndim > 1 else array, separator=", ", precision=6)
+
+
+def _pose(T, what):
+    """`T` as a float (4, 4) rigid transform; ValueError naming `what` and the first problem."""
+    try:
+        T = np.asarray(T, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a (4, 4) transform, got {_show(T)}") from None
+    if T.shape != (4, 4):
+        raise ValueError(f"{what} must be a (4, 4) transform, got shape {T.shape}")
+    if not np.all(np.isfinite(T)):
+        raise ValueError(f"{what} must be a finite (4, 4) transform ({np.count_nonzero(~np.isfinite(T))} "
+                         "NaN or infinite entries)")
+    if np.abs(T[:3, 3]).max() > MAX_LENGTH:
+        raise ValueError(f"{what}: translation {_show(T[:3, 3])} exceeds {MAX_LENGTH:g} m in magnitude "
+                         "(kinematics.chain.MAX_LENGTH)")
+    R = T[:3, :3]
+    # Rigid only: a scaled or sheared block would grow without bound along a long chain.
+    if (np.abs(R).max() > 1.0 + 1e-6  # first, so that RᵀR cannot overflow
+            or np.abs(R.T @ R - np.eye(3)).max() > 1e-6 or np.abs(T[3] - [0.0, 0.0, 0.0, 1.0]).max() > 1e-12):
+        raise ValueError(f"{what} must be a rigid transform (orthonormal rotation block, last row 0 0 0 1)")
     return T
+
+
+def _limits(limits, who):
+    """(lower, upper) as floats: finite within MAX_LIMIT, or (-inf, inf) for an unbounded joint."""
+    try:
+        lower, upper = (float(v) for v in limits)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: limits must be a pair (lower, upper), got {_show(limits)}") from None
+    if lower == -math.inf and upper == math.inf:
+        return (lower, upper)
+    for side, v in (("lower", lower), ("upper", upper)):
+        if not abs(v) <= MAX_LIMIT:  # NaN fails too
+            raise ValueError(f"{who}: limit {side}={v} must be finite with magnitude <= {MAX_LIMIT:g} "
+                             "(kinematics.chain.MAX_LIMIT), or limits (-inf, inf) for an unbounded joint")
+    if lower > upper:
+        raise ValueError(f"{who}: limits must satisfy lower <= upper, got ({lower}, {upper})")
+    return (lower, upper)

@@ -18,7 +18,7 @@ import autodiff as ad
 
 __all__ = [
     "rot_x", "rot_y", "rot_z", "rot_axis", "translation", "dh_standard", "dh_modified",
-    "rpy_to_matrix", "inverse_pose", "axis_to_z",
+    "rpy_to_matrix", "inverse_pose", "axis_to_z", "unit_vector",
 ]
 
 
@@ -81,11 +81,10 @@ def rot_axis(axis, angle):
 
     R = I + sin(q) K + (1 - cos(q)) K², with K the cross-product matrix of the axis.
     """
-    k = np.asarray(axis, dtype=float)
-    norm = np.linalg.norm(k)
-    if k.shape != (3,) or not np.isfinite(norm) or norm == 0:
+    k = unit_vector(axis)
+    if k is None:
         raise ValueError(f"rot_axis: axis must be a nonzero finite 3-vector, got {axis!r}")
-    x, y, z = k / norm
+    x, y, z = k
     s, c = _sin_cos(angle)
     v = 1 - c
     return _matrix([
@@ -94,6 +93,22 @@ def rot_axis(axis, angle):
         z * x * v - y * s, z * y * v + x * s, c + z * z * v, 0,
         0, 0, 0, 1,
     ], c)
+
+
+def unit_vector(v):
+    """`v` (3,) scaled to unit length, or None when it is not a nonzero finite 3-vector.
+
+    Divides by the largest |component| before the norm, so legal axes such as (1e200, 0, 0)
+    (whose squared norm overflows) or (1e-200, 0, 0) (whose squared norm underflows) work.
+    """
+    v = np.asarray(v, dtype=float)
+    if v.shape != (3,) or not np.all(np.isfinite(v)):
+        return None
+    scale = np.abs(v).max()
+    if scale == 0.0:
+        return None
+    v = v / scale
+    return v / np.linalg.norm(v)
 
 
 def translation(xyz):

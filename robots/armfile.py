@@ -24,6 +24,10 @@ optional `xyz` and `rpy`, as `origin` above.
 
 Every mistake -- a TOML syntax error, an unknown key, a missing field, a bad number -- raises
 `ArmFileError` (a ValueError) naming the file, the key (e.g. `dh[2].alpha`) and what was expected.
+Numbers are bounded so that FK and its gradients stay finite: lengths (`lengths`, `d`, `a`,
+`xyz`) at most `kinematics.chain.MAX_LENGTH` (1e6 m) in magnitude, limits at most
+`kinematics.chain.MAX_LIMIT` (1e6 rad or m; in degrees files, its equivalent), at most
+`kinematics.chain.MAX_JOINTS` joints; arrays nested too deeply for the TOML parser are refused.
 
 Example:
     >>> import pathlib
@@ -39,11 +43,13 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 import tomllib
 
 import numpy as np
 
 from kinematics import Chain, Joint
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT
 from kinematics.transforms import rpy_to_matrix
 
 from .builders import DHRow, from_dh, planar
@@ -92,30 +98,46 @@ class _Reader:
             raise self.error(f"{where}{unknown[0]}", f"unknown key; expected some of {', '.join(sorted(allowed))}")
         return table
 
-    def number(self, value, key):
+    def number(self, value, key, bound=math.inf):
+        """A finite float; with `bound`, |value| <= bound (a length in metres, by default)."""
         # bool is an int in Python, but `d = true` is a mistake, not 1 m.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(key, f"expected a finite number, got {_show(value)}")
-        return float(value)
+        try:
+            value = float(value)  # a TOML integer may be too big for a float
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {_show(value)}")
+        if abs(value) > bound:
+            raise self.error(key, f"{value:g} exceeds {bound:g} m in magnitude (kinematics.chain.MAX_LENGTH)")
+        return value
 
-    def vector(self, value, key, size):
+    def vector(self, value, key, size, bound=math.inf):
         if not isinstance(value, list) or len(value) != size:
             raise self.error(key, f"expected a list of {size} numbers, got {_show(value)}")
-        return np.array([self.number(v, f"{key}[{i}]") for i, v in enumerate(value)])
+        return np.array([self.number(v, f"{key}[{i}]", bound) for i, v in enumerate(value)])
 
     def limits(self, value, key, angular):
-        """A (lower, upper) pair, in radians when `angular`."""
-        lower, upper = self.vector(value, key, 2) * (self.angle if angular else 1.0)
+        """A (lower, upper) pair, in radians when `angular`; |value| <= MAX_LIMIT (rad or m)."""
+        scale = self.angle if angular else 1.0
+        bound = MAX_LIMIT / scale  # in the file's units
+        lower, upper = self.vector(value, key, 2)
+        for i, v in enumerate((lower, upper)):
+            if abs(v) > bound:
+                unit = "degrees" if angular and scale != 1.0 else ("rad" if angular else "m")
+                raise self.error(f"{key}[{i}]", f"{v:g} exceeds {bound:g} {unit} in magnitude (kinematics.chain."
+                                                "MAX_LIMIT; use a continuous joint for an unbounded one)")
         if lower > upper:
             raise self.error(key, f"expected lower <= upper, got {_show(value)}")
-        return (float(lower), float(upper))
+        return (float(lower * scale), float(upper * scale))
 
     def pose(self, table, key):
         """A (4, 4) transform from a table with optional xyz (m) and rpy (fixed axes, R = Rz Ry Rx)."""
         if table is None:
             return np.eye(4)
         self.keys(table, _POSE, key)
-        xyz = self.vector(table.get("xyz", [0, 0, 0]), f"{key}.xyz", 3)
+        xyz = self.vector(table.get("xyz", [0, 0, 0]), f"{key}.xyz", 3, MAX_LENGTH)
         rpy = self.vector(table.get("rpy", [0, 0, 0]), f"{key}.rpy", 3) * self.angle
         T = rpy_to_matrix(rpy)
         T[:3, 3] = xyz  # Trans(xyz) · Rot(rpy)
@@ -134,8 +156,13 @@ class _Reader:
         return table[field]
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 6, 4, 40, 40
+
+
 def _show(value):
-    text = repr(value)
+    """A short repr: reprlib stops at 3 levels, so deeply nested values cost nothing."""
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -161,6 +188,9 @@ def load(path) -> Chain:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ArmFileError(path, None, f"invalid TOML: {err}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ArmFileError(path, None, "invalid arm file: arrays or inline tables nested too deeply for the "
+                                       "TOML parser (an arm file needs at most 3 levels)") from None
     except OSError as err:
         raise FileNotFoundError(f"load: cannot read arm file {path!r}: {err.strerror}") from None
     reader = _Reader(path, degrees=False)
@@ -179,7 +209,10 @@ def load(path) -> Chain:
     tool = reader.pose(data.get("tool"), "tool")
     if form == "planar":
         arm = _planar(reader, data["planar"], name)
-        return arm.replace(base=base, tool=arm.tool @ tool, planar=arm.planar and _is_planar(base))
+        try:
+            return arm.replace(base=base, tool=arm.tool @ tool, planar=arm.planar and _is_planar(base))
+        except ValueError as err:  # the last length and the tool together beyond MAX_LENGTH
+            raise reader.error("tool", str(err)) from None
     if form == "dh":
         return _dh(reader, data, name, base, tool)
     return _joints(reader, data["joints"], name, base, tool)
@@ -195,7 +228,8 @@ def _planar(reader, table, name):
     lengths = reader.required(table, "lengths", "planar")
     if not isinstance(lengths, list) or not lengths:
         raise reader.error("planar.lengths", f"expected a non-empty list of positive numbers, got {_show(lengths)}")
-    values = [reader.number(v, f"planar.lengths[{i}]") for i, v in enumerate(lengths)]
+    _check_count(reader, "planar.lengths", len(lengths))
+    values = [reader.number(v, f"planar.lengths[{i}]", MAX_LENGTH) for i, v in enumerate(lengths)]
     for i, v in enumerate(values):
         if v <= 0:
             raise reader.error(f"planar.lengths[{i}]", f"expected a positive length, got {v}")
@@ -217,12 +251,14 @@ def _dh(reader, data, name, base, tool):
     rows = data["dh"]
     if not isinstance(rows, list) or not rows:
         raise reader.error("dh", "expected one or more [[dh]] tables")
+    _check_count(reader, "dh", len(rows))
     parsed = []
     for k, row in enumerate(rows):
         key = f"dh[{k}]"
         reader.keys(row, _DH, key)
         joint = reader.string(row.get("joint", "revolute"), f"{key}.joint", ("revolute", "prismatic"))
-        fields = {f: reader.number(row.get(f, 0.0), f"{key}.{f}") for f in ("d", "a", "alpha", "offset")}
+        fields = {f: reader.number(row.get(f, 0.0), f"{key}.{f}", MAX_LENGTH if f in "da" else math.inf)
+                  for f in ("d", "a", "alpha", "offset")}
         fields["alpha"] *= reader.angle
         fields["offset"] *= reader.angle  # the joint angle, also for a prismatic row
         limits = row.get("limits")
@@ -230,12 +266,16 @@ def _dh(reader, data, name, base, tool):
             limits = reader.limits(limits, f"{key}.limits", joint == "revolute")
         label = reader.string(row["name"], f"{key}.name") if "name" in row else None
         parsed.append(DHRow(joint=joint, limits=limits, name=label, **fields))
-    return from_dh(parsed, modified=convention == "modified", base=base, tool=tool, name=name)
+    try:
+        return from_dh(parsed, modified=convention == "modified", base=base, tool=tool, name=name)
+    except ValueError as err:  # e.g. the last row's offsets and the tool together beyond MAX_LENGTH
+        raise reader.error("tool" if "tool" in str(err) else "dh", str(err)) from None
 
 
 def _joints(reader, rows, name, base, tool):
     if not isinstance(rows, list) or not rows:
         raise reader.error("joints", "expected one or more [[joints]] tables")
+    _check_count(reader, "joints", sum(not (isinstance(r, dict) and r.get("type") == "fixed") for r in rows))
     joints, pending = [], np.eye(4)  # `pending`: fixed transforms since the last movable joint
     for k, row in enumerate(rows):
         key = f"joints[{k}]"
@@ -262,9 +302,22 @@ def _joints(reader, rows, name, base, tool):
         else:
             raise reader.error(f"{key}.limits", f"missing field (a {kind} joint needs [lower, upper]; "
                                                 "use type = \"continuous\" for an unbounded revolute joint)")
-        joints.append(Joint(label, type="prismatic" if kind == "prismatic" else "revolute",
-                            axis=axis, origin=pending @ origin, limits=limits))
+        try:
+            joints.append(Joint(label, type="prismatic" if kind == "prismatic" else "revolute",
+                                axis=axis, origin=pending @ origin, limits=limits))
+        except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
+            raise reader.error(f"{key}.origin", str(err)) from None
         pending = np.eye(4)
     if not joints:
         raise reader.error("joints", "expected at least one revolute, continuous or prismatic joint")
-    return Chain(joints, base=base, tool=pending @ tool, name=name)
+    try:
+        return Chain(joints, base=base, tool=pending @ tool, name=name)
+    except ValueError as err:  # the fixed joints after the last movable one and the tool beyond MAX_LENGTH
+        raise reader.error("tool", str(err)) from None
+
+
+def _check_count(reader, key, count):
+    """Refuse more than MAX_JOINTS joints before building any of them."""
+    if count > MAX_JOINTS:
+        raise reader.error(key, f"{count} joints is more than the {MAX_JOINTS} a chain supports "
+                                "(kinematics.chain.MAX_JOINTS)")

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from kinematics import Chain, Joint
+from kinematics.chain import MAX_LENGTH
 from kinematics.transforms import rot_x, rot_z, translation
 
 __all__ = ["DHRow", "planar", "from_dh"]
@@ -34,7 +35,7 @@ def planar(lengths, limits=None, name: str | None = None) -> Chain:
     """An n-link planar arm: joints about z, each link along its x axis.
 
     Args:
-        lengths: (n,) positive link lengths in metres.
+        lengths: (n,) positive link lengths in metres, each at most kinematics.chain.MAX_LENGTH (1e6).
         limits: None for (−π, π) on every joint, one (lower, upper) pair for all, or n pairs.
         name: a label (default "planarN").
 
@@ -45,8 +46,11 @@ def planar(lengths, limits=None, name: str | None = None) -> Chain:
         array([0.8, 1. ])
     """
     lengths = np.asarray(lengths, dtype=float)
-    if lengths.ndim != 1 or lengths.size == 0 or not np.all(np.isfinite(lengths)) or np.any(lengths <= 0):
-        raise ValueError(f"planar: lengths must be a non-empty list of positive numbers, got {lengths.tolist()}")
+    if (lengths.ndim != 1 or lengths.size == 0 or not np.all(np.isfinite(lengths)) or np.any(lengths <= 0)
+            or np.any(lengths > MAX_LENGTH)):
+        shown = lengths.tolist() if lengths.size <= 8 else f"an array of shape {lengths.shape}"
+        raise ValueError(f"planar: lengths must be a non-empty list of positive numbers up to {MAX_LENGTH:g} m "
+                         f"(kinematics.chain.MAX_LENGTH), got {shown}")
     n = lengths.size
     if limits is None:
         limits = [(-math.pi, math.pi)] * n
@@ -104,7 +108,8 @@ def from_dh(rows, *, modified: bool = False, base=None, tool=None, name: str | N
     """A chain from a DH table.
 
     Args:
-        rows: DHRow objects or dicts with keys d, a, alpha, offset, joint, limits, name.
+        rows: DHRow objects or dicts with keys d, a, alpha, offset, joint, limits, name; |d| and
+            |a| at most kinematics.chain.MAX_LENGTH (1e6 m), limits as `kinematics.Joint` takes them.
         modified: use modified (Craig) DH instead of standard DH.
         base: (4, 4) base transform; tool: (4, 4) transform after the last row.
         name: a label.
@@ -124,6 +129,9 @@ def from_dh(rows, *, modified: bool = False, base=None, tool=None, name: str | N
         values = [r.d, r.a, r.alpha, r.offset]
         if not all(isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) for v in values):
             raise ValueError(f"from_dh: row {k} ({label}) needs finite numbers for d, a, alpha, offset, got {values}")
+        if max(abs(r.d), abs(r.a)) > MAX_LENGTH:
+            raise ValueError(f"from_dh: row {k} ({label}) d={r.d:g}, a={r.a:g}: lengths must be at most "
+                             f"{MAX_LENGTH:g} m in magnitude (kinematics.chain.MAX_LENGTH)")
         if r.joint not in ("revolute", "prismatic"):
             raise ValueError(f"from_dh: row {k} ({label}) joint must be 'revolute' or 'prismatic', got {r.joint!r}")
         if modified:

@@ -8,20 +8,27 @@ a base link to a tip link in the tree of links and joints, and returns that path
   elements that only name joints);
 - `<origin>`, its `xyz` and `rpy`, and `<axis>` are optional (identity, zeros, (1, 0, 0));
 - `rpy` is about fixed axes, R = Rz(yaw) Ry(pitch) Rx(roll), and a joint moves its child by
-  Trans(xyz) Rot(rpy) Motion(q), with the axis in the joint frame; axes are normalised;
+  Trans(xyz) Rot(rpy) Motion(q), with the axis in the joint frame; axes are normalised (scaled by
+  their largest component first, so `1e200 0 0` is the x axis);
 - fixed joints fold into the next joint's origin (or into the tool after the last one), so the
   zero axes some fixed joints carry never matter;
 - continuous joints are revolute joints without limits; revolute and prismatic joints on the
   path need a `<limit>` element (as urdfdom requires) and take `lower` and `upper` from it (each
-  defaults to 0, as in the URDF specification);
+  defaults to 0, as in the URDF specification); those must be finite (an infinite revolute range
+  is refused with a pointer to type="continuous") and at most `kinematics.chain.MAX_LIMIT` (1e6)
+  in magnitude;
+- origins on the path must have |xyz| <= `kinematics.chain.MAX_LENGTH` (1e6 m), so FK and its
+  gradients cannot overflow; at most `kinematics.chain.MAX_JOINTS` movable joints on the path;
 - a mimic, floating or planar joint on the base→tip path is refused (it is not one free degree
   of freedom of a serial chain); elsewhere (a gripper's mimic finger, a mobile base's floating
   joint off the path) it is ignored;
 - numbers may carry any whitespace and exponents such as `1E-18`; meshes, inertia and
   everything else are ignored.
 
-Errors are `URDFError` (a `ValueError`) naming the file, the element and its line; the standard
-library's expat parser reports lines, which `xml.etree.ElementTree` does not keep.
+Errors are `URDFError` (a `ValueError`) naming the file, the element and its line, in one short
+line (names are clipped, lists shortened); the standard library's expat parser reports lines,
+which `xml.etree.ElementTree` does not keep. Elements nested more than `MAX_DEPTH` (100) deep
+are refused.
 
 Example:
     >>> from kinematics import forward_kinematics
@@ -47,12 +54,15 @@ from xml.parsers import expat
 import numpy as np
 
 from kinematics import Chain, Joint
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT
 from kinematics.transforms import rpy_to_matrix
 
 __all__ = ["load_urdf", "URDFError"]
 
 _MOVABLE = {"revolute": "revolute", "continuous": "revolute", "prismatic": "prismatic"}
 _JOINT_TYPES = ("revolute", "continuous", "prismatic", "fixed", "floating", "planar")
+MAX_DEPTH = 100
+"""Deepest element nesting accepted (a URDF uses about 6 levels: robot/link/visual/geometry/mesh)."""
 
 
 class URDFError(ValueError):
@@ -87,13 +97,39 @@ class _Element:
         return next((c for c in self.children if c.tag == tag), None)
 
     def describe(self):
-        """'<joint name='j2'>', or '<origin> in <joint name='j2'>' for an unnamed child."""
-        name = self.attrs.get("name")
-        if name is not None:
-            return f"<{self.tag} name={name!r}>"
-        if self.parent is not None and self.parent.tag != "robot":
-            return f"<{self.tag}> in {self.parent.describe()}"
-        return f"<{self.tag}>"
+        """'<joint name='j2'>', or '<origin> in <joint name='j2'>' for an unnamed child.
+
+        Walks up to the nearest named element (iteratively: files may nest deeply) and shows
+        at most three levels, so the text stays short however deep the element sits.
+        """
+        parts, element = [], self
+        while True:
+            name = element.attrs.get("name")
+            parts.append(f"<{_clip(element.tag)}>" if name is None else f"<{_clip(element.tag)} name={_clip(name)!r}>")
+            element = element.parent
+            if name is not None or element is None or element.tag == "robot":
+                break
+        if len(parts) > 3:
+            parts = parts[:2] + [f"... {len(parts) - 3} more levels ..."] + parts[-1:]
+        return " in ".join(parts)
+
+
+def _clip(text, limit=40):
+    """User text (a name, a tag, an attribute) cut to `limit` characters for messages."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _q(text):
+    """repr of clipped user text."""
+    return repr(_clip(text))
+
+
+def _names(items, limit=8, width=40):
+    """'a, b, c, ... (12 more)': at most `limit` names, each clipped to `width` characters."""
+    items = list(items)
+    shown = ", ".join(_clip(i, width) for i in items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
 def _parse_xml(data, source) -> _Element:
@@ -102,6 +138,12 @@ def _parse_xml(data, source) -> _Element:
     root, stack = [], []
 
     def start(tag, attrs):
+        if len(stack) >= MAX_DEPTH:
+            # expat itself does not recurse, but nothing in a URDF sits below ~6 levels, and
+            # a million-deep tree only costs memory (and, freed, recursion in the deallocator).
+            raise URDFError(source, f"XML elements nested more than {MAX_DEPTH} deep (at <{_clip(tag)}> "
+                                    f"inside {stack[-1].describe()}); a URDF needs at most a few levels",
+                            line=parser.CurrentLineNumber)
         element = _Element(tag, attrs, parser.CurrentLineNumber, stack[-1] if stack else None)
         if stack:
             stack[-1].children.append(element)
@@ -126,17 +168,21 @@ def _parse_xml(data, source) -> _Element:
 
 
 def _read(path_or_xml):
-    """(data, source label) from XML text or a path."""
-    if isinstance(path_or_xml, str) and "<" in path_or_xml:
-        return path_or_xml, "<string>"
+    """(data, source label) from a path or XML text: an existing file wins, then text starting with '<'."""
     if not isinstance(path_or_xml, (str, os.PathLike)):
         raise TypeError(f"load_urdf: path_or_xml must be a path or XML text, got {type(path_or_xml).__name__}")
+    if isinstance(path_or_xml, str) and not os.path.isfile(path_or_xml):
+        # A folder name may hold '<' too, so only text that is not a file and starts like XML is XML.
+        if path_or_xml.lstrip("\ufeff \t\r\n").startswith("<"):
+            return path_or_xml, "<string>"
     path = os.fspath(path_or_xml)
     try:
         with open(path, "rb") as f:
             return f.read(), path
-    except OSError as err:
-        raise FileNotFoundError(f"load_urdf: cannot read URDF file {path!r}: {err.strerror}") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+        reason = getattr(err, "strerror", None) or str(err)
+        raise FileNotFoundError(f"load_urdf: cannot read URDF file {_clip(path, 200)!r}: {reason} "
+                                "(XML text must start with '<')") from None
 
 
 class _Reader:
@@ -151,7 +197,7 @@ class _Reader:
     def attr(self, element, key):
         value = element.attrs.get(key)
         if value is None or not value.strip():
-            raise self.error(element, f"missing attribute {key!r}")
+            raise self.error(element, f"missing attribute {_q(key)}")
         return value.strip()
 
     def numbers(self, element, key, count, default, finite=True):
@@ -161,14 +207,15 @@ class _Reader:
             return np.array(default, dtype=float)
         parts = text.split()
         try:
-            values = np.array([float(p) for p in parts])
+            values = [float(p) for p in parts]
         except ValueError:
-            raise self.error(element, f"attribute {key}={text!r}: expected {count} numbers") from None
-        if values.size != count:
-            raise self.error(element, f"attribute {key}={text!r}: expected {count} numbers, got {values.size}")
-        if np.any(np.isnan(values)) or (finite and not np.all(np.isfinite(values))):
-            raise self.error(element, f"attribute {key}={text!r}: expected finite numbers")
-        return values
+            raise self.error(element, f"attribute {key}={_q(text)}: expected {count} numbers") from None
+        if len(values) != count:
+            raise self.error(element, f"attribute {key}={_q(text)}: expected {count} numbers, got {len(values)}")
+        # plain floats: a big file has five of these per joint, and numpy's checks cost more than parsing
+        if any(math.isnan(v) or (finite and math.isinf(v)) for v in values):
+            raise self.error(element, f"attribute {key}={_q(text)}: expected finite numbers")
+        return np.array(values)
 
     def child_link(self, joint, tag):
         element = joint.find(tag)
@@ -180,8 +227,8 @@ class _Reader:
 class _JointSpec:
     """A URDF joint as read: enough to build a chain or to report an error about it."""
 
-    __slots__ = ("name", "type", "parent", "child", "origin", "axis", "limits", "has_limit", "mimic", "element",
-                 "axis_element")
+    __slots__ = ("name", "type", "parent", "child", "axis", "limits", "has_limit", "mimic", "element",
+                 "axis_element", "origin_element", "xyz", "rpy")
 
 
 def _read_joint(reader: _Reader, element) -> _JointSpec:
@@ -190,17 +237,14 @@ def _read_joint(reader: _Reader, element) -> _JointSpec:
     spec.name = reader.attr(element, "name")
     spec.type = reader.attr(element, "type")
     if spec.type not in _JOINT_TYPES:
-        raise reader.error(element, f"unknown joint type {spec.type!r}; expected one of {', '.join(_JOINT_TYPES)}")
+        raise reader.error(element, f"unknown joint type {_q(spec.type)}; expected one of {', '.join(_JOINT_TYPES)}")
     spec.parent, _ = reader.child_link(element, "parent")
     spec.child, _ = reader.child_link(element, "child")
-    origin = element.find("origin")
-    T = np.eye(4)
+    origin = spec.origin_element = element.find("origin")
+    spec.xyz = spec.rpy = None  # the transform is built in _chain, for the joints on the path only
     if origin is not None:
-        xyz = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
-        rpy = reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0])
-        T = rpy_to_matrix(rpy)  # fixed axes: Rz(yaw) Ry(pitch) Rx(roll)
-        T[:3, 3] = xyz  # Trans(xyz) · Rot(rpy)
-    spec.origin = T
+        spec.xyz = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
+        spec.rpy = reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0])
     spec.axis_element = element.find("axis")
     spec.axis = (np.array([1.0, 0.0, 0.0]) if spec.axis_element is None
                  else reader.numbers(spec.axis_element, "xyz", 3, [1.0, 0.0, 0.0]))
@@ -220,8 +264,9 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
     """The serial chain from `base_link` to `tip_link` of a URDF robot.
 
     Args:
-        path_or_xml: a path (str or os.PathLike) to a .urdf file, or the XML text itself (a
-            string containing '<').
+        path_or_xml: a path (str or os.PathLike) to a .urdf file, or the XML text itself. A
+            string that names an existing file is that file (even with '<' in its name);
+            otherwise a string starting with '<' (after whitespace) is XML text.
         base_link: the chain's first link (default: the tree's root).
         tip_link: the chain's last link; its frame is the end effector (default: the single
             leaf below `base_link`; with several leaves the error lists them).
@@ -234,9 +279,10 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
     Raises:
         URDFError (a ValueError): malformed XML, a missing or duplicate link or joint, a bad
             number, an unknown joint type, a link with two parents, a cycle, an ambiguous tip,
-            or a mimic, floating or planar joint on the path; the message names the file, the
+            or a mimic, floating or planar joint on the path, a limit or origin beyond the
+            bounds above, nesting deeper than MAX_DEPTH; the message names the file, the
             element and its line.
-        FileNotFoundError: the path cannot be read.
+        FileNotFoundError: the path cannot be read (or a string is neither a file nor XML).
         TypeError: `path_or_xml` is neither text nor a path.
     """
     data, source = _read(path_or_xml)
@@ -251,7 +297,7 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
         if element.tag == "link":
             link = reader.attr(element, "name")
             if link in links:
-                raise reader.error(element, f"link {link!r} is defined twice (first at line {links[link].line})")
+                raise reader.error(element, f"link {_q(link)} is defined twice (first at line {links[link].line})")
             links[link] = element
     if not links:
         raise reader.error(robot, "the robot has no <link> elements")
@@ -262,16 +308,16 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
             continue
         spec = _read_joint(reader, element)
         if spec.name in joints:
-            raise reader.error(element, f"joint {spec.name!r} is defined twice "
+            raise reader.error(element, f"joint {_q(spec.name)} is defined twice "
                                         f"(first at line {joints[spec.name].element.line})")
         for role, link in (("parent", spec.parent), ("child", spec.child)):
             if link not in links:
-                raise reader.error(element.find(role), f"joint {spec.name!r} names {role} link {link!r}, "
+                raise reader.error(element.find(role), f"joint {_q(spec.name)} names {role} link {_q(link)}, "
                                                        "which has no <link> element")
         if spec.child in by_child:
             first = by_child[spec.child]
-            raise reader.error(element, f"link {spec.child!r} has two parents: joint {first.name!r} "
-                                        f"(line {first.element.line}) and joint {spec.name!r}")
+            raise reader.error(element, f"link {_q(spec.child)} has two parents: joint {_q(first.name)} "
+                                        f"(line {first.element.line}) and joint {_q(spec.name)}")
         joints[spec.name] = spec
         by_child[spec.child] = spec
         children[spec.parent].append(spec.child)
@@ -284,10 +330,14 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
     while link != base_link:
         spec = by_child.get(link)
         if spec is None:
-            raise URDFError(source, f"tip_link {tip_link!r} is not below base_link {base_link!r} in the tree")
+            raise URDFError(source, f"tip_link {_q(tip_link)} is not below base_link {_q(base_link)} in the tree")
         path.append(spec)
         link = spec.parent
     path.reverse()
+    movable = sum(spec.type not in ("fixed", "floating", "planar") for spec in path)
+    if movable > MAX_JOINTS:
+        raise URDFError(source, f"the path from {_q(base_link)} to {_q(tip_link)} has {movable} movable joints, "
+                                f"more than the {MAX_JOINTS} a chain supports (kinematics.chain.MAX_JOINTS)")
     return _chain(reader, path, name, base_link, tip_link)
 
 
@@ -295,13 +345,14 @@ def _check_acyclic(reader, links, by_child):
     """Every link reaches a root by walking up parents; otherwise the joints form a cycle."""
     done = set()
     for start in links:
-        seen, link = [], start
+        seen, link = {}, start  # link -> position in the walk (a dict keeps the order and finds in O(1))
         while link not in done and link in by_child:
             if link in seen:
-                loop = seen[seen.index(link):]
-                names = " -> ".join(f"{by_child[k].name} (line {by_child[k].element.line})" for k in loop)
+                loop = list(seen)[seen[link]:]
+                steps = (f"{_clip(by_child[k].name, 30)} (line {by_child[k].element.line})" for k in loop)
+                names = _names(steps, 6, 60)
                 raise reader.error(by_child[link].element, f"the joints form a cycle: {names}")
-            seen.append(link)
+            seen[link] = len(seen)
             link = by_child[link].parent
         done.update(seen)
 
@@ -310,12 +361,12 @@ def _ends(reader, robot, links, by_child, children, base_link, tip_link):
     """The base and tip links: the given ones (checked) or the root and the single leaf."""
     for arg, value in (("base_link", base_link), ("tip_link", tip_link)):
         if value is not None and value not in links:
-            raise URDFError(reader.source, f"{arg} {value!r} is not a link of robot "
-                                           f"{robot.attrs.get('name', '')!r}; links: {', '.join(links)}")
+            raise URDFError(reader.source, f"{arg} {_q(value)} is not a link of robot "
+                                           f"{_q(robot.attrs.get('name', ''))}; links: {_names(links)}")
     if base_link is None:
         roots = [link for link in links if link not in by_child]
         if len(roots) != 1:
-            raise URDFError(reader.source, f"the links form {len(roots)} trees (roots: {', '.join(roots)}); "
+            raise URDFError(reader.source, f"the links form {len(roots)} trees (roots: {_names(roots)}); "
                                            "pass base_link to choose one")
         base_link = roots[0]
     if tip_link is None:
@@ -327,9 +378,8 @@ def _ends(reader, robot, links, by_child, children, base_link, tip_link):
             else:
                 leaves.append(link)
         if len(leaves) != 1:
-            shown = ", ".join(leaves[:12]) + (f", ... ({len(leaves) - 12} more)" if len(leaves) > 12 else "")
-            raise URDFError(reader.source, f"the tree below {base_link!r} has {len(leaves)} leaves "
-                                           f"({shown}); pass tip_link to choose the end effector")
+            raise URDFError(reader.source, f"the tree below {_q(base_link)} has {len(leaves)} leaves "
+                                           f"({_names(leaves, 12)}); pass tip_link to choose the end effector")
         tip_link = leaves[0]
     return base_link, tip_link
 
@@ -338,35 +388,71 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
     """Movable joints with the fixed transforms folded into their origins, the rest as the tool."""
     joints, pending = [], np.eye(4)  # `pending`: fixed transforms since the last movable joint
     for spec in path:
+        origin = _origin(reader, spec)
         if spec.type == "fixed":
-            pending = pending @ spec.origin
+            pending = pending @ origin
             continue
         if spec.type in ("floating", "planar"):
-            raise reader.error(spec.element, f"joint {spec.name!r} of type {spec.type!r} lies on the path "
-                                             f"from {base_link!r} to {tip_link!r}; only revolute, continuous, "
+            raise reader.error(spec.element, f"joint {_q(spec.name)} of type {_q(spec.type)} lies on the path "
+                                             f"from {_q(base_link)} to {_q(tip_link)}; only revolute, continuous, "
                                              "prismatic and fixed joints can form a serial chain")
         if spec.mimic is not None:
-            raise reader.error(spec.mimic[1], f"joint {spec.name!r} on the path from {base_link!r} to "
-                                              f"{tip_link!r} mimics joint {spec.mimic[0]!r}: it is not a free "
+            raise reader.error(spec.mimic[1], f"joint {_q(spec.name)} on the path from {_q(base_link)} to "
+                                              f"{_q(tip_link)} mimics joint {_q(spec.mimic[0])}: it is not a free "
                                               "degree of freedom, and mimic joints are not supported in chains")
-        norm = float(np.linalg.norm(spec.axis))
-        if norm == 0.0:
-            raise reader.error(spec.axis_element or spec.element, f"joint {spec.name!r}: the axis of a "
+        if not np.any(spec.axis):
+            raise reader.error(spec.axis_element or spec.element, f"joint {_q(spec.name)}: the axis of a "
                                                                   f"{spec.type} joint must be nonzero")
         if spec.type != "continuous" and not spec.has_limit:
             # URDF requires <limit> on revolute and prismatic joints (urdfdom refuses such files);
             # reading it as [0, 0] would lock the joint without a word.
-            raise reader.error(spec.element, f"joint {spec.name!r}: a {spec.type} joint needs "
+            raise reader.error(spec.element, f"joint {_q(spec.name)}: a {spec.type} joint needs "
                                              "<limit lower=... upper=...> (use type=\"continuous\" for an "
                                              "unbounded revolute joint)")
-        limits = (-math.inf, math.inf) if spec.type == "continuous" else spec.limits
-        if limits[0] > limits[1]:
-            raise reader.error(spec.element.find("limit"), f"joint {spec.name!r}: limit lower={limits[0]} "
-                                                           f"is above upper={limits[1]}")
-        joints.append(Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis / norm,
-                            origin=pending @ spec.origin, limits=limits))
+        limits = (-math.inf, math.inf) if spec.type == "continuous" else _limits(reader, spec)
+        try:
+            joints.append(Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis,
+                                origin=pending @ origin, limits=limits))
+        except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
+            raise reader.error(spec.element, str(err)) from None
         pending = np.eye(4)
     if not joints:
-        raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {base_link!r} "
-                                       f"and {tip_link!r}")
-    return Chain(joints, tool=pending, name=name)
+        raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {_q(base_link)} "
+                                       f"and {_q(tip_link)}")
+    try:
+        return Chain(joints, tool=pending, name=name)
+    except ValueError as err:  # the fixed joints after the last movable one add up beyond MAX_LENGTH
+        raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
+
+
+def _origin(reader, spec):
+    """The joint's (4, 4) origin Trans(xyz) Rot(rpy); an xyz beyond MAX_LENGTH is refused (FK and its
+    gradients would overflow)."""
+    T = np.eye(4)
+    if spec.origin_element is None:
+        return T
+    if np.abs(spec.xyz).max() > MAX_LENGTH:
+        raise reader.error(spec.origin_element, f"joint {_q(spec.name)}: origin xyz="
+                                                f"{_q(spec.origin_element.attrs.get('xyz'))} exceeds {MAX_LENGTH:g} m "
+                                                "in magnitude (kinematics.chain.MAX_LENGTH)")
+    if np.any(spec.rpy):
+        T = rpy_to_matrix(spec.rpy)  # fixed axes: Rz(yaw) Ry(pitch) Rx(roll)
+    T[:3, 3] = spec.xyz  # Trans(xyz) · Rot(rpy)
+    return T
+
+
+def _limits(reader, spec):
+    """A revolute or prismatic joint's (lower, upper): finite, within MAX_LIMIT, lower <= upper."""
+    lower, upper = spec.limits
+    element = spec.element.find("limit")
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        advice = ("use type=\"continuous\" for an unbounded revolute joint" if spec.type == "revolute"
+                  else "a URDF prismatic joint is always bounded")
+        raise reader.error(element, f"joint {_q(spec.name)}: limit lower={lower} upper={upper}: a {spec.type} "
+                                    f"joint needs finite limits; {advice}")
+    if max(abs(lower), abs(upper)) > MAX_LIMIT:
+        raise reader.error(element, f"joint {_q(spec.name)}: limit lower={lower} upper={upper} exceeds "
+                                    f"{MAX_LIMIT:g} in magnitude (kinematics.chain.MAX_LIMIT)")
+    if lower > upper:
+        raise reader.error(element, f"joint {_q(spec.name)}: limit lower={lower} is above upper={upper}")
+    return (lower, upper)

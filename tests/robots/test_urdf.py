@@ -176,6 +176,38 @@ ERRORS = {
                                {"base_link": "a", "tip_link": "b"}, 6, ["<joint name='j1'>", "needs <limit"]),
     "only fixed joints": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", kind="fixed", extra="")),
                           {"base_link": "a", "tip_link": "b"}, None, ["no revolute, continuous or prismatic"]),
+    # issue 10: infinite or huge numbers end in an overflow inside the solver unless refused here
+    "revolute with infinite limits": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<axis xyz="0 0 1"/>\n'
+                                                                  '<limit lower="-inf" upper="inf"/>')),
+                                      {"base_link": "a", "tip_link": "b"}, 9,
+                                      ["<limit> in <joint name='j1'>", "lower=-inf upper=inf", 'type="continuous"']),
+    "revolute with limits inf inf": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<axis xyz="0 0 1"/>\n'
+                                                                 '<limit lower="inf" upper="inf"/>')),
+                                     {"base_link": "a", "tip_link": "b"}, 9, ['type="continuous"']),
+    "prismatic with infinite limit": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", kind="prismatic",
+                                                                  extra='<limit lower="0" upper="Infinity"/>')),
+                                      {"base_link": "a", "tip_link": "b"}, 8, ["prismatic joint needs finite limits"]),
+    "limits of 1e308": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<limit lower="-1e308" upper="1e308"/>')),
+                        {"base_link": "a", "tip_link": "b"}, 8, ["<limit> in <joint name='j1'>", "lower=-1e+308",
+                                                                 "exceeds 1e+06", "MAX_LIMIT"]),
+    "huge prismatic range": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", kind="prismatic",
+                                                         extra='<limit lower="0" upper="2e6"/>')),
+                             {"base_link": "a", "tip_link": "b"}, 8, ["upper=2000000.0", "exceeds 1e+06"]),
+    "origin of 1e308": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n"
+                              + joint("j2", "b", "c", extra='<origin xyz="1e308 0 0"/><axis xyz="0 0 1"/>'
+                                                            '<limit lower="-1" upper="1"/>')), {}, 12,
+                        ["<origin> in <joint name='j2'>", "xyz='1e308 0 0'", "exceeds 1e+06 m", "MAX_LENGTH"]),
+    "fixed origin of 1e308 folded into the tool": (
+        robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n"
+              + joint("j2", "b", "c", kind="fixed", extra='<origin xyz="0 -1e308 0"/>')), {}, 12,
+        ["<origin> in <joint name='j2'>", "exceeds 1e+06 m"]),
+    "fixed offsets that add up beyond the bound": (
+        robot(LINKS_ABC + '\n<link name="d"/>\n' + joint("f1", "a", "b", kind="fixed", extra='<origin xyz="9e5 0 0"/>')
+              + "\n" + joint("f2", "b", "c", kind="fixed", extra='<origin xyz="9e5 0 0"/>') + "\n"
+              + joint("j3", "c", "d")), {}, 15, ["<joint name='j3'>", "translation", "exceeds 1e+06 m"]),
+    "zero axis names the element": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<axis xyz="0 0 0"/>'
+                                                                '<limit lower="-1" upper="1"/>')),
+                                    {"base_link": "a", "tip_link": "b"}, 8, ["<axis> in <joint name='j1'>", "nonzero"]),
 }
 
 
@@ -204,6 +236,17 @@ def test_missing_file_and_bad_argument():
         load_urdf(DATA / "no_such.urdf")
     with pytest.raises(TypeError, match="path_or_xml"):
         load_urdf(42)
+
+
+def test_axes_are_normalised_robustly():
+    # |(1e200, 0, 0)|^2 overflows and |(1e-200, 1e-200, 0)|^2 underflows: both are legal axes.
+    for text, unit in (("1e200 0 0", [1, 0, 0]), ("1e-200 1e-200 0", [2 ** -0.5, 2 ** -0.5, 0]),
+                       ("0 -1.7e308 1.7e308", [0, -(2 ** -0.5), 2 ** -0.5])):
+        extra = f'<axis xyz="{text}"/><limit lower="-1" upper="1"/>'
+        xml = robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra=extra))
+        arm = load_urdf(xml, base_link="a", tip_link="b")
+        np.testing.assert_allclose(arm.joints[0].axis, unit, atol=1e-15)
+        assert np.all(np.isfinite(kin.forward_kinematics(arm, [0.5])))
 
 
 def test_limit_attributes_default_to_zero():

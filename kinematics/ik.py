@@ -28,7 +28,7 @@ import numpy as np
 
 import autodiff as ad
 
-from .chain import PRISMATIC, Chain
+from .chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, PRISMATIC, Chain
 from .fk import _check_q, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
 
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
@@ -122,6 +122,11 @@ def _parse_target(chain: Chain, target):
         )
     if not np.isfinite(t).all():
         raise ValueError("target contains NaN or infinite values")
+    far = np.abs(t[..., :3, 3] if kind == "pose" else t).max(initial=0.0)
+    if far > MAX_REACH:
+        # Out of every chain's reach, and its squared error would overflow the solver's sums.
+        raise ValueError(f"target: a coordinate of {far:.3g} m lies beyond any chain's reach "
+                         f"({MAX_REACH:.0e} m = MAX_JOINTS · (MAX_LENGTH + MAX_LIMIT))")
     single = t.ndim == (2 if kind == "pose" else 1)
     if kind == "pose":
         R = t[..., :3, :3]
@@ -132,6 +137,9 @@ def _parse_target(chain: Chain, target):
 
 
 _EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
+
+# The farthest any chain reaches: every offset and every prismatic travel at their bounds.
+MAX_REACH = MAX_JOINTS * (MAX_LENGTH + MAX_LIMIT)
 
 
 def _sample_box(chain: Chain):

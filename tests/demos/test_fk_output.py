@@ -1,4 +1,4 @@
-"""`armgrad fk` output that overflowed: strict JSON (null, never Infinity/NaN) and nan/inf in the text."""
+"""`armgrad fk` output: strict JSON (null, never Infinity/NaN), nan/inf in the text, overflowing arms refused."""
 
 import json
 import math
@@ -8,6 +8,7 @@ import pytest
 
 import robots
 from demos import cli, common
+from demos.fk_cmd import fk_report
 
 
 def strict_json(text):
@@ -18,29 +19,24 @@ def strict_json(text):
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.fixture
-def overflowing_arm(monkeypatch):
-    """A planar arm with links of 1e308 m: at q = 0 its end effector is at x = inf, with NaN beside it."""
-    chain = robots.planar([1e308, 1e308])
-    monkeypatch.setattr(common, "resolve_robot", lambda *args: chain)
-    return chain
+def test_an_arm_whose_pose_would_overflow_is_refused_in_one_line(tmp_path, capsys):
+    """Links of 1e308 m put the end effector at x = inf with NaN beside it: refused at loading,
+    naming the file's key, so fk never prints a pose of inf/NaN (nor JSON's Infinity)."""
+    arm = tmp_path / "huge.toml"
+    arm.write_text('name = "huge"\n[planar]\nlengths = [1e308, 1e308]\n')
+    for extra in ([], ["--json"]):
+        assert cli.main(["fk", str(arm), "0", "0", *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1
+        assert "huge.toml" in err and "1e+308" in err.replace("1e308", "1e+308") and "Traceback" not in err
 
 
-def test_fk_json_is_strict_when_the_pose_overflows(overflowing_arm, capsys):
-    assert cli.main(["fk", "huge", "0", "0", "--json"]) == 0
-    out, err = capsys.readouterr()
-    report = strict_json(out)
-    assert report["position"][0] is None  # inf
-    assert all(v is None or math.isfinite(v) for row in report["pose"] for v in row)
-    assert report["rotation_matrix"] == np.eye(3).tolist()  # finite numbers stay numbers
-    assert "not finite" in err and "Warning" not in err
-
-
-def test_fk_text_prints_nan_and_inf(overflowing_arm, capsys):
-    assert cli.main(["fk", "huge", "0", "0"]) == 0
-    out = capsys.readouterr().out
-    position = next(line for line in out.splitlines() if line.startswith("position"))
-    assert "inf" in position and "nan" in position and "0.000000" not in position
+def test_fk_json_is_strict_at_the_bounds(capsys):
+    """The largest lengths a chain takes still give a finite pose, printed as strict JSON."""
+    big = robots.planar([1e6, 1e6])
+    report = strict_json(common.dumps(fk_report(big, np.array([0.3, -0.2]))))
+    assert all(math.isfinite(v) for row in report["pose"] for v in row)
+    assert report["position"][0] == pytest.approx(1e6 * (math.cos(0.3) + math.cos(0.1)))
 
 
 def test_fmt_vector_keeps_nan_and_inf_and_rounds_tiny_values_to_zero():

@@ -173,6 +173,8 @@ def test_time_budget_stops_the_solver():
         (np.array([0.3, 0.2, 0.5]), np.zeros(3), r"\(\.\.\., 7\)"),
         (np.array([0.3, 0.2, 0.5]), np.full(7, 10.0), "outside its limits"),
         (np.array([0.3, 0.2]), None, "planar"),
+        (np.array([1e300, 0.0, 0.0]), None, "beyond any chain's reach"),  # e² would overflow
+        (np.array([[0.3, 0.2, 0.5], [0.0, -3e10, 0.0]]), None, "3e[+]10 m lies beyond"),
     ],
 )
 def test_bad_input_is_named(target, q0, message):

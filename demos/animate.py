@@ -8,7 +8,7 @@ import time
 
 import kinematics as kin
 from demos import common
-from demos.animation import DPI_RANGE, FPS_RANGE, MAX_FRAMES  # the renderer's bounds (it loads matplotlib lazily)
+from demos import animation  # the renderer's bounds and arguments (it loads matplotlib lazily)
 
 EXAMPLES = f"""\
 examples:
@@ -23,7 +23,7 @@ filmstrip with the same name (.png). Every method starts from the same q0 (defau
 of each joint's range plus a small fixed perturbation, the solver's own first start), with one
 start and no random restarts unless --restarts N, so the picture is one solver's real path.
 Exit status 0 once the files are written, converged or not (each run's outcome is printed).
-Long runs are shown at --frames log-spaced iterations (at most {MAX_FRAMES}; every frame is held in
+Long runs are shown at --frames log-spaced iterations (at most {animation.MAX_FRAMES}; every frame is held in
 memory until the file is written, so a large --dpi allows fewer). Orientation: --rpy
 ({common.RPY_CONVENTION}) or --quat QX QY QZ QW (scalar last).
 """
@@ -47,12 +47,7 @@ def register(subparsers) -> None:
                         help="random restarts allowed (default 0: the path from q0 only)")
     parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
     parser.add_argument("--degrees", action="store_true", help="--rpy and --q0 in degrees")
-    parser.add_argument("--frames", type=int, default=60, metavar="N",
-                        help=f"frame budget, at most {MAX_FRAMES} (default 60)")
-    parser.add_argument("--fps", type=float, default=12.0,
-                        help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 12)")
-    parser.add_argument("--dpi", type=int, default=80,
-                        help=f"resolution of the frames, {DPI_RANGE[0]} to {DPI_RANGE[1]} (default 80)")
+    animation.add_render_arguments(parser, "frame budget")
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrip")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -93,7 +88,6 @@ def solve_runs(chain: kin.Chain, target, methods, q0, *, seed: int = 0, restarts
 
 def check_render_options(args, n_runs: int = 1) -> None:
     """--frames, --fps, --dpi within `demos.animation`'s bounds (checked before solving)."""
-    from demos import animation
 
     try:
         animation.check_render_settings(args.frames, args.fps, args.dpi, n_runs=n_runs,
@@ -103,7 +97,6 @@ def check_render_options(args, n_runs: int = 1) -> None:
 
 
 def run(args) -> int:
-    from demos import animation
 
     chain = common.resolve_robot(args.robot, args.base, args.tip)
     out = common.check_writable(args.out)

@@ -103,6 +103,16 @@ def figure_size(n_runs: int) -> tuple[float, float]:
     return (10.0, 4.6) if n_runs == 1 else (3.5 * n_runs + 0.6, 7.0)
 
 
+def add_render_arguments(parser, what: str = "frames") -> None:
+    """--frames, --fps and --dpi with the bounds `check_render_settings` enforces (animate, demo)."""
+    parser.add_argument("--frames", type=int, default=60, metavar="N",
+                        help=f"{what}, at most {MAX_FRAMES} (default 60)")
+    parser.add_argument("--fps", type=float, default=12.0,
+                        help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 12)")
+    parser.add_argument("--dpi", type=int, default=80,
+                        help=f"resolution of the frames, {DPI_RANGE[0]} to {DPI_RANGE[1]} (default 80)")
+
+
 def check_render_settings(frames, fps, dpi, hold=1.5, n_runs: int = 1, names=None) -> None:
     """Refuse render settings outside the documented bounds, before any work.
 

@@ -19,7 +19,7 @@ import numpy as np
 import kinematics as kin
 import robots
 from demos import common
-from demos.animation import DPI_RANGE, FPS_RANGE, MAX_FRAMES
+from demos import animation
 
 EXAMPLES = """\
 examples:
@@ -42,12 +42,7 @@ def register(subparsers) -> None:
                     "Franka Panda (Levenberg–Marquardt, full pose target); write GIFs and PNG filmstrips.",
         epilog=EXAMPLES)
     parser.add_argument("--out", metavar="DIR", default="armgrad-out", help="output directory (default ./armgrad-out)")
-    parser.add_argument("--frames", type=int, default=60, metavar="N",
-                        help=f"frames per animation, at most {MAX_FRAMES} (default 60)")
-    parser.add_argument("--fps", type=float, default=12.0,
-                        help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 12)")
-    parser.add_argument("--dpi", type=int, default=80,
-                        help=f"resolution, {DPI_RANGE[0]} to {DPI_RANGE[1]} (default 80)")
+    animation.add_render_arguments(parser, "frames per animation")
     parser.add_argument("--format", choices=("gif", "mp4"), default="gif", help="animation format (default gif)")
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrips")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -65,7 +60,6 @@ def scenes():
 
 
 def run(args) -> int:
-    from demos import animation
     from demos.animate import check_render_options, solve_runs, summary_line
 
     check_render_options(args)

@@ -214,7 +214,9 @@ def _run_batch(args, chain) -> int:
         print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
 
     def kept() -> int:
-        return sum(bounds[i][1] - bounds[i][0] for i in parts)
+        # What is on disk counts: Ctrl-C may land between a part's rename and `parts[i] = part`.
+        done = store.done() if store else parts
+        return sum(bounds[i][1] - bounds[i][0] for i in done if i < len(bounds))
 
     started = time.perf_counter()
     try:

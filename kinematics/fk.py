@@ -16,10 +16,11 @@ import numpy as np
 import autodiff as ad
 
 from .chain import REVOLUTE, Chain
+from .robot import Robot, as_robot
 
 __all__ = [
-    "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian", "pose_error",
-    "rotation_vector",
+    "frame_poses", "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian",
+    "pose_error", "rotation_vector",
 ]
 
 
@@ -30,7 +31,7 @@ def _check_q(chain: Chain, q, name: str = "q"):
     non-finite gradients); the IK loop calls the unchecked internals, so the finiteness test
     (about a microsecond) is paid once per call of a public function, not per iteration.
     """
-    if not isinstance(chain, Chain):
+    if not isinstance(chain, (Chain, Robot)):
         raise TypeError(f"expected a kinematics.Chain, got {type(chain).__name__}")
     values = np.asarray(q.data if isinstance(q, ad.Tensor) else q)
     if values.ndim == 0 or values.shape[-1] != chain.n:
@@ -160,6 +161,56 @@ def _top_rows_columns(chain: Chain, q):
             P = xp.concatenate([E[:, 0:3], E[:, 3:4] + qT[i] * E[:, 2:3]], axis=1)
     P = chain.compiled["tip"].T @ P
     return xp.reshape(xp.transpose(P, (2, 0, 1)), batch + (3, 4))
+
+
+def frame_poses(robot, q, frames):
+    """World poses of named frames of a tree (a Robot, or a Chain as `Robot.from_chain`).
+
+    The links on the union of the frames' paths from the root are multiplied once each, parents
+    first, so frames that share ancestors (a humanoid's two hands) share their products.
+
+    Args:
+        robot: a `kinematics.Robot` or `kinematics.Chain`.
+        q: (..., n) values of the movable joints in `robot.joint_names` order, array or Tensor.
+        frames: names from `robot.frames` (a single name is one frame).
+
+    Returns:
+        (..., k, 4, 4) poses of the k frames, of q's kind (differentiable for a Tensor q).
+
+    Raises:
+        TypeError: robot is neither a Robot nor a Chain; q does not hold real numbers.
+        ValueError: an unknown frame (the message lists the nearest names), q not of shape
+            (..., n) or not finite.
+
+    Example:
+        >>> import robots
+        >>> T = frame_poses(robots.planar([1.0, 1.0]), [0.0, np.pi / 2], ["joint2", "tool"])
+        >>> np.round(T[:, :3, 3], 12)
+        array([[1., 0., 0.],
+               [1., 1., 0.]])
+    """
+    robot = as_robot(robot)
+    _check_q(robot, q)
+    steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
+
+    def poses(q):
+        xp = _namespace(q)
+        batch = q.shape[:-1]
+        L = _locals(q, robot.table) if robot.n else None  # (n, ..., 4, 4): every motion in one op
+        pose = {robot.root: None}  # None: the identity (the root's pose), never multiplied
+        for link, parent, joint in steps:
+            local = joint.origin if joint.motion is None else L[robot.index[joint.name]]
+            pose[link] = local if pose[parent] is None else pose[parent] @ local  # constants stay arrays
+        out = []
+        for link, offset in outputs:
+            T = pose[link]
+            T = (np.eye(4) if offset is None else offset) if T is None else (T if offset is None else T @ offset)
+            if isinstance(T, np.ndarray) and T.shape != batch + (4, 4):
+                T = np.broadcast_to(T, batch + (4, 4))
+            out.append(T)
+        return xp.stack(out, axis=-3)
+
+    return _run(q, poses)
 
 
 def link_poses(chain: Chain, q):

@@ -191,24 +191,25 @@ def frame_poses(robot, q, frames):
     """
     robot = as_robot(robot)
     _check_q(robot, q)
-    steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
+    columns, table, steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
 
     def poses(q):
-        xp = _namespace(q)
         batch = q.shape[:-1]
-        L = _locals(q, robot.table) if robot.n else None  # (n, ..., 4, 4): every motion in one op
+        L = None
+        if steps:  # (m, ..., 4, 4): the motions on the walk, in one op
+            L = _locals(q if columns is None else q[..., columns], table)
         pose = {robot.root: None}  # None: the identity (the root's pose), never multiplied
-        for link, parent, joint in steps:
-            local = joint.origin if joint.motion is None else L[robot.index[joint.name]]
-            pose[link] = local if pose[parent] is None else pose[parent] @ local  # constants stay arrays
+        for link, anchor, i in steps:
+            pose[link] = L[i] if pose[anchor] is None else pose[anchor] @ L[i]
         out = []
-        for link, offset in outputs:
-            T = pose[link]
-            T = (np.eye(4) if offset is None else offset) if T is None else (T if offset is None else T @ offset)
-            if isinstance(T, np.ndarray) and T.shape != batch + (4, 4):
-                T = np.broadcast_to(T, batch + (4, 4))
+        for anchor, C in outputs:
+            T = pose[anchor]
+            if T is None:  # only fixed joints from the root: a constant
+                T = np.broadcast_to(np.eye(4) if C is None else C, batch + (4, 4))
+            elif C is not None:
+                T = T @ C
             out.append(T)
-        return xp.stack(out, axis=-3)
+        return _namespace(q).stack(out, axis=-3)
 
     return _run(q, poses)
 

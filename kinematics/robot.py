@@ -174,20 +174,28 @@ class Robot:
         return robot
 
     def plan(self, frames) -> tuple:
-        """The walk that computes `frames` (cached per tuple of names): (steps, outputs).
+        """The walk that computes `frames` (cached per tuple of names): (columns, table, steps, outputs).
 
-        steps: (link, parent link, joint) for every link on the union of the frames' root paths, in
-        topological order, each once (shared ancestors are multiplied once); outputs: (link,
-        offset or None) per frame.
+        Only links on the union of the frames' root paths are visited, parents first, each once,
+        so shared ancestors are multiplied once. Fixed joints cost no product: the constants
+        since the last movable joint fold into the next movable joint's row of `table` (a copy
+        of `Robot.table`), or into the output.
+
+        Returns:
+            columns: the q columns of the movable joints on the walk (None: all of them).
+            table: (len(columns), 4, 16) feature table for `_locals` of those columns.
+            steps: (link, anchor, i): pose[link] = pose[anchor] · local_i (local_i alone when
+                anchor is the root), in topological order; i indexes `columns`.
+            outputs: (anchor, C) per frame: its pose is pose[anchor] · C (C None: the identity).
 
         Raises:
-            ValueError: an unknown frame name (the message lists the nearest names).
+            ValueError: no frames, or an unknown frame name (the message lists the nearest names).
         """
         key = tuple(frames)
         if not key:
             raise ValueError(f"Robot {self.name!r}: frames must name at least one frame")
         if key not in self._plans:
-            outputs, needed = [], set()
+            targets, needed = [], set()
             for frame in key:
                 if frame in self.offsets:
                     link, offset = self.offsets[frame]
@@ -197,13 +205,34 @@ class Robot:
                     near = difflib.get_close_matches(str(frame), self.frames, n=5)
                     hint = f"nearest: {_short(near)}" if near else f"frames: {_short(self.frames)}"
                     raise ValueError(f"Robot {self.name!r} has no frame {frame!r}; {hint}")
-                outputs.append((link, offset))
+                targets.append((link, offset))
                 while link != self.root and link not in needed:
                     needed.add(link)
                     link = self.parent_joint[link].parent
-            order = sorted(needed, key=self._depth.__getitem__)
-            steps = [(link, self.parent_joint[link].parent, self.parent_joint[link]) for link in order]
-            self._plans[key] = (steps, outputs)
+            table, steps = self.table.copy(), []
+            held = {self.root: (self.root, None)}  # link -> (anchor, C): pose = pose[anchor] · C
+            for link in sorted(needed, key=self._depth.__getitem__):
+                joint = self.parent_joint[link]
+                anchor, C = held[joint.parent]
+                if joint.motion is None:
+                    held[link] = (anchor, joint.origin if C is None else C @ joint.origin)
+                    continue
+                i = self.index[joint.name]
+                if C is not None:
+                    table[i] = (C @ table[i].reshape(4, 4, 4)).reshape(4, 16)
+                steps.append((link, anchor, i))
+                held[link] = (link, None)
+            columns = sorted(i for _, _, i in steps)  # the motions this walk needs: only those are made
+            if len(columns) < self.n:
+                position = {i: k for k, i in enumerate(columns)}
+                table, steps = table[columns], [(link, anchor, position[i]) for link, anchor, i in steps]
+            else:
+                columns = None
+            outputs = []
+            for link, offset in targets:
+                anchor, C = held[link]
+                outputs.append((anchor, offset if C is None else C if offset is None else C @ offset))
+            self._plans[key] = (columns, table, steps, outputs)
         return self._plans[key]
 
 

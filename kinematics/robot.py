@@ -88,6 +88,10 @@ class Robot:
         frames: every link, then the extra frames: the names `frame_poses` accepts.
         joint_names: the movable joints, in q order; n: their number.
         lower, upper: (n,) joint limits (infinite for unbounded joints).
+        parent_joint: {link: the joint that moves it} (every link but the root).
+        offsets: {extra frame: (link, (4, 4) offset)}.
+        index: {movable joint name: its q column}.
+        table: (n, 4, 16) the movable joints' local transforms as linear maps of φ (module docstring).
 
     Raises:
         ValueError: duplicate joint or frame names, a link with two parents, no single root,

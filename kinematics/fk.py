@@ -16,7 +16,7 @@ import numpy as np
 import autodiff as ad
 
 from .chain import REVOLUTE, Chain
-from .robot import Robot, as_robot
+from .robot import as_robot
 
 __all__ = [
     "frame_poses", "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian",
@@ -31,8 +31,13 @@ def _check_q(chain: Chain, q, name: str = "q"):
     non-finite gradients); the IK loop calls the unchecked internals, so the finiteness test
     (about a microsecond) is paid once per call of a public function, not per iteration.
     """
-    if not isinstance(chain, (Chain, Robot)):
+    if not isinstance(chain, Chain):
         raise TypeError(f"expected a kinematics.Chain, got {type(chain).__name__}")
+    _check_values(chain, q, name)
+
+
+def _check_values(chain, q, name: str = "q"):
+    """q's shape (..., chain.n), real dtype and finite values (chain: a Chain or a Robot)."""
     values = np.asarray(q.data if isinstance(q, ad.Tensor) else q)
     if values.ndim == 0 or values.shape[-1] != chain.n:
         raise ValueError(f"{name} must have shape (..., {chain.n}) for {chain.name!r}, got {values.shape}")
@@ -190,7 +195,7 @@ def frame_poses(robot, q, frames):
                [1., 1., 0.]])
     """
     robot = as_robot(robot)
-    _check_q(robot, q)
+    _check_values(robot, q)
     columns, table, steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
 
     def poses(q):

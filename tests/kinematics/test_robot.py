@@ -147,6 +147,8 @@ def test_bad_q(q, error, message):
 def test_not_a_robot():
     with pytest.raises(TypeError, match="expected a kinematics.Robot or Chain, got dict"):
         kin.frame_poses({}, np.zeros(1), ["tool"])
+    with pytest.raises(TypeError, match="expected a kinematics.Chain, got Robot"):  # chain-only functions stay so
+        kin.forward_kinematics(y_tree(), np.zeros(6))
 
 
 @pytest.mark.parametrize("joints, message", [
@@ -182,7 +184,7 @@ def test_bad_extra_frames():
 
 
 def test_deep_tree_needs_no_recursion():
-    depth = 5000  # beyond Python's default recursion limit
+    depth = 1500  # beyond Python's default recursion limit (1000)
     joints = [RJ(f"j{i}", f"l{i}", f"l{i + 1}", "revolute", translation([1e-3, 0, 0])) for i in range(depth)]
     robot = kin.Robot(joints)
     T = kin.frame_poses(robot, np.zeros(depth), [f"l{depth}"])

@@ -1,4 +1,4 @@
-"""kinematics: serial chains, forward kinematics, Jacobians and IK through the autodiff engine.
+"""kinematics: serial chains and trees (Robot), forward kinematics, Jacobians and IK through the autodiff engine.
 
 Glossary: q joint values (..., n); T homogeneous pose (..., 4, 4); R rotation (..., 3, 3);
 p position (..., 3); J geometric Jacobian (..., 6, n), rows [v; ω] in the base frame;
@@ -8,12 +8,15 @@ e pose error (..., 6) = [p_t − p; rotation vector of R_t Rᵀ]; n degrees of f
 from . import transforms
 from .chain import PRISMATIC, REVOLUTE, Chain, Joint
 from .fk import (
-    forward_kinematics, geometric_jacobian, jacobian, link_poses, pose_and_jacobian, pose_error, rotation_vector,
+    forward_kinematics, frame_poses, geometric_jacobian, jacobian, link_poses, pose_and_jacobian, pose_error,
+    rotation_vector,
 )
 from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
+from .robot import FIXED, Robot, RobotJoint
 
 __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
+    "Robot", "RobotJoint", "FIXED", "frame_poses",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
     "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
 ]

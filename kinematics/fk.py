@@ -16,10 +16,11 @@ import numpy as np
 import autodiff as ad
 
 from .chain import REVOLUTE, Chain
+from .robot import as_robot
 
 __all__ = [
-    "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian", "pose_error",
-    "rotation_vector",
+    "frame_poses", "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian",
+    "pose_error", "rotation_vector",
 ]
 
 
@@ -32,6 +33,11 @@ def _check_q(chain: Chain, q, name: str = "q"):
     """
     if not isinstance(chain, Chain):
         raise TypeError(f"expected a kinematics.Chain, got {type(chain).__name__}")
+    _check_values(chain, q, name)
+
+
+def _check_values(chain, q, name: str = "q"):
+    """q's shape (..., chain.n), real dtype and finite values (chain: a Chain or a Robot)."""
     values = np.asarray(q.data if isinstance(q, ad.Tensor) else q)
     if values.ndim == 0 or values.shape[-1] != chain.n:
         raise ValueError(f"{name} must have shape (..., {chain.n}) for {chain.name!r}, got {values.shape}")
@@ -160,6 +166,57 @@ def _top_rows_columns(chain: Chain, q):
             P = xp.concatenate([E[:, 0:3], E[:, 3:4] + qT[i] * E[:, 2:3]], axis=1)
     P = chain.compiled["tip"].T @ P
     return xp.reshape(xp.transpose(P, (2, 0, 1)), batch + (3, 4))
+
+
+def frame_poses(robot, q, frames):
+    """World poses of named frames of a tree (a Robot, or a Chain as `Robot.from_chain`).
+
+    The links on the union of the frames' paths from the root are multiplied once each, parents
+    first, so frames that share ancestors (a humanoid's two hands) share their products.
+
+    Args:
+        robot: a `kinematics.Robot` or `kinematics.Chain`.
+        q: (..., n) values of the movable joints in `robot.joint_names` order, array or Tensor.
+        frames: names from `robot.frames` (a single name is one frame).
+
+    Returns:
+        (..., k, 4, 4) poses of the k frames, of q's kind (differentiable for a Tensor q).
+
+    Raises:
+        TypeError: robot is neither a Robot nor a Chain; q does not hold real numbers.
+        ValueError: an unknown frame (the message lists the nearest names), q not of shape
+            (..., n) or not finite.
+
+    Example:
+        >>> import robots
+        >>> T = frame_poses(robots.planar([1.0, 1.0]), [0.0, np.pi / 2], ["joint2", "tool"])
+        >>> np.round(T[:, :3, 3], 12)
+        array([[1., 0., 0.],
+               [1., 1., 0.]])
+    """
+    robot = as_robot(robot)
+    _check_values(robot, q)
+    columns, table, steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
+
+    def poses(q):
+        batch = q.shape[:-1]
+        L = None
+        if steps:  # (m, ..., 4, 4): the motions on the walk, in one op
+            L = _locals(q if columns is None else q[..., columns], table)
+        pose = {robot.root: None}  # None: the identity (the root's pose), never multiplied
+        for link, anchor, i in steps:
+            pose[link] = L[i] if pose[anchor] is None else pose[anchor] @ L[i]
+        out = []
+        for anchor, C in outputs:
+            T = pose[anchor]
+            if T is None:  # only fixed joints from the root: a constant
+                T = np.broadcast_to(np.eye(4) if C is None else C, batch + (4, 4))
+            elif C is not None:
+                T = T @ C
+            out.append(T)
+        return _namespace(q).stack(out, axis=-3)
+
+    return _run(q, poses)
 
 
 def link_poses(chain: Chain, q):

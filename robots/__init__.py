@@ -1,11 +1,13 @@
 """robots: arm definitions — planar arms, DH tables, URDF files, TOML arm files, a catalog.
 
-Every builder returns a `kinematics.Chain`.
+Every builder returns a `kinematics.Chain`; `load_robot` returns a whole tree (`kinematics.Robot`).
 """
 
 from .armfile import ArmFileError, load
 from .builders import DHRow, from_dh, planar
 from .catalog import available, get
+from .robot import load_robot
 from .urdf import URDFError, load_urdf
 
-__all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load", "URDFError", "ArmFileError"]
+__all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load", "load_robot", "URDFError",
+           "ArmFileError"]

@@ -1,4 +1,4 @@
-"""URDF files to serial chains.
+"""URDF files to serial chains (`load_urdf`) and to whole trees (`load_robot_urdf`).
 
 `load_urdf` reads a robot description (a file path or the XML text itself), finds the path from
 a base link to a tip link in the tree of links and joints, and returns that path as a
@@ -53,11 +53,11 @@ from xml.parsers import expat
 
 import numpy as np
 
-from kinematics import Chain, Joint
+from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
 from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT
 from kinematics.transforms import rpy_to_matrix
 
-__all__ = ["load_urdf", "URDFError"]
+__all__ = ["load_urdf", "load_robot_urdf", "URDFError"]
 
 _MOVABLE = {"revolute": "revolute", "continuous": "revolute", "prismatic": "prismatic"}
 _JOINT_TYPES = ("revolute", "continuous", "prismatic", "fixed", "floating", "planar")
@@ -285,6 +285,30 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
         FileNotFoundError: the path cannot be read (or a string is neither a file nor XML).
         TypeError: `path_or_xml` is neither text nor a path.
     """
+    reader, robot, name, links, joints, by_child, children = _parse(path_or_xml)
+    base_link, tip_link = _ends(reader, robot, links, by_child, children, base_link, tip_link)
+
+    path = []  # joints from base_link to tip_link
+    link = tip_link
+    while link != base_link:
+        spec = by_child.get(link)
+        if spec is None:
+            raise URDFError(reader.source,
+                            f"tip_link {_q(tip_link)} is not below base_link {_q(base_link)} in the tree")
+        path.append(spec)
+        link = spec.parent
+    path.reverse()
+    movable = sum(spec.type not in ("fixed", "floating", "planar") for spec in path)
+    if movable > MAX_JOINTS:
+        raise URDFError(reader.source, f"the path from {_q(base_link)} to {_q(tip_link)} has {movable} movable joints, "
+                                f"more than the {MAX_JOINTS} a chain supports (kinematics.chain.MAX_JOINTS)")
+    return _chain(reader, path, name, base_link, tip_link)
+
+
+def _parse(path_or_xml):
+    """Read and check a URDF: (reader, <robot> element, robot name, links {name: element}, joints
+    {name: _JointSpec}, by_child {link: its parent joint}, children {link: child links}); the links
+    form a forest (no link with two parents, no cycle)."""
     data, source = _read(path_or_xml)
     reader = _Reader(source)
     robot = _parse_xml(data, source)
@@ -323,22 +347,7 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
         children[spec.parent].append(spec.child)
 
     _check_acyclic(reader, links, by_child)
-    base_link, tip_link = _ends(reader, robot, links, by_child, children, base_link, tip_link)
-
-    path = []  # joints from base_link to tip_link
-    link = tip_link
-    while link != base_link:
-        spec = by_child.get(link)
-        if spec is None:
-            raise URDFError(source, f"tip_link {_q(tip_link)} is not below base_link {_q(base_link)} in the tree")
-        path.append(spec)
-        link = spec.parent
-    path.reverse()
-    movable = sum(spec.type not in ("fixed", "floating", "planar") for spec in path)
-    if movable > MAX_JOINTS:
-        raise URDFError(source, f"the path from {_q(base_link)} to {_q(tip_link)} has {movable} movable joints, "
-                                f"more than the {MAX_JOINTS} a chain supports (kinematics.chain.MAX_JOINTS)")
-    return _chain(reader, path, name, base_link, tip_link)
+    return reader, robot, name, links, joints, by_child, children
 
 
 def _check_acyclic(reader, links, by_child):
@@ -400,16 +409,7 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
             raise reader.error(spec.mimic[1], f"joint {_q(spec.name)} on the path from {_q(base_link)} to "
                                               f"{_q(tip_link)} mimics joint {_q(spec.mimic[0])}: it is not a free "
                                               "degree of freedom, and mimic joints are not supported in chains")
-        if not np.any(spec.axis):
-            raise reader.error(spec.axis_element or spec.element, f"joint {_q(spec.name)}: the axis of a "
-                                                                  f"{spec.type} joint must be nonzero")
-        if spec.type != "continuous" and not spec.has_limit:
-            # URDF requires <limit> on revolute and prismatic joints (urdfdom refuses such files);
-            # reading it as [0, 0] would lock the joint without a word.
-            raise reader.error(spec.element, f"joint {_q(spec.name)}: a {spec.type} joint needs "
-                                             "<limit lower=... upper=...> (use type=\"continuous\" for an "
-                                             "unbounded revolute joint)")
-        limits = (-math.inf, math.inf) if spec.type == "continuous" else _limits(reader, spec)
+        limits = _movable_limits(reader, spec)
         try:
             joints.append(Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis,
                                 origin=pending @ origin, limits=limits))
@@ -423,6 +423,71 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
         return Chain(joints, tool=pending, name=name)
     except ValueError as err:  # the fixed joints after the last movable one add up beyond MAX_LENGTH
         raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
+
+
+def _movable_limits(reader, spec):
+    """A movable joint's limits, after checking its axis is nonzero and it has the <limit> it needs."""
+    if not np.any(spec.axis):
+        raise reader.error(spec.axis_element or spec.element, f"joint {_q(spec.name)}: the axis of a "
+                                                              f"{spec.type} joint must be nonzero")
+    if spec.type != "continuous" and not spec.has_limit:
+        # URDF requires <limit> on revolute and prismatic joints (urdfdom refuses such files);
+        # reading it as [0, 0] would lock the joint without a word.
+        raise reader.error(spec.element, f"joint {_q(spec.name)}: a {spec.type} joint needs "
+                                         "<limit lower=... upper=...> (use type=\"continuous\" for an "
+                                         "unbounded revolute joint)")
+    return (-math.inf, math.inf) if spec.type == "continuous" else _limits(reader, spec)
+
+
+def load_robot_urdf(path_or_xml) -> Robot:
+    """The whole tree of a URDF robot as a `kinematics.Robot` (no tip chosen).
+
+    Every link is a frame (fixed joints are kept as fixed joints, so the links they carry keep
+    their names); revolute, continuous and prismatic joints are the movable ones, in document
+    order (q's columns); the root link's frame is the world. The same checks and messages as
+    `load_urdf` apply to every joint of the file, not just to one path.
+
+    Args:
+        path_or_xml: a .urdf path or the XML text (as for `load_urdf`).
+
+    Returns:
+        A `kinematics.Robot` named after the robot.
+
+    Raises:
+        URDFError (a ValueError): as `load_urdf`, plus: several root links, a floating or planar
+            joint, or a mimic joint (coupled joints are not supported yet: the message names it).
+        FileNotFoundError, TypeError: as `load_urdf`.
+    """
+    reader, robot, name, links, joints, by_child, children = _parse(path_or_xml)
+    roots = [link for link in links if link not in by_child]
+    if len(roots) != 1:
+        raise URDFError(reader.source, f"the links form {len(roots)} trees (roots: {_names(roots)}); "
+                                       "a robot needs a single root link")
+    if not joints:
+        raise URDFError(reader.source, f"robot {_q(name)} has no joints")
+    movable = sum(spec.type in _MOVABLE for spec in joints.values())
+    if movable > MAX_JOINTS:
+        raise URDFError(reader.source, f"the robot has {movable} movable joints, more than the {MAX_JOINTS} "
+                                       "supported (kinematics.chain.MAX_JOINTS)")
+    tree = []
+    for spec in joints.values():
+        if spec.type in ("floating", "planar"):
+            raise reader.error(spec.element, f"joint {_q(spec.name)} of type {_q(spec.type)}: only revolute, "
+                                             "continuous, prismatic and fixed joints are supported")
+        if spec.mimic is not None and spec.type != "fixed":
+            raise reader.error(spec.mimic[1], f"joint {_q(spec.name)} mimics joint {_q(spec.mimic[0])}: mimic "
+                                              "joints are not supported by load_robot yet (coming with coupled "
+                                              "joints); load_urdf(path, base_link, tip_link) loads a path without it")
+        origin = _origin(reader, spec)
+        try:
+            if spec.type == "fixed":
+                tree.append(RobotJoint(spec.name, spec.parent, spec.child, FIXED, origin))
+            else:
+                tree.append(RobotJoint(spec.name, spec.parent, spec.child, _MOVABLE[spec.type], origin, spec.axis,
+                                       _movable_limits(reader, spec)))
+        except ValueError as err:
+            raise reader.error(spec.element, str(err)) from None
+    return Robot(tree, name=name)
 
 
 def _origin(reader, spec):

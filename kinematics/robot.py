@@ -1,0 +1,271 @@
+"""A robot as a kinematic tree: named links (frames) joined by fixed and movable joints.
+
+Every link but the root has exactly one parent joint; joint j moves its child link by
+`origin_j · Motion_j(q_j)` in its parent link's frame (URDF's convention), so a link's world pose
+is the product of the origins and motions on its path from the root (whose pose is the identity).
+Extra named frames ride on a link at a constant offset (a Chain's end effector `"tool"`).
+
+`q` holds the movable joints only, in `joint_names` order (the order the joints were given);
+fixed joints carry no value. Mimic couplings are not here yet: they will map q to the values of
+all joints (q_all = M q + offset) before the motions, which leaves the tree walk unchanged.
+
+Like chain.py, each movable joint's local transform origin · A Rz(q) Aᵀ (A takes z to the axis)
+is linear in φ = (1, cos q, sin q, q): one constant (4, 16) table per joint, all stacked in
+`Robot.table`, and FK (kinematics.frame_poses) multiplies them along the tree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import weakref
+
+import numpy as np
+
+from .chain import MAX_JOINTS, PRISMATIC, REVOLUTE, Chain, Joint, _pose
+from .transforms import axis_to_z
+
+__all__ = ["Robot", "RobotJoint", "FIXED"]
+
+FIXED = "fixed"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RobotJoint:
+    """One joint of a tree: it moves link `child` relative to link `parent`.
+
+    Attributes:
+        name: the joint's name (unique in the robot).
+        parent, child: link names.
+        type: "revolute", "prismatic" or "fixed".
+        origin: (4, 4) rigid transform from the parent link's frame to the joint's frame.
+        axis: (3,) motion axis in the joint's frame (ignored for fixed joints; stored normalised).
+        limits: (lower, upper) as for `kinematics.Joint` (ignored for fixed joints).
+        motion: the `kinematics.Joint` holding (and validating) name, type, axis, origin and
+            limits of a movable joint; None for a fixed one.
+
+    Raises:
+        ValueError: a bad type, origin, axis or limits (the message names the joint).
+    """
+
+    name: str
+    parent: str
+    child: str
+    type: str = FIXED
+    origin: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(4))
+    axis: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
+    limits: tuple = (-np.inf, np.inf)
+    motion: Joint | None = dataclasses.field(default=None, init=False)
+
+    def __post_init__(self):
+        for field in ("name", "parent", "child"):
+            if not isinstance(getattr(self, field), str) or not getattr(self, field):
+                raise ValueError(f"RobotJoint {self.name!r}: {field} must be a non-empty string, "
+                                 f"got {getattr(self, field)!r}")
+        if self.type == FIXED:
+            object.__setattr__(self, "origin", _pose(self.origin, f"Joint {self.name!r}: origin"))
+            return
+        if self.type not in (REVOLUTE, PRISMATIC):
+            raise ValueError(f"Joint {self.name!r}: type must be 'revolute', 'prismatic' or 'fixed', got {self.type!r}")
+        motion = Joint(self.name, type=self.type, axis=self.axis, origin=self.origin, limits=self.limits)
+        for field in ("origin", "axis", "limits", "motion"):
+            object.__setattr__(self, field, motion if field == "motion" else getattr(motion, field))
+
+
+class Robot:
+    """A kinematic tree of links and joints, with extra named frames.
+
+    Args:
+        joints: RobotJoints (1 to MAX_JOINTS of them); the movable ones, in this order, are q's
+            columns.
+        frames: extra frames {name: (link, (4, 4) offset)}: the frame's pose is the link's pose
+            times the offset.
+        name: a label.
+
+    Attributes:
+        name, root (the one link that is no joint's child), joints (all, as given).
+        links: link names, root first, every parent before its children.
+        frames: every link, then the extra frames: the names `frame_poses` accepts.
+        joint_names: the movable joints, in q order; n: their number.
+        lower, upper: (n,) joint limits (infinite for unbounded joints).
+        parent_joint: {link: the joint that moves it} (every link but the root).
+        offsets: {extra frame: (link, (4, 4) offset)}.
+        index: {movable joint name: its q column}.
+        table: (n, 4, 16) the movable joints' local transforms as linear maps of φ (module docstring).
+
+    Raises:
+        ValueError: duplicate joint or frame names, a link with two parents, no single root,
+            a cycle, an extra frame on an unknown link, more than MAX_JOINTS joints.
+    """
+
+    def __init__(self, joints, frames=None, name: str = "robot"):
+        self.joints = tuple(joints)
+        self.name = name
+        if not self.joints:
+            raise ValueError(f"Robot {name!r}: needs at least one joint")
+        if len(self.joints) > MAX_JOINTS:
+            raise ValueError(f"Robot {name!r}: {len(self.joints)} joints is more than the {MAX_JOINTS} supported "
+                             "(kinematics.chain.MAX_JOINTS)")
+        parent_joint, children, seen = {}, {}, {}
+        for joint in self.joints:
+            if not isinstance(joint, RobotJoint):
+                raise TypeError(f"Robot {name!r}: joints must be kinematics.RobotJoint, got {type(joint).__name__}")
+            if joint.name in seen:
+                raise ValueError(f"Robot {name!r}: two joints are named {joint.name!r}")
+            seen[joint.name] = joint
+            if joint.child in parent_joint:
+                raise ValueError(f"Robot {name!r}: link {joint.child!r} has two parents: joints "
+                                 f"{parent_joint[joint.child].name!r} and {joint.name!r}")
+            parent_joint[joint.child] = joint
+            children.setdefault(joint.parent, []).append(joint)
+        roots = [link for link in dict.fromkeys(j.parent for j in self.joints) if link not in parent_joint]
+        if len(roots) != 1:
+            detail = f"roots {_short(roots)}" if roots else "every link has a parent"
+            raise ValueError(f"Robot {name!r}: needs exactly one root link, found {len(roots)} ({detail})")
+        self.root = roots[0]
+        self.links = [self.root]  # breadth-first: parents before children, no recursion
+        for link in self.links:
+            self.links.extend(j.child for j in children.get(link, ()))
+        if len(self.links) < len(parent_joint) + 1:  # links that the root does not reach hang in a loop
+            loop = [j.name for j in self.joints if j.child not in set(self.links)]
+            raise ValueError(f"Robot {name!r}: the joints form a cycle (not reachable from root {self.root!r}): "
+                             f"{_short(loop)}")
+        self.parent_joint = parent_joint
+        self.offsets = {}  # extra frame -> (link, offset)
+        for frame, (link, offset) in (frames or {}).items():
+            if frame in parent_joint or frame == self.root:
+                raise ValueError(f"Robot {name!r}: frame {frame!r} is also a link name")
+            if link not in parent_joint and link != self.root:
+                raise ValueError(f"Robot {name!r}: frame {frame!r} is on unknown link {link!r}")
+            self.offsets[frame] = (link, _pose(offset, f"Robot {name!r}: frame {frame!r} offset"))
+        self.frames = self.links + list(self.offsets)
+        movable = [j for j in self.joints if j.motion is not None]
+        self.joint_names = [j.name for j in movable]
+        self.lower = np.array([j.limits[0] for j in movable])
+        self.upper = np.array([j.limits[1] for j in movable])
+        self.index = {j.name: i for i, j in enumerate(movable)}  # joint name -> q column
+        self.table = np.stack([_table(j) for j in movable]) if movable else np.zeros((0, 4, 16))
+        self._depth = {link: i for i, link in enumerate(self.links)}
+        self._plans = {}
+
+    @property
+    def n(self) -> int:
+        return len(self.joint_names)
+
+    def __repr__(self) -> str:
+        return f"Robot({self.name!r}, {len(self.links)} links, {self.n} movable joints)"
+
+    @classmethod
+    def from_chain(cls, chain: Chain) -> Robot:
+        """The tree of a serial chain (cached on it): root link "base" (the world frame; the chain's
+        base folds into the first joint's origin), one link per joint named after the joint (its
+        frame after the motion, as `kinematics.link_poses`), and the end frame "tool".
+
+        Args:
+            chain: a `kinematics.Chain` whose joint names are unique and not "base" or "tool".
+
+        Returns:
+            A Robot with the chain's joints, limits and name; q is the chain's q.
+        """
+        robot = _FROM_CHAIN.get(chain)
+        if robot is None:
+            joints, parent = [], "base"
+            for i, joint in enumerate(chain.joints):
+                origin = chain.base @ joint.origin if i == 0 else joint.origin
+                joints.append(RobotJoint(joint.name, parent, joint.name, joint.type, origin, joint.axis, joint.limits))
+                parent = joint.name
+            robot = _FROM_CHAIN[chain] = cls(joints, frames={"tool": (parent, chain.tool)}, name=chain.name)
+        return robot
+
+    def plan(self, frames) -> tuple:
+        """The walk that computes `frames` (cached per tuple of names): (columns, table, steps, outputs).
+
+        Only links on the union of the frames' root paths are visited, parents first, each once,
+        so shared ancestors are multiplied once. Fixed joints cost no product: the constants
+        since the last movable joint fold into the next movable joint's row of `table` (a copy
+        of `Robot.table`), or into the output.
+
+        Returns:
+            columns: the q columns of the movable joints on the walk (None: all of them).
+            table: (len(columns), 4, 16) feature table for `_locals` of those columns.
+            steps: (link, anchor, i): pose[link] = pose[anchor] · local_i (local_i alone when
+                anchor is the root), in topological order; i indexes `columns`.
+            outputs: (anchor, C) per frame: its pose is pose[anchor] · C (C None: the identity).
+
+        Raises:
+            ValueError: no frames, or an unknown frame name (the message lists the nearest names).
+        """
+        key = tuple(frames)
+        if not key:
+            raise ValueError(f"Robot {self.name!r}: frames must name at least one frame")
+        if key not in self._plans:
+            targets, needed = [], set()
+            for frame in key:
+                if frame in self.offsets:
+                    link, offset = self.offsets[frame]
+                elif frame in self._depth:
+                    link, offset = frame, None
+                else:
+                    near = difflib.get_close_matches(str(frame), self.frames, n=5)
+                    hint = f"nearest: {_short(near)}" if near else f"frames: {_short(self.frames)}"
+                    raise ValueError(f"Robot {self.name!r} has no frame {frame!r}; {hint}")
+                targets.append((link, offset))
+                while link != self.root and link not in needed:
+                    needed.add(link)
+                    link = self.parent_joint[link].parent
+            table, steps = self.table.copy(), []
+            held = {self.root: (self.root, None)}  # link -> (anchor, C): pose = pose[anchor] · C
+            for link in sorted(needed, key=self._depth.__getitem__):
+                joint = self.parent_joint[link]
+                anchor, C = held[joint.parent]
+                if joint.motion is None:
+                    held[link] = (anchor, joint.origin if C is None else C @ joint.origin)
+                    continue
+                i = self.index[joint.name]
+                if C is not None:
+                    table[i] = (C @ table[i].reshape(4, 4, 4)).reshape(4, 16)
+                steps.append((link, anchor, i))
+                held[link] = (link, None)
+            columns = sorted(i for _, _, i in steps)  # the motions this walk needs: only those are made
+            if len(columns) < self.n:
+                position = {i: k for k, i in enumerate(columns)}
+                table, steps = table[columns], [(link, anchor, position[i]) for link, anchor, i in steps]
+            else:
+                columns = None
+            outputs = []
+            for link, offset in targets:
+                anchor, C = held[link]
+                outputs.append((anchor, offset if C is None else C if offset is None else C @ offset))
+            self._plans[key] = (columns, table, steps, outputs)
+        return self._plans[key]
+
+
+_FROM_CHAIN = weakref.WeakKeyDictionary()  # Chain -> Robot (a chain is not changed after it is built)
+
+
+def as_robot(robot) -> Robot:
+    """A Robot as it is, a Chain as its tree (`Robot.from_chain`); TypeError otherwise."""
+    if isinstance(robot, Robot):
+        return robot
+    if isinstance(robot, Chain):
+        return Robot.from_chain(robot)
+    raise TypeError(f"expected a kinematics.Robot or Chain, got {type(robot).__name__}")
+
+
+def _table(joint: RobotJoint) -> np.ndarray:
+    """(4, 16): the local transform origin · A Mz(q) Aᵀ, flattened, is φ @ table, φ = (1, cos q, sin q, q)."""
+    A = axis_to_z(joint.axis)
+    K = np.zeros((4, 4, 4))  # Mz(q) = Σ_f φ_f K[f]
+    if joint.type == REVOLUTE:
+        K[0] = np.diag([0.0, 0.0, 1.0, 1.0])
+        K[1] = np.diag([1.0, 1.0, 0.0, 0.0])
+        K[2][0, 1], K[2][1, 0] = -1.0, 1.0
+    else:
+        K[0] = np.eye(4)
+        K[3][2, 3] = 1.0
+    return (joint.origin @ A @ K @ A.T).reshape(4, 16)
+
+
+def _short(names, limit=8):
+    names = [repr(n) for n in names]
+    return ", ".join(names[:limit]) + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")

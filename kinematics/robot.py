@@ -13,9 +13,9 @@ motion joint's value is q[source] · scale + offset, and FK applies that gather 
 (derivatives follow by the chain rule); the tree walk is unchanged.
 
 Limits: `lower` and `upper` are the free joints' limits. A mimic joint's own `<limit>` is kept on
-its RobotJoint but not enforced: through its master it can be driven past it (a solver that must
-respect it would add the bound scale · q[source] + offset within the mimic's limits as a linear
-inequality on q, or intersect it into the master's box when the source has one mimic).
+its RobotJoint but not enforced: through its master it can be driven past it. Every mimic value
+is affine in one free joint, so a solver that must respect it can intersect the interval
+(mimic lower/upper - shift) / scale (ends swapped for scale < 0) into its source's box.
 
 Like chain.py, each movable joint's local transform origin · A Rz(q) Aᵀ (A takes z to the axis)
 is linear in φ = (1, cos q, sin q, q): one constant (4, 16) table per joint, all stacked in

@@ -176,7 +176,8 @@ def frame_poses(robot, q, frames):
 
     Args:
         robot: a `kinematics.Robot` or `kinematics.Chain`.
-        q: (..., n) values of the movable joints in `robot.joint_names` order, array or Tensor.
+        q: (..., n) values of the free movable joints in `robot.joint_names` order, array or
+            Tensor; mimic joints take multiplier · q[master] + offset (`kinematics.Robot`).
         frames: names from `robot.frames` (a single name is one frame).
 
     Returns:
@@ -196,13 +197,18 @@ def frame_poses(robot, q, frames):
     """
     robot = as_robot(robot)
     _check_values(robot, q)
-    columns, table, steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
+    columns, scale, shift, table, steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
 
     def poses(q):
         batch = q.shape[:-1]
         L = None
         if steps:  # (m, ..., 4, 4): the motions on the walk, in one op
-            L = _locals(q if columns is None else q[..., columns], table)
+            values = q if columns is None else q[..., columns]  # mimic joints: their source's column
+            if scale is not None:
+                values = values * scale
+            if shift is not None:
+                values = values + shift
+            L = _locals(values, table)
         pose = {robot.root: None}  # None: the identity (the root's pose), never multiplied
         for link, anchor, i in steps:
             pose[link] = L[i] if pose[anchor] is None else pose[anchor] @ L[i]

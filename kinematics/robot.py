@@ -5,9 +5,17 @@ Every link but the root has exactly one parent joint; joint j moves its child li
 is the product of the origins and motions on its path from the root (whose pose is the identity).
 Extra named frames ride on a link at a constant offset (a Chain's end effector `"tool"`).
 
-`q` holds the movable joints only, in `joint_names` order (the order the joints were given);
-fixed joints carry no value. Mimic couplings are not here yet: they will map q to the values of
-all joints (q_all = M q + offset) before the motions, which leaves the tree walk unchanged.
+`q` holds the free movable joints only, in `joint_names` order (the order the joints were given);
+fixed joints carry no value, and a mimic joint (URDF's `<mimic>`: a coupled joint, not a degree
+of freedom) takes the value multiplier · q[master] + offset of a free joint. A mimic of a mimic
+resolves to the free joint at the end of the chain of couplings (multipliers multiply), so every
+motion joint's value is q[source] · scale + offset, and FK applies that gather before the motions
+(derivatives follow by the chain rule); the tree walk is unchanged.
+
+Limits: `lower` and `upper` are the free joints' limits. A mimic joint's own `<limit>` is kept on
+its RobotJoint but not enforced: through its master it can be driven past it. Every mimic value
+is affine in one free joint, so a solver that must respect it can intersect the interval
+(mimic lower/upper - shift) / scale (ends swapped for scale < 0) into its source's box.
 
 Like chain.py, each movable joint's local transform origin · A Rz(q) Aᵀ (A takes z to the axis)
 is linear in φ = (1, cos q, sin q, q): one constant (4, 16) table per joint, all stacked in
@@ -18,11 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import weakref
 
 import numpy as np
 
-from .chain import MAX_JOINTS, PRISMATIC, REVOLUTE, Chain, Joint, _pose
+from .chain import MAX_JOINTS, MAX_LIMIT, PRISMATIC, REVOLUTE, Chain, Joint, _pose
 from .transforms import axis_to_z
 
 __all__ = ["Robot", "RobotJoint", "FIXED"]
@@ -41,11 +50,14 @@ class RobotJoint:
         origin: (4, 4) rigid transform from the parent link's frame to the joint's frame.
         axis: (3,) motion axis in the joint's frame (ignored for fixed joints; stored normalised).
         limits: (lower, upper) as for `kinematics.Joint` (ignored for fixed joints).
+        mimic: None for a free (or fixed) joint; for a coupled movable joint (master, multiplier,
+            offset): its value is multiplier · value(master) + offset (URDF `<mimic>`; the
+            master, another movable joint of the robot, is checked by `Robot`).
         motion: the `kinematics.Joint` holding (and validating) name, type, axis, origin and
             limits of a movable joint; None for a fixed one.
 
     Raises:
-        ValueError: a bad type, origin, axis or limits (the message names the joint).
+        ValueError: a bad type, origin, axis, limits or mimic (the message names the joint).
     """
 
     name: str
@@ -55,6 +67,7 @@ class RobotJoint:
     origin: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(4))
     axis: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     limits: tuple = (-np.inf, np.inf)
+    mimic: tuple | None = None
     motion: Joint | None = dataclasses.field(default=None, init=False)
 
     def __post_init__(self):
@@ -62,6 +75,8 @@ class RobotJoint:
             if not isinstance(getattr(self, field), str) or not getattr(self, field):
                 raise ValueError(f"RobotJoint {self.name!r}: {field} must be a non-empty string, "
                                  f"got {getattr(self, field)!r}")
+        if self.mimic is not None:
+            object.__setattr__(self, "mimic", _mimic(self.name, self.type, self.mimic))
         if self.type == FIXED:
             object.__setattr__(self, "origin", _pose(self.origin, f"Joint {self.name!r}: origin"))
             return
@@ -76,8 +91,8 @@ class Robot:
     """A kinematic tree of links and joints, with extra named frames.
 
     Args:
-        joints: RobotJoints (1 to MAX_JOINTS of them); the movable ones, in this order, are q's
-            columns.
+        joints: RobotJoints (1 to MAX_JOINTS of them); the free movable ones (no mimic), in this
+            order, are q's columns.
         frames: extra frames {name: (link, (4, 4) offset)}: the frame's pose is the link's pose
             times the offset.
         name: a label.
@@ -86,16 +101,22 @@ class Robot:
         name, root (the one link that is no joint's child), joints (all, as given).
         links: link names, root first, every parent before its children.
         frames: every link, then the extra frames: the names `frame_poses` accepts.
-        joint_names: the movable joints, in q order; n: their number.
-        lower, upper: (n,) joint limits (infinite for unbounded joints).
+        joint_names: the free movable joints, in q order; n: their number.
+        mimic_names: the mimic (coupled) joints, in the order given; not in q.
+        lower, upper: (n,) the free joints' limits (infinite for unbounded joints); a mimic
+            joint's own limits are not among them (module docstring).
         parent_joint: {link: the joint that moves it} (every link but the root).
         offsets: {extra frame: (link, (4, 4) offset)}.
-        index: {movable joint name: its q column}.
-        table: (n, 4, 16) the movable joints' local transforms as linear maps of φ (module docstring).
+        index: {free joint name: its q column}.
+        source, scale, shift: (n + len(mimic_names),) for the motion joints (the free joints in q
+            order, then the mimic joints): motion k's value is q[source[k]] * scale[k] + shift[k].
+        table: (n + len(mimic_names), 4, 16) the motion joints' local transforms as linear maps
+            of φ (module docstring).
 
     Raises:
         ValueError: duplicate joint or frame names, a link with two parents, no single root,
-            a cycle, an extra frame on an unknown link, more than MAX_JOINTS joints.
+            a cycle, an extra frame on an unknown link, more than MAX_JOINTS joints, a mimic of
+            an unknown or fixed joint, a cycle of mimics.
     """
 
     def __init__(self, joints, frames=None, name: str = "robot"):
@@ -139,12 +160,21 @@ class Robot:
                 raise ValueError(f"Robot {name!r}: frame {frame!r} is on unknown link {link!r}")
             self.offsets[frame] = (link, _pose(offset, f"Robot {name!r}: frame {frame!r} offset"))
         self.frames = self.links + list(self.offsets)
-        movable = [j for j in self.joints if j.motion is not None]
-        self.joint_names = [j.name for j in movable]
-        self.lower = np.array([j.limits[0] for j in movable])
-        self.upper = np.array([j.limits[1] for j in movable])
-        self.index = {j.name: i for i, j in enumerate(movable)}  # joint name -> q column
-        self.table = np.stack([_table(j) for j in movable]) if movable else np.zeros((0, 4, 16))
+        free = [j for j in self.joints if j.motion is not None and j.mimic is None]
+        mimics = [j for j in self.joints if j.mimic is not None]
+        self.joint_names = [j.name for j in free]
+        self.mimic_names = [j.name for j in mimics]
+        self.lower = np.array([j.limits[0] for j in free])
+        self.upper = np.array([j.limits[1] for j in free])
+        self.index = {j.name: i for i, j in enumerate(free)}  # joint name -> q column
+        # motion joints = free then mimic; motion k's value is q[source[k]] * scale[k] + shift[k]
+        self.source = np.arange(len(free) + len(mimics))
+        self.scale, self.shift = np.ones(len(self.source)), np.zeros(len(self.source))
+        for k, joint in enumerate(mimics, start=len(free)):
+            self.source[k], self.scale[k], self.shift[k] = _resolve(self.name, joint, seen, self.index)
+        self._motion = {j.name: k for k, j in enumerate(free + mimics)}
+        motions = free + mimics
+        self.table = np.stack([_table(j) for j in motions]) if motions else np.zeros((0, 4, 16))
         self._depth = {link: i for i, link in enumerate(self.links)}
         self._plans = {}
 
@@ -153,7 +183,8 @@ class Robot:
         return len(self.joint_names)
 
     def __repr__(self) -> str:
-        return f"Robot({self.name!r}, {len(self.links)} links, {self.n} movable joints)"
+        mimics = f", {len(self.mimic_names)} mimic" if self.mimic_names else ""
+        return f"Robot({self.name!r}, {len(self.links)} links, {self.n} movable joints{mimics})"
 
     @classmethod
     def from_chain(cls, chain: Chain) -> Robot:
@@ -178,7 +209,8 @@ class Robot:
         return robot
 
     def plan(self, frames) -> tuple:
-        """The walk that computes `frames` (cached per tuple of names): (columns, table, steps, outputs).
+        """The walk that computes `frames` (cached per tuple of names): (columns, scale, shift, table,
+        steps, outputs).
 
         Only links on the union of the frames' root paths are visited, parents first, each once,
         so shared ancestors are multiplied once. Fixed joints cost no product: the constants
@@ -186,8 +218,11 @@ class Robot:
         of `Robot.table`), or into the output.
 
         Returns:
-            columns: the q columns of the movable joints on the walk (None: all of them).
-            table: (len(columns), 4, 16) feature table for `_locals` of those columns.
+            columns: (m,) the q column driving each of the m motion joints on the walk (a mimic
+                joint's is its free source's); None when they are q's columns in order.
+            scale, shift: (m,) the motions' values are q[..., columns] * scale + shift (None:
+                all ones, all zeros; both None without mimic joints on the walk).
+            table: (m, 4, 16) feature table for `_locals` of those motions.
             steps: (link, anchor, i): pose[link] = pose[anchor] · local_i (local_i alone when
                 anchor is the root), in topological order; i indexes `columns`.
             outputs: (anchor, C) per frame: its pose is pose[anchor] · C (C None: the identity).
@@ -221,22 +256,24 @@ class Robot:
                 if joint.motion is None:
                     held[link] = (anchor, joint.origin if C is None else C @ joint.origin)
                     continue
-                i = self.index[joint.name]
+                i = self._motion[joint.name]
                 if C is not None:
                     table[i] = (C @ table[i].reshape(4, 4, 4)).reshape(4, 16)
                 steps.append((link, anchor, i))
                 held[link] = (link, None)
-            columns = sorted(i for _, _, i in steps)  # the motions this walk needs: only those are made
-            if len(columns) < self.n:
-                position = {i: k for k, i in enumerate(columns)}
-                table, steps = table[columns], [(link, anchor, position[i]) for link, anchor, i in steps]
-            else:
-                columns = None
+            motions = sorted(i for _, _, i in steps)  # the motions this walk needs: only those are made
+            position = {i: k for k, i in enumerate(motions)}
+            table, steps = table[motions], [(link, anchor, position[i]) for link, anchor, i in steps]
+            columns, scale, shift = self.source[motions], self.scale[motions], self.shift[motions]
+            if len(columns) == self.n and np.array_equal(columns, np.arange(self.n)):
+                columns = None  # q itself: no gather
+            scale = None if np.all(scale == 1.0) else scale
+            shift = None if np.all(shift == 0.0) else shift
             outputs = []
             for link, offset in targets:
                 anchor, C = held[link]
                 outputs.append((anchor, offset if C is None else C if offset is None else C @ offset))
-            self._plans[key] = (columns, table, steps, outputs)
+            self._plans[key] = (columns, scale, shift, table, steps, outputs)
         return self._plans[key]
 
 
@@ -250,6 +287,54 @@ def as_robot(robot) -> Robot:
     if isinstance(robot, Chain):
         return Robot.from_chain(robot)
     raise TypeError(f"expected a kinematics.Robot or Chain, got {type(robot).__name__}")
+
+
+def _resolve(name: str, joint: RobotJoint, joints: dict, index: dict) -> tuple:
+    """A mimic joint's (q column, multiplier, offset) through its chain of couplings to a free joint.
+
+    Raises:
+        ValueError: an unknown or fixed master, a cycle of mimics, or a combined multiplier or
+            offset beyond MAX_LIMIT (the message names the joints).
+    """
+    scale, shift, chain = 1.0, 0.0, [joint.name]
+    while True:
+        master, multiplier, offset = joint.mimic
+        scale, shift = scale * multiplier, shift + scale * offset  # value = scale·(m·x + o) + shift
+        if master not in joints:
+            near = difflib.get_close_matches(master, list(joints), n=5)
+            hint = f"; nearest: {_short(near)}" if near else ""
+            raise ValueError(f"Robot {name!r}: joint {joint.name!r} mimics unknown joint {master!r}{hint}")
+        joint = joints[master]
+        if joint.motion is None:
+            raise ValueError(f"Robot {name!r}: joint {chain[-1]!r} mimics fixed joint {master!r}; the master must "
+                             "be a revolute or prismatic joint")
+        if master in chain:
+            raise ValueError(f"Robot {name!r}: mimic joints form a cycle: {' -> '.join(chain + [master])}")
+        if not (abs(scale) <= MAX_LIMIT and abs(shift) <= MAX_LIMIT):
+            raise ValueError(f"Robot {name!r}: the mimic chain {' -> '.join(chain + [master])} has multiplier "
+                             f"{scale:g} and offset {shift:g}, beyond {MAX_LIMIT:g} (kinematics.chain.MAX_LIMIT)")
+        if joint.mimic is None:
+            return index[master], scale, shift
+        chain.append(master)
+
+
+def _mimic(name, type, mimic) -> tuple:
+    """A RobotJoint's mimic as (master name, float multiplier, float offset), checked."""
+    if type == FIXED:
+        raise ValueError(f"Joint {name!r}: a fixed joint cannot mimic another joint (mimic={mimic!r})")
+    try:
+        master, multiplier, offset = mimic
+        multiplier, offset = float(multiplier), float(offset)
+    except (TypeError, ValueError):
+        raise ValueError(f"Joint {name!r}: mimic must be (master joint name, multiplier, offset) with real "
+                         f"numbers, got {mimic!r}") from None
+    if not isinstance(master, str) or not master:
+        raise ValueError(f"Joint {name!r}: mimic master must be a joint name, got {master!r}")
+    for label, value in (("multiplier", multiplier), ("offset", offset)):
+        if not (math.isfinite(value) and abs(value) <= MAX_LIMIT):
+            raise ValueError(f"Joint {name!r}: mimic {label}={value} must be finite and at most {MAX_LIMIT:g} in "
+                             "magnitude (kinematics.chain.MAX_LIMIT)")
+    return (master, multiplier, offset)
 
 
 def _table(joint: RobotJoint) -> np.ndarray:

@@ -444,7 +444,9 @@ def load_robot_urdf(path_or_xml) -> Robot:
 
     Every link is a frame (fixed joints are kept as fixed joints, so the links they carry keep
     their names); revolute, continuous and prismatic joints are the movable ones, in document
-    order (q's columns); the root link's frame is the world. The same checks and messages as
+    order (q's columns) except mimic joints: a `<mimic joint= multiplier="1" offset="0">` joint
+    is coupled to its master (value = multiplier · master + offset, `Robot.mimic_names`), not in
+    q, and its own limits are not enforced; the root link's frame is the world. The same checks and messages as
     `load_urdf` apply to every joint of the file, not just to one path.
 
     Args:
@@ -455,7 +457,8 @@ def load_robot_urdf(path_or_xml) -> Robot:
 
     Raises:
         URDFError (a ValueError): as `load_urdf`, plus: several root links, a floating or planar
-            joint, or a mimic joint (coupled joints are not supported yet: the message names it).
+            joint, a bad `<mimic>` (no or an unknown or fixed master joint, a non-numeric or
+            too large multiplier or offset, a cycle of mimics).
         FileNotFoundError, TypeError: as `load_urdf`.
     """
     reader, robot, name, links, joints, by_child, children = _parse(path_or_xml)
@@ -474,20 +477,38 @@ def load_robot_urdf(path_or_xml) -> Robot:
         if spec.type in ("floating", "planar"):
             raise reader.error(spec.element, f"joint {_q(spec.name)} of type {_q(spec.type)}: only revolute, "
                                              "continuous, prismatic and fixed joints are supported")
-        if spec.mimic is not None and spec.type != "fixed":
-            raise reader.error(spec.mimic[1], f"joint {_q(spec.name)} mimics joint {_q(spec.mimic[0])}: mimic "
-                                              "joints are not supported by load_robot yet (coming with coupled "
-                                              "joints); load_urdf(path, base_link, tip_link) loads a path without it")
         origin = _origin(reader, spec)
+        mimic = None if spec.mimic is None or spec.type == "fixed" else _read_mimic(reader, spec, joints)
         try:
-            if spec.type == "fixed":
+            if spec.type == "fixed":  # a <mimic> on a fixed joint moves nothing: ignored
                 tree.append(RobotJoint(spec.name, spec.parent, spec.child, FIXED, origin))
             else:
                 tree.append(RobotJoint(spec.name, spec.parent, spec.child, _MOVABLE[spec.type], origin, spec.axis,
-                                       _movable_limits(reader, spec)))
+                                       _movable_limits(reader, spec), mimic))
         except ValueError as err:
             raise reader.error(spec.element, str(err)) from None
-    return Robot(tree, name=name)
+    try:
+        return Robot(tree, name=name)
+    except ValueError as err:  # what only the whole tree shows (a cycle of mimics): no single element
+        raise URDFError(reader.source, str(err)) from None
+
+
+def _read_mimic(reader, spec, joints):
+    """A movable joint's `<mimic joint= multiplier= offset=>` as (master, multiplier, offset), checked."""
+    element = spec.mimic[1]
+    master = reader.attr(element, "joint")
+    multiplier = float(reader.numbers(element, "multiplier", 1, [1.0])[0])
+    offset = float(reader.numbers(element, "offset", 1, [0.0])[0])
+    other = joints.get(master)
+    if other is None or other.type not in _MOVABLE:
+        kind = f"unknown joint {_q(master)}" if other is None else f"joint {_q(master)} of type {_q(other.type)}"
+        raise reader.error(element, f"joint {_q(spec.name)} mimics {kind}; "
+                                    "the master must be a revolute, continuous or prismatic joint of the robot")
+    for label, value in (("multiplier", multiplier), ("offset", offset)):
+        if abs(value) > MAX_LIMIT:
+            raise reader.error(element, f"joint {_q(spec.name)}: mimic {label}={value:g} exceeds {MAX_LIMIT:g} in "
+                                        "magnitude (kinematics.chain.MAX_LIMIT)")
+    return (master, multiplier, offset)
 
 
 def _origin(reader, spec):

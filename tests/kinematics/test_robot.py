@@ -189,3 +189,106 @@ def test_deep_tree_needs_no_recursion():
     robot = kin.Robot(joints)
     T = kin.frame_poses(robot, np.zeros(depth), [f"l{depth}"])
     np.testing.assert_allclose(T[0, :3, 3], [depth * 1e-3, 0, 0], rtol=1e-12)
+
+
+def _ops(out):
+    """{op name: count} of the engine's graph behind `out`."""
+    seen, stack, ops = set(), [out], {}
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            ops[node._op] = ops.get(node._op, 0) + 1
+            stack.extend(node._parents)
+    return ops
+
+
+def mimic_tree(free_mimics=False):
+    """y_tree plus mimic joints (free joints instead with free_mimics=True, for the oracle):
+    m1 (revolute, below the right hand) mimics l2 on the other branch by -2 q + 0.3, so the frame
+    "m1_link" depends on l2 only through the coupling; m2 (prismatic) mimics m1 by 0.5 q - 0.1
+    (a mimic of a mimic: -q + 0.05 of l2); m3 (revolute) mimics the prismatic r2 by 3 q."""
+    extra = [
+        ("m1", "right_hand", "m1_link", "revolute", [0, 1, 0], ("l2", -2.0, 0.3)),
+        ("m2", "m1_link", "m2_link", "prismatic", [1, 0, 1], ("m1", 0.5, -0.1)),
+        ("m3", "left2", "m3_link", "revolute", [1, 0, 0], ("r2", 3, 0)),
+    ]
+    joints = list(y_tree().joints) + [RJ(name, parent, child, kind, translation([0.1, 0.05, 0.02]) @ rot_x(0.2), axis,
+                                         (-0.5, 0.5), None if free_mimics else mimic)
+                                      for name, parent, child, kind, axis, mimic in extra]
+    return kin.Robot(joints, frames={"grip": ("left_hand", rot_x(0.5) @ translation([0, 0, 0.1]))}, name="ym")
+
+
+def _with_mimics(q):
+    """mimic_tree's q (..., 6) as the free tree's q (..., 9): the couplings by hand."""
+    l2, r2 = q[..., 3], q[..., 5]
+    m1 = -2.0 * l2 + 0.3
+    return np.concatenate([q, np.stack([m1, 0.5 * m1 - 0.1, 3.0 * r2], axis=-1)], axis=-1)
+
+
+def test_mimic_joints_are_coupled_not_free():
+    robot, free = mimic_tree(), mimic_tree(free_mimics=True)
+    assert robot.n == 6 and robot.joint_names == y_tree().joint_names and free.n == 9
+    assert robot.mimic_names == ["m1", "m2", "m3"] and robot.lower.shape == robot.upper.shape == (6,)
+    assert repr(robot) == "Robot('ym', 11 links, 6 movable joints, 3 mimic)"
+    np.testing.assert_allclose(robot.scale[6:], [-2.0, -1.0, 3.0]) and np.testing.assert_allclose(
+        robot.shift[6:], [0.3, 0.05, 0.0])
+    q = np.random.default_rng(5).uniform(-1, 1, (4, 2, robot.n))
+    for frames in (robot.frames, ["m1_link"], ["m2_link", "grip"], ["m3_link"], ["left2"]):
+        np.testing.assert_allclose(kin.frame_poses(robot, q, frames), kin.frame_poses(free, _with_mimics(q), frames),
+                                   rtol=0, atol=1e-15)
+
+
+def test_gradients_flow_through_mimic_couplings():
+    robot = mimic_tree()
+    q = np.random.default_rng(6).uniform(-1, 1, (3, robot.n))  # a batch axis
+    weights = np.random.default_rng(7).normal(size=(3, 3, 4, 4))
+    ad.check_grads(lambda q: ad.sum(kin.frame_poses(robot, q, ["m2_link", "m3_link", "grip"]) * weights), q)
+    ad.check_grads(lambda q: kin.frame_poses(robot, q, ["m1_link"]), q[0])  # l2 acts only through the mimic
+    # the chain rule by hand: d/dq_l2 = -2 · d/dm1 of the free tree (columns 3 and 6)
+    free, T = mimic_tree(free_mimics=True), ad.Tensor(_with_mimics(q[0]), requires_grad=True)
+    ad.sum(kin.frame_poses(free, T, ["m1_link"]) * weights[0, :1]).backward()
+    t = ad.Tensor(q[0], requires_grad=True)
+    ad.sum(kin.frame_poses(robot, t, ["m1_link"]) * weights[0, :1]).backward()
+    assert t.grad[3] != 0 and np.isclose(t.grad[3], T.grad[3] - 2.0 * T.grad[6], rtol=1e-12, atol=1e-15)
+
+
+def test_a_robot_without_mimics_builds_the_same_graph():
+    robot = y_tree()
+    q = ad.Tensor(np.random.default_rng(0).uniform(-1, 1, (3, robot.n)), requires_grad=True)
+    # the op counts of the graph before mimic joints existed (no mul/add for a coupling)
+    assert _ops(kin.frame_poses(robot, q, ["grip", "right_hand"])) == {
+        "const": 3, "cos": 1, "getitem": 6, "leaf": 1, "matmul": 7, "reshape": 1, "sin": 1, "stack": 2, "transpose": 1}
+    assert _ops(kin.frame_poses(robot, q, ["left2"])) == {  # a part of the tree: one gather of q's columns
+        "const": 2, "cos": 1, "getitem": 5, "leaf": 1, "matmul": 4, "reshape": 1, "sin": 1, "stack": 2, "transpose": 1}
+    # a mimic with multiplier 1 and offset 0 adds the gather only
+    joints = list(robot.joints) + [RJ("m", "left2", "m_link", "revolute", mimic=("l1", 1, 0))]
+    ops = _ops(kin.frame_poses(kin.Robot(joints), q, ["m_link"]))
+    assert ops["getitem"] == 6 and not {"mul", "add"} & set(ops)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([RJ("m", "left2", "x", "revolute", mimic=("l22", 1, 0))], "joint 'm' mimics unknown joint 'l22'; nearest: 'l2'"),
+    ([RJ("m", "left_hand", "x", "revolute", mimic=("lf", 1, 0))], "joint 'm' mimics fixed joint 'lf'"),
+    ([RJ("m", "left2", "x", "revolute", mimic=("m", 1, 0))], "mimic joints form a cycle: m -> m"),
+    ([RJ("m", "left2", "x", "revolute", mimic=("n", 1, 0)), RJ("n", "x", "y", "revolute", mimic=("m", 2, 0))],
+     "mimic joints form a cycle: m -> n -> m"),
+    ([RJ("m", "left2", "x", "revolute", mimic=("n", 1e6, 0)), RJ("n", "x", "y", "revolute", mimic=("l1", 1e6, 0))],
+     "mimic chain m -> n -> l1 has multiplier 1e\\+12"),
+])
+def test_bad_mimics(extra, message):
+    with pytest.raises(ValueError, match=message):
+        kin.Robot(list(y_tree().joints) + extra)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(mimic=("a", 1, 0)), "a fixed joint cannot mimic"),
+    (dict(type="revolute", mimic=("a", np.nan, 0)), "mimic multiplier=nan must be finite"),
+    (dict(type="revolute", mimic=("a", 1, 2e6)), "mimic offset=2000000.0 must be finite and at most 1e\\+06"),
+    (dict(type="revolute", mimic=("a", 1)), r"mimic must be \(master joint name, multiplier, offset\)"),
+    (dict(type="revolute", mimic=("a", "x", 0)), "with real numbers"),
+    (dict(type="revolute", mimic=("", 1, 0)), "mimic master must be a joint name"),
+])
+def test_bad_mimic_joints(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RJ("j", "a", "b", **kwargs)

@@ -4,14 +4,13 @@ pinocchio (PyPI `pin`, in the [test] extra) builds its own model from the same U
 world pose of every link (pinocchio's BODY frames, `data.oMf` after `framesForwardKinematics`)
 must equal `kin.frame_poses` to 1e-12 at random q within limits. q is mapped by joint name:
 pinocchio orders joints depth-first and stores a continuous joint as (cos, sin) (nq = 2).
-Mimic joints are not loaded yet (a later step of issue 11): files with a mimic joint are
-compared with their <mimic> elements removed in both loaders (the finger becomes a free joint),
-and the unmodified file must be refused with a message naming the mimic joint.
+Mimic joints are coupled joints: pinocchio builds them with `mimic=True` (a JointModelMimic with
+nq = 0 that reads its master's q), so both models have the same free q and every link, the
+mimicking fingers included, must agree.
 """
 
 import math
 import pathlib
-import re
 
 import numpy as np
 import pytest
@@ -23,11 +22,11 @@ from robots import URDFError
 from test_urdf_interop import example_robot_data  # tests/robots is on sys.path (rootdir, no packages)
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "robots" / "examples"
-TREES = [  # (file, mimic joint in the file or None)
-    ("talos_data/robots/talos_reduced.urdf", None),  # humanoid: two arms and legs from one torso
-    ("tiago_description/robots/tiago_dual.urdf", None),  # dual arm, continuous wheels
-    ("baxter_description/urdf/baxter.urdf", "l_gripper_r_finger_joint"),  # dual arm
-    ("panda_description/urdf/panda.urdf", "panda_finger_joint2"),
+TREES = [  # (file, its mimic joints)
+    ("talos_data/robots/talos_reduced.urdf", []),  # humanoid: two arms and legs from one torso
+    ("tiago_description/robots/tiago_dual.urdf", []),  # dual arm, continuous wheels
+    ("baxter_description/urdf/baxter.urdf", ["l_gripper_r_finger_joint", "r_gripper_r_finger_joint"]),  # dual arm
+    ("panda_description/urdf/panda.urdf", ["panda_finger_joint2"]),
 ]
 
 
@@ -41,6 +40,7 @@ def _file(relative):
 def _pinocchio_q(pin, model, robot, q):
     """armgrad's q (n,) as pinocchio's configuration (nq,), by joint name."""
     out = pin.neutral(model)
+    assert model.nq == sum(model.joints[model.getJointId(name)].nq for name in robot.joint_names)  # mimics: nq 0
     for name, value in zip(robot.joint_names, q):
         joint = model.joints[model.getJointId(name)]
         if joint.nq == 2:  # continuous: (cos, sin)
@@ -54,15 +54,11 @@ def _pinocchio_q(pin, model, robot, q):
 def test_every_link_pose_matches_pinocchio(relative, mimic):
     pin = pytest.importorskip("pinocchio", reason="pinocchio (pip install pin) is the oracle")
     path = _file(relative)
-    text = path.read_text()
-    if mimic is not None:
-        with pytest.raises(URDFError, match=f"joint '{mimic}' mimics joint .*not supported by load_robot yet"):
-            robots.load_robot(path)
-        text = re.sub(r"<mimic[^>]*/>", "", text)  # both loaders then see a free finger joint
-    robot = robots.load_robot(path if mimic is None else text)
-    model = pin.buildModelFromXML(text)
+    robot = robots.load_robot(path)
+    model = pin.buildModelFromXML(path.read_text(), mimic=True)
     data = model.createData()
-    assert sorted(robot.joint_names) == sorted(model.names[1:])
+    assert robot.mimic_names == mimic
+    assert sorted(robot.joint_names + robot.mimic_names) == sorted(model.names[1:])
     links = [f.name for f in model.frames if f.type == pin.FrameType.BODY]
     assert sorted(links) == sorted(robot.links)
     rng = np.random.default_rng(11)
@@ -121,3 +117,47 @@ def test_bad_trees_are_refused_naming_the_problem(body, message):
 def test_unknown_extension():
     with pytest.raises(ValueError, match=r"unknown extension '.stl'; expected .urdf or .toml"):
         robots.load_robot("arm.stl")
+
+
+def _mimic_urdf(mimic='<mimic joint="j1" multiplier="-2" offset="0.3"/>', master_type="revolute"):
+    limit = '<limit lower="-1" upper="1" effort="1" velocity="1"/>' if master_type != "fixed" else ""
+    return f'''<robot name="m">{LINKS}<link name="d"/>
+  <joint name="j1" type="{master_type}"><parent link="a"/><child link="b"/><axis xyz="0 0 1"/>{limit}</joint>
+  <joint name="j2" type="revolute"><parent link="b"/><child link="c"/><origin xyz="0.5 0 0" rpy="0.1 0.2 0"/>
+    <axis xyz="0 1 0"/><limit lower="-0.2" upper="0.2" effort="1" velocity="1"/>
+    {mimic}</joint>
+  <joint name="j3" type="prismatic"><parent link="a"/><child link="d"/><axis xyz="1 0 0"/>
+    <limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
+</robot>'''
+
+
+def test_mimic_multiplier_and_offset_match_pinocchio():
+    pin = pytest.importorskip("pinocchio", reason="pinocchio (pip install pin) is the oracle")
+    text = _mimic_urdf()
+    robot = robots.load_robot(text)
+    assert robot.joint_names == ["j1", "j3"] and robot.mimic_names == ["j2"]
+    np.testing.assert_array_equal(robot.upper, [1.0, 1.0])  # the free joints' limits; j2's are not in q
+    model = pin.buildModelFromXML(text, mimic=True)
+    data = model.createData()
+    q = np.random.default_rng(12).uniform(-1, 1, (4, robot.n))
+    T = kin.frame_poses(robot, q, ["c", "d"])
+    for b in range(len(q)):
+        pin.framesForwardKinematics(model, data, _pinocchio_q(pin, model, robot, q[b]))
+        expected = np.stack([data.oMf[model.getFrameId(link, pin.FrameType.BODY)].homogeneous for link in "cd"])
+        np.testing.assert_allclose(T[b], expected, rtol=0, atol=1e-12)
+    defaults = robots.load_robot(_mimic_urdf('<mimic joint="j1"/>', "continuous"))  # pinocchio refuses this master
+    assert defaults.scale.tolist() == [1.0, 1.0, 1.0] and defaults.shift.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("mimic, master_type, message", [
+    ('<mimic joint="jx"/>', "continuous", "line 5, <mimic> in <joint name='j2'>: joint 'j2' mimics unknown joint 'jx'"),
+    ('<mimic joint="j1"/>', "fixed", "joint 'j2' mimics joint 'j1' of type 'fixed'"),
+    ('<mimic multiplier="2"/>', "continuous", "line 5, <mimic> .*missing attribute 'joint'"),
+    ('<mimic joint="j1" multiplier="two"/>', "continuous", "multiplier='two': expected 1 numbers"),
+    ('<mimic joint="j1" offset="nan"/>', "continuous", "offset='nan': expected finite numbers"),
+    ('<mimic joint="j1" multiplier="1e7"/>', "continuous", "mimic multiplier=1e\\+07 exceeds 1e\\+06"),
+    ('<mimic joint="j2"/>', "continuous", "mimic joints form a cycle: j2 -> j2"),
+])
+def test_bad_mimic_is_refused_naming_file_line_and_joint(mimic, master_type, message):
+    with pytest.raises(URDFError, match=message):
+        robots.load_robot(_mimic_urdf(mimic, master_type))

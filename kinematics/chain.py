@@ -81,6 +81,20 @@ class Joint:
         return self.type == REVOLUTE and math.isinf(self.limits[0]) and math.isinf(self.limits[1])
 
 
+def motion_basis(joint_type: str) -> np.ndarray:
+    """(4, 4, 4) K with the motion about (revolute) or along (prismatic) z equal to Σ_f φ_f K[f],
+    φ = (1, cos q, sin q, q): FK's per-joint transforms are then linear in φ."""
+    K = np.zeros((4, 4, 4))
+    if joint_type == REVOLUTE:
+        K[0] = np.diag([0.0, 0.0, 1.0, 1.0])
+        K[1] = np.diag([1.0, 1.0, 0.0, 0.0])
+        K[2][0, 1], K[2][1, 0] = -1.0, 1.0
+    else:
+        K[0] = np.eye(4)
+        K[3][2, 3] = 1.0
+    return K
+
+
 class Chain:
     """A serial kinematic chain.
 
@@ -152,16 +166,7 @@ class Chain:
             A = axis_to_z(joint.axis)
             C = left @ joint.origin @ A  # constant before the z-motion
             constants[i] = C
-            # Motion about / along z as a combination of the features (1, c, s, q).
-            K = np.zeros((4, 4, 4))
-            if joint.type == REVOLUTE:
-                K[0] = np.diag([0.0, 0.0, 1.0, 1.0])
-                K[1] = np.diag([1.0, 1.0, 0.0, 0.0])
-                K[2][0, 1], K[2][1, 0] = -1.0, 1.0
-            else:
-                K[0] = np.eye(4)
-                K[3][2, 3] = 1.0
-            table[i] = (C @ K).reshape(4, 16)
+            table[i] = (C @ motion_basis(joint.type)).reshape(4, 16)
             frames[i] = A.T
             left = A.T  # the next joint's constant starts with this joint's Aᵀ
         tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)

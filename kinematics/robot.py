@@ -31,7 +31,7 @@ import weakref
 
 import numpy as np
 
-from .chain import MAX_JOINTS, MAX_LIMIT, PRISMATIC, REVOLUTE, Chain, Joint, _pose
+from .chain import MAX_JOINTS, MAX_LIMIT, PRISMATIC, REVOLUTE, Chain, Joint, _pose, motion_basis
 from .transforms import axis_to_z
 
 __all__ = ["Robot", "RobotJoint", "FIXED"]
@@ -340,15 +340,7 @@ def _mimic(name, type, mimic) -> tuple:
 def _table(joint: RobotJoint) -> np.ndarray:
     """(4, 16): the local transform origin · A Mz(q) Aᵀ, flattened, is φ @ table, φ = (1, cos q, sin q, q)."""
     A = axis_to_z(joint.axis)
-    K = np.zeros((4, 4, 4))  # Mz(q) = Σ_f φ_f K[f]
-    if joint.type == REVOLUTE:
-        K[0] = np.diag([0.0, 0.0, 1.0, 1.0])
-        K[1] = np.diag([1.0, 1.0, 0.0, 0.0])
-        K[2][0, 1], K[2][1, 0] = -1.0, 1.0
-    else:
-        K[0] = np.eye(4)
-        K[3][2, 3] = 1.0
-    return (joint.origin @ A @ K @ A.T).reshape(4, 16)
+    return (joint.origin @ A @ motion_basis(joint.type) @ A.T).reshape(4, 16)
 
 
 def _short(names, limit=8):

@@ -209,14 +209,17 @@ def _run_batch(args, chain) -> int:
     # with the same seed and options, so an answer does not depend on the run being resumed.
     store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, options, B)) if out else None
     parts = {i: store.load(i) for i in store.done() if i < len(bounds)} if store else {}
-    resumed = sum(bounds[i][1] - bounds[i][0] for i in parts)
-    if resumed:
-        print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
+
+    def targets_in(indices) -> int:
+        return sum(bounds[i][1] - bounds[i][0] for i in indices if i < len(bounds))
 
     def kept() -> int:
         # What is on disk counts: Ctrl-C may land between a part's rename and `parts[i] = part`.
-        done = store.done() if store else parts
-        return sum(bounds[i][1] - bounds[i][0] for i in done if i < len(bounds))
+        return targets_in(store.done() if store else parts)
+
+    resumed = targets_in(parts)
+    if resumed:
+        print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
 
     started = time.perf_counter()
     try:

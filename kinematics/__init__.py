@@ -13,10 +13,12 @@ from .fk import (
 )
 from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
 from .robot import FIXED, Robot, RobotJoint
+from .tasks import Axis, Cost, Manipulability, Orientation, Pose, Position, Posture, Relative, Task
 
 __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
     "Robot", "RobotJoint", "FIXED", "frame_poses",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
     "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
+    "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

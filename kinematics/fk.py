@@ -197,7 +197,12 @@ def frame_poses(robot, q, frames):
     """
     robot = as_robot(robot)
     _check_values(robot, q)
-    columns, scale, shift, table, steps, outputs = robot.plan([frames] if isinstance(frames, str) else frames)
+    return _frame_poses(robot, q, [frames] if isinstance(frames, str) else frames)
+
+
+def _frame_poses(robot, q, frames):
+    """`frame_poses` without input validation (the IK loop's entry): robot a Robot, frames a list."""
+    columns, scale, shift, table, steps, outputs = robot.plan(frames)
 
     def poses(q):
         batch = q.shape[:-1]

@@ -29,7 +29,10 @@ import numpy as np
 import autodiff as ad
 
 from .chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, PRISMATIC, Chain
-from .fk import _check_q, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
+from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
+from .robot import Robot
+from .soft import soft_phase
+from .tasks import Pose, Position, Problem, Task, is_chain_end_task, is_task_list
 
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
@@ -79,7 +82,10 @@ class IKResult:
         reason: why the solver stopped.
         history: with record_history=True, a dict per target of arrays over iterations of the
             start that produced `q`: "q" (k+1, n), "position_error" (k+1,),
-            "rotation_error" (k+1,); a list of such dicts for a batch.
+            "rotation_error" (k+1,) (maxima over the hard tasks); a list of such dicts for a batch.
+        task_errors: one dict per task, in task order (a bare target is one task): {"position":
+            m, "angle": rad} with the errors a hard task measures, {"cost": value} for a soft
+            one; floats for a single target, (B,) arrays for a batch.
     """
 
     q: np.ndarray
@@ -90,6 +96,7 @@ class IKResult:
     restarts: np.ndarray | int
     reason: list | str
     history: list | dict | None = None
+    task_errors: list | None = None
 
 
 @dataclasses.dataclass
@@ -129,11 +136,20 @@ def _parse_target(chain: Chain, target):
                          f"({MAX_REACH:.0e} m = MAX_JOINTS · (MAX_LENGTH + MAX_LIMIT))")
     single = t.ndim == (2 if kind == "pose" else 1)
     if kind == "pose":
-        R = t[..., :3, :3]
-        orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(initial=0.0) < 1e-6
-        if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (t[..., 3, :] != _BOTTOM_ROW).any():
-            raise ValueError("target: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
+        _check_rigid(t, "target")
     return (t[None] if single else t), kind, single
+
+
+def _check_rigid(T: np.ndarray, label: str):
+    """Raise ValueError naming `label` unless every T (..., 4, 4) is a rigid transform."""
+    R = T[..., :3, :3]
+    orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(initial=0.0) < 1e-6
+    if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (T[..., 3, :] != _BOTTOM_ROW).any():
+        raise ValueError(f"{label}: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
+    far = np.abs(T[..., :3, 3]).max(initial=0.0)
+    if far > MAX_REACH:
+        raise ValueError(f"{label}: a coordinate of {far:.3g} m lies beyond any chain's reach "
+                         f"({MAX_REACH:.0e} m = MAX_JOINTS · (MAX_LENGTH + MAX_LIMIT))")
 
 
 _EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
@@ -182,8 +198,9 @@ def _starts_box(chain: Chain):
 _STARTS_BOX: dict = {}
 
 
-def _check_q0(chain: Chain, q0, batch: int):
-    _check_q(chain, q0, "q0")
+def _check_q0(chain, q0, batch: int):
+    """q0 (n,) or (B, n) inside the limits of `chain` (a Chain or Robot), as (batch, n)."""
+    _check_values(chain, q0, "q0")
     q0 = np.asarray(q0, dtype=np.float64)
     if q0.ndim == 2 and q0.shape[0] not in (1, batch):
         raise ValueError(f"q0 has {q0.shape[0]} rows for {batch} targets")
@@ -193,10 +210,15 @@ def _check_q0(chain: Chain, q0, batch: int):
     if np.any(outside):
         j = int(np.argwhere(outside)[0][-1])
         raise ValueError(
-            f"q0: joint {chain.joints[j].name!r} is outside its limits "
+            f"q0: joint {_joint_names(chain)[j]!r} is outside its limits "
             f"[{chain.lower[j]:.4g}, {chain.upper[j]:.4g}]"
         )
     return np.broadcast_to(q0, (batch, chain.n))
+
+
+def _joint_names(robot) -> list:
+    """The names of q's columns, for a Chain or a Robot."""
+    return robot.joint_names if isinstance(robot, Robot) else [j.name for j in robot.joints]
 
 
 def _errors(T, targets, kind):
@@ -242,15 +264,20 @@ _ONES.flags.writeable = False
 class _LevenbergMarquardt:
     """Damped least squares with the engine's Jacobian: Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e.
 
+    `evaluate(q, targets) -> (e, position error, rotation error, J)` gives the residual (R, m)
+    and J = −∂e/∂q (R, m, n): a chain's end pose (`_chain_evaluator`) or a task list's stacked
+    hard residuals (`_problem_evaluator`).
+
     With `monotone`, a step that raises ½eᵀWe is undone and retried with ten times the
     damping (classic LM); otherwise every step is taken, as in Chan-Lawrence's and Sugihara's
     schemes, which converge in fewer iterations when restarts cover the failures.
     """
 
-    def __init__(self, chain, kind, W, damping, lam, monotone=False):
-        self.chain, self.kind, self.W2, self.damping, self.lam = chain, kind, W * W, damping, lam
+    def __init__(self, evaluate, robot, W, damping, lam, monotone=False):
+        self.evaluate, self.lower, self.upper = evaluate, robot.lower, robot.upper
+        self.W2, self.damping, self.lam = W * W, damping, lam
         self.monotone = monotone
-        self.eye = np.eye(chain.n)
+        self.eye = np.eye(robot.n)
 
     def init_state(self, q):
         if not self.monotone:  # no per-row state: fewer arrays for the loop to filter
@@ -265,11 +292,6 @@ class _LevenbergMarquardt:
         if self.monotone:
             state["mu"][rows] = 1.0
             state["prev_sq"][rows] = np.inf
-
-    def evaluate(self, q, target):
-        T, J = _pose_and_jacobian_chunked(self.chain, q)
-        e, pe, re = _errors(T, target, self.kind)
-        return e, pe, re, J[:, : e.shape[-1]]
 
     def update(self, q, e, J, state):
         sq = 0.5 * (self.W2 * e * e).sum(axis=-1)  # the method skips np.sum's dispatch layer
@@ -299,7 +321,7 @@ class _LevenbergMarquardt:
         # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
         # so the reduced system is a masked copy of the full one: the blocked joint's row keeps
         # only λ on the diagonal, and its step comes out 0.
-        blocked = ((q <= self.chain.lower) & (dq < 0)) | ((q >= self.chain.upper) & (dq > 0))
+        blocked = ((q <= self.lower) & (dq < 0)) | ((q >= self.upper) & (dq > 0))
         rows = blocked.any(axis=1)
         if rows.any():
             free = ~blocked[rows]
@@ -315,13 +337,14 @@ def _expand(mask, like):
 class _GradientMethod:
     """Descent on ½‖W e‖² with the gradient from one backward pass: "gd", "momentum", "adam".
 
-    The rows are independent, so the gradient of the summed loss holds every row's gradient.
+    `evaluate(q, targets) -> (e, position error, rotation error, gradient)`; the rows are
+    independent, so the gradient of the summed loss holds every row's gradient.
     """
 
     state_keys = ("velocity", "second", "age")
 
-    def __init__(self, method, chain, kind, W, step_size, momentum):
-        self.method, self.chain, self.kind, self.W = method, chain, kind, W
+    def __init__(self, method, evaluate, step_size, momentum):
+        self.method, self.evaluate = method, evaluate
         self.lr, self.momentum = step_size, momentum
 
     def init_state(self, q):
@@ -331,16 +354,6 @@ class _GradientMethod:
         """Forget the history of restarted rows."""
         for key in self.state_keys:
             state[key][rows] = 0.0
-
-    def evaluate(self, q, target):
-        qt = ad.Tensor(q, requires_grad=True)
-        T = _forward_kinematics(self.chain, qt)
-        e = pose_error(T, target) if self.kind == "pose" else target - T[..., :3, 3]
-        we = e * self.W
-        (ad.sum(we * we) * 0.5).backward()
-        pe = np.linalg.norm(e.data[:, :3], axis=-1)
-        re = np.linalg.norm(e.data[:, 3:], axis=-1) if self.kind == "pose" else np.zeros(len(q))
-        return e.data, pe, re, qt.grad
 
     def update(self, q, e, g, state):
         if self.method == "gd":
@@ -358,25 +371,91 @@ class _GradientMethod:
         return q + step
 
 
-def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
+def _chain_evaluator(chain: Chain, kind: str):
+    """LM's evaluation for a chain's end: e, its norms and J from one engine pass (`pose_and_jacobian`)."""
+    def evaluate(q, target):
+        T, J = _pose_and_jacobian_chunked(chain, q)
+        e, pe, re = _errors(T, target, kind)
+        return e, pe, re, J[:, : e.shape[-1]]
+    return evaluate
+
+
+def _chain_gradient(chain: Chain, kind: str, W: np.ndarray):
+    """The gradient methods' evaluation for a chain's end: one backward pass of ½‖W e‖²."""
+    def evaluate(q, target):
+        qt = ad.Tensor(q, requires_grad=True)
+        T = _forward_kinematics(chain, qt)
+        e = pose_error(T, target) if kind == "pose" else target - T[..., :3, 3]
+        we = e * W
+        (ad.sum(we * we) * 0.5).backward()
+        pe = np.linalg.norm(e.data[:, :3], axis=-1)
+        re = np.linalg.norm(e.data[:, 3:], axis=-1) if kind == "pose" else np.zeros(len(q))
+        return e.data, pe, re, qt.grad
+    return evaluate
+
+
+def _problem_errors(problem: Problem):
+    """(e -> position error, rotation error) in the loop's units: a lone hard task's own errors
+    (the loop then uses its tolerances), else the worst task's in units of its tolerances."""
+    if len(problem.hard) == 1:
+        def errors(e):
+            P, A = problem.task_errors(e)
+            return P[:, 0], A[:, 0]
+        return errors
+    return problem.scaled_errors
+
+
+def _problem_evaluator(problem: Problem):
+    """LM's evaluation for a task list: the stacked hard residuals and their Jacobian, in chunks of rows."""
+    errors = _problem_errors(problem)
+
+    def evaluate(q, idx):
+        if len(q) > JACOBIAN_CHUNK:  # keep each pass's arrays cache-sized
+            parts = [problem.evaluate(q[i:i + JACOBIAN_CHUNK], idx[i:i + JACOBIAN_CHUNK])
+                     for i in range(0, len(q), JACOBIAN_CHUNK)]
+            e, J = (np.concatenate(part) for part in zip(*parts))
+        else:
+            e, J = problem.evaluate(q, idx)
+        pe, re = errors(e)
+        return e, pe, re, J
+    return evaluate
+
+
+def _problem_gradient(problem: Problem, W: np.ndarray):
+    """The gradient methods' evaluation for a task list: one backward pass of ½‖W e‖²."""
+    errors = _problem_errors(problem)
+
+    def evaluate(q, idx):
+        e, g = problem.loss_gradient(q, idx, W)
+        pe, re = errors(e)
+        return e, pe, re, g
+    return evaluate
+
+
+def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
           tol_position: float = 1e-6, tol_rotation: float = 1e-6, max_iterations: int | None = None,
           max_restarts: int = 100, starts: int | None = None, time_budget: float | None = None, seed: int | None = 0,
           damping: str = "chan-lawrence", lam: float | None = None, step_size: float | None = None,
-          momentum: float = 0.9, record_history: bool = False) -> IKResult:
-    """Find joint values q with FK(q) on the target, within the joint limits.
+          momentum: float = 0.9, record_history: bool = False, soft_iterations: int = 100) -> IKResult:
+    """Find joint values q that meet the target (or every hard task), within the joint limits.
 
     Args:
-        chain: the arm.
-        target: a pose (4, 4) or (B, 4, 4), or a position (3,) or (B, 3); planar arms also take
-            (2,) or (B, 2).
+        robot: a kinematics.Chain, or a kinematics.Robot (a tree; with a bare target it needs a
+            single end frame).
+        target: either a bare target for the end frame — a pose (4, 4) or (B, 4, 4), or a
+            position (3,) or (B, 3); planar arms also take (2,) or (B, 2) — or tasks: a Task or a
+            non-empty list of Tasks (kinematics.tasks: Pose, Position, Orientation, Axis, Relative;
+            soft Posture, Manipulability, Cost). A bare target is the one-task case, Pose or
+            Position on the end frame, solved by the same loop.
         q0: (n,) or (B, n) start (and preferred answer), inside the limits. Default: mid-range
             plus a small fixed perturbation.
         method: "lm" (Levenberg-Marquardt), "gd", "momentum" or "adam".
-        weights: (w_position, w_rotation) or 6 finite non-negative weights on the error
-            components; only their ratios matter (they are scaled so that the largest is 1);
-            with zero rotation weights a pose target is solved for its position only.
-        tol_position: success bound on ‖p_t − p‖ (m).
-        tol_rotation: success bound on the rotation angle of R_t Rᵀ (rad).
+        weights: for a bare target only: (w_position, w_rotation) or 6 finite non-negative weights
+            on the error components; only their ratios matter (they are scaled so that the largest
+            is 1); with zero rotation weights a pose target is solved for its position only. Tasks
+            carry their own (Pose(..., weights=...)).
+        tol_position: success bound on ‖p_t − p‖ (m), for every task that sets none.
+        tol_rotation: success bound on rotation angles (rad), for every task that sets none.
         max_iterations: iterations per start, >= 1 (None: 30 for lm, 3000 for the gradient methods).
         max_restarts: random restarts per target after the first start(s); the extra starts a
             straggler gets in a small batch count too, and so do the last resort's: up to
@@ -399,18 +478,23 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
             0.02 for gd, momentum, adam).
         momentum: the momentum coefficient of "momentum" (heavy ball), in [0, 1).
         record_history: keep per-iteration q and errors of the start that produced each answer.
+        soft_iterations: with soft tasks, the most null-space steps per target once its hard tasks
+            are met (>= 0; see kinematics.tasks).
 
     Returns:
-        IKResult. An unreachable target gives the closest q found, success False and a reason
-        ("not converged (...)", adding "the target is out of reach" only where that is certain:
-        the target lies farther from the base than the arm can extend). An empty batch ((0, 4, 4)
-        or (0, 3) targets) gives an empty result: q (0, n), the other fields (0,).
+        IKResult. `task_errors` has one entry per task ({"position", "angle"} for hard tasks,
+        {"cost"} for soft ones); `position_error`/`rotation_error` are the maxima over the hard
+        tasks. A failed target gets the closest q found, success False and a reason
+        "<cause>: <task> ..." with the cause one of "not converged", "out of reach" (only where
+        certain: a target farther from the root than its frame can ever be), "limits" (the best
+        answer presses joints against their limits, which block the rest of the way) and
+        "time budget". An empty batch gives an empty result: q (0, n), the other fields (0,).
 
     While it runs, BLAS uses one thread (through threadpoolctl, where installed): the solver's
     linear systems are tiny, and BLAS threads only slow them down.
 
     Raises:
-        ValueError: a bad target, q0 or option, named in the message (TypeError: a wrong type).
+        ValueError: a bad target, task, q0 or option, named in the message (TypeError: a wrong type).
 
     Example:
         >>> import robots
@@ -423,15 +507,43 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if damping not in DAMPING:
         raise ValueError(f"damping must be one of {DAMPING}, got {damping!r}")
-    if not isinstance(chain, Chain):
-        raise TypeError(f"chain must be a kinematics.Chain, got {type(chain).__name__}")
-    targets, kind, single = _parse_target(chain, target)
+    if not isinstance(robot, Chain | Robot):
+        raise TypeError(f"robot must be a kinematics.Chain or Robot, got {type(robot).__name__}")
     for name, value in (("tol_position", tol_position), ("tol_rotation", tol_rotation)):
         _check_number(name, value, positive=True)
+    problem = None
+    if is_task_list(target):
+        if weights is not None:
+            raise ValueError("weights apply to a bare target; give each task its own "
+                             "(e.g. Pose(frame, T, weights=...))")
+        problem = Problem(robot, target, tol_position, tol_rotation)
+    elif isinstance(robot, Robot):
+        problem = Problem(robot, _end_task(robot, target, weights), tol_position, tol_rotation)
+    if problem is not None and is_chain_end_task(robot, problem.tasks):
+        task = problem.hard[0]  # one Pose/Position on a chain's end: the chain's own fast evaluation
+        target = task.target if task.batch else task.target[0]
+        weights = None if isinstance(task, Position) else task.weights
+        tol_position, tol_rotation = task.tol_position or tol_position, task.tol_rotation or tol_rotation
+        problem = None
+    if problem is None:
+        targets, kind, single = _parse_target(robot, target)
+        W = _weights(weights, kind)
+        # A rotation weighted zero is not asked for: success then judges the position alone.
+        tol_p, tol_r = tol_position, tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
+        B = len(targets)
+    else:
+        single, B, kind = problem.batch is None, problem.batch or 1, "tasks"
+        targets = np.arange(B)  # the loop's "targets" are row indices into the tasks' batches
+        W = problem.W
+        if len(problem.hard) == 1:
+            tol_p, tol_r = problem.tol_p[0], problem.tol_r[0]
+        else:  # errors in units of each task's tolerances
+            tol_p, tol_r = 1.0, 1.0 if np.isfinite(problem.tol_r).any() else math.inf
     if starts is None:
-        starts = 4 if len(targets) <= 16 and q0 is None else 1
+        starts = 4 if B <= 16 and q0 is None else 1
     starts = _check_count("starts", starts, 1)
     max_restarts = _check_count("max_restarts", max_restarts, 0)
+    soft_iterations = _check_count("soft_iterations", soft_iterations, 0)
     defaults = _DEFAULTS[method]
     max_iterations = defaults["max_iterations"] if max_iterations is None else _check_count(
         "max_iterations", max_iterations, 1)
@@ -446,51 +558,75 @@ def solve(chain: Chain, target, q0=None, *, method: str = "lm", weights=None,
     _check_number("momentum", momentum, positive=False)
     if momentum >= 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    W = _weights(weights, kind)
-    q_first = _starts_box(chain)[0][None].repeat(len(targets), axis=0) if q0 is None else \
-        _check_q0(chain, q0, len(targets))
-    if not len(targets):
-        return _empty_result(chain.n, record_history)
-    # A rotation weighted zero is not asked for: success then judges the position alone.
-    tol_r = tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
-    if method == "lm":
-        lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
-        stepper = _LevenbergMarquardt(chain, kind, W, damping, lam)
+    q_first = _starts_box(robot)[0][None].repeat(B, axis=0) if q0 is None else _check_q0(robot, q0, B)
+    if not B:
+        return _empty_result(robot.n, record_history, problem)
+    if problem is not None:
+        problem.check_costs(q_first, targets)  # a Cost's fn: one value per row, finite, before any work
+    lam = {"chan-lawrence": 0.1, "sugihara": 1e-3, "constant": 1e-2}[damping] if lam is None else lam
+    if problem is None:
+        evaluate = _chain_evaluator(robot, kind) if method == "lm" else _chain_gradient(robot, kind, W)
     else:
-        stepper = _GradientMethod(method, chain, kind, W, defaults["step_size"] if step_size is None else step_size,
+        evaluate = _problem_evaluator(problem) if method == "lm" else _problem_gradient(problem, W)
+    if method == "lm":
+        stepper = _LevenbergMarquardt(evaluate, robot, W, damping, lam)
+    else:
+        stepper = _GradientMethod(method, evaluate, defaults["step_size"] if step_size is None else step_size,
                                   momentum)
     rng = _generator(seed)
+    deadline = None if time_budget is None else time.perf_counter() + time_budget
     loop = functools.partial(
-        _solve_batch, chain=chain, tol_p=tol_position, tol_r=tol_r,
-        max_iterations=max_iterations, rng=rng, record_history=record_history,
-        deadline=None if time_budget is None else time.perf_counter() + time_budget)
+        _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=rng,
+        record_history=record_history, deadline=deadline)
     # Part of the restart budget is kept for the local restarts below (the last resort).
     local = min(LOCAL_STARTS, max_restarts // 2)
+    far = None  # (B,) targets out of reach for certain, with what the reason says about them
     with _one_blas_thread():
         result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=max_restarts - local,
                       starts=starts, stall_window=STALL_WINDOW[method])
         failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
-        # Out of reach for certain: farther from the base than the arm's reach, beyond tolerance.
-        reach = _reach(chain) if failed.size else math.inf
-        out_of_reach = _distances(chain, targets) > reach + tol_position if failed.size else None
+        if failed.size:
+            far = _out_of_reach(robot, problem, targets, tol_position)
         if local and failed.size:
-            _local_restarts(loop, stepper, targets, result, failed[~out_of_reach[failed]], local, chain, rng,
-                            STALL_WINDOW[method], tol_position, tol_r)
+            _local_restarts(loop, stepper, targets, result, failed[~far.mask[failed]], local, robot, rng,
+                            STALL_WINDOW[method], tol_p, tol_r)
             failed = failed[~result.success[failed]]
         if failed.size:
             # Restarts give up on slow progress, but the closest answer to an unreachable target
             # lies where progress is slow (a stretched, singular arm): continue each target's best
             # start there, without restarts or impatience, accepting only steps that help.
-            polisher = _LevenbergMarquardt(chain, kind, W, damping, lam, monotone=True) if method == "lm" else stepper
+            lm = method == "lm"
+            polisher = _LevenbergMarquardt(evaluate, robot, W, damping, lam, monotone=True) if lm else stepper
             _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False,
-                                        max_restarts=0, starts=1, stall_window=None), tol_position, tol_r)
-    result.reason = [_explain(cause, result, i, max_iterations, kind, out_of_reach is not None and out_of_reach[i],
-                              reach) for i, cause in enumerate(result.reason)]
-    if single:
-        return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
-                        float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
-                        result.reason[0], result.history[0] if record_history else None)
-    return result
+                                        max_restarts=0, starts=1, stall_window=None), tol_p, tol_r)
+        if problem is not None and problem.soft and soft_iterations:
+            soft_phase(problem, result, _problem_evaluator(problem), tol_p, tol_r, soft_iterations, deadline)
+    return _finish(result, robot, problem, targets, kind, single, max_iterations, far, W, tol_r, record_history)
+
+
+def _end_task(robot: Robot, target, weights) -> Task:
+    """A bare target on a tree: Pose or Position on its single end frame ("tool", or its one leaf link)."""
+    if "tool" in robot.frames:
+        frame = "tool"
+    else:
+        # the frames below which no other frame hangs (a link that carries an extra frame is not one)
+        parents = {j.parent for j in robot.joints} | {link for link, _ in robot.offsets.values()}
+        leaves = [link for link in robot.links if link not in parents] + list(robot.offsets)
+        if len(leaves) != 1:
+            raise ValueError(f"target: robot {robot.name!r} has {len(leaves)} end frames ({_listed(leaves)}); "
+                             "give tasks naming the frame, e.g. kinematics.Pose(frame, T)")
+        frame = leaves[0]
+    t = np.asarray(target.data if isinstance(target, ad.Tensor) else target, dtype=np.float64)
+    if t.shape[-2:] == (4, 4):
+        return Pose(frame, t, weights=weights)
+    if weights is not None:
+        _weights(weights, "position")
+    return Position(frame, t)
+
+
+def _listed(names, limit=8):
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _check_count(name, value, least):
@@ -510,10 +646,14 @@ def _check_number(name, value, positive):
         raise ValueError(f"{name} must be a finite {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 
-def _empty_result(n, record_history):
+def _empty_result(n, record_history, problem):
     """The result for a batch of no targets: (0, n) and (0,) fields."""
-    return IKResult(np.zeros((0, n)), np.zeros(0, dtype=bool), np.zeros(0), np.zeros(0), np.zeros(0, dtype=int),
-                    np.zeros(0, dtype=int), [], [] if record_history else None)
+    empty = np.zeros(0)
+    tasks = problem.tasks if problem is not None else [None]
+    errors = [{"cost": empty} if t is not None and not t.hard else {"position": empty, "angle": empty}
+              for t in tasks]
+    return IKResult(np.zeros((0, n)), np.zeros(0, dtype=bool), empty, empty, np.zeros(0, dtype=int),
+                    np.zeros(0, dtype=int), [], [] if record_history else None, errors)
 
 
 # The blas thread pool, limited to one thread while a solve runs: the solver's linear algebra is
@@ -555,10 +695,59 @@ def _reach(chain: Chain) -> float:
     return reach
 
 
+def _frame_reach(robot: Robot, frame: str) -> float:
+    """An upper bound on a tree frame's distance from the root's origin (m), as `_reach` along its path.
+
+    A mimic joint's travel is bounded by its own limits (they are intersected into its source's box).
+    """
+    link, reach = frame, 0.0
+    if frame in robot.offsets:
+        link, offset = robot.offsets[frame]
+        reach += float(np.linalg.norm(offset[:3, 3]))
+    while link != robot.root:
+        joint = robot.parent_joint[link]
+        reach += float(np.linalg.norm(joint.origin[:3, 3]))
+        if joint.type == PRISMATIC:
+            reach += max(abs(joint.limits[0]), abs(joint.limits[1]))
+        link = joint.parent
+    return reach
+
+
 def _distances(chain: Chain, targets):
     """Distances (B,) of the targets' positions from the base origin."""
     p = targets[:, :3, 3] if targets.ndim == 3 else targets
     return np.linalg.norm(p - chain.base[:3, 3], axis=-1)
+
+
+@dataclasses.dataclass
+class _Far:
+    """Targets out of reach for certain: mask (B,), and for each the task (index), distance and reach."""
+
+    mask: np.ndarray
+    task: np.ndarray
+    distance: np.ndarray
+    reach: np.ndarray
+
+
+def _out_of_reach(robot, problem, targets, tol_position) -> _Far:
+    """Which targets lie farther from the base (root) than their frame can ever be, beyond tolerance."""
+    if problem is None:
+        d = _distances(robot, targets)
+        reach = np.full(len(d), _reach(robot))
+        return _Far(d > reach + tol_position, np.zeros(len(d), dtype=int), d, reach)
+    B = len(targets)
+    far = _Far(np.zeros(B, dtype=bool), np.zeros(B, dtype=int), np.zeros(B), np.zeros(B))
+    for k, task in enumerate(problem.hard):
+        p = task.target[:, :3, 3] if isinstance(task, Pose) else task.target if isinstance(task, Position) else \
+            getattr(task, "position", None)
+        if p is None:
+            continue
+        d = np.broadcast_to(np.linalg.norm(p, axis=-1), (B,))
+        reach = _frame_reach(problem.robot, task.frames[0])
+        new = (d > reach + problem.tol_p[k]) & ~far.mask
+        far.mask |= new
+        far.task[new], far.distance[new], far.reach[new] = k, d[new], reach
+    return far
 
 
 # The last resort for stragglers (targets that spent their restarts), before the polish: starts
@@ -597,25 +786,101 @@ def _seed_sequence(seed: int):
     return np.random.SeedSequence([seed, _STREAM])
 
 
-def _explain(cause, result, i, max_iterations, kind, out_of_reach, reach):
-    """The reason for target i, from the loop's cause code and the final figures.
+def _finish(result, robot, problem, targets, kind, single, max_iterations, far, W, tol_r, record_history):
+    """The loop's result as `solve` returns it: errors per task, reasons in words, scalars for one target.
 
-    "Out of reach" is said only when it is certain (`out_of_reach`: the target lies farther from
-    the base than `reach`, the arm's longest possible extent): a reachable target that the
-    solver failed on is "not converged", never "possibly unreachable".
+    For tasks the errors are measured again by FK at the answers, per task, in metres and
+    radians (the loop may have worked in units of the tolerances).
     """
-    if cause == "converged":
-        return cause
-    errors = f"best position error {result.position_error[i]:.3g} m"
-    if kind == "pose":
-        errors += f", rotation error {result.rotation_error[i]:.3g} rad"
-    if cause == "time budget":
-        return f"time budget exhausted after {result.iterations[i]} iterations; {errors}"
-    why = "stalled" if cause == "stalled" else f"{max_iterations} iterations per start"
-    reason = f"not converged ({why}) after {result.iterations[i]} iterations and {result.restarts[i]} restarts"
-    reason += f"; {errors}"
-    return reason + (f"; the target is out of reach (the arm reaches at most {reach:.3g} m from its base)"
-                     if out_of_reach else "")
+    B = len(result.q)
+    if problem is None:
+        label = ["Pose('tool')" if kind == "pose" else "Position('tool')"]
+        angles = math.isfinite(tol_r)
+        task_errors = [{"position": result.position_error, "angle": result.rotation_error} if angles else
+                       {"position": result.position_error}]
+        worst, P, A = np.zeros(B, dtype=int), result.position_error[:, None], result.rotation_error[:, None]
+        measures_angle = [kind == "pose"]
+    else:
+        idx = np.arange(B)
+        P, A = problem.task_errors(problem.residuals(result.q, idx))
+        success = ((P <= problem.tol_p) & (A <= problem.tol_r)).all(axis=-1)
+        result.reason = ["converged" if ok else ("stalled" if cause == "converged" else cause)
+                         for ok, cause in zip(success, result.reason)]
+        result.success = success
+        result.position_error, result.rotation_error = P.max(axis=-1), A.max(axis=-1)
+        worst = np.maximum(P / problem.tol_p, A / problem.tol_r).argmax(axis=-1)
+        label = [t.label for t in problem.hard]
+        measures_angle = ["angle" in t.measures for t in problem.hard]
+        hard = iter(range(len(problem.hard)))
+        soft = iter(problem.soft_costs(result.q, idx) if problem.soft else ())
+        task_errors = []
+        for task in problem.tasks:
+            if task.hard:
+                k = next(hard)
+                task_errors.append({m: (P if m == "position" else A)[:, k] for m in task.measures})
+            else:
+                task_errors.append({"cost": next(soft)})
+        if record_history and len(problem.hard) > 1:
+            for b, h in enumerate(result.history):
+                if len(h["q"]):
+                    Ph, Ah = problem.task_errors(problem.residuals(h["q"], np.full(len(h["q"]), b)))
+                    h["position_error"], h["rotation_error"] = Ph.max(axis=-1), Ah.max(axis=-1)
+    blocked = _blocked_by_limits(result, robot, problem, targets, kind, W, far)
+    reasons = []
+    for i, cause in enumerate(result.reason):
+        if cause == "converged":
+            reasons.append(cause)
+            continue
+        k = int(far.task[i]) if far is not None and far.mask[i] else int(worst[i])
+        errors = f"best position error {P[i, k]:.3g} m" + (f", rotation error {A[i, k]:.3g} rad"
+                                                           if measures_angle[k] else "")
+        tries = f"after {result.iterations[i]} iterations and {result.restarts[i]} restarts"
+        if cause == "time budget":
+            reasons.append(f"time budget: {label[k]} not met when it ran out, after {result.iterations[i]} "
+                           f"iterations; {errors}")
+        elif far is not None and far.mask[i]:
+            reasons.append(f"out of reach: {label[k]}: the target lies {far.distance[i]:.3g} m from the base and the "
+                           f"arm reaches at most {far.reach[i]:.3g} m; {errors} {tries}")
+        elif blocked[i]:
+            reasons.append(f"limits: {label[k]} stopped against the limits of joint(s) {blocked[i]} {tries}; "
+                           f"{errors}")
+        else:
+            why = "stalled" if cause == "stalled" else f"{max_iterations} iterations per start"
+            reasons.append(f"not converged: {label[k]} ({why}) {tries}; {errors}")
+    result.reason, result.task_errors = reasons, task_errors
+    if single:
+        return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
+                        float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
+                        result.reason[0], result.history[0] if record_history else None,
+                        [{key: float(value[0]) for key, value in entry.items()} for entry in task_errors])
+    return result
+
+
+def _blocked_by_limits(result, robot, problem, targets, kind, W, far) -> list:
+    """For each failed target, the joints whose limits stop the solver ('' where none do).
+
+    At the best answer, the descent direction of ½eᵀWe is d = JᵀW e (∂e/∂q = −J). The limits
+    are the cause when d pushes some joints out through the limits they sit on while its part
+    along the free joints has (all but) vanished: a minimum of the error within the box, not of
+    the error itself.
+    """
+    blocked = [""] * len(result.q)
+    rows = np.array([i for i, c in enumerate(result.reason) if c in ("stalled", "iteration budget")
+                     and not (far is not None and far.mask[i])], dtype=int)
+    if not rows.size:
+        return blocked
+    q = result.q[rows]
+    if problem is None:
+        e, _, _, J = _chain_evaluator(robot, kind)(q, targets[rows])
+    else:
+        e, J = problem.evaluate(q, rows)
+    d = (np.swapaxes(J, -1, -2) @ ((W * W) * e)[..., None])[..., 0]
+    out = ((q <= robot.lower) & (d < 0)) | ((q >= robot.upper) & (d > 0))
+    pushed, free = np.linalg.norm(d * out, axis=-1), np.linalg.norm(d * ~out, axis=-1)
+    names = _joint_names(robot)
+    for k in np.flatnonzero((pushed > 0) & (free <= 1e-3 * pushed)):
+        blocked[rows[k]] = ", ".join(repr(names[j]) for j in np.flatnonzero(out[k]))
+    return blocked
 
 
 def _merge(result, rows, polished, tol_p, tol_r):

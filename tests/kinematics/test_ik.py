@@ -68,7 +68,7 @@ def test_out_of_reach_returns_stretched_arm():
     chain = robots.get("planar3")  # reach 2.4 m
     result = kin.solve(chain, [3.0, 0.0], max_restarts=5)
     assert not result.success
-    assert "not converged" in result.reason
+    assert result.reason.startswith("out of reach: Position('tool')")
     # The closest point of the workspace is the stretched arm, 0.6 m short.
     assert result.position_error == pytest.approx(0.6, abs=0.01)
     tip = kin.forward_kinematics(chain, result.q)[:3, 3]
@@ -296,13 +296,13 @@ def test_weights_are_relative_even_huge_ones(scale):
 
 def test_reason_says_out_of_reach_only_when_certain():
     far = kin.solve(robots.get("planar3"), [3.0, 0.0], max_restarts=5)  # reach 2.4 m
-    assert far.reason.startswith("not converged") and "the target is out of reach" in far.reason
-    assert "2.4 m" in far.reason
+    assert far.reason.startswith("out of reach: Position('tool'): the target lies 3 m from the base")
+    assert "at most 2.4 m" in far.reason
     chain = robots.get("panda")
     reachable = kin.forward_kinematics(chain, sample_q(chain, 1, seed=14)[0])
     failed = kin.solve(chain, reachable, max_iterations=1, max_restarts=0, starts=1)
     assert not failed.success
-    assert failed.reason.startswith("not converged (1 iterations per start)")
+    assert failed.reason.startswith("not converged: Pose('tool') (1 iterations per start)")
     assert "reach" not in failed.reason and "may be" not in failed.reason
 
 

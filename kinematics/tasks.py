@@ -1,0 +1,616 @@
+"""IK tasks: each a small object with a residual written with the engine's ops.
+
+`kinematics.solve(robot, tasks)` makes the robot meet every HARD task (they define success) and,
+without disturbing them, lowers the SOFT tasks' costs:
+
+- hard tasks, each with its own tolerances (None: `solve`'s tol_position / tol_rotation):
+  `Pose(frame, T)`, `Position(frame, p)`, `Orientation(frame, R)`, `Axis(frame, axis, direction,
+  position=None)` (the frame's local axis along a world direction: the 5-DoF tool target), and
+  `Relative(frame_a, frame_b, T)` (frame b's pose in frame a's);
+- soft tasks, each with a weight: `Posture(q_rest)`, `Manipulability(frame)` and `Cost(fn)`, any
+  function of frame poses and q written with the engine's ops.
+
+How they interact. LM works on the hard residuals stacked into one vector e (R, m) with their
+Jacobian A = −∂e/∂q: Δq = (AᵀWA + λI)⁻¹ AᵀW e, W the tasks' weights; success is every hard task
+within its tolerances. Once a target's hard tasks are met, the soft phase takes steps in their
+null space, −N ∇c with N = I − A_f⁺ A_f over the joints the limits leave free (no damping: a
+damped N is not a projector and leaks into the hard tasks), followed by a Gauss-Newton
+correction A_f⁺ e; a step is kept only when every hard task is still within tolerance and the
+soft cost fell. So a soft task never costs a hard task its tolerance, and a soft cost is
+reported (`IKResult.task_errors`) but never part of success.
+
+Jacobians: Pose, Position and Orientation use the frame's geometric Jacobian (six cotangents on
+its pose, as `kinematics.pose_and_jacobian`); the others backpropagate their own residual. Every
+target array may carry a leading batch axis (B, ...); an unbatched task broadcasts against the
+batched ones, and all batched tasks must share B.
+
+Glossary: R rows (target × start pairs), idx (R,) each row's target index into a batch, T a
+dict {frame: (R, 4, 4) pose}, q (R, n).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import autodiff as ad
+
+from .chain import Chain
+from .fk import _angular_seed, _frame_poses, pose_error, rotation_vector
+from .robot import as_robot
+
+__all__ = ["Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost"]
+
+
+class Task:
+    """A term of the IK problem: hard (defines success) or soft (lowered in the hard tasks' null space).
+
+    Attributes:
+        frames: names of the frames whose poses the task reads.
+        hard: whether the task defines success.
+        batch: B for a task whose targets carry a leading batch axis, else None.
+    """
+
+    hard = True
+    frames: tuple = ()
+    batch = None
+
+    @property
+    def label(self) -> str:
+        """The task as the solver's reasons and errors name it, e.g. Pose('tool')."""
+        return f"{type(self).__name__}({', '.join(repr(f) for f in self.frames)})"
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+class _HardTask(Task):
+    """A hard task: a residual (R, m) that vanishes when it is met, and its errors."""
+
+    measures = ("position", "angle")  # the errors it reports (and has tolerances for)
+    geometric = None  # Pose, Position, Orientation: the rows of [v; ω] their residual follows
+
+    def __init__(self, tol_position, tol_rotation, weights):
+        self.tol_position = _tolerance(self, "tol_position", tol_position)
+        self.tol_rotation = _tolerance(self, "tol_rotation", tol_rotation)
+        self.weights = weights
+
+    def residual(self, T: dict, q, idx):
+        """The residual (R, m), of the poses' kind (Tensor or array)."""
+        raise NotImplementedError
+
+    def errors(self, e: np.ndarray):
+        """(position (R,), angle (R,)) from the residual's values; zeros for what it does not measure."""
+        raise NotImplementedError
+
+
+def _tolerance(task, name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) or \
+            not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{type(task).__name__}: {name} must be a finite positive number, got {value!r}")
+    return float(value)
+
+
+def _frame_name(task, frame):
+    if not isinstance(frame, str) or not frame:
+        raise TypeError(f"{type(task).__name__}: the frame must be a frame name (str), got {frame!r}")
+    return frame
+
+
+def _batched(task, name, value, shape):
+    """A target array of the given trailing shape, finite, as (B, *shape) or (1, *shape); sets task.batch."""
+    try:
+        a = np.asarray(value.data if isinstance(value, ad.Tensor) else value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{type(task).__name__}: {name} must be an array of numbers, got {value!r:.80}") from None
+    if a.shape[a.ndim - len(shape):] != shape or a.ndim not in (len(shape), len(shape) + 1):
+        dims = ", ".join(map(str, shape))
+        raise ValueError(f"{task.label}: {name} must have shape ({dims}) or (B, {dims}), got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{task.label}: {name} contains NaN or infinite values")
+    if a.ndim > len(shape):
+        if task.batch is not None and task.batch != len(a):
+            raise ValueError(f"{task.label}: {name} has {len(a)} rows, another of its arrays {task.batch}")
+        task.batch = len(a)
+        return a
+    return a[None]
+
+
+def _rigid(task, name, value):
+    """(B or 1, 4, 4) rigid transforms, checked."""
+    from .ik import _check_rigid  # the one rigid-transform check, beside solve's target parsing
+
+    T = _batched(task, name, value, (4, 4))
+    _check_rigid(T, f"{task.label}: {name}")
+    return T
+
+
+def _rotation(task, name, value):
+    R = _batched(task, name, value, (3, 3))
+    T = np.zeros(R.shape[:-2] + (4, 4))
+    T[..., :3, :3], T[..., 3, 3] = R, 1.0
+    from .ik import _check_rigid
+
+    _check_rigid(T, f"{task.label}: {name}")
+    return R
+
+
+def _unit(task, name, value):
+    v = _batched(task, name, value, (3,))
+    norm = np.linalg.norm(v / np.abs(v).max(axis=-1, keepdims=True).clip(1e-300), axis=-1, keepdims=True)
+    if not (np.abs(v).max(axis=-1) > 0).all():
+        raise ValueError(f"{task.label}: {name} must be a nonzero vector, got {value!r}")
+    return (v / np.abs(v).max(axis=-1, keepdims=True)) / norm  # scaled first, so 1e200 works too
+
+
+def _rows(a, idx):
+    """Each row's target: a batched array indexed by idx, an unbatched one as it is (broadcasts)."""
+    return a[idx] if len(a) > 1 else a[0]
+
+
+class Pose(_HardTask):
+    """The frame's pose equals T: residual pose_error(T_frame, T) = [p_t − p; rotation vector of R_t Rᵀ] (6).
+
+    Args:
+        frame: a frame name of the robot.
+        T: (4, 4) or (B, 4, 4) target poses in the world (root) frame.
+        tol_position, tol_rotation: success bounds (m, rad); None inherits `solve`'s.
+        weights: (w_position, w_rotation) or 6 non-negative weights on the residual's rows (only
+            ratios matter within a task); None: all ones. Zero rotation weights solve the position only.
+    """
+
+    geometric = slice(0, 6)
+
+    def __init__(self, frame, T, *, tol_position=None, tol_rotation=None, weights=None):
+        self.frames = (_frame_name(self, frame),)
+        self.target = _rigid(self, "T", T)
+        super().__init__(tol_position, tol_rotation, _task_weights(self, weights, 6))
+
+    def residual(self, T, q, idx):
+        return pose_error(T[self.frames[0]], _rows(self.target, idx))
+
+    def errors(self, e):
+        norms = np.sqrt((e * e).reshape(len(e), 2, 3).sum(axis=-1))
+        return norms[:, 0], norms[:, 1]
+
+
+class Position(_HardTask):
+    """The frame's origin at p: residual p_t − p (3).
+
+    Args:
+        frame: a frame name.
+        p: (3,) or (B, 3) world positions.
+        tol_position: success bound (m); None inherits `solve`'s.
+    """
+
+    geometric = slice(0, 3)
+    measures = ("position",)
+
+    def __init__(self, frame, p, *, tol_position=None):
+        self.frames = (_frame_name(self, frame),)
+        self.target = _batched(self, "p", p, (3,))
+        super().__init__(tol_position, None, np.ones(3))
+
+    def residual(self, T, q, idx):
+        return _rows(self.target, idx) - T[self.frames[0]][..., :3, 3]
+
+    def errors(self, e):
+        return np.sqrt((e * e).sum(axis=-1)), np.zeros(len(e))
+
+
+class Orientation(_HardTask):
+    """The frame's rotation equals R: residual rotation vector of R_t Rᵀ (3).
+
+    Args:
+        frame: a frame name.
+        R: (3, 3) or (B, 3, 3) world rotations.
+        tol_rotation: success bound (rad); None inherits `solve`'s.
+    """
+
+    geometric = slice(3, 6)
+    measures = ("angle",)
+
+    def __init__(self, frame, R, *, tol_rotation=None):
+        self.frames = (_frame_name(self, frame),)
+        self.target = _rotation(self, "R", R)
+        super().__init__(None, tol_rotation, np.ones(3))
+
+    def residual(self, T, q, idx):
+        R = T[self.frames[0]][..., :3, :3]
+        return rotation_vector(_rows(self.target, idx) @ _namespace(R).swapaxes(R, -1, -2))
+
+    def errors(self, e):
+        return np.zeros(len(e)), np.sqrt((e * e).sum(axis=-1))
+
+
+class Axis(_HardTask):
+    """The frame's local `axis` along the world `direction` (free spin about it), its origin optionally at `position`.
+
+    Residual a − d (3), a = R_frame · axis, d = direction, both unit, then p_t − p (3) with a
+    position: |a − d| = 2 sin(θ/2) for the angle θ between them, smooth everywhere and zero only
+    when aligned (a × d also vanishes when a = −d, which would make the flipped tool an attracting
+    false solution). The reported angle is θ = 2 arcsin(|a − d| / 2).
+
+    Args:
+        frame: a frame name.
+        axis: (3,) nonzero vector in the frame's coordinates (normalised), e.g. the tool's z (0, 0, 1).
+        direction: (3,) or (B, 3) nonzero world direction (normalised).
+        position: None, or (3,) / (B, 3) world positions for the frame's origin.
+        tol_position, tol_rotation: success bounds; None inherits `solve`'s.
+    """
+
+    def __init__(self, frame, axis, direction, position=None, *, tol_position=None, tol_rotation=None):
+        self.frames = (_frame_name(self, frame),)
+        self.axis = _unit(self, "axis", axis)[0]
+        if self.batch is not None:
+            raise ValueError(f"{self.label}: axis is the frame's own axis, (3,); batch the direction instead")
+        self.direction = _unit(self, "direction", direction)
+        self.position = None if position is None else _batched(self, "position", position, (3,))
+        self.measures = ("angle",) if position is None else ("position", "angle")
+        super().__init__(tol_position, tol_rotation, np.ones(3 if position is None else 6))
+
+    def residual(self, T, q, idx):
+        pose = T[self.frames[0]]
+        a = pose[..., :3, :3] @ self.axis  # (R, 3): the axis in the world
+        r = a - _rows(self.direction, idx)
+        if self.position is None:
+            return r
+        return _namespace(pose).concatenate([r, _rows(self.position, idx) - pose[..., :3, 3]], axis=-1)
+
+    def errors(self, e):
+        angle = 2.0 * np.arcsin(np.minimum(np.sqrt((e[:, :3] ** 2).sum(axis=-1)) * 0.5, 1.0))
+        position = np.sqrt((e[:, 3:] ** 2).sum(axis=-1)) if self.position is not None else np.zeros(len(e))
+        return position, angle
+
+
+class Relative(_HardTask):
+    """Frame b's pose in frame a's equals T: T = T_a⁻¹ T_b (two hands holding a box), error in frame a.
+
+    Residual [p_t − p_ab; rotation vector of R_t R_abᵀ] (6) with R_ab = R_aᵀ R_b and
+    p_ab = R_aᵀ (p_b − p_a): both expressed in frame a.
+
+    Args:
+        frame_a, frame_b: frame names (different).
+        T: (4, 4) or (B, 4, 4) rigid transforms.
+        tol_position, tol_rotation, weights: as for `Pose`.
+    """
+
+    def __init__(self, frame_a, frame_b, T, *, tol_position=None, tol_rotation=None, weights=None):
+        self.frames = (_frame_name(self, frame_a), _frame_name(self, frame_b))
+        if frame_a == frame_b:
+            raise ValueError(f"{self.label}: the two frames must differ")
+        self.target = _rigid(self, "T", T)
+        super().__init__(tol_position, tol_rotation, _task_weights(self, weights, 6))
+
+    def residual(self, T, q, idx):
+        Ta, Tb = T[self.frames[0]], T[self.frames[1]]
+        xp = _namespace(Ta)
+        Ra_t = xp.swapaxes(Ta[..., :3, :3], -1, -2)
+        R_ab = Ra_t @ Tb[..., :3, :3]
+        p_ab = Ra_t @ xp.reshape(Tb[..., :3, 3] - Ta[..., :3, 3], Ta.shape[:-2] + (3, 1))
+        target = _rows(self.target, idx)
+        ep = target[..., :3, 3] - xp.reshape(p_ab, Ta.shape[:-2] + (3,))
+        er = rotation_vector(target[..., :3, :3] @ xp.swapaxes(R_ab, -1, -2))
+        return xp.concatenate([ep, er], axis=-1)
+
+    errors = Pose.errors
+
+
+def _task_weights(task, weights, m):
+    from .ik import _weights  # the one weights rule, shared with solve's bare targets
+
+    try:
+        return _weights(weights, "pose")
+    except ValueError as error:
+        raise ValueError(f"{task.label}: {error}") from None
+
+
+class _SoftTask(Task):
+    """A soft task: a cost (R,) lowered without disturbing the hard tasks; weight >= 0 scales it."""
+
+    hard = False
+
+    def __init__(self, weight):
+        if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating) or \
+                not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"{type(self).__name__}: weight must be a finite non-negative number, got {weight!r}")
+        self.weight = float(weight)
+
+    def cost(self, T: dict, q, idx, robot):
+        """The weighted cost per row (R,), of q's kind."""
+        raise NotImplementedError
+
+
+class Posture(_SoftTask):
+    """Stay near a rest configuration: cost ½ w ‖q − q_rest‖².
+
+    Args:
+        q_rest: (n,) or (B, n) joint values (the robot's free joints).
+        weight: w >= 0.
+    """
+
+    def __init__(self, q_rest, weight=1.0):
+        super().__init__(weight)
+        self.q_rest = np.asarray(q_rest, dtype=np.float64)
+        if self.q_rest.ndim not in (1, 2) or not np.isfinite(self.q_rest).all():
+            raise ValueError(f"Posture: q_rest must be finite, (n,) or (B, n), got shape {self.q_rest.shape}")
+        self.batch = len(self.q_rest) if self.q_rest.ndim == 2 else None
+        self.q_rest = self.q_rest if self.q_rest.ndim == 2 else self.q_rest[None]
+
+    @property
+    def label(self):
+        return "Posture"
+
+    def cost(self, T, q, idx, robot):
+        d = q - _rows(self.q_rest, idx)
+        return _namespace(q).sum(d * d, axis=-1) * (0.5 * self.weight)
+
+
+class Manipulability(_SoftTask):
+    """Stay away from singularities: maximise Yoshikawa's √det(J Jᵀ) of the frame (J its 6 × n Jacobian).
+
+    Cost −½ w log det(J Jᵀ + εI) = −w log √det(...), with J the frame's geometric Jacobian as a
+    forward expression of q (`kinematics.frame_jacobian`), so the engine differentiates the cost;
+    ε = 1e-9 keeps the log finite at a singularity.
+
+    Args:
+        frame: a frame name.
+        weight: w >= 0.
+    """
+
+    EPS = 1e-9
+
+    def __init__(self, frame, weight=1.0):
+        super().__init__(weight)
+        self.frames = (_frame_name(self, frame),)
+
+    def cost(self, T, q, idx, robot):
+        from .fk import frame_jacobian
+
+        J = frame_jacobian(robot, q, self.frames[0])
+        xp = _namespace(q)
+        JJt = J @ xp.swapaxes(J, -1, -2) + self.EPS * np.eye(6)
+        logdet = ad.logdet(JJt) if xp is ad else np.linalg.slogdet(JJt)[1]
+        return logdet * (-0.5 * self.weight)
+
+
+class Cost(_SoftTask):
+    """Any objective of frame poses and q, written with the engine's ops: the seed's method.
+
+    Args:
+        fn: fn(T, q) -> (R,) cost per row, where T is {frame: (R, 4, 4) pose} for `frames` and q
+            is (R, n); both Tensors while solving, so backprop gives the cost's gradient.
+        weight: w >= 0; the cost is w · fn.
+        frames: the frame names fn reads.
+    """
+
+    def __init__(self, fn, weight=1.0, frames=()):
+        if not callable(fn):
+            raise TypeError(f"Cost: fn must be callable, got {fn!r:.80}")
+        super().__init__(weight)
+        frames = (frames,) if isinstance(frames, str) else tuple(frames)
+        self.frames = tuple(_frame_name(self, f) for f in frames)
+        self.fn = fn
+
+    @property
+    def label(self):
+        return f"Cost({getattr(self.fn, '__name__', type(self.fn).__name__)})"
+
+    def cost(self, T, q, idx, robot):
+        value = self.fn({f: T[f] for f in self.frames}, q)
+        data = np.asarray(value.data if isinstance(value, ad.Tensor) else value)
+        if data.shape not in ((len(q),), ()) and not (data.ndim == 2 and data.shape == (len(q), 1)):
+            raise ValueError(f"{self.label}: fn must return one cost per row, shape ({len(q)},), got {data.shape}")
+        if not np.isfinite(data).all():
+            raise ValueError(f"{self.label}: fn returned NaN or infinite values")
+        if data.ndim == 2:
+            value = _namespace(value).reshape(value, (len(q),))
+        return value * self.weight
+
+
+def _namespace(x):
+    return ad if isinstance(x, ad.Tensor) else np
+
+
+def is_task_list(tasks) -> bool:
+    """Whether `solve`'s second argument is tasks: a Task, or a non-empty sequence of nothing but Tasks.
+
+    Raises:
+        TypeError: a sequence that mixes Tasks with other things.
+    """
+    if isinstance(tasks, Task):
+        return True
+    if isinstance(tasks, list | tuple) and tasks:
+        kinds = [isinstance(t, Task) for t in tasks]
+        if all(kinds):
+            return True
+        if any(kinds):
+            bad = next(t for t, k in zip(tasks, kinds) if not k)
+            raise TypeError(f"tasks: a list of tasks holds a {type(bad).__name__} ({bad!r:.60}); every entry must be "
+                            "a kinematics task (Pose, Position, Orientation, Axis, Relative, Posture, ...)")
+    return False
+
+
+class Problem:
+    """Tasks compiled for one robot: the solver's evaluations, one forward and one backward pass each.
+
+    Args:
+        robot: a kinematics.Robot or Chain.
+        tasks: Tasks (at least one hard task).
+        tol_position, tol_rotation: the tolerances of tasks that leave theirs None.
+
+    Attributes:
+        robot: the Robot (a Chain as its tree).
+        hard, soft: the tasks of each kind, in the order given; tasks: all of them.
+        batch: B, or None when no task is batched.
+        tol_p, tol_r: (len(hard),) each hard task's tolerances (inf where it does not measure).
+        W: (m,) the weights of the stacked residual's rows.
+
+    Raises:
+        ValueError: no hard task, an unknown frame (the nearest names listed), a frame that no joint
+            moves, tasks with different batch sizes, a Posture of the wrong length; each names the task.
+    """
+
+    def __init__(self, robot, tasks, tol_position, tol_rotation):
+        self.robot = as_robot(robot)
+        self.tasks = [tasks] if isinstance(tasks, Task) else list(tasks)
+        self.hard = [t for t in self.tasks if t.hard]
+        self.soft = [t for t in self.tasks if not t.hard]
+        if not self.hard:
+            raise ValueError("tasks: at least one hard task (Pose, Position, Orientation, Axis, Relative) is needed; "
+                             f"got only soft ones: {self.soft}")
+        batches = {t.batch for t in self.tasks} - {None}
+        if len(batches) > 1:
+            sizes = ", ".join(f"{t.label}: {t.batch}" for t in self.tasks if t.batch is not None)
+            raise ValueError(f"tasks: batched tasks must share one batch size, got {sizes}")
+        self.batch = batches.pop() if batches else None
+        for task in self.tasks:
+            self._check_frames(task)
+            if isinstance(task, Posture) and task.q_rest.shape[-1] != self.robot.n:
+                raise ValueError(f"Posture: q_rest has {task.q_rest.shape[-1]} values for {self.robot.n} joints "
+                                 f"of {self.robot.name!r}")
+        self.hard_frames = list(dict.fromkeys(f for t in self.hard for f in t.frames))
+        self.soft_frames = list(dict.fromkeys(f for t in self.soft for f in t.frames))
+        self.geometric_frames = list(dict.fromkeys(t.frames[0] for t in self.hard if t.geometric is not None))
+        self.generic = [t for t in self.hard if t.geometric is None]
+        self.tol_p = np.array([(t.tol_position or tol_position) if "position" in t.measures else math.inf
+                               for t in self.hard])
+        self.tol_r = np.array([(t.tol_rotation or tol_rotation) if "angle" in t.measures else math.inf
+                               for t in self.hard])
+        self.W = np.concatenate([t.weights for t in self.hard])
+
+    def _check_frames(self, task):
+        for frame in task.frames:
+            try:
+                self.robot.plan([frame])
+            except ValueError as error:
+                raise ValueError(f"{task.label}: {error}") from None
+            if not self._moved(frame):
+                raise ValueError(f"{task.label}: no joint of {self.robot.name!r} moves frame {frame!r}; a task on it "
+                                 "could never change")
+
+    def _moved(self, frame) -> bool:
+        link = self.robot.offsets[frame][0] if frame in self.robot.offsets else frame
+        while link != self.robot.root:
+            joint = self.robot.parent_joint[link]
+            if joint.motion is not None:
+                return True
+            link = joint.parent
+        return False
+
+    # -- evaluations ----------------------------------------------------------------------------
+
+    def _poses(self, q, frames):
+        """{frame: (R, 4, 4)} of q's kind, one frame_poses walk for all of them."""
+        if not frames:
+            return {}
+        P = _frame_poses(self.robot, q, frames)
+        return {f: P[:, k] for k, f in enumerate(frames)}
+
+    def residuals(self, q: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """The stacked hard residual e (R, m) at q (R, n), without a graph."""
+        T = self._poses(q, self.hard_frames)
+        return np.concatenate([t.residual(T, q, idx) for t in self.hard], axis=-1)
+
+    def evaluate(self, q: np.ndarray, idx: np.ndarray):
+        """e (R, m), A = −∂e/∂q (R, m, n) — geometric rows for Pose, Position, Orientation — from one backward pass.
+
+        The backward pass carries one cotangent per Jacobian row, stacked: six on each geometric
+        frame's pose (e_k on the position, `_angular_seed` on the rotation) and one per row of
+        every other hard task's residual, whose Jacobian is ∂r/∂q (so A takes its negative).
+        """
+        R, n = q.shape
+        leaf = ad.Tensor(q, requires_grad=True)
+        T = self._poses(leaf, self.hard_frames)
+        geo = [T[f] for f in self.geometric_frames]
+        residuals = [t.residual(T, leaf, idx) for t in self.generic]
+        outputs = [ad.reshape(P[..., :3, :], (R, 12)) for P in geo] + residuals
+        Y = ad.concatenate(outputs, axis=-1) if len(outputs) > 1 else outputs[0]
+        m_geo = 6 * len(geo)
+        m = m_geo + sum(r.shape[-1] for r in residuals)
+        seeds = np.zeros((m, R, Y.shape[-1]))
+        for k, P in enumerate(geo):
+            block = seeds[6 * k:6 * k + 6, :, 12 * k:12 * k + 12].reshape(6, R, 3, 4)
+            for i in range(3):
+                block[i, :, i, 3] = 1.0
+            block[3:, :, :, :3] = _angular_seed(P.data[..., :3, :3])
+        rows = np.arange(m - m_geo)
+        seeds[m_geo + rows, :, 12 * len(geo) + rows] = 1.0
+        Y.backward(seeds)
+        G = np.moveaxis(leaf.grad, 0, 1)  # (R, m, n): geometric Jacobians, then ∂r/∂q
+        values = {f: T[f].data for f in self.hard_frames}
+        e_parts, A_parts, generic_at = [], [], m_geo
+        for task in self.hard:
+            if task.geometric is not None:
+                k = self.geometric_frames.index(task.frames[0])
+                e_parts.append(task.residual(values, q, idx))
+                A_parts.append(G[:, 6 * k:6 * k + 6][:, task.geometric])
+            else:
+                r = residuals[self.generic.index(task)]
+                e_parts.append(r.data)
+                A_parts.append(-G[:, generic_at:generic_at + r.shape[-1]])
+                generic_at += r.shape[-1]
+        return np.concatenate(e_parts, axis=-1), np.concatenate(A_parts, axis=1)
+
+    def task_errors(self, e: np.ndarray):
+        """(position (R, h), angle (R, h)) per hard task from the stacked residual (R, m)."""
+        P, A, at = np.zeros((len(e), len(self.hard))), np.zeros((len(e), len(self.hard))), 0
+        for k, task in enumerate(self.hard):
+            width = len(task.weights)
+            P[:, k], A[:, k] = task.errors(e[:, at:at + width])
+            at += width
+        return P, A
+
+    def scaled_errors(self, e: np.ndarray):
+        """The worst hard task's position and angle errors in units of its tolerances, (R,) each."""
+        P, A = self.task_errors(e)
+        return (P / self.tol_p).max(axis=-1), (A / self.tol_r).max(axis=-1)
+
+    def loss_gradient(self, q: np.ndarray, idx: np.ndarray, W: np.ndarray):
+        """e (R, m) and the gradient (R, n) of ½ Σ ‖W e‖² per row from one backward pass (the gradient methods)."""
+        leaf = ad.Tensor(q, requires_grad=True)
+        T = self._poses(leaf, self.hard_frames)
+        e = ad.concatenate([t.residual(T, leaf, idx) for t in self.hard], axis=-1)
+        we = e * W
+        (ad.sum(we * we) * 0.5).backward()
+        return e.data, leaf.grad
+
+    def soft_cost(self, q, idx, grad: bool):
+        """The summed soft cost (R,) at q (R, n), and with `grad` its gradient (R, n) (else None)."""
+        leaf = ad.Tensor(q, requires_grad=True) if grad else q
+        T = self._poses(leaf, self.soft_frames)
+        total = None
+        for task in self.soft:
+            c = task.cost(T, leaf, idx, self.robot)
+            if not isinstance(c, ad.Tensor) and grad:
+                c = ad.Tensor(np.broadcast_to(np.asarray(c, dtype=np.float64), (len(q),)).copy())
+            total = c if total is None else total + c
+        if not grad:
+            return np.asarray(total, dtype=np.float64), None
+        if total.requires_grad:
+            ad.sum(total).backward()
+            g = leaf.grad if leaf.grad is not None else np.zeros_like(q)
+        else:
+            g = np.zeros_like(q)
+        return np.array(total.data, dtype=np.float64), g
+
+    def check_costs(self, q, idx):
+        """Evaluate the soft tasks once at q (R, n) so that a bad Cost fails before any work (its message names it)."""
+        if self.soft:
+            self.soft_cost(q, idx, grad=True)
+
+    def soft_costs(self, q, idx):
+        """Each soft task's cost (R,), a list in task order."""
+        T = self._poses(q, self.soft_frames)
+        costs = [t.cost(T, q, idx, self.robot) for t in self.soft]
+        return [np.broadcast_to(np.asarray(c.data if isinstance(c, ad.Tensor) else c, dtype=np.float64), (len(q),))
+                for c in costs]
+
+
+def is_chain_end_task(robot, tasks) -> bool:
+    """Whether the tasks are one Pose or Position on a Chain's "tool": today's fast path (pose_and_jacobian)."""
+    return (isinstance(robot, Chain) and len(tasks) == 1 and type(tasks[0]) in (Pose, Position)
+            and tasks[0].frames == ("tool",))

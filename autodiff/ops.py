@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, as_tensor, constant, record
+from .tensor import Tensor, _nonfinite_summary, as_tensor, constant, record
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "power", "matmul",
+    "add", "sub", "mul", "div", "neg", "power", "matmul", "logdet",
     "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2", "tanh", "sigmoid", "relu",
     "maximum", "minimum", "where",
     "sum", "mean", "max", "reshape", "transpose", "swapaxes", "broadcast_to", "getitem",
@@ -259,6 +259,59 @@ def matmul(x, y):
         return gy[..., 0] if b.ndim == 1 else gy
 
     return record(out, "matmul", (x, y), (vjp_x, vjp_y))
+
+
+# -- log-determinant ---------------------------------------------------------------------------
+
+SYMMETRY_RTOL = 1e-8  # logdet: |A - Aᵀ| beyond this times max |A| is a caller's mistake, not rounding
+
+
+def logdet(x):
+    """log det A of symmetric positive-definite matrices, batched, from a Cholesky factorisation.
+
+    With A = L Lᵀ (L lower triangular), det A = Π L_ii², so log det A = 2 Σ log L_ii. The
+    symmetric part S = (A + Aᵀ)/2 is factorised, so rounding asymmetry (as in J Jᵀ from a
+    matmul) is harmless and the VJP is exact for every entry: d log det S / dA = S⁻¹ (Jacobi's
+    formula; symmetric), so vjp(g) = g S⁻¹ per matrix, with S⁻¹ = L⁻ᵀ L⁻¹.
+
+    Args:
+        x: (..., k, k) symmetric positive-definite matrices (a Tensor or array).
+
+    Returns:
+        A Tensor of shape (...).
+
+    Raises:
+        ValueError: x is not a stack of square matrices, holds NaN or infinite values, is not
+            symmetric (beyond SYMMETRY_RTOL), or a matrix is not positive definite (the message
+            gives its smallest eigenvalue and batch index).
+    """
+    x = as_tensor(x)
+    a = x.data
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"logdet: expected square matrices of shape (..., k, k), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"logdet: matrix contains NaN or infinite values: {_nonfinite_summary(a)}")
+    at = np.swapaxes(a, -1, -2)
+    asymmetry = np.max(np.abs(a - at), initial=0.0)
+    if asymmetry > SYMMETRY_RTOL * np.max(np.abs(a), initial=0.0):
+        raise ValueError(f"logdet: matrix is not symmetric (max |A - Aᵀ| = {asymmetry:.3g}); "
+                         "expected a symmetric positive-definite matrix such as J Jᵀ + εI")
+    s = 0.5 * (a + at)
+    try:
+        L = np.linalg.cholesky(s)
+    except np.linalg.LinAlgError:
+        smallest = np.linalg.eigvalsh(s)[..., 0]
+        worst = np.unravel_index(np.argmin(smallest), smallest.shape)
+        where = f" at batch index {tuple(int(i) for i in worst)}" if a.ndim > 2 else ""
+        raise ValueError(f"logdet: matrix is not positive definite (smallest eigenvalue {smallest[worst]:.3g}{where}); "
+                         "a Gram matrix J Jᵀ needs a positive ε I added") from None
+    out = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+
+    def vjp(g):  # g (lead + batch) times S⁻¹ (batch + (k, k)): right-aligned, so lead axes pass through
+        inv_L = np.linalg.inv(L)
+        return g[..., None, None] * (np.swapaxes(inv_L, -1, -2) @ inv_L)
+
+    return record(out, "logdet", (x,), (vjp,))
 
 
 # -- elementwise functions ---------------------------------------------------------------------

@@ -8,8 +8,8 @@ e pose error (..., 6) = [p_t − p; rotation vector of R_t Rᵀ]; n degrees of f
 from . import transforms
 from .chain import PRISMATIC, REVOLUTE, Chain, Joint
 from .fk import (
-    forward_kinematics, frame_poses, geometric_jacobian, jacobian, link_poses, pose_and_jacobian, pose_error,
-    rotation_vector,
+    forward_kinematics, frame_jacobian, frame_poses, geometric_jacobian, jacobian, link_poses, pose_and_jacobian,
+    pose_error, rotation_vector,
 )
 from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
 from .robot import FIXED, Robot, RobotJoint
@@ -17,7 +17,7 @@ from .tasks import Axis, Cost, Manipulability, Orientation, Pose, Position, Post
 
 __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
-    "Robot", "RobotJoint", "FIXED", "frame_poses",
+    "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
     "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",

@@ -10,6 +10,7 @@ same code runs without recording a graph and returns arrays.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .robot import as_robot
 
 __all__ = [
     "frame_poses", "forward_kinematics", "link_poses", "jacobian", "pose_and_jacobian", "geometric_jacobian",
-    "pose_error", "rotation_vector",
+    "frame_jacobian", "pose_error", "rotation_vector",
 ]
 
 
@@ -378,6 +379,96 @@ def geometric_jacobian(chain: Chain, q) -> np.ndarray:
     v = np.where(revolute, np.cross(z, p - o), z)
     w = np.where(revolute, z, 0.0)
     return np.swapaxes(np.concatenate([v, w], axis=-1), -1, -2)
+
+
+def frame_jacobian(robot, q, frame: str):
+    """The geometric Jacobian of a named frame of a tree, as a forward expression of q.
+
+    For each motion joint on the frame's path from the root, with z its axis in the world frame,
+    o its child link's origin and p the frame's position, the column is revolute (z × (p − o); z),
+    prismatic (z; 0). The child link's frame is origin · Motion(q), and a motion about (or along)
+    the axis leaves the axis fixed, so z = R_child · axis with the axis as the joint gives it. A
+    mimic joint, value q[s] · scale + shift, adds scale · its column into column s (the chain
+    rule); joints off the path give zero columns.
+
+    Unlike `jacobian` (backward passes, arrays out), J is built from engine ops when q is a
+    Tensor, so a cost of J -- logdet(J Jᵀ + εI), a manipulability measure -- can itself be
+    backpropagated to q.
+
+    Args:
+        robot: a `kinematics.Robot`, or a `kinematics.Chain` (as `Robot.from_chain`, end frame "tool").
+        q: (..., n) free joint values in `robot.joint_names` order, array or Tensor.
+        frame: a name from `robot.frames`.
+
+    Returns:
+        (..., 6, n), of q's kind: rows [v; ω] in the root (world) frame.
+
+    Raises:
+        TypeError: robot is neither a Robot nor a Chain; frame is not a string; q not real numbers.
+        ValueError: an unknown frame (the message lists the nearest names); q not (..., n) or not finite.
+
+    Example:
+        >>> import robots
+        >>> np.round(frame_jacobian(robots.planar([1.0, 1.0]), [0.0, np.pi / 2], "tool")[[0, 1, 5]], 12)
+        array([[-1., -1.],
+               [ 1.,  0.],
+               [ 1.,  1.]])
+    """
+    robot = as_robot(robot)
+    if not isinstance(frame, str):
+        raise TypeError(f"frame_jacobian: frame must be a frame name (str), got {type(frame).__name__}")
+    _check_values(robot, q)
+    links, axes, revolute, gather = _jacobian_plan(robot, frame)
+
+    def jac(q):
+        xp = _namespace(q)
+        if not links:  # only fixed joints from the root: nothing moves the frame
+            zeros = np.zeros(q.shape[:-1] + (6, robot.n))
+            return ad.Tensor(zeros) if xp is ad else zeros
+        T = frame_poses(robot, q, [frame] + links)  # (..., 1 + m, 4, 4): the frame, then the child links
+        z = (T[..., 1:, :3, :3] @ axes)[..., 0]  # (..., m, 3) world axes
+        r = T[..., :1, :3, 3] - T[..., 1:, :3, 3]  # p − o, (..., m, 3)
+        z_cross_r = z[..., _NEXT] * r[..., _AFTER] - z[..., _AFTER] * r[..., _NEXT]
+        columns = xp.concatenate([xp.where(revolute, z_cross_r, z), z * revolute], axis=-1)  # (..., m, 6)
+        return xp.swapaxes(columns, -1, -2) @ gather  # motions -> q's columns, mimic scales summed
+
+    return _run(q, jac)
+
+
+# (a × b)_i = a_{i+1} b_{i+2} − a_{i+2} b_{i+1}, indices mod 3
+_NEXT, _AFTER = np.array([1, 2, 0]), np.array([2, 0, 1])
+_JACOBIAN_PLANS = weakref.WeakKeyDictionary()  # Robot -> {frame: _jacobian_plan's tuple}
+
+
+def _jacobian_plan(robot, frame: str) -> tuple:
+    """The constants of `frame_jacobian` for one frame (cached per robot and frame).
+
+    Returns:
+        links: the child links of the m motion joints on the frame's root path.
+        axes: (m, 3, 1) their axes in their child links' frames.
+        revolute: (m, 1) True for a revolute joint, False for a prismatic one.
+        gather: (m, n) motion i feeds q column source with weight scale (`Robot.source`, `Robot.scale`).
+
+    Raises:
+        ValueError: an unknown frame (from `Robot.plan`, listing the nearest names).
+    """
+    plans = _JACOBIAN_PLANS.setdefault(robot, {})
+    if frame not in plans:
+        robot.plan([frame])  # validates the name
+        link = robot.offsets[frame][0] if frame in robot.offsets else frame
+        joints = []
+        while link != robot.root:
+            joint = robot.parent_joint[link]
+            if joint.motion is not None:
+                joints.append(joint)
+            link = joint.parent
+        gather = np.zeros((len(joints), robot.n))
+        for i, joint in enumerate(joints):
+            k = robot._motion[joint.name]
+            gather[i, robot.source[k]] += robot.scale[k]
+        plans[frame] = ([j.child for j in joints], np.array([j.axis for j in joints]).reshape(-1, 3, 1),
+                        np.array([j.type == REVOLUTE for j in joints], dtype=bool).reshape(-1, 1), gather)
+    return plans[frame]
 
 
 # vex(M − Mᵀ) = (M₂₁ − M₁₂, M₀₂ − M₂₀, M₁₀ − M₀₁), and the diagonal, as fancy indices.

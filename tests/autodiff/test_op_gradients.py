@@ -2,7 +2,8 @@
 
 Each row is (op name, function of Tensors, input arrays). The inputs are drawn from one seeded
 generator and kept away from the points where an op is not differentiable (|x| = 0 for abs and
-relu, ties for max/maximum/minimum, x <= 0 for log/sqrt/power's base, y = 0 for div).
+relu, ties for max/maximum/minimum, x <= 0 for log/sqrt/power's base, y = 0 for div, matrices
+that are not symmetric positive definite for logdet).
 `test_table_covers_every_op` fails when an op is added to `autodiff.ops.__all__` without rows.
 """
 
@@ -189,6 +190,25 @@ row("matmul", lambda x: x @ np.eye(3)[:, :2], normal(4, 3), rid="tensor@ndarray"
 row("matmul", lambda x: np.arange(6.0).reshape(2, 3) @ x, normal(3, 2), rid="ndarray@tensor")
 row("matmul", lambda x: x @ x.T, normal(3, 2), rid="x@x.T")
 
+# -- logdet: symmetric positive-definite inputs ------------------------------------------------
+# A Gram matrix of a free x, as a manipulability cost builds it (every entry of x is free), and
+# SPD matrices given directly, symmetrised first: a finite-difference step on one entry of A
+# alone would make it asymmetric, which logdet refuses.
+
+
+def spd(*shape, rng=_rng):
+    """Symmetric positive-definite matrices (..., k, k), (shape[:-1], shape[-1]) Gram matrices + I/2."""
+    x = rng.standard_normal(shape)
+    return x @ np.swapaxes(x, -1, -2) / shape[-1] + 0.5 * np.eye(shape[-1])
+
+
+for shape in [(1, 1), (3, 3), (3, 5), (4, 3, 3), (2, 3, 2, 4), (6, 7)]:
+    row("logdet", lambda x: ops.logdet(x @ x.mT + 0.5 * np.eye(x.shape[-2])), normal(*shape), rid=f"gram-{shape}")
+for shape in [(1, 1), (2, 2), (4, 4), (3, 2, 2), (2, 2, 3, 3)]:
+    row("logdet", lambda a: ops.logdet((a + a.mT) * 0.5), spd(*shape), rid=f"spd-{shape}")
+row("logdet", lambda a, b: ops.logdet(a @ (b + b.mT) @ a.mT) * ops.logdet(b + b.mT), normal(2, 3, 3) + 2 * np.eye(3),
+    spd(3, 3), rid="broadcast-and-reuse")
+
 
 @pytest.mark.parametrize("op, f, args", ROWS)
 def test_gradient_matches_finite_differences(op, f, args):
@@ -220,6 +240,9 @@ def test_table_covers_every_op():
     (lambda x: x[np.array([0, 0])], [np.array([4.0, 5.0])], [4.0, 4.0]),
     (lambda x: ops.sigmoid(x), [np.array([0.0, -1000.0, 1000.0])], [0.5, 0.0, 1.0]),
     (lambda x, y: ops.concatenate([x, y]), [np.ones(1), np.zeros(2)], [1.0, 0.0, 0.0]),
+    (lambda x: ops.logdet(x), [np.array([[4.0, 2.0], [2.0, 3.0]])], np.log(8.0)),
+    (lambda x: ops.logdet(x), [np.array([[[2.0, 0.0], [0.0, 3.0]], [[1e-300, 0.0], [0.0, 1e-300]]])],
+     [np.log(6.0), 2 * np.log(1e-300)]),  # det = 1e-600 underflows; its log does not
 ])
 def test_values(f, args, expected):
     np.testing.assert_allclose(f(*[ad.Tensor(a) for a in args]).data, expected, rtol=1e-12, atol=1e-300)
@@ -275,3 +298,41 @@ def test_power_derivatives_at_edge_points(x, y, grad_x, grad_y):
 def test_power_of_integer_constants_passes_numpys_complaint_on():
     with pytest.raises(ValueError, match="power: cannot apply to shapes \\(3,\\) and \\(\\): Integers"):
         ad.power(ad.Tensor(np.arange(3)), np.array(-1))
+
+
+def test_logdet_values_and_gradients_match_numpys_closed_forms():
+    """log det against numpy's slogdet, and its gradient against Jacobi's formula A⁻¹ (one batch)."""
+    a = spd(5, 2, 6, 6, rng=np.random.default_rng(1))
+    x = ad.Tensor(a, requires_grad=True)
+    out = ops.logdet(x)
+    sign, expected = np.linalg.slogdet(a)
+    assert out.shape == (5, 2) and np.all(sign == 1)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-13)
+    ops.sum(out * np.arange(10.0).reshape(5, 2)).backward()
+    np.testing.assert_allclose(x.grad, np.arange(10.0).reshape(5, 2, 1, 1) * np.linalg.inv(a), rtol=1e-10, atol=1e-12)
+
+
+def test_logdet_takes_the_symmetric_part_of_a_rounding_asymmetry():
+    a = spd(4, 6, 6, rng=np.random.default_rng(2))
+    noisy = a.copy()
+    noisy[..., 0, 1] += 1e-12  # below SYMMETRY_RTOL: rounding, as (J W) Jᵀ may leave it
+    x = ad.Tensor(noisy, requires_grad=True)
+    symmetric = (noisy + np.swapaxes(noisy, -1, -2)) / 2
+    np.testing.assert_allclose(ops.logdet(x).data, np.linalg.slogdet(symmetric)[1], rtol=1e-14)
+    ops.sum(ops.logdet(x)).backward()
+    np.testing.assert_allclose(x.grad, np.linalg.inv(symmetric), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("a, message", [
+    (np.diag([1.0, -2.0]), r"logdet: matrix is not positive definite \(smallest eigenvalue -2\); "),
+    (np.stack([np.eye(3), np.eye(3), np.diag([1.0, 1.0, 0.0])]),
+     r"not positive definite \(smallest eigenvalue 0 at batch index \(2,\)\)"),
+    (np.zeros((2, 2)), "not positive definite"),
+    (np.array([[1.0, 0.5], [0.0, 1.0]]), r"logdet: matrix is not symmetric \(max \|A - Aᵀ\| = 0.5\)"),
+    (np.array([[1.0, np.nan], [np.nan, 1.0]]), "logdet: matrix contains NaN or infinite values: 2 of 4"),
+    (np.ones((2, 3)), r"logdet: expected square matrices of shape \(\.\.\., k, k\), got shape \(2, 3\)"),
+    (np.ones(3), r"got shape \(3,\)"),
+])
+def test_logdet_refuses_matrices_that_are_not_symmetric_positive_definite(a, message):
+    with pytest.raises(ValueError, match=message):
+        ops.logdet(ad.Tensor(a, requires_grad=True))

@@ -418,21 +418,34 @@ def frame_jacobian(robot, q, frame: str):
     if not isinstance(frame, str):
         raise TypeError(f"frame_jacobian: frame must be a frame name (str), got {type(frame).__name__}")
     _check_values(robot, q)
-    links, axes, revolute, gather = _jacobian_plan(robot, frame)
+    return _run(q, lambda q: _frame_jacobians(robot, q, [frame])[1][..., 0, :, :])
 
-    def jac(q):
-        xp = _namespace(q)
-        if not links:  # only fixed joints from the root: nothing moves the frame
-            zeros = np.zeros(q.shape[:-1] + (6, robot.n))
-            return ad.Tensor(zeros) if xp is ad else zeros
-        T = frame_poses(robot, q, [frame] + links)  # (..., 1 + m, 4, 4): the frame, then the child links
-        z = (T[..., 1:, :3, :3] @ axes)[..., 0]  # (..., m, 3) world axes
-        r = T[..., :1, :3, 3] - T[..., 1:, :3, 3]  # p − o, (..., m, 3)
+
+def _frame_jacobians(robot, q, frames):
+    """Poses (..., k, 4, 4) and geometric Jacobians (..., k, 6, n) of k frames from one frame_poses walk.
+
+    The walk visits the frames and the child links of every motion joint on their paths, each
+    once; `frame_jacobian` documents the columns. Unchecked: robot a Robot, q an array or Tensor.
+    """
+    plans = [_jacobian_plan(robot, frame) for frame in frames]
+    links = list(dict.fromkeys(link for plan in plans for link in plan[0]))
+    T = _frame_poses(robot, q, list(frames) + links)  # (..., k + L, 4, 4)
+    xp, k, batch = _namespace(q), len(frames), q.shape[:-1]
+    at = {link: k + i for i, link in enumerate(links)}
+    J = []
+    for i, (plan_links, axes, revolute, gather) in enumerate(plans):
+        if not plan_links:  # only fixed joints from the root: nothing moves the frame
+            J.append(np.zeros(batch + (6, robot.n)))
+            continue
+        L = T[..., [at[link] for link in plan_links], :, :]  # (..., m, 4, 4) the child links
+        z = (L[..., :3, :3] @ axes)[..., 0]  # (..., m, 3) world axes
+        r = T[..., i:i + 1, :3, 3] - L[..., :3, 3]  # p − o, (..., m, 3)
         z_cross_r = z[..., _NEXT] * r[..., _AFTER] - z[..., _AFTER] * r[..., _NEXT]
         columns = xp.concatenate([xp.where(revolute, z_cross_r, z), z * revolute], axis=-1)  # (..., m, 6)
-        return xp.swapaxes(columns, -1, -2) @ gather  # motions -> q's columns, mimic scales summed
-
-    return _run(q, jac)
+        J.append(xp.swapaxes(columns, -1, -2) @ gather)  # motions -> q's columns, mimic scales summed
+    if xp is ad and not any(isinstance(j, ad.Tensor) for j in J):
+        J[0] = ad.Tensor(J[0])
+    return T[..., :k, :, :], xp.stack(J, axis=-3)
 
 
 # (a × b)_i = a_{i+1} b_{i+2} − a_{i+2} b_{i+1}, indices mod 3

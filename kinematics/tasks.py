@@ -37,7 +37,7 @@ import numpy as np
 import autodiff as ad
 
 from .chain import Chain
-from .fk import _angular_seed, _frame_poses, pose_error, rotation_vector
+from .fk import _VEX_MINUS, _VEX_PLUS, _frame_jacobians, _frame_poses, pose_error, rotation_vector
 from .robot import as_robot
 
 __all__ = ["Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost"]
@@ -516,44 +516,59 @@ class Problem:
         return np.concatenate([t.residual(T, q, idx) for t in self.hard], axis=-1)
 
     def evaluate(self, q: np.ndarray, idx: np.ndarray):
-        """e (R, m), A = −∂e/∂q (R, m, n) — geometric rows for Pose, Position, Orientation — from one backward pass.
+        """e (R, m) and A = −∂e/∂q (R, m, n) at q (R, n).
 
-        The backward pass carries one cotangent per Jacobian row, stacked: six on each geometric
-        frame's pose (e_k on the position, `_angular_seed` on the rotation) and one per row of
-        every other hard task's residual, whose Jacobian is ∂r/∂q (so A takes its negative).
+        Every hard residual reads q through its frames' poses, and a pose moves with q as
+        dp = J_v dq, dR = [J_ω dq]× R, with (J_v; J_ω) the frame's geometric Jacobian
+        (`frame_jacobian`, closed form from the same walk as the poses). So:
+
+        - Pose, Position, Orientation take rows of J itself (LM's convention, as for a chain:
+          ∂e/∂q = −J at zero error);
+        - every other task backpropagates its residual to the poses, one cotangent per row in one
+          stacked pass through a graph of a few ops (not through FK), and the chain rule gives
+          ∂r/∂q = g_pᵀ J_v + g_ωᵀ J_ω with g_p = ∂r/∂p and g_ω = vex(∂r/∂R · Rᵀ − R · ∂r/∂Rᵀ)
+          (⟨G, [ω]× R⟩ = ω · vex(G Rᵀ − R Gᵀ)).
         """
-        R, n = q.shape
-        leaf = ad.Tensor(q, requires_grad=True)
-        T = self._poses(leaf, self.hard_frames)
-        geo = [T[f] for f in self.geometric_frames]
-        residuals = [t.residual(T, leaf, idx) for t in self.generic]
-        outputs = [ad.reshape(P[..., :3, :], (R, 12)) for P in geo] + residuals
-        Y = ad.concatenate(outputs, axis=-1) if len(outputs) > 1 else outputs[0]
-        m_geo = 6 * len(geo)
-        m = m_geo + sum(r.shape[-1] for r in residuals)
-        seeds = np.zeros((m, R, Y.shape[-1]))
-        for k, P in enumerate(geo):
-            block = seeds[6 * k:6 * k + 6, :, 12 * k:12 * k + 12].reshape(6, R, 3, 4)
-            for i in range(3):
-                block[i, :, i, 3] = 1.0
-            block[3:, :, :, :3] = _angular_seed(P.data[..., :3, :3])
-        rows = np.arange(m - m_geo)
-        seeds[m_geo + rows, :, 12 * len(geo) + rows] = 1.0
-        Y.backward(seeds)
-        G = np.moveaxis(leaf.grad, 0, 1)  # (R, m, n): geometric Jacobians, then ∂r/∂q
-        values = {f: T[f].data for f in self.hard_frames}
-        e_parts, A_parts, generic_at = [], [], m_geo
+        T, J = _frame_jacobians(self.robot, q, self.hard_frames)
+        poses = {f: T[:, k] for k, f in enumerate(self.hard_frames)}
+        column = {f: k for k, f in enumerate(self.hard_frames)}
+        generic = self._generic_jacobians(poses, J, column, q, idx) if self.generic else iter(())
+        e_parts, A_parts = [], []
         for task in self.hard:
             if task.geometric is not None:
-                k = self.geometric_frames.index(task.frames[0])
-                e_parts.append(task.residual(values, q, idx))
-                A_parts.append(G[:, 6 * k:6 * k + 6][:, task.geometric])
+                e_parts.append(task.residual(poses, q, idx))
+                A_parts.append(J[:, column[task.frames[0]], task.geometric])
             else:
-                r = residuals[self.generic.index(task)]
-                e_parts.append(r.data)
-                A_parts.append(-G[:, generic_at:generic_at + r.shape[-1]])
-                generic_at += r.shape[-1]
+                r, A = next(generic)
+                e_parts.append(r)
+                A_parts.append(A)
         return np.concatenate(e_parts, axis=-1), np.concatenate(A_parts, axis=1)
+
+    def _generic_jacobians(self, poses, J, column, q, idx):
+        """(r (R, m_t), A = −∂r/∂q (R, m_t, n)) of each non-geometric hard task, in order, from one backward pass."""
+        R = len(q)
+        leaves = {f: ad.Tensor(poses[f], requires_grad=True) for f in dict.fromkeys(
+            f for t in self.generic for f in t.frames)}
+        residuals = [t.residual(leaves, q, idx) for t in self.generic]
+        widths = [r.shape[-1] for r in residuals]
+        Y = ad.concatenate(residuals, axis=-1) if len(residuals) > 1 else residuals[0]
+        m = Y.shape[-1]
+        seeds = np.zeros((m, R, m))
+        seeds[np.arange(m), :, np.arange(m)] = 1.0
+        Y.backward(seeds)
+        D = np.zeros((R, m, q.shape[-1]))  # ∂r/∂q
+        for f, leaf in leaves.items():
+            if leaf.grad is None:
+                continue
+            G = np.moveaxis(leaf.grad, 0, 1)  # (R, m, 4, 4)
+            M = G[..., :3, :3] @ np.swapaxes(poses[f][:, None, :3, :3], -1, -2)  # G Rᵀ
+            g_w = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]
+            Jf = J[:, column[f]]
+            D += G[..., :3, 3] @ Jf[:, :3] + g_w @ Jf[:, 3:]
+        at = 0
+        for r, width in zip(residuals, widths):
+            yield r.data, -D[:, at:at + width]
+            at += width
 
     def task_errors(self, e: np.ndarray):
         """(position (R, h), angle (R, h)) per hard task from the stacked residual (R, m)."""

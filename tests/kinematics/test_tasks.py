@@ -356,3 +356,46 @@ def test_chain_base_with_rotation_and_a_task_on_a_middle_link():
     result = kin.solve(arm, kin.Pose("panda_joint6", T))
     assert result.success.all()
     np.testing.assert_allclose(kin.frame_poses(arm, result.q, ["panda_joint6"])[:, 0], T, atol=3e-6)
+
+
+def test_history_of_a_task_solve_holds_the_worst_task_errors_in_metres_and_radians():
+    robot = two_pandas()
+    q_goal = sample_q(robot, 2, seed=70)
+    T = kin.frame_poses(robot, q_goal, ["left_tool", "right_tool"])
+    tasks = [kin.Pose("left_tool", T[:, 0]), kin.Position("right_tool", T[:, 1, :3, 3], tol_position=1e-7)]
+    result = kin.solve(robot, tasks, record_history=True)
+    assert result.success.all()
+    for b, h in enumerate(result.history):
+        assert len(h["q"]) == len(h["position_error"]) >= 2
+        P = kin.frame_poses(robot, h["q"], ["left_tool", "right_tool"])[:, :, :3, 3]
+        worst = np.linalg.norm(P - T[b, :, :3, 3], axis=-1).max(axis=-1)
+        np.testing.assert_allclose(h["position_error"], worst, rtol=1e-9, atol=1e-15)
+        np.testing.assert_array_equal(h["q"][-1], result.q[b])
+
+
+def yoshikawa(robot, q, frame):
+    J = kin.frame_jacobian(robot, q, frame)
+    return np.sqrt(np.linalg.det(J @ np.swapaxes(J, -1, -2)))
+
+
+def test_manipulability_cost_gradient_matches_differences():
+    q = sample_q(PANDA, 3, seed=80)
+    problem = Problem(PANDA, [kin.Position("tool", [0.4, 0, 0.5]), kin.Manipulability("tool", 2.0)], TOL, TOL)
+    idx = np.zeros(3, dtype=int)
+    c, g = problem.soft_cost(q, idx, grad=True)
+    # −w log √det(J Jᵀ): the ε = 1e-9 in the task shifts it by about ε·tr((J Jᵀ)⁻¹)
+    np.testing.assert_allclose(c, -2.0 * np.log(yoshikawa(PANDA, q, "tool")), rtol=1e-5)
+    fd = fd_jacobian(lambda x: problem.soft_cost(x, idx, grad=False)[0][:, None], q)[:, 0]
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7)
+
+
+def test_manipulability_moves_the_arm_away_from_singularities_while_the_position_holds():
+    q_goal = sample_q(PANDA, 40, seed=81)
+    p = kin.forward_kinematics(PANDA, q_goal)[:, :3, 3]
+    plain = kin.solve(PANDA, kin.Position("tool", p))
+    soft = kin.solve(PANDA, [kin.Position("tool", p), kin.Manipulability("tool", 1.0)])
+    assert plain.success.all() and soft.success.all()
+    before, after = yoshikawa(PANDA, plain.q, "tool"), yoshikawa(PANDA, soft.q, "tool")
+    assert np.all(after >= before * (1 - 1e-9)) and np.median(after / before) > 1.2
+    got = kin.forward_kinematics(PANDA, soft.q)[:, :3, 3]
+    assert np.linalg.norm(got - p, axis=-1).max() <= TOL

@@ -96,7 +96,7 @@ def _inputs(chain, targets, q_start):
     q0 = np.broadcast_to(q0, (len(T), chain.n)) if q0.shape in ((chain.n,), (1, chain.n)) else q0
     if q0.shape != (len(T), chain.n):
         raise ValueError(f"q_start must be ({chain.n},) or ({len(T)}, {chain.n}), got shape {q0.shape}")
-    if np.any(q0 < chain.lower) or np.any(q0 > chain.upper):
+    if not np.all((q0 >= chain.lower) & (q0 <= chain.upper)):  # NaN fails this too
         raise ValueError("q_start must be inside the Panda's joint limits (both libraries refuse a start outside)")
     return T, q0
 

@@ -116,6 +116,7 @@ def test_a_missing_library_is_an_import_error_of_one_line(monkeypatch, module, p
     (np.full((4, 4), np.nan), None, "targets must be finite"),
     (np.eye(4), np.zeros(6), "q_start must be \\(7,\\) or \\(1, 7\\)"),
     (np.eye(4), np.zeros(7), "inside the Panda's joint limits"),  # joint 4's range is [-3.07, -0.07]
+    (np.eye(4), np.full(7, np.nan), "inside the Panda's joint limits"),
 ])
 def test_bad_input(library, targets, q_start, message):
     with pytest.raises(ValueError, match=message):

@@ -89,6 +89,7 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None) ->
         if base or tip:
             raise CommandError(f"--base/--tip apply to URDF files only, not to the built-in arm {spec!r}")
         return robots.get(spec)
+    _refuse_tree(spec)
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix not in (".urdf", ".toml"):
@@ -108,6 +109,19 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None) ->
     if load is None:
         raise CommandError("TOML arm files not available in this installation (robots.load is missing)")
     return load(str(path))
+
+
+def _refuse_tree(spec: str) -> None:
+    """A built-in tree (robots.get gives a kinematics.Robot, e.g. "dual_panda") is named, then refused:
+    the commands take serial arms only so far, and a tree joins robots.available() once they all work."""
+    try:
+        robot = robots.get(spec)
+    except ValueError:
+        return
+    if isinstance(robot, kin.Robot):
+        raise CommandError(f"{spec!r} is a built-in kinematic tree ({robot.n} joints, end frames "
+                           f"{', '.join(robot.offsets)}), and the commands take serial arms only so far; use it from "
+                           f"Python: robots.get({spec!r}), kinematics.frame_poses")
 
 
 def joint_kinds(chain: kin.Chain) -> str:

@@ -1,6 +1,7 @@
 """robots: arm definitions — planar arms, DH tables, URDF files, TOML arm files, a catalog.
 
-Every builder returns a `kinematics.Chain`; `load_robot` returns a whole tree (`kinematics.Robot`).
+Every builder returns a `kinematics.Chain` (but `builders.mount_arms`, arms on a torso); `load_robot`
+returns a whole tree (`kinematics.Robot`), and so does `get` for the built-in trees ("dual_panda").
 """
 
 from .armfile import ArmFileError, load

@@ -1,4 +1,4 @@
-"""Arm builders: planar n-link arms and Denavit-Hartenberg tables.
+"""Arm builders: planar n-link arms and Denavit-Hartenberg tables (Chains), arms on a torso (a Robot).
 
 A DH row becomes one joint: the constant part of the row before the joint motion goes into the
 joint's origin, the part after it into the next joint's origin (or the tool), so every
@@ -12,11 +12,12 @@ import math
 
 import numpy as np
 
-from kinematics import Chain, Joint
+from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
 from kinematics.chain import MAX_LENGTH
+from kinematics.robot import as_robot
 from kinematics.transforms import rot_x, rot_z, translation
 
-__all__ = ["DHRow", "planar", "from_dh"]
+__all__ = ["DHRow", "planar", "from_dh", "mount_arms"]
 
 
 def _limits(limits, name):
@@ -144,3 +145,58 @@ def from_dh(rows, *, modified: bool = False, base=None, tool=None, name: str | N
         after = trailing
     tool = after if tool is None else after @ np.asarray(tool, dtype=float)
     return Chain(joints, base=base, tool=tool, name=name or "dh")
+
+
+def mount_arms(arms, *, root: str = "torso", name: str = "robot") -> Robot:
+    """Several arms fixed to one root link, as one tree: a dual-arm robot on a torso.
+
+    Each arm keeps its own tree (`Robot.from_chain` for a Chain: its joints, limits, origins and
+    end frame "tool", never rebuilt from DH), with every link, joint and extra frame name given
+    the arm's prefix; a fixed joint f"{prefix}mount" holds the arm's root link (a chain's
+    "base", i.e. f"{prefix}base") at `mount` in the root link's frame. So an arm's frame pose is
+    mount · (the arm's own pose of that frame at its q), and q is the arms' q one after another.
+
+    Args:
+        arms: (prefix, arm, mount) triples: prefix a non-empty string, arm a `kinematics.Chain`
+            or `kinematics.Robot`, mount a (4, 4) rigid transform.
+        root: the root link's name.
+        name: the robot's name.
+
+    Returns:
+        A `kinematics.Robot`: joint_names, lower and upper are the arms' in the order given.
+
+    Raises:
+        ValueError: no arms, an empty or non-string prefix, a bad mount, or names that clash
+            (two arms with one prefix; `Robot` names the duplicate).
+        TypeError: an arm that is neither a Chain nor a Robot.
+
+    Example:
+        >>> from kinematics import frame_poses
+        >>> from kinematics.transforms import translation
+        >>> two = mount_arms([("l_", planar([1.0]), translation([0, 1, 0])),
+        ...                   ("r_", planar([1.0]), translation([0, -1, 0]))])
+        >>> two.joint_names
+        ['l_joint1', 'r_joint1']
+        >>> np.round(frame_poses(two, [0.0, np.pi / 2], ["l_tool", "r_tool"])[:, :3, 3], 12) + 0.0
+        array([[1., 1., 0.],
+               [0., 0., 0.]])
+    """
+    arms = list(arms)
+    if not arms:
+        raise ValueError(f"mount_arms: {name!r} needs at least one (prefix, arm, mount) triple")
+    joints, frames = [], {}
+    for k, triple in enumerate(arms):
+        try:
+            prefix, arm, mount = triple
+        except (TypeError, ValueError):
+            raise ValueError(f"mount_arms: arm {k} must be a (prefix, arm, mount) triple, got {triple!r}") from None
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"mount_arms: arm {k}'s prefix must be a non-empty string, got {prefix!r}")
+        tree = as_robot(arm)
+        joints.append(RobotJoint(f"{prefix}mount", root, prefix + tree.root, FIXED, mount))
+        for j in tree.joints:  # the arm's own joints, renamed; origins, axes and limits as they are
+            mimic = None if j.mimic is None else (prefix + j.mimic[0], *j.mimic[1:])
+            joints.append(RobotJoint(prefix + j.name, prefix + j.parent, prefix + j.child, j.type, j.origin, j.axis,
+                                     j.limits, mimic))
+        frames.update({prefix + frame: (prefix + link, offset) for frame, (link, offset) in tree.offsets.items()})
+    return Robot(joints, frames=frames, name=name)

@@ -1,4 +1,9 @@
-"""Built-in arms, from published DH tables (sources beside each; verified against URDFs where noted)."""
+"""Built-in arms, from published DH tables (sources beside each; verified against URDFs where noted).
+
+Besides the serial arms (`available()`, each a `kinematics.Chain`), `get` knows built-in trees
+(`kinematics.Robot`), such as "dual_panda". A tree joins `available()` only once every CLI
+command works on it: the commands and tests that iterate `available()` take Chains.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import math
 
 from kinematics.transforms import rot_x, rot_z, translation
 
-from .builders import DHRow, from_dh, planar
+from .builders import DHRow, from_dh, mount_arms, planar
 
 __all__ = ["available", "get"]
 
@@ -95,6 +100,24 @@ def _gen3():
                     for i, ((al, d, o), lim) in enumerate(zip(rows, limits))], base=rot_x(pi), name="gen3")
 
 
+# dual_panda's layout: the torso's frame is the world frame (x forward, z up); each Panda stands
+# upright on it, 0.5 m up and 0.3 m to either side. No rotation is needed for the arms to face
+# forward: a Panda's base x axis is its front (its ready pose reaches along +x).
+DUAL_PANDA_MOUNTS = {"left": translation([0.0, 0.3, 0.5]), "right": translation([0.0, -0.3, 0.5])}
+
+
+def _dual_panda():
+    # Two built-in Pandas (joints, limits and 0.107 m flange tool as `_panda`) on a fixed torso:
+    # root link "torso", fixed joints left_mount / right_mount to links left_base / right_base,
+    # joints left_panda_joint1..7 then right_panda_joint1..7 (q = left 7, right 7), end
+    # frames left_tool and right_tool.
+    arm = _panda()
+    return mount_arms([(f"{side}_", arm, mount) for side, mount in DUAL_PANDA_MOUNTS.items()],
+                      root="torso", name="dual_panda")
+
+
+_TREES = {"dual_panda": _dual_panda}
+
 _BUILDERS = {
     "planar2": lambda: planar([1.0, 0.8], name="planar2"),
     "planar3": lambda: planar([1.0, 0.8, 0.6], name="planar3"),
@@ -110,16 +133,21 @@ _BUILDERS = {
 
 
 def available() -> list:
-    """Names of the built-in arms."""
+    """Names of the built-in serial arms (not the trees: module docstring)."""
     return list(_BUILDERS)
 
 
 def get(name: str):
-    """The built-in arm `name` as a kinematics.Chain (a new object each call)."""
-    try:
-        builder = _BUILDERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown robot {name!r}; built-in arms: {', '.join(_BUILDERS)}") from None
+    """The built-in arm `name` as a kinematics.Chain, or the built-in tree `name` (e.g.
+    "dual_panda") as a kinematics.Robot; a new object each call.
+
+    Raises:
+        ValueError: an unknown name (the message lists the arms and the trees).
+    """
+    builder = (_BUILDERS.get(name) or _TREES.get(name)) if isinstance(name, str) else None
+    if builder is None:
+        raise ValueError(f"unknown robot {name!r}; built-in arms: {', '.join(_BUILDERS)}; "
+                         f"built-in trees: {', '.join(_TREES)}")
     return builder()
 
 

@@ -193,7 +193,7 @@ def _check_q0(chain: Chain, q0, batch: int):
     if np.any(outside):
         j = int(np.argwhere(outside)[0][-1])
         raise ValueError(
-            f"q0: joint {chain.joints[j].name!r} is outside its limits "
+            f"q0: joint {chain.joint_names[j]!r} is outside its limits "
             f"[{chain.lower[j]:.4g}, {chain.upper[j]:.4g}]"
         )
     return np.broadcast_to(q0, (batch, chain.n))

@@ -125,8 +125,8 @@ def _refuse_tree(spec: str) -> None:
 
 
 def joint_kinds(chain: kin.Chain) -> str:
-    """One letter per joint: R revolute, C continuous (unbounded revolute), P prismatic."""
-    return "".join("P" if j.type == kin.PRISMATIC else "C" if j.continuous else "R" for j in chain.joints)
+    """One letter per free joint (q's columns): R revolute, C continuous (unbounded revolute), P prismatic."""
+    return "".join("P" if j.type == kin.PRISMATIC else "C" if j.continuous else "R" for j in chain.free_joints)
 
 
 def format_limits(joint, degrees: bool = False) -> str:
@@ -189,13 +189,14 @@ def parse_q(chain: kin.Chain, values, degrees: bool = False, what: str = "Q") ->
         raise CommandError(f"{what}: {chain.name} has {chain.n} joints ({', '.join(chain.joint_names)}), "
                            f"got {len(q)} value{'s' if len(q) != 1 else ''}")
     if degrees:
-        q = np.where([j.type == kin.REVOLUTE for j in chain.joints], np.radians(q), q)
+        q = np.where([j.type == kin.REVOLUTE for j in chain.free_joints], np.radians(q), q)
     return q
 
 
 def outside_limits(chain: kin.Chain, q) -> list:
-    """Names of the joints whose value lies outside their limits."""
-    return [j.name for j, v in zip(chain.joints, q) if not j.limits[0] - 1e-12 <= v <= j.limits[1] + 1e-12]
+    """Names of the free joints whose value lies outside their limits (mimic joints' limits included:
+    `chain.free_joints` carry the intersected box)."""
+    return [j.name for j, v in zip(chain.free_joints, q) if not j.limits[0] - 1e-12 <= v <= j.limits[1] + 1e-12]
 
 
 # ----------------------------------------------------------------------------- rotations

@@ -34,19 +34,24 @@ def register(subparsers) -> None:
 
 
 def describe(chain) -> dict:
-    """A JSON-ready description of an arm: name, DoF, joint kinds, and each joint."""
+    """A JSON-ready description of an arm: name, DoF, joint kinds, and each free joint (q's columns,
+    with the limits their mimic joints imply); "mimic" lists the coupled joints, when there are any."""
     def bound(v):
         return None if math.isinf(v) else v
 
-    return {
+    description = {
         "name": chain.name,
         "dof": chain.n,
         "joint_types": common.joint_kinds(chain),
         "planar": chain.planar,
         "joints": [{"name": j.name, "type": "continuous" if j.continuous else j.type,
                     "lower": bound(j.limits[0]), "upper": bound(j.limits[1]), "axis": j.axis.tolist()}
-                   for j in chain.joints],
+                   for j in chain.free_joints],
     }
+    if chain.mimic:
+        description["mimic"] = [{"name": name, "master": master, "multiplier": multiplier, "offset": offset}
+                                for name, (master, multiplier, offset) in chain.mimic.items()]
+    return description
 
 
 def run(args) -> int:
@@ -72,10 +77,12 @@ def run(args) -> int:
     unit = "deg" if args.degrees else "rad"
     width = max(len(n) for n in chain.joint_names)
     print(f"  {'#':>2} {'joint':<{width}} {'type':<11} {'limits (' + unit + ')':<22} axis (joint frame)")
-    for k, j in enumerate(chain.joints, 1):
+    for k, j in enumerate(chain.free_joints, 1):
         kind = "continuous" if j.continuous else j.type
         axis = "[" + ", ".join(f"{a:.3g}" for a in j.axis) + "]"
         print(f"  {k:>2} {j.name:<{width}} {kind:<11} {common.format_limits(j, args.degrees):<22} {axis}")
+    for name, (master, multiplier, offset) in chain.mimic.items():  # coupled: not in q
+        print(f"  mimic {name} = {multiplier:g} · {master} + {offset:g} (its limits narrow {master}'s)")
     return 0
 
 

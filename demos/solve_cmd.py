@@ -137,7 +137,7 @@ def run(args) -> int:
 
 def _print_single(chain, target, report, degrees, args):
     q = np.asarray(report["q"])
-    revolute = np.array([j.type == kin.REVOLUTE for j in chain.joints])
+    revolute = np.array([j.type == kin.REVOLUTE for j in chain.free_joints])
     shown = np.where(revolute, np.degrees(q), q) if degrees else q
     if target.shape == (4, 4):
         # The orientation as the user gave it (a round trip through the matrix may wrap angles).
@@ -176,6 +176,9 @@ def _manifest(args, chain, options: dict, count: int) -> dict:
 
     structure = {"joints": [[j.name, j.type, j.axis.tolist(), j.origin.tolist(), list(j.limits)] for j in chain.joints],
                  "base": chain.base.tolist(), "tool": chain.tool.tolist(), "planar": chain.planar}
+    if chain.mimic:  # only then: the fingerprints of chains without mimic joints stay as they were
+        structure["mimic"] = {name: list(coupling) for name, coupling in chain.mimic.items()}
+        structure["masters"] = [[j.name, j.type, list(j.limits)] for j in chain.masters]
     manifest = {"armgrad": autodiff.__version__, "robot": chain.name,
                 "robot_fingerprint": chunks.fingerprint(structure), "targets": chunks.file_fingerprint(args.targets),
                 "count": count, "degrees": args.degrees, "chunk": args.chunk}

@@ -10,19 +10,35 @@ For speed, `compile_chain` rewrites every motion as one about the local z axis
 T(q) = C_0 Mz(q_1) C_1 Mz(q_2) ... Mz(q_n) C_n. Each factor C_{i-1} Mz(q_i) is linear in the
 features φ_i = (1, cos q_i, sin q_i, q_i), so all n local transforms come from one contraction
 with a constant (n, 4, 16) table.
+
+Mimic joints (URDF's `<mimic>`) are coupled, not free: `Chain(joints, mimic={name: (master,
+multiplier, offset)})` sets joint `name`'s value to multiplier · value(master) + offset. q then
+holds the free joints only (`free_joints`, `joint_names`, `n`): the joints of the path that mimic
+nothing, base to tip, then the `masters`, free joints that lie off the path (a gripper's first
+finger, which the second finger's chain mimics without passing through it: its column moves the
+path only through its mimics). Every motion's value is affine in one column,
+values = q[..., source] · scale + shift (`coupling`), so FK gathers and scales q before the
+motions and the engine's derivatives follow by the chain rule; the closed-form Jacobian is the
+one of the motions times the (m, n) `coupling_matrix`. A mimic joint's own limits are enforced
+through its source: each is pulled back to the source's value, (lower − offset) / multiplier to
+(upper − offset) / multiplier (ends swapped for a negative multiplier), and intersected into the
+source's box (`lower`, `upper`), so a q inside the box keeps every mimic joint inside its limits.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+import types
 from functools import cached_property
 
 import numpy as np
 
 from .transforms import axis_to_z, unit_vector
 
-__all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC", "MAX_LENGTH", "MAX_LIMIT", "MAX_JOINTS"]
+__all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC", "MAX_LENGTH", "MAX_LIMIT", "MAX_JOINTS", "check_mimic",
+           "resolve_mimic", "mimic_limits"]
 
 REVOLUTE = "revolute"
 PRISMATIC = "prismatic"
@@ -99,20 +115,48 @@ class Chain:
     """A serial kinematic chain.
 
     Args:
-        joints: the joints, base to tip (1 to MAX_JOINTS of them).
+        joints: the movable joints of the path, base to tip (1 to MAX_JOINTS of them), mimic
+            joints included: FK multiplies all of them.
         base: (4, 4) pose of the chain's root in the world (default identity).
         tool: (4, 4) end-effector transform after the last joint (default identity); base and
             tool are rigid with |translation| <= MAX_LENGTH, as a joint's origin.
         name: a label.
         planar: the chain moves in its base's xy plane (every joint turns about the base z axis),
             so 2-D position targets make sense for it.
+        mimic: {joint name: (master name, multiplier, offset)} for the coupled joints among
+            `joints`: value = multiplier · value(master) + offset (module docstring). A master is
+            another joint of the path or of `masters`; a mimic of a mimic resolves to the free
+            joint at the end of the couplings.
+        masters: free joints off the path that mimic joints of the path follow (only their name,
+            type and limits matter: their motion is not on the path); each must drive a mimic.
 
     Attributes:
-        n: degrees of freedom.
-        lower, upper: (n,) joint limits (infinite for unbounded joints).
+        joints: the path's joints, as given (m = len(joints) motions).
+        free_joints: the q columns: the path's joints that mimic nothing, then `masters`; each
+            with its limits intersected with its mimics' (so `free_joints[i].limits` ==
+            (lower[i], upper[i])). Without mimic joints, `joints` itself.
+        n: degrees of freedom, len(free_joints).
+        lower, upper: (n,) the free joints' limits (infinite for unbounded joints), intersected
+            with the limits their mimic joints imply (module docstring).
+        mimic: {mimic joint: (master, multiplier, offset)} as given (checked; read-only), empty
+            without mimic joints.
+        masters: the free joints off the path, as given.
+        coupling: (source, scale, shift): (m,) arrays with motion k's value
+            q[..., source[k]] · scale[k] + shift[k] (scale or shift None when all ones or all
+            zeros); None when the motions' values are q itself (m = n, source = 0..m-1, no scale
+            or shift): without mimic joints, or a Panda finger's chain, whose last joint copies
+            the other finger's.
+
+    Raises:
+        ValueError: no or too many joints, a bad base or tool, a mimic that names an unknown
+            joint, a cycle of mimics, a master that drives nothing, duplicate names among joints
+            and masters, mimic limits that no value of their source meets (the message names
+            both joints).
+        TypeError: a master that is not a `kinematics.Joint`.
     """
 
-    def __init__(self, joints, base=None, tool=None, name: str = "chain", planar: bool = False):
+    def __init__(self, joints, base=None, tool=None, name: str = "chain", planar: bool = False, mimic=None,
+                 masters=()):
         self.joints = tuple(joints)
         if not self.joints:
             raise ValueError("Chain: needs at least one joint")
@@ -123,44 +167,109 @@ class Chain:
         self.tool = np.eye(4) if tool is None else _pose(tool, "Chain: tool")
         self.name = name
         self.planar = bool(planar)
-        self.lower = np.array([j.limits[0] for j in self.joints])
-        self.upper = np.array([j.limits[1] for j in self.joints])
+        # read-only: a chain is not changed after it is built (its compiled tables and tree are cached)
+        self.mimic = types.MappingProxyType({} if mimic is None else {key: check_mimic(key, value)
+                                                                      for key, value in dict(mimic).items()})
+        self.masters = tuple(masters)
+        if not self.mimic and not self.masters:  # the common case: q drives the motions one to one
+            self.free_joints, self.coupling = self.joints, None
+            self.lower = np.array([j.limits[0] for j in self.joints])
+            self.upper = np.array([j.limits[1] for j in self.joints])
+        else:
+            self._couple()
+
+    def _couple(self):
+        """free_joints, coupling, lower and upper of a chain with mimic joints (checked)."""
+        who = f"Chain {self.name!r}"
+        path = {j.name: j for j in self.joints}
+        known = dict(path)
+        for joint in self.masters:
+            if not isinstance(joint, Joint):
+                raise TypeError(f"{who}: masters must be kinematics.Joint, got {type(joint).__name__}")
+            if joint.name in known:
+                raise ValueError(f"{who}: master {joint.name!r} is also a joint of the path or another master")
+            known[joint.name] = joint
+        for key in self.mimic:
+            if key not in path:
+                raise ValueError(f"{who}: mimic joint {key!r} is not one of its joints ({_short(list(path))})")
+        free = [j for j in self.joints if j.name not in self.mimic] + list(self.masters)
+        index = {j.name: i for i, j in enumerate(free)}
+        m = len(self.joints)
+        source, scale, shift = np.zeros(m, dtype=int), np.ones(m), np.zeros(m)
+        couplings = []
+        for k, joint in enumerate(self.joints):
+            if joint.name in self.mimic:
+                master, scale[k], shift[k] = resolve_mimic(who, joint.name, self.mimic, known)
+                source[k] = index[master]
+                couplings.append((joint.name, joint.limits, source[k], scale[k], shift[k]))
+            else:
+                source[k] = index[joint.name]
+        idle = [j.name for j in self.masters if index[j.name] not in set(source.tolist())]
+        if idle:
+            raise ValueError(f"{who}: master {idle[0]!r} drives no joint of the path (no mimic joint resolves to it)")
+        self.lower, self.upper = mimic_limits(who, [j.limits[0] for j in free], [j.limits[1] for j in free],
+                                              [j.name for j in free], couplings)
+        self.free_joints = tuple(j if j.limits == (lo, hi) else dataclasses.replace(j, limits=(lo, hi))
+                                 for j, lo, hi in zip(free, self.lower.tolist(), self.upper.tolist()))
+        scale, shift = None if np.all(scale == 1.0) else scale, None if np.all(shift == 0.0) else shift
+        identity = scale is None and shift is None and m == len(free) and np.array_equal(source, np.arange(m))
+        self.coupling = None if identity else (source, scale, shift)  # identity: q drives the motions as it is
 
     @property
     def n(self) -> int:
-        return len(self.joints)
+        return len(self.free_joints)
 
     @property
     def joint_names(self) -> list:
-        return [j.name for j in self.joints]
+        """The free joints' names: q's columns."""
+        return [j.name for j in self.free_joints]
+
+    @property
+    def mimic_names(self) -> list:
+        """The mimic joints of the path, base to tip (not in q)."""
+        return [j.name for j in self.joints if j.name in self.mimic]
+
+    @property
+    def coupling_matrix(self) -> np.ndarray:
+        """(m, n) d(motion values)/dq: row k holds scale[k] in column source[k] (the identity without
+        mimic joints)."""
+        if self.coupling is None:
+            return np.eye(self.n)
+        source, scale, _ = self.coupling
+        M = np.zeros((len(self.joints), self.n))
+        M[np.arange(len(self.joints)), source] = 1.0 if scale is None else scale
+        return M
 
     def replace(self, **changes) -> Chain:
-        """A copy with some of joints, base, tool, name, planar changed."""
-        fields = dict(joints=self.joints, base=self.base, tool=self.tool, name=self.name, planar=self.planar)
+        """A copy with some of joints, base, tool, name, planar, mimic, masters changed."""
+        fields = dict(joints=self.joints, base=self.base, tool=self.tool, name=self.name, planar=self.planar,
+                      mimic=self.mimic, masters=self.masters)
         fields.update(changes)
         return Chain(**fields)
 
     def __repr__(self) -> str:
-        kinds = "".join("R" if j.type == REVOLUTE else "P" for j in self.joints)
-        return f"Chain({self.name!r}, {self.n} joints {kinds})"
+        kinds = "".join("R" if j.type == REVOLUTE else "P" for j in self.free_joints)
+        mimics = f", {len(self.mimic)} mimic" if self.mimic else ""
+        return f"Chain({self.name!r}, {self.n} joints {kinds}{mimics})"
 
     @cached_property
     def compiled(self) -> dict:
         """The folded form used by forward kinematics (see the module docstring).
 
-        Returns a dict of constants:
-            table: (n, 4, 16) — local transform i, flattened, is φ_i @ table[i] with
+        Returns a dict of constants over the m = len(joints) motions (m = n without mimic
+        joints; q_i below is motion i's value, see `coupling`):
+            table: (m, 4, 16) — local transform i, flattened, is φ_i @ table[i] with
                 φ_i = (1, cos q_i, sin q_i, q_i).
-            table_fk: (n, 4, 16) — the same with the tool folded into the last joint's entry,
+            table_fk: (m, 4, 16) — the same with the tool folded into the last joint's entry,
                 so that the product of the local transforms is the end-effector pose.
-            frames: (n, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
-            constants: (n, 4, 4) — C_i, so that T(q) = Π_i C_i Mz(q_i) · tip.
+            frames: (m, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
+            constants: (m, 4, 4) — C_i, so that T(q) = Π_i C_i Mz(q_i) · tip.
             tip: (4, 4) — the constant after the last motion (its Aᵀ and the tool).
         """
-        n = self.n
-        table = np.zeros((n, 4, 16))
-        frames = np.zeros((n, 4, 4))
-        constants = np.zeros((n, 4, 4))
+        m = len(self.joints)  # the motions, mimic joints included
+        table = np.zeros((m, 4, 16))
+        frames = np.zeros((m, 4, 4))
+        constants = np.zeros((m, 4, 4))
         left = self.base
         for i, joint in enumerate(self.joints):
             A = axis_to_z(joint.axis)
@@ -172,6 +281,126 @@ class Chain:
         tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)
         return {"table": table, "table_fk": np.concatenate([table[:-1], tip[None]]), "frames": frames,
                 "constants": constants, "tip": frames[-1] @ self.tool}
+
+
+def check_mimic(name: str, mimic) -> tuple:
+    """A mimic coupling as (master name, float multiplier, float offset), checked.
+
+    Raises:
+        ValueError: not a triple, a master that is not a non-empty string, a multiplier or offset
+            that is not finite or beyond MAX_LIMIT in magnitude (the message names the joint).
+    """
+    try:
+        master, multiplier, offset = mimic
+        multiplier, offset = float(multiplier), float(offset)
+    except (TypeError, ValueError):
+        raise ValueError(f"Joint {name!r}: mimic must be (master joint name, multiplier, offset) with real "
+                         f"numbers, got {mimic!r}") from None
+    if not isinstance(master, str) or not master:
+        raise ValueError(f"Joint {name!r}: mimic master must be a joint name, got {master!r}")
+    for label, value in (("multiplier", multiplier), ("offset", offset)):
+        if not (math.isfinite(value) and abs(value) <= MAX_LIMIT):
+            raise ValueError(f"Joint {name!r}: mimic {label}={value} must be finite and at most {MAX_LIMIT:g} in "
+                             "magnitude (kinematics.chain.MAX_LIMIT)")
+    return (master, multiplier, offset)
+
+
+def resolve_mimic(who: str, name: str, mimic: dict, known, fixed=frozenset()) -> tuple:
+    """Mimic joint `name`'s (free master, multiplier, offset) through its chain of couplings.
+
+    value = m₁ · (m₂ · x + o₂) + o₁ = (m₁ m₂) · x + (m₁ o₂ + o₁): multipliers multiply along the
+    chain, and each offset is scaled by the multipliers before it.
+
+    Args:
+        who: the owner, for messages ("Robot 'r'", "Chain 'c'").
+        name: a key of `mimic`.
+        mimic: {joint name: (master, multiplier, offset)} of every coupled joint.
+        known: the names of all joints (a master must be one of them).
+        fixed: the names of fixed joints (which cannot be masters).
+
+    Returns:
+        (master, multiplier, offset): the free joint at the end of the chain and the combined map.
+
+    Raises:
+        ValueError: an unknown or fixed master, a cycle of mimics, or a combined multiplier or
+            offset beyond MAX_LIMIT (the message names the joints).
+    """
+    scale, shift, walk = 1.0, 0.0, [name]
+    while True:
+        master, multiplier, offset = mimic[walk[-1]]
+        scale, shift = scale * multiplier, shift + scale * offset  # value = scale·(m·x + o) + shift
+        if master not in known:
+            near = difflib.get_close_matches(master, list(known), n=5)
+            hint = f"; nearest: {_short(near)}" if near else ""
+            raise ValueError(f"{who}: joint {walk[-1]!r} mimics unknown joint {master!r}{hint}")
+        if master in fixed:
+            raise ValueError(f"{who}: joint {walk[-1]!r} mimics fixed joint {master!r}; the master must "
+                             "be a revolute or prismatic joint")
+        if master in walk:
+            raise ValueError(f"{who}: mimic joints form a cycle: {' -> '.join(walk + [master])}")
+        if not (abs(scale) <= MAX_LIMIT and abs(shift) <= MAX_LIMIT):
+            raise ValueError(f"{who}: the mimic chain {' -> '.join(walk + [master])} has multiplier "
+                             f"{scale:g} and offset {shift:g}, beyond {MAX_LIMIT:g} (kinematics.chain.MAX_LIMIT)")
+        if master not in mimic:
+            return master, scale, shift
+        walk.append(master)
+
+
+def mimic_limits(who: str, lower, upper, names, couplings) -> tuple:
+    """The free joints' box with every mimic joint's limits intersected into its source's interval.
+
+    A mimic joint with limits [a, b] and value s · x + o (x its free source) stays inside them
+    exactly for x in [(a − o) / s, (b − o) / s] (ends swapped for s < 0); for s = 0 its value is
+    the constant o, inside or not. An unbounded mimic joint (-inf, inf) constrains nothing, and
+    pulled-back ends beyond ±MAX_LIMIT (a tiny multiplier) are cut there, the widest finite range
+    a joint may have.
+
+    Args:
+        who: the owner, for messages.
+        lower, upper: (n,) the free joints' own limits.
+        names: (n,) the free joints' names.
+        couplings: (mimic name, (a, b), source column, s, o) per mimic joint.
+
+    Returns:
+        (lower, upper): new (n,) arrays.
+
+    Raises:
+        ValueError: a mimic joint whose limits no value of its source meets, within the source's
+            box (narrowed by the mimic joints before it): the message names both joints.
+    """
+    lower, upper = np.array(lower, dtype=float), np.array(upper, dtype=float)
+    narrowed = {}  # source column -> the mimic joints that narrowed it
+    for name, (a, b), k, s, o in couplings:
+        if a == -math.inf and b == math.inf:
+            continue
+        source = names[k]
+        box = f"[{lower[k]:.6g}, {upper[k]:.6g}]"
+        box += f" (narrowed by mimic joint {_short(narrowed[k])})" if k in narrowed else ""
+        if s == 0.0:
+            if a <= o <= b:
+                continue
+            raise ValueError(f"{who}: mimic joint {name!r} = 0 · {source!r} + {o:.6g} is always {o:.6g}, outside its "
+                             f"limits [{a:.6g}, {b:.6g}]")
+        low, high = sorted(((a - o) / s, (b - o) / s))
+        if low <= -MAX_LIMIT and high >= MAX_LIMIT:
+            continue  # no finite limit is narrower
+        # + 0.0 turns a -0.0 end (0 / -1) into 0.0: numpy's samplers refuse a span of -0.0
+        low, high = max(lower[k], low, -MAX_LIMIT) + 0.0, min(upper[k], high, MAX_LIMIT) + 0.0
+        if low > high:
+            ends = sorted(((a - o) / s, (b - o) / s))
+            raise ValueError(f"{who}: mimic joint {name!r} (limits [{a:.6g}, {b:.6g}], value {s:.6g} · {source!r} + "
+                             f"{o:.6g}) needs {source!r} in [{ends[0]:.6g}, {ends[1]:.6g}], which misses {source!r}'s "
+                             f"limits {box}")
+        if (low, high) != (lower[k], upper[k]):
+            narrowed.setdefault(k, []).append(name)
+            lower[k], upper[k] = low, high
+    return lower, upper
+
+
+def _short(names, limit=8):
+    """'a', 'b', ... (k more): at most `limit` names, quoted."""
+    names = [repr(n) for n in names]
+    return ", ".join(names[:limit]) + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _show(value):

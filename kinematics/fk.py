@@ -81,6 +81,25 @@ def _locals(q, table: np.ndarray):
     return xp.reshape(phi @ table, (n,) + batch + (4, 4))
 
 
+def _motion_values(chain: Chain, q):
+    """The values of the chain's m motions, (..., m), from q (..., n): q itself without mimic joints.
+
+    With mimic joints motion k is q[..., source[k]] · scale[k] + shift[k] (`Chain.coupling`): a
+    gather, a product and a sum, in the engine for a Tensor q, so derivatives reach q's columns
+    by the chain rule (the gather's VJP adds up the columns that several motions share).
+    """
+    coupling = chain.coupling
+    if coupling is None:  # no op at all: the serial chain's graph is unchanged
+        return q
+    source, scale, shift = coupling
+    values = q[..., source]
+    if scale is not None:
+        values = values * scale
+    if shift is not None:
+        values = values + shift
+    return values
+
+
 def _run(x, fn):
     """Call fn on a Tensor as it is, or on anything else as a float64 array."""
     return fn(x if isinstance(x, ad.Tensor) else np.asarray(x, dtype=np.float64))
@@ -91,7 +110,8 @@ def forward_kinematics(chain: Chain, q):
 
     Args:
         chain: the arm.
-        q: (..., n) joint values, array or Tensor.
+        q: (..., n) values of its free joints (`chain.joint_names`), array or Tensor; mimic
+            joints take multiplier · q[master] + offset.
 
     Returns:
         (..., 4, 4) poses, of q's kind.
@@ -109,7 +129,7 @@ def _forward_kinematics(chain: Chain, q):
     """`forward_kinematics` without input validation (the IK loop's entry)."""
 
     def fk(q):
-        if math.prod(q.shape[:-1]) * chain.n < COLUMN_WORK:
+        if math.prod(q.shape[:-1]) * len(chain.joints) < COLUMN_WORK:
             return _product(chain, q, rows=4)  # few ops: the whole pose, no slicing
         top = _top_rows_columns(chain, q)
         bottom = np.broadcast_to([0.0, 0.0, 0.0, 1.0], top.shape[:-2] + (1, 4))
@@ -126,9 +146,9 @@ def _product(chain: Chain, q, rows: int):
     rows = 4 it saves the two ops that cut and restore the bottom row, which matters more for a
     few configurations.
     """
-    L = _locals(q, chain.compiled["table_fk"])
+    L = _locals(_motion_values(chain, q), chain.compiled["table_fk"])
     T = L[0] if rows == 4 else L[0][..., :3, :]
-    for i in range(1, chain.n):
+    for i in range(1, len(chain.joints)):
         T = T @ L[i]
     return T
 
@@ -148,12 +168,14 @@ def _top_rows_columns(chain: Chain, q):
     columns: with W = P C, (W Rz(q))₀ = c W₀ + s W₁ and (W Rz(q))₁ = c W₁ − s W₀. So a
     revolute joint is c·(P [C₀ C₁]) + s·(P [C₁ −C₀]) next to P [C₂ C₃]: three constant
     matmuls and a few whole-batch products, with no slicing (a slice's VJP fills a zero array
-    of the whole input). A slide along z adds q W₂ to W₃.
+    of the whole input). A slide along z adds q W₂ to W₃. With mimic joints the motions' values
+    come first (`_motion_values`), and the joints below are the m motions.
     """
     xp = _namespace(q)
-    n, batch = chain.n, q.shape[:-1]
-    M = math.prod(batch)
-    qT = xp.transpose(xp.reshape(q, (M, n)))  # (n, M): row i is joint i over the batch
+    batch = q.shape[:-1]
+    q = _motion_values(chain, q)
+    n, M = q.shape[-1], math.prod(batch)
+    qT = xp.transpose(xp.reshape(q, (M, n)))  # (n, M): row i is motion i over the batch
     c, s = xp.cos(qT), xp.sin(qT)
     P = np.repeat(np.eye(4)[:3, :, None], M, axis=2)  # the identity's top rows, (3, 4, M)
     for i, joint in enumerate(chain.joints):
@@ -234,23 +256,24 @@ def _frame_poses(robot, q, frames):
 def link_poses(chain: Chain, q):
     """Poses of every joint frame and of the end effector, base to tip.
 
-    Entry i < n is the frame of joint i+1 after its motion (its origin lies on the joint's
-    axis, so a drawing of the arm joins these origins); entry n is the end effector, equal to
-    `forward_kinematics(chain, q)`.
+    Entry i < m is the frame of `chain.joints[i]` after its motion (its origin lies on the
+    joint's axis, so a drawing of the arm joins these origins); entry m is the end effector,
+    equal to `forward_kinematics(chain, q)`. m = len(chain.joints) counts the path's mimic joints
+    too (m = n without them).
 
     Args:
-        q: (..., n) joint values, array or Tensor.
+        q: (..., n) values of the free joints, array or Tensor.
 
     Returns:
-        (..., n + 1, 4, 4) poses.
+        (..., m + 1, 4, 4) poses.
     """
     _check_q(chain, q)
     table, frames = chain.compiled["table"], chain.compiled["frames"]
 
     def poses(q):
-        L = _locals(q, table)
+        L = _locals(_motion_values(chain, q), table)
         out = [L[0]]
-        for i in range(1, chain.n):
+        for i in range(1, len(chain.joints)):
             out.append(out[-1] @ L[i])
         out.append(out[-1] @ (frames[-1] @ chain.tool))
         # z-form frames -> joint frames; the tip is already the end-effector pose.
@@ -311,7 +334,9 @@ def pose_and_jacobian(chain: Chain, q):
     The six rows need six cotangents on the pose: e_k on the position for v, and for ω the
     coefficients of ω = vex(dR R0ᵀ) (see `_angular_seed`). They go back together in one
     backward pass, stacked on a leading axis (the engine's VJPs broadcast over it); the
-    smallest batches stack six copies of q instead.
+    smallest batches stack six copies of q instead. With mimic joints the pass runs through
+    the coupling too, so J's columns are the free joints' (a master's column sums the columns
+    of the joints that follow it, each times its multiplier).
 
     Args:
         q: (..., n) joint values (array).
@@ -340,7 +365,7 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
         leaf = ad.Tensor(np.tile(q.reshape(-1, chain.n), (6, 1)), requires_grad=True)
     else:  # one forward pass; the backward pass carries the six cotangents on a leading axis
         leaf = ad.Tensor(q, requires_grad=True)
-    if m * chain.n >= JACOBIAN_COLUMN_WORK:
+    if m * len(chain.joints) >= JACOBIAN_COLUMN_WORK:
         top = _top_rows_columns(chain, leaf)  # [R | p]
     else:
         top = _product(chain, leaf, rows=4)  # few ops: the whole pose, no slicing
@@ -360,11 +385,13 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
 def geometric_jacobian(chain: Chain, q) -> np.ndarray:
     """The geometric Jacobian in closed form, the oracle for `jacobian`.
 
-    Column i: revolute (z_i × (p − o_i); z_i), prismatic (z_i; 0), where z_i is joint i's axis
-    and o_i a point on it, both in the base frame.
+    Column i of the motions' Jacobian: revolute (z_i × (p − o_i); z_i), prismatic (z_i; 0),
+    where z_i is motion i's axis and o_i a point on it, both in the base frame. With mimic
+    joints the motions' values are affine in q, so J = J_motions @ `chain.coupling_matrix`
+    (m, n) by the chain rule.
 
     Args:
-        q: (..., n) joint values (array).
+        q: (..., n) values of the free joints (array).
 
     Returns:
         (..., 6, n).
@@ -378,7 +405,8 @@ def geometric_jacobian(chain: Chain, q) -> np.ndarray:
     revolute = np.array([j.type == REVOLUTE for j in chain.joints])[:, None]
     v = np.where(revolute, np.cross(z, p - o), z)
     w = np.where(revolute, z, 0.0)
-    return np.swapaxes(np.concatenate([v, w], axis=-1), -1, -2)
+    J = np.swapaxes(np.concatenate([v, w], axis=-1), -1, -2)
+    return J if chain.coupling is None else J @ chain.coupling_matrix
 
 
 def frame_jacobian(robot, q, frame: str):

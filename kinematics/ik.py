@@ -210,15 +210,10 @@ def _check_q0(chain, q0, batch: int):
     if np.any(outside):
         j = int(np.argwhere(outside)[0][-1])
         raise ValueError(
-            f"q0: joint {_joint_names(chain)[j]!r} is outside its limits "
+            f"q0: joint {chain.joint_names[j]!r} is outside its limits "
             f"[{chain.lower[j]:.4g}, {chain.upper[j]:.4g}]"
         )
     return np.broadcast_to(q0, (batch, chain.n))
-
-
-def _joint_names(robot) -> list:
-    """The names of q's columns, for a Chain or a Robot."""
-    return robot.joint_names if isinstance(robot, Robot) else [j.name for j in robot.joints]
 
 
 def _errors(T, targets, kind):
@@ -877,7 +872,7 @@ def _blocked_by_limits(result, robot, problem, targets, kind, W, far) -> list:
     d = (np.swapaxes(J, -1, -2) @ ((W * W) * e)[..., None])[..., 0]
     out = ((q <= robot.lower) & (d < 0)) | ((q >= robot.upper) & (d > 0))
     pushed, free = np.linalg.norm(d * out, axis=-1), np.linalg.norm(d * ~out, axis=-1)
-    names = _joint_names(robot)
+    names = robot.joint_names
     for k in np.flatnonzero((pushed > 0) & (free <= 1e-3 * pushed)):
         blocked[rows[k]] = ", ".join(repr(names[j]) for j in np.flatnonzero(out[k]))
     return blocked

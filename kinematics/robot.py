@@ -12,10 +12,12 @@ resolves to the free joint at the end of the chain of couplings (multipliers mul
 motion joint's value is q[source] · scale + offset, and FK applies that gather before the motions
 (derivatives follow by the chain rule); the tree walk is unchanged.
 
-Limits: `lower` and `upper` are the free joints' limits. A mimic joint's own `<limit>` is kept on
-its RobotJoint but not enforced: through its master it can be driven past it. Every mimic value
-is affine in one free joint, so a solver that must respect it can intersect the interval
-(mimic lower/upper - shift) / scale (ends swapped for scale < 0) into its source's box.
+Limits: `lower` and `upper` are the free joints' limits, with every mimic joint's own limits
+intersected in: a mimic value is affine in one free joint, q[source] · scale + shift, so it stays
+within [lower, upper] of the mimic joint exactly when its source lies in (lower − shift) / scale ..
+(upper − shift) / scale (ends swapped for scale < 0), and that interval narrows the source's box
+(`kinematics.chain.mimic_limits`; no overlap is a ValueError naming both joints). A q inside
+`lower`/`upper` thus keeps every joint, coupled or free, inside its own limits.
 
 Like chain.py, each movable joint's local transform origin · A Rz(q) Aᵀ (A takes z to the axis)
 is linear in φ = (1, cos q, sin q, q): one constant (4, 16) table per joint, all stacked in
@@ -26,12 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import weakref
 
 import numpy as np
 
-from .chain import MAX_JOINTS, MAX_LIMIT, PRISMATIC, REVOLUTE, Chain, Joint, _pose, motion_basis
+from .chain import (
+    MAX_JOINTS, PRISMATIC, REVOLUTE, Chain, Joint, _pose, _short, check_mimic, mimic_limits, motion_basis,
+    resolve_mimic,
+)
 from .transforms import axis_to_z
 
 __all__ = ["Robot", "RobotJoint", "FIXED"]
@@ -76,7 +80,10 @@ class RobotJoint:
                 raise ValueError(f"RobotJoint {self.name!r}: {field} must be a non-empty string, "
                                  f"got {getattr(self, field)!r}")
         if self.mimic is not None:
-            object.__setattr__(self, "mimic", _mimic(self.name, self.type, self.mimic))
+            if self.type == FIXED:
+                raise ValueError(f"Joint {self.name!r}: a fixed joint cannot mimic another joint "
+                                 f"(mimic={self.mimic!r})")
+            object.__setattr__(self, "mimic", check_mimic(self.name, self.mimic))
         if self.type == FIXED:
             object.__setattr__(self, "origin", _pose(self.origin, f"Joint {self.name!r}: origin"))
             return
@@ -103,8 +110,8 @@ class Robot:
         frames: every link, then the extra frames: the names `frame_poses` accepts.
         joint_names: the free movable joints, in q order; n: their number.
         mimic_names: the mimic (coupled) joints, in the order given; not in q.
-        lower, upper: (n,) the free joints' limits (infinite for unbounded joints); a mimic
-            joint's own limits are not among them (module docstring).
+        lower, upper: (n,) the free joints' limits (infinite for unbounded joints), intersected
+            with the limits their mimic joints imply (module docstring).
         parent_joint: {link: the joint that moves it} (every link but the root).
         offsets: {extra frame: (link, (4, 4) offset)}.
         index: {free joint name: its q column}.
@@ -116,7 +123,8 @@ class Robot:
     Raises:
         ValueError: duplicate joint or frame names, a link with two parents, no single root,
             a cycle, an extra frame on an unknown link, more than MAX_JOINTS joints, a mimic of
-            an unknown or fixed joint, a cycle of mimics.
+            an unknown or fixed joint, a cycle of mimics, a mimic joint whose limits no value of
+            its master meets (naming both joints).
     """
 
     def __init__(self, joints, frames=None, name: str = "robot"):
@@ -164,14 +172,18 @@ class Robot:
         mimics = [j for j in self.joints if j.mimic is not None]
         self.joint_names = [j.name for j in free]
         self.mimic_names = [j.name for j in mimics]
-        self.lower = np.array([j.limits[0] for j in free])
-        self.upper = np.array([j.limits[1] for j in free])
         self.index = {j.name: i for i, j in enumerate(free)}  # joint name -> q column
         # motion joints = free then mimic; motion k's value is q[source[k]] * scale[k] + shift[k]
         self.source = np.arange(len(free) + len(mimics))
         self.scale, self.shift = np.ones(len(self.source)), np.zeros(len(self.source))
+        couplings, mimic = [], {j.name: j.mimic for j in mimics}
+        fixed = {j.name for j in self.joints if j.motion is None}
         for k, joint in enumerate(mimics, start=len(free)):
-            self.source[k], self.scale[k], self.shift[k] = _resolve(self.name, joint, seen, self.index)
+            master, self.scale[k], self.shift[k] = resolve_mimic(f"Robot {name!r}", joint.name, mimic, seen, fixed)
+            self.source[k] = self.index[master]
+            couplings.append((joint.name, joint.limits, self.source[k], self.scale[k], self.shift[k]))
+        self.lower, self.upper = mimic_limits(f"Robot {name!r}", [j.limits[0] for j in free],
+                                              [j.limits[1] for j in free], self.joint_names, couplings)
         self._motion = {j.name: k for k, j in enumerate(free + mimics)}
         motions = free + mimics
         self.table = np.stack([_table(j) for j in motions]) if motions else np.zeros((0, 4, 16))
@@ -192,20 +204,31 @@ class Robot:
         base folds into the first joint's origin), one link per joint named after the joint (its
         frame after the motion, as `kinematics.link_poses`), and the end frame "tool".
 
+        A chain's mimic joints stay mimic joints (RobotJoint mimic=...) with their own limits, so
+        the tree intersects the same box; each of its `masters` (free joints off the path) hangs
+        on "base" as a link of its own name, at its joint's origin and moving nothing else: a
+        frame that exists for q's sake, not a pose of the robot.
+
         Args:
-            chain: a `kinematics.Chain` whose joint names are unique and not "base" or "tool".
+            chain: a `kinematics.Chain` whose joint and master names are unique and not "base" or
+                "tool".
 
         Returns:
-            A Robot with the chain's joints, limits and name; q is the chain's q.
+            A Robot with the chain's joints, couplings, limits and name; q is the chain's q.
         """
         robot = _FROM_CHAIN.get(chain)
         if robot is None:
             joints, parent = [], "base"
             for i, joint in enumerate(chain.joints):
                 origin = chain.base @ joint.origin if i == 0 else joint.origin
-                joints.append(RobotJoint(joint.name, parent, joint.name, joint.type, origin, joint.axis, joint.limits))
+                joints.append(RobotJoint(joint.name, parent, joint.name, joint.type, origin, joint.axis, joint.limits,
+                                         chain.mimic.get(joint.name)))
                 parent = joint.name
-            robot = _FROM_CHAIN[chain] = cls(joints, frames={"tool": (parent, chain.tool)}, name=chain.name)
+            tool = parent
+            for joint in chain.masters:  # after the path: q's columns stay in the chain's order
+                joints.append(RobotJoint(joint.name, "base", joint.name, joint.type, joint.origin, joint.axis,
+                                         joint.limits))
+            robot = _FROM_CHAIN[chain] = cls(joints, frames={"tool": (tool, chain.tool)}, name=chain.name)
         return robot
 
     def plan(self, frames) -> tuple:
@@ -289,60 +312,7 @@ def as_robot(robot) -> Robot:
     raise TypeError(f"expected a kinematics.Robot or Chain, got {type(robot).__name__}")
 
 
-def _resolve(name: str, joint: RobotJoint, joints: dict, index: dict) -> tuple:
-    """A mimic joint's (q column, multiplier, offset) through its chain of couplings to a free joint.
-
-    Raises:
-        ValueError: an unknown or fixed master, a cycle of mimics, or a combined multiplier or
-            offset beyond MAX_LIMIT (the message names the joints).
-    """
-    scale, shift, chain = 1.0, 0.0, [joint.name]
-    while True:
-        master, multiplier, offset = joint.mimic
-        scale, shift = scale * multiplier, shift + scale * offset  # value = scale·(m·x + o) + shift
-        if master not in joints:
-            near = difflib.get_close_matches(master, list(joints), n=5)
-            hint = f"; nearest: {_short(near)}" if near else ""
-            raise ValueError(f"Robot {name!r}: joint {joint.name!r} mimics unknown joint {master!r}{hint}")
-        joint = joints[master]
-        if joint.motion is None:
-            raise ValueError(f"Robot {name!r}: joint {chain[-1]!r} mimics fixed joint {master!r}; the master must "
-                             "be a revolute or prismatic joint")
-        if master in chain:
-            raise ValueError(f"Robot {name!r}: mimic joints form a cycle: {' -> '.join(chain + [master])}")
-        if not (abs(scale) <= MAX_LIMIT and abs(shift) <= MAX_LIMIT):
-            raise ValueError(f"Robot {name!r}: the mimic chain {' -> '.join(chain + [master])} has multiplier "
-                             f"{scale:g} and offset {shift:g}, beyond {MAX_LIMIT:g} (kinematics.chain.MAX_LIMIT)")
-        if joint.mimic is None:
-            return index[master], scale, shift
-        chain.append(master)
-
-
-def _mimic(name, type, mimic) -> tuple:
-    """A RobotJoint's mimic as (master name, float multiplier, float offset), checked."""
-    if type == FIXED:
-        raise ValueError(f"Joint {name!r}: a fixed joint cannot mimic another joint (mimic={mimic!r})")
-    try:
-        master, multiplier, offset = mimic
-        multiplier, offset = float(multiplier), float(offset)
-    except (TypeError, ValueError):
-        raise ValueError(f"Joint {name!r}: mimic must be (master joint name, multiplier, offset) with real "
-                         f"numbers, got {mimic!r}") from None
-    if not isinstance(master, str) or not master:
-        raise ValueError(f"Joint {name!r}: mimic master must be a joint name, got {master!r}")
-    for label, value in (("multiplier", multiplier), ("offset", offset)):
-        if not (math.isfinite(value) and abs(value) <= MAX_LIMIT):
-            raise ValueError(f"Joint {name!r}: mimic {label}={value} must be finite and at most {MAX_LIMIT:g} in "
-                             "magnitude (kinematics.chain.MAX_LIMIT)")
-    return (master, multiplier, offset)
-
-
 def _table(joint: RobotJoint) -> np.ndarray:
     """(4, 16): the local transform origin · A Mz(q) Aᵀ, flattened, is φ @ table, φ = (1, cos q, sin q, q)."""
     A = axis_to_z(joint.axis)
     return (joint.origin @ A @ motion_basis(joint.type) @ A.T).reshape(4, 16)
-
-
-def _short(names, limit=8):
-    names = [repr(n) for n in names]
-    return ", ".join(names[:limit]) + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")

@@ -19,9 +19,15 @@ a base link to a tip link in the tree of links and joints, and returns that path
   in magnitude;
 - origins on the path must have |xyz| <= `kinematics.chain.MAX_LENGTH` (1e6 m), so FK and its
   gradients cannot overflow; at most `kinematics.chain.MAX_JOINTS` movable joints on the path;
-- a mimic, floating or planar joint on the base→tip path is refused (it is not one free degree
-  of freedom of a serial chain); elsewhere (a gripper's mimic finger, a mobile base's floating
-  joint off the path) it is ignored;
+- a mimic joint on the base→tip path (`<mimic joint= multiplier="1" offset="0">`) is a coupled
+  joint of the chain, value = multiplier · master + offset (`kinematics.Chain`'s `mimic`): q holds
+  the free joints only. A mimic of a mimic resolves to the free joint at the end of the couplings,
+  which may lie off the path (a gripper's second finger mimics the first, a sibling): such a
+  master becomes a free column of the chain (`Chain.masters`, after the path's free joints) that
+  moves the path only through its mimic joints. Each mimic joint's own `<limit>` narrows its free
+  master's limits to the values that keep it inside them; mimic joints off the path are ignored;
+- a floating or planar joint on the path is refused (it is not one degree of freedom of a serial
+  chain); elsewhere (a mobile base's floating joint off the path) it is ignored;
 - numbers may carry any whitespace and exponents such as `1E-18`; meshes, inertia and
   everything else are ignored.
 
@@ -54,7 +60,7 @@ from xml.parsers import expat
 import numpy as np
 
 from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
-from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, resolve_mimic
 from kinematics.transforms import rpy_to_matrix
 
 __all__ = ["load_urdf", "load_robot_urdf", "URDFError"]
@@ -274,14 +280,17 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
     Returns:
         A `kinematics.Chain` named after the robot, with one joint per revolute, continuous or
         prismatic joint on the path, base identity (poses are in `base_link`'s frame), and the
-        fixed joints after the last movable one as the tool.
+        fixed joints after the last movable one as the tool. Mimic joints on the path are
+        coupled (`chain.mimic`); q's columns are `chain.joint_names`: the path's free joints,
+        base to tip, then the masters off the path.
 
     Raises:
         URDFError (a ValueError): malformed XML, a missing or duplicate link or joint, a bad
             number, an unknown joint type, a link with two parents, a cycle, an ambiguous tip,
-            or a mimic, floating or planar joint on the path, a limit or origin beyond the
-            bounds above, nesting deeper than MAX_DEPTH; the message names the file, the
-            element and its line.
+            a floating or planar joint on the path, a bad `<mimic>` on the path or on the
+            couplings it leads through (as `load_robot_urdf`), mimic limits that no value of
+            the master meets, a limit or origin beyond the bounds above, nesting deeper than
+            MAX_DEPTH; the message names the file, the element and its line (or both joints).
         FileNotFoundError: the path cannot be read (or a string is neither a file nor XML).
         TypeError: `path_or_xml` is neither text nor a path.
     """
@@ -302,7 +311,7 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
     if movable > MAX_JOINTS:
         raise URDFError(reader.source, f"the path from {_q(base_link)} to {_q(tip_link)} has {movable} movable joints, "
                                 f"more than the {MAX_JOINTS} a chain supports (kinematics.chain.MAX_JOINTS)")
-    return _chain(reader, path, name, base_link, tip_link)
+    return _chain(reader, path, name, base_link, tip_link, joints)
 
 
 def _parse(path_or_xml):
@@ -393,8 +402,9 @@ def _ends(reader, robot, links, by_child, children, base_link, tip_link):
     return base_link, tip_link
 
 
-def _chain(reader, path, name, base_link, tip_link) -> Chain:
-    """Movable joints with the fixed transforms folded into their origins, the rest as the tool."""
+def _chain(reader, path, name, base_link, tip_link, specs) -> Chain:
+    """Movable joints with the fixed transforms folded into their origins, the rest as the tool; the
+    path's mimic joints coupled to their free masters (`specs`: every joint of the file)."""
     joints, pending = [], np.eye(4)  # `pending`: fixed transforms since the last movable joint
     for spec in path:
         origin = _origin(reader, spec)
@@ -405,24 +415,54 @@ def _chain(reader, path, name, base_link, tip_link) -> Chain:
             raise reader.error(spec.element, f"joint {_q(spec.name)} of type {_q(spec.type)} lies on the path "
                                              f"from {_q(base_link)} to {_q(tip_link)}; only revolute, continuous, "
                                              "prismatic and fixed joints can form a serial chain")
-        if spec.mimic is not None:
-            raise reader.error(spec.mimic[1], f"joint {_q(spec.name)} on the path from {_q(base_link)} to "
-                                              f"{_q(tip_link)} mimics joint {_q(spec.mimic[0])}: it is not a free "
-                                              "degree of freedom, and mimic joints are not supported in chains")
-        limits = _movable_limits(reader, spec)
-        try:
-            joints.append(Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis,
-                                origin=pending @ origin, limits=limits))
-        except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
-            raise reader.error(spec.element, str(err)) from None
+        joints.append(_joint(reader, spec, pending @ origin))
         pending = np.eye(4)
     if not joints:
         raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {_q(base_link)} "
                                        f"and {_q(tip_link)}")
     try:
-        return Chain(joints, tool=pending, name=name)
+        chain = Chain(joints, tool=pending, name=name)
     except ValueError as err:  # the fixed joints after the last movable one add up beyond MAX_LENGTH
         raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
+    mimic = _path_mimics(reader, [spec for spec in path if spec.type in _MOVABLE], specs, name)
+    if not mimic:
+        return chain
+    on_path = {joint.name for joint in joints}
+    masters = dict.fromkeys(master for master, _, _ in mimic.values() if master not in on_path)
+    masters = [_joint(reader, specs[master], _origin(reader, specs[master])) for master in masters]
+    try:
+        return chain.replace(mimic=mimic, masters=masters)
+    except ValueError as err:  # mimic limits that no value of the master meets
+        raise URDFError(reader.source, f"the chain from {_q(base_link)} to {_q(tip_link)}: {err}") from None
+
+
+def _joint(reader, spec, origin) -> Joint:
+    """The kinematics.Joint of a movable joint spec, at `origin` (its own, or with fixed joints folded in)."""
+    limits = _movable_limits(reader, spec)
+    try:
+        return Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis, origin=origin, limits=limits)
+    except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
+        raise reader.error(spec.element, str(err)) from None
+
+
+def _path_mimics(reader, movable, specs, name) -> dict:
+    """{mimic joint of the path: (free master, multiplier, offset)}, each resolved through its chain of
+    couplings, which may leave the path; only the `<mimic>` elements on those chains are read."""
+    couplings, walks = {}, []
+    for spec in movable:
+        if spec.mimic is None:
+            continue
+        walks.append(spec.name)
+        while spec.mimic is not None and spec.name not in couplings:  # read each coupling once
+            couplings[spec.name] = _read_mimic(reader, spec, specs)
+            spec = specs[couplings[spec.name][0]]
+    resolved = {}
+    for joint in walks:
+        try:
+            resolved[joint] = resolve_mimic(f"robot {_q(name)}", joint, couplings, specs)
+        except ValueError as err:  # a cycle of mimics, or a combined map beyond MAX_LIMIT
+            raise reader.error(specs[joint].mimic[1], str(err)) from None
+    return resolved
 
 
 def _movable_limits(reader, spec):
@@ -446,8 +486,9 @@ def load_robot_urdf(path_or_xml) -> Robot:
     their names); revolute, continuous and prismatic joints are the movable ones, in document
     order (q's columns) except mimic joints: a `<mimic joint= multiplier="1" offset="0">` joint
     is coupled to its master (value = multiplier · master + offset, `Robot.mimic_names`), not in
-    q, and its own limits are not enforced; the root link's frame is the world. The same checks and messages as
-    `load_urdf` apply to every joint of the file, not just to one path.
+    q, and its own limits narrow its master's (`Robot.lower`, `Robot.upper`); the root link's frame
+    is the world. The same checks and messages as `load_urdf` apply to every joint of the file,
+    not just to one path.
 
     Args:
         path_or_xml: a .urdf path or the XML text (as for `load_urdf`).
@@ -458,7 +499,8 @@ def load_robot_urdf(path_or_xml) -> Robot:
     Raises:
         URDFError (a ValueError): as `load_urdf`, plus: several root links, a floating or planar
             joint, a bad `<mimic>` (no or an unknown or fixed master joint, a non-numeric or
-            too large multiplier or offset, a cycle of mimics).
+            too large multiplier or offset, a cycle of mimics), mimic limits that no value of the
+            master meets (naming both joints).
         FileNotFoundError, TypeError: as `load_urdf`.
     """
     reader, robot, name, links, joints, by_child, children = _parse(path_or_xml)

@@ -450,6 +450,41 @@ def test_urdf_robot_file(capsys, tmp_path):
     np.testing.assert_allclose(json.loads(out)["position"], [1.0, 0.0, 0.0], atol=1e-12)
 
 
+MIMIC_URDF = """<robot name="gripper">
+  <link name="a"/><link name="b"/><link name="c"/><link name="f"/><link name="g"/><link name="tip"/>
+  <joint name="j1" type="revolute"><parent link="a"/><child link="b"/><axis xyz="0 0 1"/>
+    <limit lower="-2" upper="2"/></joint>
+  <joint name="j2" type="revolute"><parent link="b"/><child link="c"/><origin xyz="0.5 0 0"/><axis xyz="0 0 1"/>
+    <limit lower="-2" upper="2"/></joint>
+  <joint name="finger" type="prismatic"><parent link="c"/><child link="f"/><origin xyz="0.3 0 0"/>
+    <axis xyz="0 1 0"/><limit lower="0" upper="0.04"/></joint>
+  <joint name="other" type="prismatic"><parent link="c"/><child link="g"/><origin xyz="0.3 0 0"/>
+    <axis xyz="0 1 0"/><limit lower="-0.03" upper="0"/><mimic joint="finger" multiplier="-1"/></joint>
+  <joint name="pad" type="fixed"><parent link="g"/><child link="tip"/><origin xyz="0.05 0 0"/></joint>
+</robot>
+"""
+
+
+def test_a_chain_with_a_mimic_joint_through_the_commands(capsys, tmp_path):
+    path = tmp_path / "gripper.urdf"
+    path.write_text(MIMIC_URDF)
+    status, out, _ = armgrad(capsys, "robots", str(path), "--tip", "tip", "--json")
+    described = json.loads(out)
+    assert status == 0 and described["dof"] == 3 and described["joint_types"] == "RRP"
+    # q's third column is the master "finger" (off the path); other = -finger in [-0.03, 0] caps it at 0.03
+    assert [j["name"] for j in described["joints"]] == ["j1", "j2", "finger"]
+    assert described["joints"][2]["upper"] == 0.03
+    assert described["mimic"] == [{"name": "other", "master": "finger", "multiplier": -1.0, "offset": 0.0}]
+    status, out, _ = armgrad(capsys, "fk", str(path), "--tip", "tip", "0", "0", "0.02", "--json")
+    np.testing.assert_allclose(json.loads(out)["position"], [0.85, -0.02, 0.0], rtol=0, atol=1e-15)
+    status, _, err = armgrad(capsys, "fk", str(path), "--tip", "tip", "0", "0", "0.035")
+    assert status == 0 and "outside the joint limits: finger" in err
+    status, out, _ = armgrad(capsys, "solve", str(path), "--tip", "tip", "--target", "0.5", "0.5", "0", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["success"] and report["joint_names"] == ["j1", "j2", "finger"]
+    assert 0.0 <= report["q"][2] <= 0.03
+
+
 @pytest.mark.skipif(not hasattr(robots, "load"), reason="robots.load arrives with the robots branch")
 def test_toml_arm_file(capsys, tmp_path):
     path = tmp_path / "arm.toml"

@@ -231,12 +231,23 @@ def test_mimic_joints_are_coupled_not_free():
     assert robot.n == 6 and robot.joint_names == y_tree().joint_names and free.n == 9
     assert robot.mimic_names == ["m1", "m2", "m3"] and robot.lower.shape == robot.upper.shape == (6,)
     assert repr(robot) == "Robot('ym', 11 links, 6 movable joints, 3 mimic)"
-    np.testing.assert_allclose(robot.scale[6:], [-2.0, -1.0, 3.0]) and np.testing.assert_allclose(
-        robot.shift[6:], [0.3, 0.05, 0.0])
+    np.testing.assert_allclose(robot.scale[6:], [-2.0, -1.0, 3.0])
+    np.testing.assert_allclose(robot.shift[6:], [0.3, 0.05, 0.0])
     q = np.random.default_rng(5).uniform(-1, 1, (4, 2, robot.n))
     for frames in (robot.frames, ["m1_link"], ["m2_link", "grip"], ["m3_link"], ["left2"]):
         np.testing.assert_allclose(kin.frame_poses(robot, q, frames), kin.frame_poses(free, _with_mimics(q), frames),
                                    rtol=0, atol=1e-15)
+
+
+def test_mimic_limits_narrow_their_sources_box():
+    robot = mimic_tree()
+    # m1 = -2 l2 + 0.3 in [-0.5, 0.5]: l2 in [-0.1, 0.4] (ends swapped); m2 = -l2 + 0.05 in [-0.5, 0.5]:
+    # l2 in [-0.45, 0.55], no narrower; m3 = 3 r2 in [-0.5, 0.5]: r2 in [-1/6, 1/6], within r2's [-0.1, 0.2]
+    np.testing.assert_allclose(robot.lower, [-2, -2, -2, -0.1, -2, -0.1], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(robot.upper, [2, 2, 2, 0.4, 2, 1 / 6], rtol=0, atol=1e-15)
+    q = np.stack(np.meshgrid(*zip(robot.lower, robot.upper)), axis=-1).reshape(-1, robot.n)  # the box's corners
+    values = _with_mimics(q)[:, 6:]
+    assert np.all(values >= -0.5 - 1e-15) and np.all(values <= 0.5 + 1e-15)
 
 
 def test_gradients_flow_through_mimic_couplings():

@@ -136,7 +136,8 @@ def test_mimic_multiplier_and_offset_match_pinocchio():
     text = _mimic_urdf()
     robot = robots.load_robot(text)
     assert robot.joint_names == ["j1", "j3"] and robot.mimic_names == ["j2"]
-    np.testing.assert_array_equal(robot.upper, [1.0, 1.0])  # the free joints' limits; j2's are not in q
+    # j2 = -2 j1 + 0.3 stays in its limits [-0.2, 0.2] for j1 in [0.05, 0.25]: j1's box narrows to that
+    np.testing.assert_allclose([robot.lower, robot.upper], [[0.05, -1.0], [0.25, 1.0]], rtol=0, atol=1e-15)
     model = pin.buildModelFromXML(text, mimic=True)
     data = model.createData()
     q = np.random.default_rng(12).uniform(-1, 1, (4, robot.n))

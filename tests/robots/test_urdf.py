@@ -161,9 +161,19 @@ ERRORS = {
                      ["base_link 'z' is not a link"]),
     "tip not below base": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n" + joint("j2", "a", "c")),
                            {"base_link": "b", "tip_link": "c"}, None, ["'c' is not below base_link 'b'"]),
-    "mimic on path": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n"
-                            + joint("j2", "b", "c", extra='<axis xyz="0 0 1"/>\n<mimic joint="j1"/>')), {}, 13,
-                      ["<mimic> in <joint name='j2'>", "mimics joint 'j1'", "not a free degree of freedom"]),
+    # mimic joints on the path are coupled (tests/robots/test_urdf_mimic.py); bad ones name their <mimic>
+    "mimic of an unknown joint on path": (
+        robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n"
+              + joint("j2", "b", "c", extra='<axis xyz="0 0 1"/><limit lower="-1" upper="1"/>\n<mimic joint="jx"/>')),
+        {}, 13, ["<mimic> in <joint name='j2'>", "mimics unknown joint 'jx'"]),
+    "mimic joints in a cycle on path": (
+        robot(LINKS_ABC + "\n" + joint("j1", "a", "b", extra='<limit lower="-1" upper="1"/><mimic joint="j2"/>') + "\n"
+              + joint("j2", "b", "c", extra='<limit lower="-1" upper="1"/><mimic joint="j1"/>')), {}, 8,
+        ["<mimic> in <joint name='j1'>", "mimic joints form a cycle: j1 -> j2 -> j1"]),
+    "mimic limits that the master cannot meet": (
+        robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n"
+              + joint("j2", "b", "c", extra='<limit lower="-1" upper="1"/><mimic joint="j1" offset="5"/>')), {}, None,
+        ["the chain from 'a' to 'c'", "mimic joint 'j2'", "needs 'j1' in [-6, -4]", "misses 'j1''s limits [-1, 1]"]),
     "floating on path": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b", kind="floating", extra="") + "\n"
                                + joint("j2", "b", "c")), {}, 6, ["<joint name='j1'>", "'floating'", "serial chain"]),
     "planar on path": (robot(LINKS_ABC + "\n" + joint("j1", "a", "b") + "\n"

@@ -6,6 +6,9 @@ round trip of every answer (kinematics.frame_poses / forward_kinematics at the r
 the same solve without the soft task.
 """
 
+import importlib.util
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -25,18 +28,8 @@ def sample_q(robot, count, seed):
 
 
 def two_pandas():
-    """Two Pandas on a fixed torso, 0.6 m apart, frames left_tool and right_tool."""
-    joints, frames = [kin.RobotJoint("torso", "world", "torso", "fixed", translation([0, 0, 0.5]))], {}
-    arm = kin.Robot.from_chain(PANDA)
-    for side, y in (("left", 0.3), ("right", -0.3)):
-        for j in arm.joints:
-            parent = "torso" if j.parent == "base" else f"{side}_{j.parent}"
-            origin = translation([0, y, 0]) @ j.origin if j.parent == "base" else j.origin
-            joints.append(kin.RobotJoint(f"{side}_{j.name}", parent, f"{side}_{j.child}", j.type, origin, j.axis,
-                                         j.limits))
-        link, offset = arm.offsets["tool"]
-        frames[f"{side}_tool"] = (f"{side}_{link}", offset)
-    return kin.Robot(joints, frames=frames, name="two_pandas")
+    """The built-in dual arm: two Pandas on a fixed torso, frames left_tool and right_tool."""
+    return robots.get("dual_panda")
 
 
 def fd_jacobian(fn, q, h=1e-6):
@@ -161,6 +154,29 @@ def test_two_hands_reach_two_sampled_poses_at_once():
     assert [set(e) for e in result.task_errors] == [{"position", "angle"}] * 2
     np.testing.assert_allclose(result.position_error, np.maximum(result.task_errors[0]["position"],
                                                                  result.task_errors[1]["position"]))
+
+
+@pytest.mark.parametrize("relative, hands", [
+    ("baxter_description/urdf/baxter.urdf", ["left_gripper", "right_gripper"]),  # 17 joints, 2 mimic fingers
+    ("talos_data/robots/talos_reduced.urdf", ["gripper_left_base_link", "gripper_right_base_link"]),  # 32 joints
+])
+def test_real_dual_arm_urdfs_reach_two_sampled_hand_poses(relative, hands):
+    spec = importlib.util.spec_from_file_location(
+        "_urdf_interop", pathlib.Path(__file__).parents[1] / "robots" / "test_urdf_interop.py")
+    interop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(interop)
+    folder = interop.example_robot_data()
+    if folder is None or not (folder / relative).is_file():
+        pytest.skip(f"example-robot-data with {relative} is not installed (pip install example-robot-data)")
+    robot = robots.load_robot(folder / relative)
+    T = kin.frame_poses(robot, sample_q(robot, 300, seed=23), hands)
+    result = kin.solve(robot, [kin.Pose(hands[0], T[:, 0]), kin.Pose(hands[1], T[:, 1])])
+    got = kin.frame_poses(robot, result.q, hands)  # the FK round trip
+    pe = np.linalg.norm(got[..., :3, 3] - T[..., :3, 3], axis=-1).max(axis=-1)
+    re = np.linalg.norm(kin.rotation_vector(T[..., :3, :3] @ np.swapaxes(got[..., :3, :3], -1, -2)), axis=-1)
+    solved = (pe <= TOL) & (re.max(axis=-1) <= TOL) & np.all((result.q >= robot.lower) & (result.q <= robot.upper), -1)
+    assert solved.mean() >= 0.995
+    np.testing.assert_array_equal(solved, result.success)  # the flag says what FK says
 
 
 def test_relative_task_holds_a_box_between_the_hands():
@@ -342,7 +358,7 @@ def test_bad_tasks_raise_clear_errors_naming_the_task(make, error, message):
 def test_weights_belong_to_tasks_and_bare_targets_on_trees_need_one_end():
     with pytest.raises(ValueError, match=r"weights apply to a bare target"):
         kin.solve(PANDA, kin.Pose("tool", np.eye(4)), weights=(1, 0))
-    with pytest.raises(ValueError, match=r"robot 'two_pandas' has 2 end frames \('left_tool', 'right_tool'\)"):
+    with pytest.raises(ValueError, match=r"robot 'dual_panda' has 2 end frames \('left_tool', 'right_tool'\)"):
         kin.solve(two_pandas(), np.eye(4))
     tree = kin.Robot.from_chain(PANDA)  # one end frame: "tool"
     T = kin.forward_kinematics(PANDA, sample_q(PANDA, 1, seed=60)[0])

@@ -12,12 +12,16 @@ errors within 1e-6 m and 1e-6 rad, joints within the limits; never the solver's 
    without the soft task, on the same targets.
 5. pink and mink on the same Panda pose targets, where installed (benchmarks.others).
 
-    python -m benchmarks.tasks [--quick] [--targets 1000] [--baseline c1a70b0] [--rounds 3]
+   With --instructions, valgrind's callgrind also counts the instructions each solve executes in
+   both trees: a figure that a loaded machine does not move.
+
+    python -m benchmarks.tasks [--quick] [--targets 1000] [--baseline c1a70b0] [--rounds 3] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -83,30 +87,41 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def baseline_comparison(revision, n_single, n_large, rounds):
-    """Interleaved subprocess runs of `_TIMING` in the current tree and at `revision`: ratios of medians."""
+@contextlib.contextmanager
+def _checkout(revision, what):
+    """A temporary git worktree of `revision` (its path), or None after printing why `what` is skipped."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
-        print("  baseline comparison skipped: needs git and the repository's history")
+        print(f"  {what} skipped: needs git and the repository's history")
+        yield None
         return
     with tempfile.TemporaryDirectory() as tmp:
         old = pathlib.Path(tmp) / "baseline"
         made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), revision],
                               capture_output=True, text=True)
         if made.returncode:
-            print(f"  baseline comparison skipped: git could not check out {revision}: {made.stderr.strip()[:200]}")
+            print(f"  {what} skipped: git could not check out {revision}: {made.stderr.strip()[:200]}")
+            yield None
             return
         try:
-            figures = {"baseline": [], "current": []}
-            for _ in range(rounds):
-                for label, tree in (("baseline", old), ("current", ROOT)):
-                    run = subprocess.run([sys.executable, "-c", _TIMING, str(tree), str(n_single), str(n_large)],
-                                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tree)})
-                    if run.returncode:
-                        print(f"  baseline comparison failed in the {label} tree: {run.stderr.strip()[-300:]}")
-                        return
-                    figures[label].append(json.loads(run.stdout))
+            yield old
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
+
+
+def baseline_comparison(revision, n_single, n_large, rounds):
+    """Interleaved subprocess runs of `_TIMING` in the current tree and at `revision`: ratios of medians."""
+    with _checkout(revision, "baseline comparison") as old:
+        if old is None:
+            return
+        figures = {"baseline": [], "current": []}
+        for _ in range(rounds):
+            for label, tree in (("baseline", old), ("current", ROOT)):
+                run = subprocess.run([sys.executable, "-c", _TIMING, str(tree), str(n_single), str(n_large)],
+                                     capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tree)})
+                if run.returncode:
+                    print(f"  baseline comparison failed in the {label} tree: {run.stderr.strip()[-300:]}")
+                    return
+                figures[label].append(json.loads(run.stdout))
     for key, what in (("single", "one target at a time, median"), ("batch", f"batch of {n_large}")):
         if key == "batch" and not n_large:
             continue
@@ -116,6 +131,53 @@ def baseline_comparison(revision, n_single, n_large, rounds):
         print(f"  Panda solve(chain, T), {what}: {now * unit[0]:.3f} {unit[1]} now vs {base * unit[0]:.3f} "
               f"{unit[1]} at {revision}: {now / base:.3f}x ({'within' if now <= 1.05 * base else 'NOT within'} 5 %; "
               f"medians of {rounds} interleaved rounds)")
+
+
+# Instructions executed by a solve (valgrind's callgrind), which a loaded machine does not change:
+# the same script with one more batch or k more single targets, minus its run without them.
+_COUNTED = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import kinematics as kin, robots
+arm = robots.get("panda")
+rng = np.random.default_rng([7, 0xBE7C])
+T = kin.forward_kinematics(arm, rng.uniform(arm.lower, arm.upper, (int(sys.argv[3]), arm.n)))
+if sys.argv[2] == "single":
+    for t in T:
+        kin.solve(arm, t)
+else:
+    kin.solve(arm, T)
+"""
+
+
+def _instructions(tree, mode, count):
+    run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+                          _COUNTED, str(tree), mode, str(count)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tree)})
+    found = [line for line in run.stderr.splitlines() if "Collected :" in line]
+    if run.returncode or not found:
+        raise RuntimeError(run.stderr.strip()[-300:])
+    return int(found[-1].split(":")[-1])
+
+
+def instruction_comparison(revision, n_single, n_large):
+    """Instructions per solve (callgrind) in the current tree and at `revision`: a noise-free regression check."""
+    if shutil.which("valgrind") is None:
+        print("  instruction counts skipped: needs valgrind")
+        return
+    with _checkout(revision, "instruction counts") as old:
+        if old is None:
+            return
+        counts = {}
+        for label, tree in (("baseline", old), ("current", ROOT)):
+            single = (_instructions(tree, "single", n_single + 1) - _instructions(tree, "single", 1)) / n_single
+            batch = _instructions(tree, "batch", n_large) - _instructions(tree, "batch", 1)
+            counts[label] = (single, batch)
+    for k, what in ((0, f"one target at a time (mean of {n_single})"), (1, f"batch of {n_large}")):
+        base, now = counts["baseline"][k], counts["current"][k]
+        print(f"  Panda solve(chain, T), {what}: {now / 1e6:,.1f} M instructions now vs {base / 1e6:,.1f} M at "
+              f"{revision}: {now / base:.4f}x (callgrind; {'within' if now <= 1.05 * base else 'NOT within'} 5 %)")
 
 
 def dual_arm(count):
@@ -182,6 +244,8 @@ def main(argv=None):
     parser.add_argument("--large", type=int, default=10000, help="batch size for the baseline comparison")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare solve(chain, T) with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the solves' instructions with valgrind (noise-free, a few minutes)")
     args = parser.parse_args(argv)
     print(f"IK tasks benchmark: success = FK within {TOL} m and {TOL} rad and inside the limits; {blas_threads()}")
     if args.quick:
@@ -189,6 +253,8 @@ def main(argv=None):
         print("  baseline comparison skipped in --quick (it checks out and runs another revision)")
     else:
         baseline_comparison(args.baseline, args.single, args.large, args.rounds)
+        if args.instructions:
+            instruction_comparison(args.baseline, 40, 1000)
     dual_arm(args.targets)
     axis(args.targets)
     posture(args.targets)

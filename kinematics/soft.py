@@ -5,7 +5,7 @@ After the batch loop, a target whose hard tasks are met sits on the set e(q) ≈
 1. the limit active set: a joint at a limit that the descent direction d = −∇c pushes outward is
    held (its column leaves the system);
 2. a step along N d over the free joints, N = I − A_f⁺ A_f with A_f the hard Jacobian
-   (A = −∂e/∂q) with held columns zeroed and an undamped pseudo-inverse, so N is a projector: to
+   (A = −∂e/∂q) with held columns zeroed and a pseudo-inverse (`_min_norm`), so N is a projector: to
    first order the step leaves every hard residual unchanged (a damped (I − J⁺_λ J) leaks into
    them). Its length is the row's radius, not ‖N d‖: a cost of any scale descends as fast;
 3. Gauss-Newton corrections Δq = A_f⁺ e remove the step's second-order drift, until the hard
@@ -100,7 +100,21 @@ def _step(A, d, q, lower, upper):
 
 def _project(A, d):
     """N d = d − A⁺ (A d) for A (S, m, n), d (S, n): d's part in A's null space."""
-    return d - (np.linalg.pinv(A, rcond=1e-10) @ (A @ d[..., None]))[..., 0]
+    return d - _min_norm(A, (A @ d[..., None])[..., 0])
+
+
+def _min_norm(A, b):
+    """A⁺ b = Aᵀ (A Aᵀ + δI)⁻¹ b for A (S, m, n), b (S, m): the least-norm x with A x = b.
+
+    δ = 1e-14 · tr(A Aᵀ)/m only keeps a rank-deficient A (held joints, a Position on a planar
+    arm) solvable: it changes x by a relative 1e-14 where A is well conditioned, far below any
+    tolerance (LM's damping is 1e-1 · ½eᵀWe), and a (m, m) solve costs a fraction of an SVD.
+    """
+    AAt = A @ np.swapaxes(A, -1, -2)
+    m = AAt.shape[-1]
+    delta = 1e-14 * np.trace(AAt, axis1=-2, axis2=-1) / m + 1e-300
+    y = np.linalg.solve(AAt + delta[:, None, None] * np.eye(m), b[..., None])
+    return (np.swapaxes(A, -1, -2) @ y)[..., 0]
 
 
 def _correct(evaluate, q, rows, free, lower, upper, tol_p, tol_r):
@@ -115,6 +129,5 @@ def _correct(evaluate, q, rows, free, lower, upper, tol_p, tol_r):
         if snug.all() or k == CORRECTIONS:
             break
         fix = ~snug
-        Af = A[fix] * free[fix][:, None, :]
-        q[fix] = np.clip(q[fix] + (np.linalg.pinv(Af, rcond=1e-10) @ e[fix][..., None])[..., 0], lower, upper)
+        q[fix] = np.clip(q[fix] + _min_norm(A[fix] * free[fix][:, None, :], e[fix]), lower, upper)
     return q, (pe <= tol_p) & (re <= tol_r), A

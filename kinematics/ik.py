@@ -570,9 +570,11 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
                                   momentum)
     rng = _generator(seed)
     deadline = None if time_budget is None else time.perf_counter() + time_budget
+    soft_rank = (lambda q, rows: problem.soft_cost(q, rows, grad=False)[0]) if problem is not None and problem.soft \
+        else None  # among a target's rows that converge together, the lowest soft cost wins
     loop = functools.partial(
         _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=rng,
-        record_history=record_history, deadline=deadline)
+        record_history=record_history, deadline=deadline, soft_rank=soft_rank)
     # Part of the restart budget is kept for the local restarts below (the last resort).
     local = min(LOCAL_STARTS, max_restarts // 2)
     far = None  # (B,) targets out of reach for certain, with what the reason says about them
@@ -903,7 +905,7 @@ _NO_ROWS.flags.writeable = False
 
 
 def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
-                 starts, stall_window, deadline, rng, record_history, start_q=None):
+                 starts, stall_window, deadline, rng, record_history, start_q=None, soft_rank=None):
     """The solver loop over rows = targets × starts (see the module docstring).
 
     Each iteration: evaluate every active row (one forward and one backward pass for all),
@@ -981,7 +983,11 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r)) if (group_cost <= 1.0).any() else _NO_ROWS
         if hit.size:
             # Among a target's rows that succeed together, keep the one nearest q0.
-            dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
+            # (With soft tasks, `soft_rank` orders them by soft cost instead: the cheapest converged row.)
+            if soft_rank is not None:
+                dist = soft_rank(q[hit], targets[tgt[hit]])
+            else:
+                dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
             for r in hit[np.lexsort((dist, tgt[hit]))]:
                 t_id = tgt[r]
                 if not done[t_id]:
@@ -1096,6 +1102,9 @@ def solve_path(chain: Chain, targets, q0, **options) -> PathResult:
     Returns:
         PathResult with (K, ...) fields and `max_joint_step`.
     """
+    if not isinstance(chain, Chain):
+        raise TypeError(f"solve_path takes a kinematics.Chain and end-effector targets, got {type(chain).__name__}; "
+                        "solve each waypoint's tasks with kin.solve(robot, tasks, q0=previous answer)")
     targets_arr, kind, _ = _parse_target(chain, targets)
     q_prev = _check_q0(chain, q0, 1)[0]
     if np.asarray(q0).ndim != 1:

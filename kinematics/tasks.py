@@ -415,6 +415,10 @@ def _namespace(x):
     return ad if isinstance(x, ad.Tensor) else np
 
 
+def _data(x) -> np.ndarray:
+    return np.asarray(x.data if isinstance(x, ad.Tensor) else x, dtype=np.float64)
+
+
 def is_task_list(tasks) -> bool:
     """Whether `solve`'s second argument is tasks: a Task, or a non-empty sequence of nothing but Tasks.
 
@@ -594,23 +598,24 @@ class Problem:
         return e.data, leaf.grad
 
     def soft_cost(self, q, idx, grad: bool):
-        """The summed soft cost (R,) at q (R, n), and with `grad` its gradient (R, n) (else None)."""
-        leaf = ad.Tensor(q, requires_grad=True) if grad else q
-        T = self._poses(leaf, self.soft_frames)
-        total = None
-        for task in self.soft:
-            c = task.cost(T, leaf, idx, self.robot)
-            if not isinstance(c, ad.Tensor) and grad:
-                c = ad.Tensor(np.broadcast_to(np.asarray(c, dtype=np.float64), (len(q),)).copy())
-            total = c if total is None else total + c
+        """The summed soft cost (R,) at q (R, n); with `grad` its gradient (R, n) from one backward pass, else None."""
         if not grad:
-            return np.asarray(total, dtype=np.float64), None
-        if total.requires_grad:
-            ad.sum(total).backward()
-            g = leaf.grad if leaf.grad is not None else np.zeros_like(q)
-        else:
-            g = np.zeros_like(q)
-        return np.array(total.data, dtype=np.float64), g
+            return np.sum(self.soft_costs(q, idx), axis=0), None
+        leaf = ad.Tensor(q, requires_grad=True)
+        costs = self._costs(leaf, idx)
+        total = np.sum([np.broadcast_to(_data(c), (len(q),)) for c in costs], axis=0)
+        live = [ad.sum(c) for c in costs if isinstance(c, ad.Tensor) and c.requires_grad]  # others: constant in q
+        if live:
+            loss = live[0]
+            for term in live[1:]:
+                loss = loss + term
+            loss.backward()
+        return total, leaf.grad if leaf.grad is not None else np.zeros_like(q)
+
+    def _costs(self, q, idx):
+        """Each soft task's weighted cost at q (R, n) (Tensor or array), in task order."""
+        T = self._poses(q, self.soft_frames)
+        return [task.cost(T, q, idx, self.robot) for task in self.soft]
 
     def check_costs(self, q, idx):
         """Evaluate the soft tasks once at q (R, n) so that a bad Cost fails before any work (its message names it)."""
@@ -618,11 +623,8 @@ class Problem:
             self.soft_cost(q, idx, grad=True)
 
     def soft_costs(self, q, idx):
-        """Each soft task's cost (R,), a list in task order."""
-        T = self._poses(q, self.soft_frames)
-        costs = [t.cost(T, q, idx, self.robot) for t in self.soft]
-        return [np.broadcast_to(np.asarray(c.data if isinstance(c, ad.Tensor) else c, dtype=np.float64), (len(q),))
-                for c in costs]
+        """Each soft task's cost (R,) at q (R, n) as arrays, a list in task order."""
+        return [np.broadcast_to(_data(c), (len(q),)).astype(np.float64) for c in self._costs(q, idx)]
 
 
 def is_chain_end_task(robot, tasks) -> bool:

@@ -415,3 +415,9 @@ def test_manipulability_moves_the_arm_away_from_singularities_while_the_position
     assert np.all(after >= before * (1 - 1e-9)) and np.median(after / before) > 1.2
     got = kin.forward_kinematics(PANDA, soft.q)[:, :3, 3]
     assert np.linalg.norm(got - p, axis=-1).max() <= TOL
+
+
+def test_solve_path_says_it_takes_chains():
+    with pytest.raises(TypeError, match=r"solve_path takes a kinematics.Chain .* got Robot"):
+        kin.solve_path(two_pandas(), np.eye(4)[None], np.zeros(14))
+

@@ -28,11 +28,13 @@ import numpy as np
 
 import autodiff as ad
 
-from .chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, PRISMATIC, Chain
+from .chain import PRISMATIC, Chain
 from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
 from .robot import Robot
 from .soft import soft_phase
-from .tasks import Pose, Position, Problem, Task, is_chain_end_task, is_task_list
+from .tasks import (
+    Pose, Position, Problem, Task, _check_far, _check_rigid, _weights, is_chain_end_task, is_task_list,
+)
 
 __all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
 
@@ -129,33 +131,11 @@ def _parse_target(chain: Chain, target):
         )
     if not np.isfinite(t).all():
         raise ValueError("target contains NaN or infinite values")
-    far = np.abs(t[..., :3, 3] if kind == "pose" else t).max(initial=0.0)
-    if far > MAX_REACH:
-        # Out of every chain's reach, and its squared error would overflow the solver's sums.
-        raise ValueError(f"target: a coordinate of {far:.3g} m lies beyond any chain's reach "
-                         f"({MAX_REACH:.0e} m = MAX_JOINTS · (MAX_LENGTH + MAX_LIMIT))")
+    _check_far(t[..., :3, 3] if kind == "pose" else t, "target")  # its squared error would overflow the sums
     single = t.ndim == (2 if kind == "pose" else 1)
     if kind == "pose":
         _check_rigid(t, "target")
     return (t[None] if single else t), kind, single
-
-
-def _check_rigid(T: np.ndarray, label: str):
-    """Raise ValueError naming `label` unless every T (..., 4, 4) is a rigid transform."""
-    R = T[..., :3, :3]
-    orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(initial=0.0) < 1e-6
-    if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (T[..., 3, :] != _BOTTOM_ROW).any():
-        raise ValueError(f"{label}: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
-    far = np.abs(T[..., :3, 3]).max(initial=0.0)
-    if far > MAX_REACH:
-        raise ValueError(f"{label}: a coordinate of {far:.3g} m lies beyond any chain's reach "
-                         f"({MAX_REACH:.0e} m = MAX_JOINTS · (MAX_LENGTH + MAX_LIMIT))")
-
-
-_EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
-
-# The farthest any chain reaches: every offset and every prismatic travel at their bounds.
-MAX_REACH = MAX_JOINTS * (MAX_LENGTH + MAX_LIMIT)
 
 
 def _sample_box(chain: Chain):
@@ -225,35 +205,6 @@ def _errors(T, targets, kind):
     # Both norms from one reduction (np.linalg.norm's own overhead is several ops' worth).
     norms = np.sqrt((e * e).reshape(len(e), 2, 3).sum(axis=-1))
     return e, norms[:, 0], norms[:, 1]
-
-
-def _weights(weights, kind):
-    """W (6,) or (3,) for position targets, scaled so that the largest weight is 1.
-
-    Only the weights' ratios matter to the answer: Chan-Lawrence damping scales with ½eᵀWe, so
-    LM's step is the same for W and c·W. Scaling keeps W² finite for huge weights (1e300).
-    """
-    if weights is None:
-        return _ONES[:3] if kind == "position" else _ONES
-    try:
-        w = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError):
-        w = None
-    if w is not None and w.shape == (2,):
-        w = np.repeat(w, 3)
-    if w is None or w.shape != (6,):
-        got = f"shape {w.shape}" if w is not None else repr(weights)[:80]
-        raise ValueError(f"weights must be (w_position, w_rotation) or 6 finite non-negative numbers, got {got}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(f"weights must be finite and non-negative, got {weights!r}")
-    w = w[:3] if kind == "position" else w
-    if not w.max() > 0:
-        raise ValueError(f"weights: at least one weight on the target's {kind} error must be positive, got {weights!r}")
-    return w / w.max()
-
-
-_ONES = np.ones(6)
-_ONES.flags.writeable = False
 
 
 class _LevenbergMarquardt:

@@ -36,11 +36,62 @@ import numpy as np
 
 import autodiff as ad
 
-from .chain import Chain
+from .chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, Chain
 from .fk import _VEX_MINUS, _VEX_PLUS, _frame_jacobians, _frame_poses, pose_error, rotation_vector
 from .robot import as_robot
 
 __all__ = ["Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost"]
+
+
+# The farthest any chain reaches: every offset and every prismatic travel at their bounds.
+MAX_REACH = MAX_JOINTS * (MAX_LENGTH + MAX_LIMIT)
+_EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
+
+
+def _check_rigid(T: np.ndarray, label: str):
+    """Raise ValueError naming `label` unless every T (..., 4, 4) is a rigid transform within MAX_REACH."""
+    R = T[..., :3, :3]
+    orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(initial=0.0) < 1e-6
+    if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (T[..., 3, :] != _BOTTOM_ROW).any():
+        raise ValueError(f"{label}: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
+    _check_far(T[..., :3, 3], label)
+
+
+def _check_far(p: np.ndarray, label: str):
+    """Positions (..., 3) beyond every chain's reach would overflow the solver's squared errors."""
+    far = np.abs(p).max(initial=0.0)
+    if far > MAX_REACH:
+        raise ValueError(f"{label}: a coordinate of {far:.3g} m lies beyond any chain's reach "
+                         f"({MAX_REACH:.0e} m = MAX_JOINTS · (MAX_LENGTH + MAX_LIMIT))")
+
+
+def _weights(weights, kind):
+    """W (6,) or (3,) for position targets, scaled so that the largest weight is 1.
+
+    Only the weights' ratios matter to the answer: Chan-Lawrence damping scales with ½eᵀWe, so
+    LM's step is the same for W and c·W. Scaling keeps W² finite for huge weights (1e300).
+    """
+    if weights is None:
+        return _ONES[:3] if kind == "position" else _ONES
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        w = None
+    if w is not None and w.shape == (2,):
+        w = np.repeat(w, 3)
+    if w is None or w.shape != (6,):
+        got = f"shape {w.shape}" if w is not None else repr(weights)[:80]
+        raise ValueError(f"weights must be (w_position, w_rotation) or 6 finite non-negative numbers, got {got}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"weights must be finite and non-negative, got {weights!r}")
+    w = w[:3] if kind == "position" else w
+    if not w.max() > 0:
+        raise ValueError(f"weights: at least one weight on the target's {kind} error must be positive, got {weights!r}")
+    return w / w.max()
+
+
+_ONES = np.ones(6)
+_ONES.flags.writeable = False
 
 
 class Task:
@@ -121,21 +172,25 @@ def _batched(task, name, value, shape):
 
 def _rigid(task, name, value):
     """(B or 1, 4, 4) rigid transforms, checked."""
-    from .ik import _check_rigid  # the one rigid-transform check, beside solve's target parsing
-
     T = _batched(task, name, value, (4, 4))
     _check_rigid(T, f"{task.label}: {name}")
     return T
 
 
 def _rotation(task, name, value):
+    """(B or 1, 3, 3) rotations, checked."""
     R = _batched(task, name, value, (3, 3))
     T = np.zeros(R.shape[:-2] + (4, 4))
     T[..., :3, :3], T[..., 3, 3] = R, 1.0
-    from .ik import _check_rigid
-
     _check_rigid(T, f"{task.label}: {name}")
     return R
+
+
+def _point(task, name, value):
+    """(B or 1, 3) positions, checked."""
+    p = _batched(task, name, value, (3,))
+    _check_far(p, f"{task.label}: {name}")
+    return p
 
 
 def _unit(task, name, value):
@@ -167,7 +222,7 @@ class Pose(_HardTask):
     def __init__(self, frame, T, *, tol_position=None, tol_rotation=None, weights=None):
         self.frames = (_frame_name(self, frame),)
         self.target = _rigid(self, "T", T)
-        super().__init__(tol_position, tol_rotation, _task_weights(self, weights, 6))
+        super().__init__(tol_position, tol_rotation, _task_weights(self, weights))
 
     def residual(self, T, q, idx):
         return pose_error(T[self.frames[0]], _rows(self.target, idx))
@@ -191,7 +246,7 @@ class Position(_HardTask):
 
     def __init__(self, frame, p, *, tol_position=None):
         self.frames = (_frame_name(self, frame),)
-        self.target = _batched(self, "p", p, (3,))
+        self.target = _point(self, "p", p)
         super().__init__(tol_position, None, np.ones(3))
 
     def residual(self, T, q, idx):
@@ -248,7 +303,7 @@ class Axis(_HardTask):
         if self.batch is not None:
             raise ValueError(f"{self.label}: axis is the frame's own axis, (3,); batch the direction instead")
         self.direction = _unit(self, "direction", direction)
-        self.position = None if position is None else _batched(self, "position", position, (3,))
+        self.position = None if position is None else _point(self, "position", position)
         self.measures = ("angle",) if position is None else ("position", "angle")
         super().__init__(tol_position, tol_rotation, np.ones(3 if position is None else 6))
 
@@ -283,7 +338,7 @@ class Relative(_HardTask):
         if frame_a == frame_b:
             raise ValueError(f"{self.label}: the two frames must differ")
         self.target = _rigid(self, "T", T)
-        super().__init__(tol_position, tol_rotation, _task_weights(self, weights, 6))
+        super().__init__(tol_position, tol_rotation, _task_weights(self, weights))
 
     def residual(self, T, q, idx):
         Ta, Tb = T[self.frames[0]], T[self.frames[1]]
@@ -299,9 +354,7 @@ class Relative(_HardTask):
     errors = Pose.errors
 
 
-def _task_weights(task, weights, m):
-    from .ik import _weights  # the one weights rule, shared with solve's bare targets
-
+def _task_weights(task, weights):
     try:
         return _weights(weights, "pose")
     except ValueError as error:

@@ -457,34 +457,9 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
         raise TypeError(f"robot must be a kinematics.Chain or Robot, got {type(robot).__name__}")
     for name, value in (("tol_position", tol_position), ("tol_rotation", tol_rotation)):
         _check_number(name, value, positive=True)
-    problem = None
-    if is_task_list(target):
-        if weights is not None:
-            raise ValueError("weights apply to a bare target; give each task its own "
-                             "(e.g. Pose(frame, T, weights=...))")
-        problem = Problem(robot, target, tol_position, tol_rotation)
-    elif isinstance(robot, Robot):
-        problem = Problem(robot, _end_task(robot, target, weights), tol_position, tol_rotation)
-    if problem is not None and is_chain_end_task(robot, problem.tasks):
-        task = problem.hard[0]  # one Pose/Position on a chain's end: the chain's own fast evaluation
-        target = task.target if task.batch else task.target[0]
-        weights = None if isinstance(task, Position) else task.weights
-        tol_position, tol_rotation = task.tol_position or tol_position, task.tol_rotation or tol_rotation
-        problem = None
-    if problem is None:
-        targets, kind, single = _parse_target(robot, target)
-        W = _weights(weights, kind)
-        # A rotation weighted zero is not asked for: success then judges the position alone.
-        tol_p, tol_r = tol_position, tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
-        B = len(targets)
-    else:
-        single, B, kind = problem.batch is None, problem.batch or 1, "tasks"
-        targets = np.arange(B)  # the loop's "targets" are row indices into the tasks' batches
-        W = problem.W
-        if len(problem.hard) == 1:
-            tol_p, tol_r = problem.tol_p[0], problem.tol_r[0]
-        else:  # errors in units of each task's tolerances
-            tol_p, tol_r = 1.0, 1.0 if np.isfinite(problem.tol_r).any() else math.inf
+    problem, targets, kind, single, W, (tol_p, tol_r), tol_position = _formulate(
+        robot, target, weights, tol_position, tol_rotation)
+    B = len(targets)
     if starts is None:
         starts = 4 if B <= 16 and q0 is None else 1
     starts = _check_count("starts", starts, 1)
@@ -526,30 +501,79 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     loop = functools.partial(
         _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=rng,
         record_history=record_history, deadline=deadline, soft_rank=soft_rank)
-    # Part of the restart budget is kept for the local restarts below (the last resort).
-    local = min(LOCAL_STARTS, max_restarts // 2)
-    far = None  # (B,) targets out of reach for certain, with what the reason says about them
     with _one_blas_thread():
-        result = loop(stepper, targets, q_first, prefer_q0=q0 is not None, max_restarts=max_restarts - local,
-                      starts=starts, stall_window=STALL_WINDOW[method])
-        failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
-        if failed.size:
-            far = _out_of_reach(robot, problem, targets, tol_position)
-        if local and failed.size:
-            _local_restarts(loop, stepper, targets, result, failed[~far.mask[failed]], local, robot, rng,
-                            STALL_WINDOW[method], tol_p, tol_r)
-            failed = failed[~result.success[failed]]
-        if failed.size:
-            # Restarts give up on slow progress, but the closest answer to an unreachable target
-            # lies where progress is slow (a stretched, singular arm): continue each target's best
-            # start there, without restarts or impatience, accepting only steps that help.
-            lm = method == "lm"
-            polisher = _LevenbergMarquardt(evaluate, robot, W, damping, lam, monotone=True) if lm else stepper
-            _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False,
-                                        max_restarts=0, starts=1, stall_window=None), tol_p, tol_r)
+        result, far = _search(loop, stepper, targets, q_first, robot, problem, q0 is not None, method, max_restarts,
+                              starts, tol_p, tol_r, tol_position, _LevenbergMarquardt(
+                                  evaluate, robot, W, damping, lam, monotone=True) if method == "lm" else stepper)
         if problem is not None and problem.soft and soft_iterations:
             soft_phase(problem, result, _problem_evaluator(problem), tol_p, tol_r, soft_iterations, deadline)
     return _finish(result, robot, problem, targets, kind, single, max_iterations, far, W, tol_r, record_history)
+
+
+def _formulate(robot, target, weights, tol_position, tol_rotation):
+    """What the loop solves: (problem, targets, kind, single, W, (tol_p, tol_r), tol_position).
+
+    A task list, or a bare target on a tree, becomes a `Problem` whose loop "targets" are row
+    indices into the tasks' batches; its errors are a lone hard task's own, else in units of each
+    task's tolerances (tol_p = tol_r = 1). A bare target on a chain, or tasks that are just one
+    Pose/Position on its "tool", keep the chain's own fast evaluation (problem None): targets
+    (B, 4, 4) or (B, 3), W the weights, and that task's tolerances.
+    """
+    problem = None
+    if is_task_list(target):
+        if weights is not None:
+            raise ValueError("weights apply to a bare target; give each task its own "
+                             "(e.g. Pose(frame, T, weights=...))")
+        problem = Problem(robot, target, tol_position, tol_rotation)
+    elif isinstance(robot, Robot):
+        problem = Problem(robot, _end_task(robot, target, weights), tol_position, tol_rotation)
+    if problem is not None and is_chain_end_task(robot, problem.tasks):
+        task = problem.hard[0]
+        target = task.target if task.batch else task.target[0]
+        weights = None if isinstance(task, Position) else task.weights
+        tol_position, tol_rotation = task.tol_position or tol_position, task.tol_rotation or tol_rotation
+        problem = None
+    if problem is None:
+        targets, kind, single = _parse_target(robot, target)
+        W = _weights(weights, kind)
+        # A rotation weighted zero is not asked for: success then judges the position alone.
+        tol = tol_position, tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
+        return None, targets, kind, single, W, tol, tol_position
+    B = problem.batch or 1
+    if len(problem.hard) == 1:
+        tol = problem.tol_p[0], problem.tol_r[0]
+    else:
+        tol = 1.0, 1.0 if np.isfinite(problem.tol_r).any() else math.inf
+    return problem, np.arange(B), "tasks", problem.batch is None, problem.W, tol, tol_position
+
+
+def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, max_restarts, starts, tol_p, tol_r,
+            tol_position, polisher):
+    """The hard tasks' search: the batch loop, local restarts for stragglers, then a polish of the failures.
+
+    Returns:
+        (the loop's IKResult with causes for reasons, `_Far` of the targets out of reach for
+        certain or None when every target converged).
+    """
+    # Part of the restart budget is kept for the local restarts below (the last resort).
+    local = min(LOCAL_STARTS, max_restarts // 2)
+    far = None
+    result = loop(stepper, targets, q_first, prefer_q0=prefer_q0, max_restarts=max_restarts - local,
+                  starts=starts, stall_window=STALL_WINDOW[method])
+    failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
+    if failed.size:
+        far = _out_of_reach(robot, problem, targets, tol_position)
+    if local and failed.size:
+        _local_restarts(loop, stepper, targets, result, failed[~far.mask[failed]], local, robot,
+                        loop.keywords["rng"], STALL_WINDOW[method], tol_p, tol_r)
+        failed = failed[~result.success[failed]]
+    if failed.size:
+        # Restarts give up on slow progress, but the closest answer to an unreachable target
+        # lies where progress is slow (a stretched, singular arm): continue each target's best
+        # start there, without restarts or impatience, accepting only steps that help.
+        _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False,
+                                    max_restarts=0, starts=1, stall_window=None), tol_p, tol_r)
+    return result, far
 
 
 def _end_task(robot: Robot, target, weights) -> Task:

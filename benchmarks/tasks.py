@@ -15,7 +15,7 @@ errors within 1e-6 m and 1e-6 rad, joints within the limits; never the solver's 
    With --instructions, valgrind's callgrind also counts the instructions each solve executes in
    both trees: a figure that a loaded machine does not move.
 
-    python -m benchmarks.tasks [--quick] [--targets 1000] [--baseline c1a70b0] [--rounds 3] [--instructions]
+    python -m benchmarks.tasks [--quick] [--targets 1000] [--baseline c1a70b0] [--rounds 6] [--instructions]
 """
 
 from __future__ import annotations
@@ -114,8 +114,9 @@ def baseline_comparison(revision, n_single, n_large, rounds):
         if old is None:
             return
         figures = {"baseline": [], "current": []}
-        for _ in range(rounds):
-            for label, tree in (("baseline", old), ("current", ROOT)):
+        for k in range(rounds):
+            pair = (("baseline", old), ("current", ROOT))
+            for label, tree in (pair if k % 2 == 0 else pair[::-1]):  # alternate who goes first
                 run = subprocess.run([sys.executable, "-c", _TIMING, str(tree), str(n_single), str(n_large)],
                                      capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tree)})
                 if run.returncode:
@@ -243,7 +244,7 @@ def main(argv=None):
     parser.add_argument("--single", type=int, default=200, help="targets solved one at a time for the baseline")
     parser.add_argument("--large", type=int, default=10000, help="batch size for the baseline comparison")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare solve(chain, T) with")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--instructions", action="store_true",
                         help="also count the solves' instructions with valgrind (noise-free, a few minutes)")
     args = parser.parse_args(argv)

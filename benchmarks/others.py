@@ -45,7 +45,6 @@ import importlib.metadata
 import importlib.util
 import pathlib
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -60,7 +59,7 @@ PINK_LM_DAMPING, MINK_LM_DAMPING = 1e-2, 1e-1
 PINK_LIMIT_GAIN, MINK_LIMIT_GAIN = 0.5, 0.95  # the libraries' defaults
 MAX_ITERATIONS = 100
 STOP_POSITION = STOP_ROTATION = 0.1 * TOL
-PANDA_URDF = pathlib.Path("cmeel.prefix/share/example-robot-data/robots/panda_description/urdf/panda.urdf")
+PANDA_URDF = pathlib.Path("panda_description/urdf/panda.urdf")  # in robots.example_robot_data()
 PANDA_FLANGE = "panda_link8"
 FINGERS = ("panda_finger_joint1", "panda_finger_joint2")
 
@@ -135,19 +134,10 @@ def _solve_each(T, q0, setup, step, distance, max_iterations, return_info):
 
 def panda_urdf() -> pathlib.Path:
     """example-robot-data's panda.urdf, or ImportError when the package is not installed."""
-    candidates = []
-    try:
-        candidates.append(pathlib.Path(importlib.metadata.distribution("example-robot-data").locate_file(PANDA_URDF)))
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    spec = importlib.util.find_spec("cmeel")  # cmeel's data prefix sits beside its module
-    if spec is not None and spec.origin:
-        candidates.append(pathlib.Path(spec.origin).parent.parent / PANDA_URDF)
-    candidates += [pathlib.Path(folder) / PANDA_URDF for folder in sys.path if folder]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
+    folder = robots.example_robot_data()
+    if folder is None or not (folder / PANDA_URDF).is_file():
         raise ImportError("pink_solve needs example-robot-data's panda.urdf (pip install example-robot-data)")
-    return found
+    return folder / PANDA_URDF
 
 
 def pink_model():

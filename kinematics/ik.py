@@ -28,7 +28,7 @@ import numpy as np
 
 import autodiff as ad
 
-from .chain import PRISMATIC, Chain
+from .chain import PRISMATIC, Chain, _short
 from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
 from .robot import Robot
 from .soft import soft_phase
@@ -585,7 +585,7 @@ def _end_task(robot: Robot, target, weights) -> Task:
         parents = {j.parent for j in robot.joints} | {link for link, _ in robot.offsets.values()}
         leaves = [link for link in robot.links if link not in parents] + list(robot.offsets)
         if len(leaves) != 1:
-            raise ValueError(f"target: robot {robot.name!r} has {len(leaves)} end frames ({_listed(leaves)}); "
+            raise ValueError(f"target: robot {robot.name!r} has {len(leaves)} end frames ({_short(leaves)}); "
                              "give tasks naming the frame, e.g. kinematics.Pose(frame, T)")
         frame = leaves[0]
     t = np.asarray(target.data if isinstance(target, ad.Tensor) else target, dtype=np.float64)
@@ -594,11 +594,6 @@ def _end_task(robot: Robot, target, weights) -> Task:
     if weights is not None:
         _weights(weights, "position")
     return Position(frame, t)
-
-
-def _listed(names, limit=8):
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _check_count(name, value, least):

@@ -37,7 +37,9 @@ import numpy as np
 import autodiff as ad
 
 from .chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, Chain
-from .fk import _VEX_MINUS, _VEX_PLUS, _frame_jacobians, _frame_poses, pose_error, rotation_vector
+from .fk import (
+    _VEX_MINUS, _VEX_PLUS, _frame_jacobians, _frame_poses, _namespace, _value, pose_error, rotation_vector,
+)
 from .robot import as_robot
 
 __all__ = ["Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost"]
@@ -154,7 +156,7 @@ def _frame_name(task, frame):
 def _batched(task, name, value, shape):
     """A target array of the given trailing shape, finite, as (B, *shape) or (1, *shape); sets task.batch."""
     try:
-        a = np.asarray(value.data if isinstance(value, ad.Tensor) else value, dtype=np.float64)
+        a = np.asarray(_value(value), dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{type(task).__name__}: {name} must be an array of numbers, got {value!r:.80}") from None
     if a.shape[a.ndim - len(shape):] != shape or a.ndim not in (len(shape), len(shape) + 1):
@@ -464,12 +466,8 @@ class Cost(_SoftTask):
         return value * self.weight
 
 
-def _namespace(x):
-    return ad if isinstance(x, ad.Tensor) else np
-
-
 def _data(x) -> np.ndarray:
-    return np.asarray(x.data if isinstance(x, ad.Tensor) else x, dtype=np.float64)
+    return np.asarray(_value(x), dtype=np.float64)
 
 
 def is_task_list(tasks) -> bool:

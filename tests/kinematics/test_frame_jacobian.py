@@ -8,7 +8,6 @@ of logdet(J Jᵀ + εI) for the second-order path (a cost of J backpropagated th
 """
 
 import doctest
-import importlib.util
 import math
 import pathlib
 
@@ -23,10 +22,6 @@ from kinematics import fk
 from test_robot import RJ, mimic_tree, y_tree  # tests/kinematics is on sys.path (rootdir, no packages)
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "robots" / "examples"
-_spec = importlib.util.spec_from_file_location(  # tests/robots is not on sys.path from here: load by path
-    "_urdf_interop", pathlib.Path(__file__).parents[1] / "robots" / "test_urdf_interop.py")
-_interop = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_interop)
 
 
 def random_q(robot, size, seed):
@@ -137,7 +132,7 @@ def _pinocchio_q(pin, model, robot, q):
 @pytest.mark.parametrize("relative, mimic", TREES, ids=[t[0].split("/")[-1] for t in TREES])
 def test_every_link_jacobian_matches_pinocchio(relative, mimic):
     pin = pytest.importorskip("pinocchio", reason="pinocchio (pip install pin) is the oracle")
-    folder = _interop.example_robot_data()
+    folder = robots.example_robot_data()
     if folder is None or not (folder / relative).is_file():
         pytest.skip(f"example-robot-data with {relative} is not installed")
     path = folder / relative

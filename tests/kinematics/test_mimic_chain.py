@@ -17,6 +17,8 @@ import kinematics as kin
 import robots
 from kinematics.transforms import rot_x, rot_z, translation
 
+from tests.helpers import central_differences, graph_ops  # the repository root is on pythonpath
+
 J = kin.Joint
 
 
@@ -90,18 +92,6 @@ def test_fk_and_link_poses_equal_the_free_chain_at_the_coupled_values(size):
     np.testing.assert_allclose(tensor.data, kin.forward_kinematics(chain, q), rtol=0, atol=1e-15)
 
 
-def central_differences(chain, q, h=1e-6):
-    """(6, n): position rows (p+ - p-)/2h, angular rows rotvec(R+ R-ᵀ)/2h."""
-    columns = []
-    for i in range(chain.n):
-        dq = np.zeros(chain.n)
-        dq[i] = h
-        Tp, Tm = kin.forward_kinematics(chain, q + dq), kin.forward_kinematics(chain, q - dq)
-        columns.append(np.concatenate([(Tp[:3, 3] - Tm[:3, 3]) / (2 * h),
-                                       kin.rotation_vector(Tp[:3, :3] @ Tm[:3, :3].T) / (2 * h)]))
-    return np.stack(columns, axis=1)
-
-
 # 1 and 5 rows: six copies of q in one pass; 40: stacked cotangents; 300: the column layout too
 @pytest.mark.parametrize("rows", [1, 5, 40, 300])
 def test_engine_jacobian_equals_closed_form_and_finite_differences(rows):
@@ -133,29 +123,17 @@ def test_gradients_of_a_tensor_q_pass_the_coupling():
     ad.check_grads(lambda q: ad.sum(kin.forward_kinematics(chain, q) * weights), q)
 
 
-def _ops(out):
-    """{op name: count} of the engine's graph behind `out`."""
-    seen, stack, ops = set(), [out], {}
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            ops[node._op] = ops.get(node._op, 0) + 1
-            stack.extend(node._parents)
-    return ops
-
-
 @pytest.mark.parametrize("rows", [1, 1000])  # both FK layouts
 def test_the_coupling_costs_three_ops_and_a_plain_chain_none(rows):
     chain, free = mimic_chain(), free_twin()
     q = ad.Tensor(random_q(chain, (rows,), seed=6), requires_grad=True)
-    plain = _ops(kin.forward_kinematics(free, ad.Tensor(motion_values(q.data), requires_grad=True)))
-    coupled = _ops(kin.forward_kinematics(chain, q))
+    plain = graph_ops(kin.forward_kinematics(free, ad.Tensor(motion_values(q.data), requires_grad=True)))
+    coupled = graph_ops(kin.forward_kinematics(chain, q))
     extra = {op: coupled.get(op, 0) - plain.get(op, 0) for op in set(coupled) | set(plain)}
     assert {op: k for op, k in extra.items() if k} == {"getitem": 1, "mul": 1, "add": 1, "const": 2}
     # a chain without mimic joints carries no coupling: its graph has not one op more than before
     assert free.coupling is None and free.free_joints is free.joints
-    panda = _ops(kin.forward_kinematics(robots.get("panda"), ad.Tensor(np.zeros((rows, 7)), requires_grad=True)))
+    panda = graph_ops(kin.forward_kinematics(robots.get("panda"), ad.Tensor(np.zeros((rows, 7)), requires_grad=True)))
     # the counts measured before mimic joints entered chains
     assert panda == ({"const": 2, "cos": 1, "getitem": 7, "leaf": 1, "matmul": 7, "reshape": 1, "sin": 1, "stack": 1,
                       "transpose": 1} if rows == 1 else

@@ -13,6 +13,7 @@ import autodiff as ad
 import kinematics as kin
 import robots
 from kinematics.transforms import rot_x, translation
+from tests.helpers import graph_ops
 
 RJ = kin.RobotJoint
 
@@ -191,18 +192,6 @@ def test_deep_tree_needs_no_recursion():
     np.testing.assert_allclose(T[0, :3, 3], [depth * 1e-3, 0, 0], rtol=1e-12)
 
 
-def _ops(out):
-    """{op name: count} of the engine's graph behind `out`."""
-    seen, stack, ops = set(), [out], {}
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            ops[node._op] = ops.get(node._op, 0) + 1
-            stack.extend(node._parents)
-    return ops
-
-
 def mimic_tree(free_mimics=False):
     """y_tree plus mimic joints (free joints instead with free_mimics=True, for the oracle):
     m1 (revolute, below the right hand) mimics l2 on the other branch by -2 q + 0.3, so the frame
@@ -268,13 +257,13 @@ def test_a_robot_without_mimics_builds_the_same_graph():
     robot = y_tree()
     q = ad.Tensor(np.random.default_rng(0).uniform(-1, 1, (3, robot.n)), requires_grad=True)
     # the op counts of the graph before mimic joints existed (no mul/add for a coupling)
-    assert _ops(kin.frame_poses(robot, q, ["grip", "right_hand"])) == {
+    assert graph_ops(kin.frame_poses(robot, q, ["grip", "right_hand"])) == {
         "const": 3, "cos": 1, "getitem": 6, "leaf": 1, "matmul": 7, "reshape": 1, "sin": 1, "stack": 2, "transpose": 1}
-    assert _ops(kin.frame_poses(robot, q, ["left2"])) == {  # a part of the tree: one gather of q's columns
+    assert graph_ops(kin.frame_poses(robot, q, ["left2"])) == {  # a part of the tree: one gather of q's columns
         "const": 2, "cos": 1, "getitem": 5, "leaf": 1, "matmul": 4, "reshape": 1, "sin": 1, "stack": 2, "transpose": 1}
     # a mimic with multiplier 1 and offset 0 adds the gather only
     joints = list(robot.joints) + [RJ("m", "left2", "m_link", "revolute", mimic=("l1", 1, 0))]
-    ops = _ops(kin.frame_poses(kin.Robot(joints), q, ["m_link"]))
+    ops = graph_ops(kin.frame_poses(kin.Robot(joints), q, ["m_link"]))
     assert ops["getitem"] == 6 and not {"mul", "add"} & set(ops)
 
 

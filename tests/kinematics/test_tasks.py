@@ -6,9 +6,6 @@ round trip of every answer (kinematics.frame_poses / forward_kinematics at the r
 the same solve without the soft task.
 """
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
@@ -161,11 +158,7 @@ def test_two_hands_reach_two_sampled_poses_at_once():
     ("talos_data/robots/talos_reduced.urdf", ["gripper_left_base_link", "gripper_right_base_link"]),  # 32 joints
 ])
 def test_real_dual_arm_urdfs_reach_two_sampled_hand_poses(relative, hands):
-    spec = importlib.util.spec_from_file_location(
-        "_urdf_interop", pathlib.Path(__file__).parents[1] / "robots" / "test_urdf_interop.py")
-    interop = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(interop)
-    folder = interop.example_robot_data()
+    folder = robots.example_robot_data()
     if folder is None or not (folder / relative).is_file():
         pytest.skip(f"example-robot-data with {relative} is not installed (pip install example-robot-data)")
     robot = robots.load_robot(folder / relative)

@@ -13,11 +13,6 @@ Conventions checked here:
   the agreement is ~1e-11, well inside 1e-9.
 """
 
-import importlib.metadata
-import importlib.util
-import pathlib
-import site
-import sys
 
 import numpy as np
 import pytest
@@ -26,23 +21,7 @@ import kinematics as kin
 import robots
 from kinematics.transforms import rot_z
 
-RELATIVE = pathlib.Path("cmeel.prefix", "share", "example-robot-data", "robots")
-
-
-def example_robot_data():
-    """The robots/ folder of example-robot-data, or None when the package is not installed."""
-    candidates = []
-    try:
-        candidates.append(pathlib.Path(importlib.metadata.distribution("example-robot-data").locate_file(RELATIVE)))
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    spec = importlib.util.find_spec("cmeel")  # cmeel's data prefix sits beside its module
-    if spec is not None and spec.origin:
-        candidates.append(pathlib.Path(spec.origin).parent.parent / RELATIVE)
-    folders = list(site.getsitepackages()) + [site.getusersitepackages()] + sys.path
-    candidates += [pathlib.Path(folder) / RELATIVE for folder in folders if folder]
-    return next((c for c in candidates if c.is_dir()), None)
-
+from robots import example_robot_data  # noqa: F401  (other test modules import it from here)
 
 ROOT = example_robot_data()
 needs_data = pytest.mark.skipif(

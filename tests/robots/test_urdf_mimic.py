@@ -21,6 +21,8 @@ import robots
 
 from test_urdf_interop import example_robot_data  # tests/robots is on sys.path (rootdir, no packages)
 
+from tests.helpers import central_differences  # the repository root is on pythonpath
+
 CASES = [  # (file, tip link, pinocchio builds its mimic joints)
     ("baxter_description/urdf/baxter.urdf", "l_gripper_r_finger_tip", True),  # master off the path, multiplier -1
     ("panda_description/urdf/panda.urdf", "panda_rightfinger", True),  # a copy of the other finger: no coupling op
@@ -121,14 +123,7 @@ def test_fk_and_jacobians_match_pinocchio(relative, tip, mimic):
 def test_engine_jacobian_matches_central_differences(relative, tip, mimic):
     chain = robots.load_urdf(_file(relative), tip_link=tip)
     q = random_q(chain, 1, seed=32)[0]
-    h, columns = 1e-6, []
-    for i in range(chain.n):
-        dq = np.zeros(chain.n)
-        dq[i] = h
-        Tp, Tm = kin.forward_kinematics(chain, q + dq), kin.forward_kinematics(chain, q - dq)
-        columns.append(np.concatenate([(Tp[:3, 3] - Tm[:3, 3]) / (2 * h),
-                                       kin.rotation_vector(Tp[:3, :3] @ Tm[:3, :3].T) / (2 * h)]))
-    np.testing.assert_allclose(kin.jacobian(chain, q), np.stack(columns, axis=1), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(kin.jacobian(chain, q), central_differences(chain, q), rtol=0, atol=1e-8)
 
 
 def mimic_values(chain, coupled, q):

@@ -1,0 +1,18 @@
+"""The README's Python examples run as written, in order, and the solves they show succeed."""
+
+import pathlib
+import re
+
+import numpy as np
+
+README = pathlib.Path(__file__).parents[2] / "README.md"
+
+
+def test_readme_python_blocks_run_in_order(capsys):
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.S):
+        exec(compile(block, str(README), "exec"), namespace)
+    assert namespace["result"].success  # the first Panda pose
+    assert namespace["talos"].n == 32 and namespace["hands"].shape == (200, 2, 4, 4)  # the tasks block reuses it
+    assert np.mean(namespace["both"].success) >= 0.99 and namespace["rest"].success
+    assert capsys.readouterr().out.strip()

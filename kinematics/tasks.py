@@ -38,7 +38,8 @@ import autodiff as ad
 
 from .chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, Chain
 from .fk import (
-    _VEX_MINUS, _VEX_PLUS, _frame_jacobians, _frame_poses, _namespace, _value, pose_error, rotation_vector,
+    _VEX_MINUS, _VEX_PLUS, _frame_jacobians, _frame_poses, _jacobian_plan, _namespace, _value, pose_error,
+    rotation_vector,
 )
 from .robot import as_robot
 
@@ -130,7 +131,11 @@ class _HardTask(Task):
         self.weights = weights
 
     def residual(self, T: dict, q, idx):
-        """The residual (R, m), of the poses' kind (Tensor or array)."""
+        """The residual (R, m), of the poses' kind (Tensor or array).
+
+        It reads q only through the frame poses T: `Problem.evaluate` carries its derivative to q
+        by the frames' Jacobians (a cost of q itself belongs in a soft task).
+        """
         raise NotImplementedError
 
     def errors(self, e: np.ndarray):
@@ -529,7 +534,6 @@ class Problem:
                                  f"of {self.robot.name!r}")
         self.hard_frames = list(dict.fromkeys(f for t in self.hard for f in t.frames))
         self.soft_frames = list(dict.fromkeys(f for t in self.soft for f in t.frames))
-        self.geometric_frames = list(dict.fromkeys(t.frames[0] for t in self.hard if t.geometric is not None))
         self.generic = [t for t in self.hard if t.geometric is None]
         self.tol_p = np.array([(t.tol_position or tol_position) if "position" in t.measures else math.inf
                                for t in self.hard])
@@ -543,18 +547,9 @@ class Problem:
                 self.robot.plan([frame])
             except ValueError as error:
                 raise ValueError(f"{task.label}: {error}") from None
-            if not self._moved(frame):
+            if not _jacobian_plan(self.robot, frame)[0]:  # no motion joint on its path
                 raise ValueError(f"{task.label}: no joint of {self.robot.name!r} moves frame {frame!r}; a task on it "
                                  "could never change")
-
-    def _moved(self, frame) -> bool:
-        link = self.robot.offsets[frame][0] if frame in self.robot.offsets else frame
-        while link != self.robot.root:
-            joint = self.robot.parent_joint[link]
-            if joint.motion is not None:
-                return True
-            link = joint.parent
-        return False
 
     # -- evaluations ----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from .ops import (
     sub, sum, swapaxes, tanh, transpose, where,
 )
 from .tensor import Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, unbroadcast
+from .trace import Traced, trace
 from .transforms import grad, jacobian, value_and_grad, vjp
 
 __version__ = "0.1.0"
@@ -31,5 +32,5 @@ __all__ = [
     "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "sum", "mean", "max", "reshape",
     "transpose", "swapaxes", "broadcast_to", "getitem", "stack", "concatenate", "softmax",
     "log_softmax", "logsumexp", "logdet", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
-    "numerical_jacobian", "GradientCheckError", "losses", "nn", "optim", "data", "viz", "files",
+    "numerical_jacobian", "GradientCheckError", "trace", "Traced", "losses", "nn", "optim", "data", "viz", "files",
 ]

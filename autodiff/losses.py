@@ -5,10 +5,12 @@ Glossary: x scores or logits, y labels, a = softmax(x) probabilities, N batch si
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, as_tensor, record
+from .tensor import Tensor, as_tensor, constant, record
 
 __all__ = ["logistic_loss", "l2_regularization", "cross_entropy", "softmax_cross_entropy"]
 
@@ -26,15 +28,27 @@ def logistic_loss(scores, labels):
     Returns:
         A scalar Tensor.
     """
-    x = as_tensor(scores)
-    y = _binary_labels(labels, x.shape)
-    margin = -y * x.data
-    out = np.mean(np.logaddexp(0.0, margin))
-    # sigmoid(margin) without overflow: e^(-|m|) is at most 1.
-    e = np.exp(-np.abs(margin))
+    x, y = as_tensor(scores), _labels(labels)
+    a = x.data
+    return record(_logistic_loss(a, y.data), "logistic_loss", (x, y), (partial(_d_logistic_loss, a, y.data),),
+                  _logistic_loss)
+
+
+def _labels(labels):
+    """Labels as a parent node without a gradient: a replay of a trace (`ad.trace`) reads them anew."""
+    return labels if isinstance(labels, Tensor) else constant(np.asarray(labels))
+
+
+def _logistic_loss(a, labels):
+    return np.asarray(np.mean(np.logaddexp(0.0, -_binary_labels(labels, a.shape) * a)))
+
+
+def _d_logistic_loss(a, labels, g):
+    y = _binary_labels(labels, a.shape)
+    margin = -y * a
+    e = np.exp(-np.abs(margin))  # sigmoid(margin) without overflow: e^(-|m|) is at most 1
     sig = np.where(margin >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    n, ndim = x.data.size, x.ndim
-    return record(np.asarray(out), "logistic_loss", (x,), (lambda g: _per_entry(g, ndim) * (-y * sig) / n,))
+    return _per_entry(g, a.ndim) * (-y * sig) / a.size
 
 
 def _per_entry(g, ndim):
@@ -137,13 +151,25 @@ def softmax_cross_entropy(logits, labels):
         logits: (N, C) scores.
         labels: (N,) integer classes or (N, C) one-hot rows.
     """
-    x = as_tensor(logits)
+    x, y = as_tensor(logits), _labels(labels)
     _check_2d(x, "softmax_cross_entropy")
-    n = x.shape[0]
-    y = _one_hot(labels, n, x.shape[1], "softmax_cross_entropy")
-    shifted = x.data - np.max(x.data, axis=1, keepdims=True)
-    log_a = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    out = -np.sum(y * log_a) / n
-    a = np.exp(log_a)
-    grad = (a * y.sum(axis=1, keepdims=True) - y) / n
-    return record(np.asarray(out), "softmax_cross_entropy", (x,), (lambda g: _per_entry(g, 2) * grad,))
+    a = x.data
+    return record(_softmax_cross_entropy(a, y.data), "softmax_cross_entropy", (x, y),
+                  (partial(_d_softmax_cross_entropy, a, y.data),), _softmax_cross_entropy)
+
+
+def _log_softmax_rows(a, labels):
+    """(log softmax of the rows of a (N, C), one-hot labels (N, C))."""
+    y = _one_hot(labels, a.shape[0], a.shape[1], "softmax_cross_entropy")
+    shifted = a - np.max(a, axis=1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True)), y
+
+
+def _softmax_cross_entropy(a, labels):
+    log_a, y = _log_softmax_rows(a, labels)
+    return np.asarray(-np.sum(y * log_a) / a.shape[0])
+
+
+def _d_softmax_cross_entropy(a, labels, g):
+    log_a, y = _log_softmax_rows(a, labels)
+    return _per_entry(g, 2) * ((np.exp(log_a) * y.sum(axis=1, keepdims=True) - y) / a.shape[0])

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import numpy as np
 
@@ -215,49 +216,42 @@ def linear(x, weight, bias=None, relu: bool = False):
         bias = as_tensor(bias)
         out += bias.data
         parents = (x, weight, bias)
-    if a.ndim == 2:
-        a2 = a
-        flat = None
-    else:
-        a2 = a.reshape(-1, a.shape[-1])
-        flat = (-1, w.shape[1])
-
     if relu:
         np.maximum(out, 0.0, out=out)
-        positive = out > 0
-        # The engine calls the VJPs of one node one after another with the same g: mask it once.
-        memo = [None, None]
+    vjps = tuple(partial(rule, a, w, out, relu) for rule in (_d_linear_x, _d_linear_w, _d_linear_b)[:len(parents)])
+    return record(out, "linear_relu" if relu else "linear", parents, vjps, partial(_linear, relu))
 
-        def masked(g):
-            if memo[0] is not g:
-                memo[0], memo[1] = g, g * positive
-            return memo[1]
-    else:
-        def masked(g):
-            return g
 
-    # A stacked backward pass gives g lead axes in front, lead + out.shape: the products keep
-    # them apart, (n_in, N) @ (..., N, n_out), and the bias sums only over the rows.
-    rows = (-1, w.shape[1])
-    out_ndim = out.ndim
+def _linear(relu, a, w, b=None):
+    """The replay's forward of `linear`: the same numpy calls, in the same order."""
+    out = a @ w
+    if b is not None:
+        out += b
+    if relu:
+        np.maximum(out, 0.0, out=out)
+    return out
 
-    def vjp_x(g):
-        return masked(g) @ w.T
 
-    def vjp_w(g):
-        g = masked(g)
-        if flat is None and g.ndim == 2:  # (N, n_in) inputs, an ordinary pass
-            return a2.T @ g
-        return a2.T @ g.reshape(g.shape[:g.ndim - out_ndim] + rows)
+# The VJPs. g is masked by y > 0 first when relu=True. A stacked backward pass gives g lead axes
+# in front, lead + out.shape: the products keep them apart, (n_in, N) @ (..., N, n_out), and the
+# bias sums only over the rows.
 
-    def vjp_b(g):
-        g = masked(g)
-        if flat is None and g.ndim == 2:
-            return g.sum(axis=0)
-        return g.reshape(g.shape[:g.ndim - out_ndim] + rows).sum(axis=-2)
+def _d_linear_x(a, w, out, relu, g):
+    return (g * (out > 0) if relu else g) @ w.T
 
-    vjps = (vjp_x, vjp_w) if bias is None else (vjp_x, vjp_w, vjp_b)
-    return record(out, "linear_relu" if relu else "linear", parents, vjps)
+
+def _d_linear_w(a, w, out, relu, g):
+    g = g * (out > 0) if relu else g
+    if a.ndim == 2 and g.ndim == 2:  # (N, n_in) inputs, an ordinary pass
+        return a.T @ g
+    return a.reshape(-1, a.shape[-1]).T @ g.reshape(g.shape[:g.ndim - out.ndim] + (-1, w.shape[1]))
+
+
+def _d_linear_b(a, w, out, relu, g):
+    g = g * (out > 0) if relu else g
+    if a.ndim == 2 and g.ndim == 2:
+        return g.sum(axis=0)
+    return g.reshape(g.shape[:g.ndim - out.ndim] + (-1, w.shape[1])).sum(axis=-2)
 
 
 def _init_weight(init, n_in, n_out, rng):

@@ -17,8 +17,11 @@ Glossary: a, b the input arrays; out the result; g the output's cotangent.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from . import tensor as _tensor
 from .tensor import Tensor, _nonfinite_summary, as_tensor, constant, record
 
 __all__ = [
@@ -63,7 +66,7 @@ def add(x, y):
         out = a + b
     except ValueError as err:
         raise _shape_error("add", a, b, err) from err
-    return record(out, "add", (x, y), _ADD_VJPS)
+    return record(out, "add", (x, y), _ADD_VJPS, np.add)
 
 
 def sub(x, y):
@@ -84,7 +87,7 @@ def sub(x, y):
         out = a - b
     except ValueError as err:
         raise _shape_error("sub", a, b, err) from err
-    return record(out, "sub", (x, y), _SUB_VJPS)
+    return record(out, "sub", (x, y), _SUB_VJPS, np.subtract)
 
 
 def mul(x, y):
@@ -106,9 +109,9 @@ def mul(x, y):
     except ValueError as err:
         raise _shape_error("mul", a, b, err) from err
     # A closure only for an operand that needs a gradient: `x * 0.5` makes one, not two.
-    vjp_x = (lambda g: g * b) if x.requires_grad else _no_vjp
-    vjp_y = (lambda g: g * a) if y.requires_grad else _no_vjp
-    return record(out, "mul", (x, y), (vjp_x, vjp_y))
+    vjp_x = partial(np.multiply, b) if x.requires_grad else _no_vjp  # b g = g b, bit for bit
+    vjp_y = partial(np.multiply, a) if y.requires_grad else _no_vjp
+    return record(out, "mul", (x, y), (vjp_x, vjp_y), np.multiply)
 
 
 def div(x, y):
@@ -130,9 +133,17 @@ def div(x, y):
         out = a / b
     except ValueError as err:
         raise _shape_error("div", a, b, err) from err
-    vjp_x = (lambda g: g / b) if x.requires_grad else _no_vjp
-    vjp_y = (lambda g: -g * out / b) if y.requires_grad else _no_vjp
-    return record(out, "div", (x, y), (vjp_x, vjp_y))
+    vjp_x = partial(_d_div_x, b) if x.requires_grad else _no_vjp
+    vjp_y = partial(_d_div_y, b, out) if y.requires_grad else _no_vjp
+    return record(out, "div", (x, y), (vjp_x, vjp_y), np.true_divide)
+
+
+def _d_div_x(b, g):
+    return g / b
+
+
+def _d_div_y(b, out, g):
+    return -g * out / b
 
 
 def neg(x):
@@ -145,7 +156,7 @@ def neg(x):
         A Tensor of x's shape. VJP: -g.
     """
     x = as_tensor(x)
-    return record(-x.data, "neg", (x,), (np.negative,))
+    return record(-x.data, "neg", (x,), (np.negative,), np.negative)
 
 
 def power(x, y):
@@ -169,16 +180,18 @@ def power(x, y):
     except ValueError as err:
         raise _shape_error("power", a, b, err) from err
 
-    def vjp_x(g):  # g y x^(y-1); y = 0 gives 0 even at x = 0 (where x^(y-1) is inf)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g * np.where(b == 0, 0.0, b * np.power(a, b - 1))
+    return record(out, "power", (x, y), (partial(_d_power_x, a, b), partial(_d_power_y, a, b, out)), np.power)
 
-    def vjp_y(g):  # g x^y log x, guarded where log x is -inf (x = 0) or undefined (x < 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_a = np.log(np.where(a > 0, a, 1.0))
-            return g * np.where(a > 0, out * log_a, np.where((a == 0) & (b >= 0), 0.0, np.nan))
 
-    return record(out, "power", (x, y), (vjp_x, vjp_y))
+def _d_power_x(a, b, g):  # g y x^(y-1); y = 0 gives 0 even at x = 0 (where x^(y-1) is inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * np.where(b == 0, 0.0, b * np.power(a, b - 1))
+
+
+def _d_power_y(a, b, out, g):  # g x^y log x, guarded where log x is -inf (x = 0) or undefined (x < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_a = np.log(np.where(a > 0, a, 1.0))
+        return g * np.where(a > 0, out * log_a, np.where((a == 0) & (b >= 0), 0.0, np.nan))
 
 
 def _identity(g):
@@ -227,38 +240,51 @@ def matmul(x, y):
     except ValueError as err:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned") from err
     if a.ndim == b.ndim >= 2:  # matrices, or stacks of equal rank: the two products as they stand
-        return record(out, "matmul", (x, y),
-                      (lambda g: g @ np.swapaxes(b, -1, -2), lambda g: np.swapaxes(a, -1, -2) @ g))
-    a2 = a[None, :] if a.ndim == 1 else a  # (..., m, k)
-    b2 = b[:, None] if b.ndim == 1 else b  # (..., k, n)
-    out_ndim = out.ndim  # an ndarray, or a numpy scalar for vector @ vector
-    shape2 = out.shape  # the shape of a2 @ b2: the axes dropped for 1-D operands restored
+        return record(out, "matmul", (x, y), (partial(_d_matmul_x, b), partial(_d_matmul_y, a)), np.matmul)
+    shape2 = out.shape  # the shape of a2 @ b2 (`_as_matrices`): the axes dropped for 1-D operands restored
     if b.ndim == 1:
         shape2 = shape2 + (1,)
     if a.ndim == 1:
         shape2 = shape2[:-1] + (1,) + shape2[-1:]
+    out_ndim = out.ndim  # an ndarray, or a numpy scalar for vector @ vector
+    return record(out, "matmul", (x, y), (partial(_d_matmul_vector_x, a, b, shape2, out_ndim),
+                                          partial(_d_matmul_vector_y, a, b, shape2, out_ndim)), np.matmul)
 
-    def as_2d(g):  # cotangent in the (..., m, n) layout of a2 @ b2 (vector @ vector: (1, 1)),
-        if g.ndim == out_ndim:  # an ordinary pass
-            return np.reshape(g, shape2)
-        return np.reshape(g, g.shape[:g.ndim - out_ndim] + shape2)  # after a stacked pass's lead axes
 
-    def vjp_x(g):
-        gx = as_2d(g) @ np.swapaxes(b2, -1, -2)
-        return gx[..., 0, :] if a.ndim == 1 else gx
+def _d_matmul_x(b, g):
+    return g @ np.swapaxes(b, -1, -2)
 
-    def vjp_y(g):
-        g2 = as_2d(g)
-        if b2.ndim == 2 and a2.ndim > 2:  # constant-shaped right operand: one flat product
-            # over all rows of the stack -- but not over a stacked pass's lead axes (g2's first
-            # g2.ndim - a2.ndim), which each keep their own product: (k, rows) @ (..., rows, n).
-            rows = g2.shape[:g2.ndim - a2.ndim] + (-1, g2.shape[-1])
-            gy = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(rows)
-        else:
-            gy = np.swapaxes(a2, -1, -2) @ g2
-        return gy[..., 0] if b.ndim == 1 else gy
 
-    return record(out, "matmul", (x, y), (vjp_x, vjp_y))
+def _d_matmul_y(a, g):
+    return np.swapaxes(a, -1, -2) @ g
+
+
+def _as_matrices(a, b, g, shape2, out_ndim):
+    """A 1-D operand as a row (left) or column (right) matrix, a2 (..., m, k) and b2 (..., k, n), and
+    the cotangent in the (..., m, n) layout of a2 @ b2 (vector @ vector: (1, 1)), after a stacked
+    pass's lead axes."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = np.reshape(g, shape2 if g.ndim == out_ndim else g.shape[:g.ndim - out_ndim] + shape2)
+    return a2, b2, g2
+
+
+def _d_matmul_vector_x(a, b, shape2, out_ndim, g):
+    _, b2, g2 = _as_matrices(a, b, g, shape2, out_ndim)
+    gx = g2 @ np.swapaxes(b2, -1, -2)
+    return gx[..., 0, :] if a.ndim == 1 else gx
+
+
+def _d_matmul_vector_y(a, b, shape2, out_ndim, g):
+    a2, b2, g2 = _as_matrices(a, b, g, shape2, out_ndim)
+    if b2.ndim == 2 and a2.ndim > 2:  # constant-shaped right operand: one flat product
+        # over all rows of the stack -- but not over a stacked pass's lead axes (g2's first
+        # g2.ndim - a2.ndim), which each keep their own product: (k, rows) @ (..., rows, n).
+        rows = g2.shape[:g2.ndim - a2.ndim] + (-1, g2.shape[-1])
+        gy = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(rows)
+    else:
+        gy = np.swapaxes(a2, -1, -2) @ g2
+    return gy[..., 0] if b.ndim == 1 else gy
 
 
 # -- log-determinant ---------------------------------------------------------------------------
@@ -287,6 +313,11 @@ def logdet(x):
     """
     x = as_tensor(x)
     a = x.data
+    return record(_logdet(a), "logdet", (x,), (partial(_d_logdet, a),), _logdet)
+
+
+def _logdet(a):
+    """2 Σ log L_ii of the Cholesky factor of (A + Aᵀ)/2, after the checks `logdet` documents."""
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"logdet: expected square matrices of shape (..., k, k), got shape {a.shape}")
     if not np.all(np.isfinite(a)):
@@ -305,13 +336,12 @@ def logdet(x):
         where = f" at batch index {tuple(int(i) for i in worst)}" if a.ndim > 2 else ""
         raise ValueError(f"logdet: matrix is not positive definite (smallest eigenvalue {smallest[worst]:.3g}{where}); "
                          "a Gram matrix J Jᵀ needs a positive ε I added") from None
-    out = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+    return 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
 
-    def vjp(g):  # g (lead + batch) times S⁻¹ (batch + (k, k)): right-aligned, so lead axes pass through
-        inv_L = np.linalg.inv(L)
-        return g[..., None, None] * (np.swapaxes(inv_L, -1, -2) @ inv_L)
 
-    return record(out, "logdet", (x,), (vjp,))
+def _d_logdet(a, g):  # g (lead + batch) times S⁻¹ (batch + (k, k)): right-aligned, so lead axes pass through
+    inv_L = np.linalg.inv(np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))))
+    return g[..., None, None] * (np.swapaxes(inv_L, -1, -2) @ inv_L)
 
 
 # -- elementwise functions ---------------------------------------------------------------------
@@ -327,7 +357,7 @@ def exp(x):
     """
     x = as_tensor(x)
     out = np.exp(x.data)
-    return record(out, "exp", (x,), (lambda g: g * out,))
+    return record(out, "exp", (x,), (partial(np.multiply, out),), np.exp)
 
 
 def log(x):
@@ -341,7 +371,7 @@ def log(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.log(a), "log", (x,), (lambda g: g / a,))
+    return record(np.log(a), "log", (x,), (partial(_d_div_x, a),), np.log)
 
 
 def sqrt(x):
@@ -355,7 +385,11 @@ def sqrt(x):
     """
     x = as_tensor(x)
     out = np.sqrt(x.data)
-    return record(out, "sqrt", (x,), (lambda g: g * 0.5 / out,))
+    return record(out, "sqrt", (x,), (partial(_d_sqrt, out),), np.sqrt)
+
+
+def _d_sqrt(out, g):
+    return g * 0.5 / out
 
 
 def abs(x):  # noqa: A001 - the public name mirrors numpy's
@@ -369,7 +403,11 @@ def abs(x):  # noqa: A001 - the public name mirrors numpy's
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.abs(a), "abs", (x,), (lambda g: g * np.sign(a),))
+    return record(np.abs(a), "abs", (x,), (partial(_d_abs, a),), np.abs)
+
+
+def _d_abs(a, g):
+    return g * np.sign(a)
 
 
 def sin(x):
@@ -383,7 +421,11 @@ def sin(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.sin(a), "sin", (x,), (lambda g: g * np.cos(a),))
+    return record(np.sin(a), "sin", (x,), (partial(_d_sin, a),), np.sin)
+
+
+def _d_sin(a, g):
+    return g * np.cos(a)
 
 
 def cos(x):
@@ -397,7 +439,11 @@ def cos(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.cos(a), "cos", (x,), (lambda g: -g * np.sin(a),))
+    return record(np.cos(a), "cos", (x,), (partial(_d_cos, a),), np.cos)
+
+
+def _d_cos(a, g):
+    return -g * np.sin(a)
 
 
 def tanh(x):
@@ -412,8 +458,11 @@ def tanh(x):
     """
     x = as_tensor(x)
     out = np.tanh(x.data)
-    # g (1 - tanh^2), written as g - g tanh tanh: three array ops and no Python float to convert.
-    return record(out, "tanh", (x,), (lambda g: g - g * out * out,))
+    return record(out, "tanh", (x,), (partial(_d_tanh, out),), np.tanh)
+
+
+def _d_tanh(out, g):  # g (1 - tanh^2), written as g - g tanh tanh: three array ops and no Python float
+    return g - g * out * out
 
 
 def sigmoid(x):
@@ -426,10 +475,17 @@ def sigmoid(x):
         A Tensor of x's shape, in [0, 1]. VJP: d/dx s(x) = s (1 - s) (= e^(-x)/(1+e^(-x))^2).
     """
     x = as_tensor(x)
-    a = x.data
+    out = _sigmoid(x.data)
+    return record(out, "sigmoid", (x,), (partial(_d_sigmoid, out),), _sigmoid)
+
+
+def _sigmoid(a):
     e = np.exp(-np.abs(a))  # in (0, 1]: never overflows
-    out = np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return record(out, "sigmoid", (x,), (lambda g: g * out * (1.0 - out),))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _d_sigmoid(out, g):
+    return g * out * (1.0 - out)
 
 
 def arctan2(y, x):
@@ -451,8 +507,15 @@ def arctan2(y, x):
         out = np.arctan2(b, a)
     except ValueError as err:
         raise _shape_error("arctan2", b, a, err) from err
-    r2 = a * a + b * b
-    return record(out, "arctan2", (y, x), (lambda g: g * a / r2, lambda g: -g * b / r2))
+    return record(out, "arctan2", (y, x), (partial(_d_arctan2_y, b, a), partial(_d_arctan2_x, b, a)), np.arctan2)
+
+
+def _d_arctan2_y(b, a, g):  # b = y, a = x
+    return g * a / (a * a + b * b)
+
+
+def _d_arctan2_x(b, a, g):
+    return -g * b / (a * a + b * b)
 
 
 def relu(x):
@@ -466,7 +529,15 @@ def relu(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.maximum(a, 0.0), "relu", (x,), (lambda g: g * (a > 0),))
+    return record(_relu(a), "relu", (x,), (partial(_d_relu, a),), _relu)
+
+
+def _relu(a):
+    return np.maximum(a, 0.0)
+
+
+def _d_relu(a, g):
+    return g * (a > 0)
 
 
 def maximum(x, y):
@@ -488,8 +559,15 @@ def maximum(x, y):
         out = np.maximum(a, b)
     except ValueError as err:
         raise _shape_error("maximum", a, b, err) from err
-    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
-    return record(out, "maximum", (x, y), (lambda g: g * share, lambda g: g * (1.0 - share)))
+    return record(out, "maximum", (x, y), (partial(_d_max_x, a, b), partial(_d_max_y, a, b)), np.maximum)
+
+
+def _d_max_x(a, b, g):  # x's share of g: 1 where x is larger, 1/2 at ties (and y's share is the rest)
+    return g * np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+
+
+def _d_max_y(a, b, g):
+    return g * (1.0 - np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)))
 
 
 def minimum(x, y):
@@ -511,8 +589,7 @@ def minimum(x, y):
         out = np.minimum(a, b)
     except ValueError as err:
         raise _shape_error("minimum", a, b, err) from err
-    share = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0))  # x's share of g, broadcast shape
-    return record(out, "minimum", (x, y), (lambda g: g * share, lambda g: g * (1.0 - share)))
+    return record(out, "minimum", (x, y), (partial(_d_max_x, b, a), partial(_d_max_y, b, a)), np.minimum)
 
 
 def where(condition, x, y):
@@ -528,13 +605,29 @@ def where(condition, x, y):
         else 0. To keep NaN out of gradients, guard the inputs of an unsafe branch with
         `where` too (the unpicked branch's VJP is 0, but 0 * NaN is NaN upstream).
     """
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     x, y = as_tensor(x), as_tensor(y)
+    # The condition is a third parent without a VJP (it gets no gradient): a constant, or a
+    # comparison that `ad.trace` recorded, which a replay recomputes. np.where reads any
+    # nonzero entry as true.
+    c = condition if isinstance(condition, Tensor) else constant(np.asarray(condition, dtype=bool), "where")
+    cond = c.data
     try:
         out = np.where(cond, x.data, y.data)
     except ValueError as err:
-        raise ValueError(f"where: shapes {cond.shape}, {x.shape} and {y.shape} do not broadcast") from err
-    return record(out, "where", (x, y), (lambda g: np.where(cond, g, 0.0), lambda g: np.where(cond, 0.0, g)))
+        raise ValueError(f"where: shapes {np.shape(cond)}, {x.shape} and {y.shape} do not broadcast") from err
+    return record(out, "where", (x, y, c), (partial(_d_where_x, cond), partial(_d_where_y, cond)), _where)
+
+
+def _where(a, b, cond):  # the replay's forward: the condition is the last parent
+    return np.where(cond, a, b)
+
+
+def _d_where_x(cond, g):
+    return np.where(cond, g, 0.0)
+
+
+def _d_where_y(cond, g):
+    return np.where(cond, 0.0, g)
 
 
 # -- reductions --------------------------------------------------------------------------------
@@ -588,12 +681,16 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     axes = _axes(axis, x.ndim)
     shape = x.shape
     out = np.sum(x.data, axis=axes, keepdims=keepdims)
-    back, n = _negative(axes, x.ndim), out.ndim
+    return record(out, "sum", (x,), (partial(_d_sum, shape, _negative(axes, x.ndim), keepdims, 1),),
+                  partial(np.sum, axis=axes, keepdims=keepdims))
 
-    def vjp(g):  # broadcast_to needs the whole shape: a stacked pass's lead axes too
-        return np.broadcast_to(_expand(g, back, keepdims), shape if g.ndim == n else _lead_shape(g, n) + shape)
 
-    return record(out, "sum", (x,), (vjp,))
+def _d_sum(shape, back, keepdims, count, g):
+    """g copied back over the summed axes (divided by `count`, for a mean); broadcast_to needs the
+    whole shape: a stacked pass's lead axes too."""
+    g = _expand(g, back, keepdims)
+    return np.broadcast_to(g / count if count != 1 else g,
+                           shape if g.ndim == len(shape) else _lead_shape(g, len(shape)) + shape)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -613,12 +710,8 @@ def mean(x, axis=None, keepdims=False):
     shape = x.shape
     count = int(np.prod([shape[a] for a in axes]))
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
-    back, n = _negative(axes, x.ndim), np.ndim(out)
-
-    def vjp(g):
-        return np.broadcast_to(_expand(g, back, keepdims) / count, shape if g.ndim == n else _lead_shape(g, n) + shape)
-
-    return record(out, "mean", (x,), (vjp,))
+    return record(out, "mean", (x,), (partial(_d_sum, shape, _negative(axes, x.ndim), keepdims, count),),
+                  partial(np.mean, axis=axes, keepdims=keepdims))
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
@@ -637,10 +730,13 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
     a = x.data
     axes = _axes(axis, x.ndim)
     out = np.max(a, axis=axes, keepdims=keepdims)
+    return record(out, "max", (x,), (partial(_d_max, a, out, axes, keepdims),),
+                  partial(np.max, axis=axes, keepdims=keepdims))
+
+
+def _d_max(a, out, axes, keepdims, g):  # g to the maximal entries, split equally between ties
     hit = a == _expand(out, axes, keepdims)
-    share = hit / np.sum(hit, axis=axes, keepdims=True)
-    back = _negative(axes, x.ndim)
-    return record(out, "max", (x,), (lambda g: _expand(g, back, keepdims) * share,))
+    return _expand(g, _negative(axes, a.ndim), keepdims) * (hit / np.sum(hit, axis=axes, keepdims=True))
 
 
 # -- shape ops ---------------------------------------------------------------------------------
@@ -661,8 +757,11 @@ def reshape(x, shape):
         out = x.data.reshape(shape)
     except ValueError as err:
         raise ValueError(f"reshape: cannot reshape {old} into {shape}") from err
-    n = out.ndim
-    return record(out, "reshape", (x,), (lambda g: g.reshape(old if g.ndim == n else _lead_shape(g, n) + old),))
+    return record(out, "reshape", (x,), (partial(_d_reshape, old, out.ndim),), partial(np.reshape, shape=shape))
+
+
+def _d_reshape(old, n, g):
+    return g.reshape(old if g.ndim == n else _lead_shape(g, n) + old)
 
 
 def transpose(x, axes=None):
@@ -681,12 +780,12 @@ def transpose(x, axes=None):
     out = np.transpose(x.data, axes)
     n = x.ndim
     inverse = tuple(range(n))[::-1] if axes is None else tuple(np.argsort([a % n for a in axes]).tolist())
+    return record(out, "transpose", (x,), (partial(_d_transpose, inverse),), partial(np.transpose, axes=axes))
 
-    def vjp(g):  # a stacked pass's lead axes stay in front, unpermuted
-        k = g.ndim - n
-        return np.transpose(g, inverse if not k else tuple(range(k)) + tuple(i + k for i in inverse))
 
-    return record(out, "transpose", (x,), (vjp,))
+def _d_transpose(inverse, g):  # a stacked pass's lead axes stay in front, unpermuted
+    k = g.ndim - len(inverse)
+    return np.transpose(g, inverse if not k else tuple(range(k)) + tuple(i + k for i in inverse))
 
 
 def swapaxes(x, axis1, axis2):
@@ -703,7 +802,11 @@ def swapaxes(x, axis1, axis2):
     out = np.swapaxes(x.data, axis1, axis2)
     n = x.ndim
     i, j = axis1 % n - n, axis2 % n - n  # negative: the same axes of g with or without lead axes
-    return record(out, "swapaxes", (x,), (lambda g: np.swapaxes(g, i, j),))
+    return record(out, "swapaxes", (x,), (partial(_d_swapaxes, i, j),), partial(np.swapaxes, axis1=axis1, axis2=axis2))
+
+
+def _d_swapaxes(i, j, g):
+    return np.swapaxes(g, i, j)
 
 
 def broadcast_to(x, shape):
@@ -722,7 +825,7 @@ def broadcast_to(x, shape):
         out = np.broadcast_to(x.data, shape)
     except ValueError as err:
         raise ValueError(f"broadcast_to: cannot broadcast {x.shape} to {tuple(shape)}") from err
-    return record(out, "broadcast_to", (x,), (_identity,))
+    return record(out, "broadcast_to", (x,), (_identity,), partial(np.broadcast_to, shape=shape))
 
 
 def _is_basic(index):
@@ -748,12 +851,19 @@ def getitem(x, index):
     """
     x = as_tensor(x)
     if isinstance(index, Tensor):
+        if _tensor._tape is not None and _tensor._tape.traces(index):
+            raise TypeError("getitem: indexing by a Tensor while ad.trace records would freeze the index's value "
+                            "into the replay; index by a constant array (or use ad.where)")
         index = index.data
     try:
         out = x.data[index]
     except IndexError as err:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {err}") from err
-    return record(out, "getitem", (x,), (_Scatter(x.data, index, out.ndim),))
+    return record(out, "getitem", (x,), (_Scatter(x.data, index, out.ndim),), partial(_index, index))
+
+
+def _index(index, a):
+    return a[index]
 
 
 class _Scatter:
@@ -818,9 +928,17 @@ def stack(tensors, axis=0):
         out = np.stack([t.data for t in tensors], axis=axis)
     except ValueError as err:
         raise ValueError(f"stack: shapes {[t.shape for t in tensors]} differ") from err
-    axis = axis % out.ndim - out.ndim  # negative: the same axis of g with or without lead axes
-    vjps = tuple((lambda g, i=i: np.take(g, i, axis=axis)) for i in range(len(tensors)))
-    return record(out, "stack", tensors, vjps)
+    negative = axis % out.ndim - out.ndim  # the same axis of g with or without lead axes
+    vjps = tuple(partial(_d_stack, i, negative) for i in range(len(tensors)))
+    return record(out, "stack", tensors, vjps, partial(_stack, axis))
+
+
+def _stack(axis, *arrays):
+    return np.stack(arrays, axis=axis)
+
+
+def _d_stack(i, axis, g):
+    return np.take(g, i, axis=axis)
 
 
 def concatenate(tensors, axis=0):
@@ -845,8 +963,11 @@ def concatenate(tensors, axis=0):
     # Sections indexed from the end (Ellipsis first), so a stacked pass's lead axes pass through.
     after = (slice(None),) * (out.ndim - 1 - axis)
     sections = [(Ellipsis, slice(lo, hi)) + after for lo, hi in zip(starts, ends)]
-    vjps = tuple((lambda g, s=s: g[s]) for s in sections)
-    return record(out, "concatenate", tensors, vjps)
+    return record(out, "concatenate", tensors, tuple(partial(_index, s) for s in sections), partial(_concatenate, axis))
+
+
+def _concatenate(axis, *arrays):
+    return np.concatenate(arrays, axis=axis)
 
 
 # -- softmax family --------------------------------------------------------------------------
@@ -869,15 +990,21 @@ def logsumexp(x, axis=-1, keepdims=False):
     x = as_tensor(x)
     a = x.data
     axes = _axes(axis, x.ndim)
+    forward = partial(_logsumexp, axes, keepdims)
+    out = forward(a)
+    return record(out, "logsumexp", (x,), (partial(_d_logsumexp, a, out, axes, keepdims),), forward)
+
+
+def _logsumexp(axes, keepdims, a):
     m = np.max(a, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    e = np.exp(a - m)
-    s = np.sum(e, axis=axes, keepdims=True)
-    out_keep = m + np.log(s)
-    out = out_keep if keepdims else np.squeeze(out_keep, axis=axes)
-    probs = e / s
-    back = _negative(axes, x.ndim)
-    return record(out, "logsumexp", (x,), (lambda g: _expand(g, back, keepdims) * probs,))
+    out_keep = m + np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True))
+    return out_keep if keepdims else np.squeeze(out_keep, axis=axes)
+
+
+def _d_logsumexp(a, out, axes, keepdims, g):  # softmax(a) = e^(a - logsumexp a), from the output
+    probs = np.exp(a - _expand(out, axes, keepdims))
+    return _expand(g, _negative(axes, a.ndim), keepdims) * probs
 
 
 def softmax(x, axis=-1):
@@ -893,10 +1020,18 @@ def softmax(x, axis=-1):
     """
     x = as_tensor(x)
     a = x.data
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    out = e / np.sum(e, axis=axis, keepdims=True)
+    out = _softmax(axis, a)
     back = _negative(_axes(axis, a.ndim), a.ndim)  # negative axes: g may have lead axes
-    return record(out, "softmax", (x,), (lambda g: out * (g - np.sum(g * out, axis=back, keepdims=True)),))
+    return record(out, "softmax", (x,), (partial(_d_softmax, out, back),), partial(_softmax, axis))
+
+
+def _softmax(axis, a):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _d_softmax(out, back, g):
+    return out * (g - np.sum(g * out, axis=back, keepdims=True))
 
 
 def log_softmax(x, axis=-1):
@@ -912,15 +1047,46 @@ def log_softmax(x, axis=-1):
     """
     x = as_tensor(x)
     a = x.data
-    shifted = a - np.max(a, axis=axis, keepdims=True)
-    lse = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    out = shifted - lse
-    probs = np.exp(out)
+    out = _log_softmax(axis, a)
     back = _negative(_axes(axis, a.ndim), a.ndim)  # negative axes: g may have lead axes
-    return record(out, "log_softmax", (x,), (lambda g: g - probs * np.sum(g, axis=back, keepdims=True),))
+    return record(out, "log_softmax", (x,), (partial(_d_log_softmax, out, back),), partial(_log_softmax, axis))
+
+
+def _log_softmax(axis, a):
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _d_log_softmax(out, back, g):  # probabilities = e^out
+    return g - np.exp(out) * np.sum(g, axis=back, keepdims=True)
 
 
 # -- Tensor operators ------------------------------------------------------------------------
+
+def _comparison(ufunc):
+    def compare(self, other):
+        if _tensor._tape is None:
+            return ufunc(self.data, other.data if isinstance(other, Tensor) else other)
+        other = other if isinstance(other, Tensor) else constant(other, ufunc.__name__)
+        return record(ufunc(self.data, other.data), ufunc.__name__, (self, other), (), ufunc)
+    return compare
+
+
+def _logical(ufunc):
+    def logic(self, other):
+        other = other if isinstance(other, Tensor) else constant(np.asarray(other, dtype=bool), ufunc.__name__)
+        return record(ufunc(self.data, other.data), ufunc.__name__, (self, other), (), ufunc)
+    return logic
+
+
+def _truth(self):
+    """bool(t), as numpy's bool of the value; refused while `ad.trace` records, where a Python
+    branch on a value would be frozen into the replay."""
+    if _tensor._tape is not None and _tensor._tape.traces(self):
+        raise TypeError("bool() of a Tensor while ad.trace records: a Python branch on a value would be "
+                        "replayed as recorded; use ad.where(condition, a, b) instead")
+    return bool(self.data)
+
 
 def _reflected(op):
     return lambda self, other: op(other, self)
@@ -938,12 +1104,17 @@ def _install_operators():
     T.__pos__ = lambda self: self
     T.__abs__ = abs
     T.__getitem__ = getitem
-    # Comparisons give plain boolean arrays: they have no gradient and build no graph.
+    # Comparisons give plain boolean arrays: they have no gradient and build no graph -- except
+    # while `ad.trace` records, when they are boolean Tensors, so that a replay recomputes them.
     for name in ("lt", "le", "gt", "ge", "eq", "ne"):
         ufunc = getattr(np, {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
                              "eq": "equal", "ne": "not_equal"}[name])
-        setattr(T, f"__{name}__",
-                lambda self, other, f=ufunc: f(self.data, other.data if isinstance(other, T) else other))
+        setattr(T, f"__{name}__", _comparison(ufunc))
+    # Logic on boolean Tensors (traced comparisons): and, or, xor, not, without gradients.
+    T.__and__, T.__or__, T.__xor__ = (_logical(f) for f in (np.logical_and, np.logical_or, np.logical_xor))
+    T.__rand__, T.__ror__, T.__rxor__ = T.__and__, T.__or__, T.__xor__
+    T.__invert__ = lambda self: record(np.logical_not(self.data), "logical_not", (self,), (), np.logical_not)
+    T.__bool__ = _truth
     T.__hash__ = object.__hash__
     T.T = property(lambda self: transpose(self), doc="All axes reversed, as numpy's .T.")
     T.mT = property(lambda self: swapaxes(self, -1, -2), doc="The last two axes swapped (matrix transpose).")

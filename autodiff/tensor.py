@@ -30,6 +30,7 @@ __all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast",
 
 
 _grad_enabled = True  # False inside no_grad(): ops record nothing
+_tape = None  # a trace.Tape while `ad.trace` records a function, else None
 
 
 def is_grad_enabled() -> bool:
@@ -400,7 +401,7 @@ def _number_array(value) -> np.ndarray:
     return array
 
 
-def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
+def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple, forward=None) -> Tensor:
     """Make the node for an op's result and, when some parent requires grad, record its VJPs.
 
     Args:
@@ -410,11 +411,19 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple) -> Tensor:
         vjps: one function per parent, mapping the output's cotangent (shape of `value`) to
             that parent's cotangent (its shape, or a shape that broadcasts to `value`). In a
             stacked pass g has extra leading axes, lead + `value.shape`, and so must the result.
+            (A parent after the last VJP gets no gradient: `where`'s condition.) For `ad.trace`
+            to replay them, each is a `functools.partial` of a module-level rule whose bound
+            arguments are the parents' arrays, `value` and static parameters, with g last, or
+            a function of g alone.
+        forward: the op's value as a function of the parents' arrays, `forward(*arrays)`:
+            what a replay of a traced graph calls (`autodiff.trace`).
 
     Returns:
         A Tensor holding `value`; it requires grad when recording is on and a parent does.
     """
     out = _new_tensor(Tensor)
+    if _tape is not None:  # ad.trace is recording: every node, with or without a gradient
+        _tape.add(out, op, parents, vjps, forward)
     out.data = value
     out.grad = None
     out._g = None

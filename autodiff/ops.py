@@ -251,12 +251,12 @@ def matmul(x, y):
                                           partial(_d_matmul_vector_y, a, b, shape2, out_ndim)), np.matmul)
 
 
-def _d_matmul_x(b, g):
-    return g @ np.swapaxes(b, -1, -2)
+def _d_matmul_x(b, g):  # .mT: the transpose of the last two axes, without np.swapaxes' Python layer
+    return g @ b.mT
 
 
 def _d_matmul_y(a, g):
-    return np.swapaxes(a, -1, -2) @ g
+    return a.mT @ g
 
 
 def _as_matrices(a, b, g, shape2, out_ndim):
@@ -929,16 +929,14 @@ def stack(tensors, axis=0):
     except ValueError as err:
         raise ValueError(f"stack: shapes {[t.shape for t in tensors]} differ") from err
     negative = axis % out.ndim - out.ndim  # the same axis of g with or without lead axes
-    vjps = tuple(partial(_d_stack, i, negative) for i in range(len(tensors)))
+    # Slice i along that axis, indexed from the end (Ellipsis first) so lead axes pass through.
+    after = (slice(None),) * (-negative - 1)
+    vjps = tuple(partial(_index, (Ellipsis, i) + after) for i in range(len(tensors)))
     return record(out, "stack", tensors, vjps, partial(_stack, axis))
 
 
 def _stack(axis, *arrays):
     return np.stack(arrays, axis=axis)
-
-
-def _d_stack(i, axis, g):
-    return np.take(g, i, axis=axis)
 
 
 def concatenate(tensors, axis=0):

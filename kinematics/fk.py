@@ -9,6 +9,7 @@ same code runs without recording a graph and returns arrays.
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 
@@ -358,28 +359,67 @@ def _pose_and_jacobian_chunked(chain: Chain, q: np.ndarray):
     return _pose_and_jacobian(chain, q)
 
 
+# FK and its backward pass are replayed from traces (`ad.trace`): recorded once per chain,
+# formulation and padded row count, then run as straight-line numpy with no engine op. REPLAY =
+# False runs the engine on the same padded rows instead, with the same numbers bit for bit.
+REPLAY = True
+
+
+def _bucket(m: int) -> int:
+    """Rows a pass of m configurations is padded to: m itself up to the copies' limit, then the
+    next power of two (rows leaving an IK batch would otherwise record a trace per count)."""
+    return m if m <= STACKED_COPIES_LIMIT else 1 << (m - 1).bit_length()
+
+
 def _pose_and_jacobian(chain: Chain, q: np.ndarray):
-    m = q.size // chain.n
+    n = chain.n
+    m = q.size // n
+    # The formulation is chosen by the true row count, so padding never changes it.
     copies = m <= STACKED_COPIES_LIMIT
+    columns = m * len(chain.joints) >= JACOBIAN_COLUMN_WORK
+    rows = _bucket(m)
+    x = q.reshape(m, n)
+    if rows > m:  # padded with copies of the last row: finite, and never read back
+        x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
     if copies:  # six copies of the rows, flat (6 m, n): one ordinary pass
-        leaf = ad.Tensor(np.tile(q.reshape(-1, chain.n), (6, 1)), requires_grad=True)
-    else:  # one forward pass; the backward pass carries the six cotangents on a leading axis
-        leaf = ad.Tensor(q, requires_grad=True)
-    if m * len(chain.joints) >= JACOBIAN_COLUMN_WORK:
-        top = _top_rows_columns(chain, leaf)  # [R | p]
+        x = np.concatenate((x,) * 6)
+    fk = functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain, rows=4)
+    if REPLAY:
+        key = (columns, copies, x.shape)
+        replay = _replays(chain).get(key)
+        if replay is None:
+            replay = _replays(chain)[key] = ad.trace(fk, x)
+        top = replay(x)
+        pull_back = replay.backward
     else:
-        top = _product(chain, leaf, rows=4)  # few ops: the whole pose, no slicing
-    value = top.data[:m].reshape(q.shape[:-1] + top.shape[-2:]) if copies else top.data
+        leaf = ad.Tensor(x, requires_grad=True)
+        node = fk(leaf)
+        top = node.data
+
+        def pull_back(seeds):
+            node.backward(seeds)
+            return leaf.grad
+    value = top[:rows]  # (rows, 4, 4) or [R | p] (rows, 3, 4)
     seeds = np.zeros((6,) + value.shape)
     for k in range(3):
-        seeds[k, ..., k, 3] = 1.0
-    seeds[3:, ..., :3, :3] = _angular_seed(value[..., :3, :3])
-    top.backward(seeds.reshape(top.shape) if copies else seeds)
-    J = np.moveaxis(leaf.grad.reshape((6,) + q.shape), 0, -2)
-    T = np.zeros(q.shape[:-1] + (4, 4))
-    T[..., :3, :] = value[..., :3, :]
-    T[..., 3, 3] = 1.0
-    return T, J
+        seeds[k, :, k, 3] = 1.0
+    seeds[3:, :, :3, :3] = _angular_seed(value[:, :3, :3])
+    grad = pull_back(seeds.reshape((6 * rows,) + value.shape[1:]) if copies else seeds)
+    J = grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2).reshape(q.shape[:-1] + (6, n))
+    T = np.zeros((m, 4, 4))
+    T[:, :3, :] = value[:m, :3, :]
+    T[:, 3, 3] = 1.0
+    return T.reshape(q.shape[:-1] + (4, 4)), J
+
+
+_REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, copies, input shape): ad.Traced}
+
+
+def _replays(chain: Chain) -> dict:
+    replays = _REPLAYS.get(chain)
+    if replays is None:
+        replays = _REPLAYS[chain] = {}
+    return replays
 
 
 def geometric_jacobian(chain: Chain, q) -> np.ndarray:

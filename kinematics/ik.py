@@ -258,7 +258,7 @@ class _LevenbergMarquardt:
         lam = np.maximum(lam * state["mu"] if self.monotone else lam, 1e-12)  # μ stays 1 otherwise
         # A step on a few rows costs per-op overhead, not arithmetic: JᵀWJ and JᵀWe are built
         # once, and the second solve below reuses them.
-        JtW = np.swapaxes(J, -1, -2) * self.W2
+        JtW = J.mT * self.W2
         JtWJ, JtWe = JtW @ J, JtW @ e[..., None]
         damping = lam[:, None, None] * self.eye
         dq = np.linalg.solve(JtWJ + damping, JtWe)[..., 0]

@@ -567,6 +567,10 @@ def rotation_vector(M):
     vanishes and carries no axis: k comes from the symmetric part, k kᵀ = (M + Mᵀ − 2 cos θ I) /
     (2 (1 − cos θ)), its sign from vex(M − Mᵀ).
 
+    Branch-free for Tensors: every branch is computed and `where` picks per row, with conditions
+    that are comparisons of the inputs, so a graph recorded by `ad.trace` far from convergence
+    replays the right branch at θ = 0 or π. Arrays (no graph) skip the branches no row needs.
+
     Args:
         M: (..., 3, 3) rotation matrices, array or Tensor.
 
@@ -576,15 +580,13 @@ def rotation_vector(M):
 
     def log_map(M):
         xp = _namespace(M)
+        every = xp is not np  # a graph holds every branch; plain arrays compute only the ones some row needs
         v = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]  # vex(M − Mᵀ) = 2 sin θ k
         c2 = xp.sum(M[..., _DIAGONAL, _DIAGONAL], axis=-1) - 1.0  # 2 cos θ = tr M − 1
         v2 = xp.sum(v * v, axis=-1)  # 4 sin² θ
-        # Each op below costs about a microsecond on a few rows whatever their number, and IK
-        # calls this every iteration: the factor is written for the fewest ops, and the masking
-        # is skipped when no row needs it (the common case, until the rows converge).
-        tiny = _value(v2) < 4e-6  # θ < 1e-3 (small) or θ > π − 1e-3 (near π)
-        near_pi = tiny & (_value(c2) <= 0)
-        masked = bool(tiny.any())
+        # Comparisons of Tensors are arrays, or boolean Tensors while ad.trace records.
+        tiny = v2 < 4e-6  # θ < 1e-3 (small) or θ > π − 1e-3 (near π)
+        masked = every or bool(tiny.any())
         regular = ~tiny
 
         def safe(x, fill):  # the regular branch's inputs, replaced where it would divide by ~0
@@ -596,7 +598,8 @@ def rotation_vector(M):
         if masked:  # ½ arcsin(s) / s with s² = v2 / 4: ½ + v2 / 48 + 3 v2² / 1280
             factor = xp.where(regular, factor, 0.5 + v2 * (1.0 / 48.0) + v2 * v2 * (3.0 / 1280.0))
         r = xp.reshape(factor, factor.shape + (1,)) * v
-        if not near_pi.any():
+        near_pi = tiny & (c2 <= 0)
+        if not (every or near_pi.any()):
             return r
         return xp.where(near_pi[..., None], _near_pi(xp, M, v, c2 * 0.5, v2, near_pi), r)
 
@@ -604,21 +607,25 @@ def rotation_vector(M):
 
 
 def _near_pi(xp, M, v, c, v2, mask):
-    """θ k for rotations with θ close to π (rows outside `mask` get harmless placeholders)."""
+    """θ k for rotations with θ close to π (rows outside `mask` get harmless placeholders).
+
+    k kᵀ's best-conditioned column (the largest diagonal entry k_i²) divided by k_i gives ±k;
+    the choice and the sign (that of k · vex(M − Mᵀ)) are `where`s on comparisons, no branch."""
     c_safe = xp.where(mask, c, -1.0)
     c_mat = xp.reshape(c_safe, c_safe.shape + (1, 1))
     kk = (M + xp.swapaxes(M, -1, -2) - 2.0 * c_mat * np.eye(3)) / (2.0 * (1.0 - c_mat))
-    diag = xp.stack([kk[..., 0, 0], kk[..., 1, 1], kk[..., 2, 2]], axis=-1)
-    pick = np.eye(3)[np.argmax(_value(diag), axis=-1)]  # the best-conditioned column of k kᵀ
-    column = xp.sum(kk * pick[..., None, :], axis=-1)  # k_i k
-    k_i = xp.sqrt(xp.maximum(xp.sum(diag * pick, axis=-1), 1e-300))
+    d0, d1, d2 = kk[..., 0, 0], kk[..., 1, 1], kk[..., 2, 2]
+    first = (d0 >= d1) & (d0 >= d2)
+    second = ~first & (d1 >= d2)
+    column = xp.where(first[..., None], kk[..., 0, :], xp.where(second[..., None], kk[..., 1, :], kk[..., 2, :]))
+    k_i = xp.sqrt(xp.maximum(xp.where(first, d0, xp.where(second, d1, d2)), 1e-300))
     k = column / xp.reshape(k_i, k_i.shape + (1,))
-    sign = np.where(np.sum(_value(k) * _value(v), axis=-1) < 0, -1.0, 1.0)[..., None]
+    k = xp.where((xp.sum(k * v, axis=-1) < 0)[..., None], -k, k)
     # |v| = 2 sin θ has the bounded gradient v / |v|, but sqrt's VJP divides by |v|: at exactly
     # θ = π, and in rows outside `mask` where v = 0 (θ = 0), that is 0 · inf = NaN even though
     # `where` zeroes their cotangent. The 1e-300 shift keeps it finite and changes no value.
     theta = xp.arctan2(xp.sqrt(v2 + 1e-300) * 0.5, c_safe)
-    return k * sign * xp.reshape(theta, theta.shape + (1,))
+    return k * xp.reshape(theta, theta.shape + (1,))
 
 
 def pose_error(T, target):

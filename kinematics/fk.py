@@ -283,23 +283,28 @@ def link_poses(chain: Chain, q):
     return _run(q, poses)
 
 
-def _angular_seed(R0: np.ndarray) -> np.ndarray:
-    """Cotangents on R for the three angular-velocity rows.
+# vex(S) = ½ (S₂₁ − S₁₂, S₀₂ − S₂₀, S₁₀ − S₀₁): the seed of ω_k puts ±½ R0's rows b, a into rows a, b.
+_SEED_ROWS = np.array([3, 3, 4, 4, 5, 5])  # the seed of ω_k is cotangent 3 + k
+_SEED_INTO = np.array([2, 1, 0, 2, 1, 0])  # (a, b) = (2, 1), (0, 2), (1, 0)
+_SEED_FROM = np.array([1, 2, 2, 0, 0, 1])
+_SEED_SIGN = np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])[:, None, None]
 
-    ω = vex(dR R0ᵀ) at R = R0, and vex(S) = ½ (S₂₁ − S₁₂, S₀₂ − S₂₀, S₁₀ − S₀₁) is linear in
-    R, so row k of J_ω is one backward pass from R with these fixed coefficients.
 
-    Args:
-        R0: (..., 3, 3) current rotations.
+def _seeds(value: np.ndarray) -> np.ndarray:
+    """The six cotangents on the pose (rows, r, 4) (r = 4, or 3 for [R | p]) for the rows of J.
+
+    e_k on the position for v; for ω the cotangents on R of ω = vex(dR R0ᵀ) at R = R0, linear in
+    R: ω_k = Σ ±½ (dR)_ab-rows · R0's rows, so row k of J_ω is one backward pass with these
+    fixed coefficients. Written as one gather and one scatter (per-call overhead, not
+    arithmetic, is the cost for a few rows).
 
     Returns:
-        (3, ..., 3, 3) seeds.
+        (6, rows, r, 4) seeds.
     """
-    seed = np.zeros((3,) + R0.shape)
-    for k, (a, b) in enumerate(((2, 1), (0, 2), (1, 0))):
-        seed[k, ..., a, :] = 0.5 * R0[..., b, :]
-        seed[k, ..., b, :] = -0.5 * R0[..., a, :]
-    return seed
+    seeds = np.zeros((6,) + value.shape)
+    seeds[[0, 1, 2], :, [0, 1, 2], 3] = 1.0
+    seeds[_SEED_ROWS, :, _SEED_INTO, :3] = _SEED_SIGN * value[:, _SEED_FROM, :3].transpose(1, 0, 2)
+    return seeds
 
 
 def jacobian(chain: Chain, q) -> np.ndarray:
@@ -333,7 +338,7 @@ def pose_and_jacobian(chain: Chain, q):
     """FK and the engine Jacobian J = d[p; θ]/dq from the engine's backward passes.
 
     The six rows need six cotangents on the pose: e_k on the position for v, and for ω the
-    coefficients of ω = vex(dR R0ᵀ) (see `_angular_seed`). They go back together in one
+    coefficients of ω = vex(dR R0ᵀ) (see `_seeds`). They go back together in one
     backward pass, stacked on a leading axis (the engine's VJPs broadcast over it); the
     smallest batches stack six copies of q instead. With mimic joints the pass runs through
     the coupling too, so J's columns are the free joints' (a master's column sums the columns
@@ -383,33 +388,34 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
     if copies:  # six copies of the rows, flat (6 m, n): one ordinary pass
         x = np.concatenate((x,) * 6)
-    fk = functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain, rows=4)
     if REPLAY:
-        key = (columns, copies, x.shape)
-        replay = _replays(chain).get(key)
+        replays, key = _replays(chain), (columns, copies, x.shape)
+        replay = replays.get(key)
         if replay is None:
-            replay = _replays(chain)[key] = ad.trace(fk, x)
+            replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
         top = replay(x)
         pull_back = replay.backward
     else:
         leaf = ad.Tensor(x, requires_grad=True)
-        node = fk(leaf)
+        node = _fk_top(chain, columns)(leaf)
         top = node.data
 
         def pull_back(seeds):
             node.backward(seeds)
             return leaf.grad
     value = top[:rows]  # (rows, 4, 4) or [R | p] (rows, 3, 4)
-    seeds = np.zeros((6,) + value.shape)
-    for k in range(3):
-        seeds[k, :, k, 3] = 1.0
-    seeds[3:, :, :3, :3] = _angular_seed(value[:, :3, :3])
+    seeds = _seeds(value)
     grad = pull_back(seeds.reshape((6 * rows,) + value.shape[1:]) if copies else seeds)
     J = grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2).reshape(q.shape[:-1] + (6, n))
     T = np.zeros((m, 4, 4))
     T[:, :3, :] = value[:m, :3, :]
     T[:, 3, 3] = 1.0
     return T.reshape(q.shape[:-1] + (4, 4)), J
+
+
+def _fk_top(chain: Chain, columns: bool):
+    """The pose's top rows as a function of q: the column layout, or the 4×4 products."""
+    return functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain, rows=4)
 
 
 _REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, copies, input shape): ad.Traced}

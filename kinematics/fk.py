@@ -588,8 +588,10 @@ def rotation_vector(M):
         xp = _namespace(M)
         every = xp is not np  # a graph holds every branch; plain arrays compute only the ones some row needs
         v = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]  # vex(M − Mᵀ) = 2 sin θ k
-        c2 = xp.sum(M[..., _DIAGONAL, _DIAGONAL], axis=-1) - 1.0  # 2 cos θ = tr M − 1
-        v2 = xp.sum(v * v, axis=-1)  # 4 sin² θ
+        # (Methods and indexing rather than np.sum, np.reshape and np.swapaxes: the same for arrays
+        # and Tensors, without numpy's layers of Python.)
+        c2 = M[..., _DIAGONAL, _DIAGONAL].sum(axis=-1) - 1.0  # 2 cos θ = tr M − 1
+        v2 = (v * v).sum(axis=-1)  # 4 sin² θ
         # Comparisons of Tensors are arrays, or boolean Tensors while ad.trace records.
         tiny = v2 < 4e-6  # θ < 1e-3 (small) or θ > π − 1e-3 (near π)
         masked = every or bool(tiny.any())
@@ -603,7 +605,7 @@ def rotation_vector(M):
         factor = xp.arctan2(norm, safe(c2, 0.0)) / norm
         if masked:  # ½ arcsin(s) / s with s² = v2 / 4: ½ + v2 / 48 + 3 v2² / 1280
             factor = xp.where(regular, factor, 0.5 + v2 * (1.0 / 48.0) + v2 * v2 * (3.0 / 1280.0))
-        r = xp.reshape(factor, factor.shape + (1,)) * v
+        r = factor[..., None] * v
         near_pi = tiny & (c2 <= 0)
         if not (every or near_pi.any()):
             return r
@@ -656,7 +658,7 @@ def pose_error(T, target):
     def error(T):
         xp = _namespace(T)
         ep = target[..., :3, 3] - T[..., :3, 3]
-        er = rotation_vector(target[..., :3, :3] @ xp.swapaxes(T[..., :3, :3], -1, -2))
+        er = rotation_vector(target[..., :3, :3] @ T[..., :3, :3].mT)
         return xp.concatenate([ep, er], axis=-1)
 
     return _run(T, error)

@@ -267,12 +267,14 @@ class _LevenbergMarquardt:
         # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
         # so the reduced system is a masked copy of the full one: the blocked joint's row keeps
         # only λ on the diagonal, and its step comes out 0.
-        blocked = ((q <= self.lower) & (dq < 0)) | ((q >= self.upper) & (dq > 0))
-        rows = blocked.any(axis=1)
-        if rows.any():
-            free = ~blocked[rows]
-            A = JtWJ[rows] * (free[:, :, None] & free[:, None, :]) + damping[rows]
-            dq[rows] = np.linalg.solve(A, JtWe[rows] * free[..., None])[..., 0]
+        at_lower, at_upper = q <= self.lower, q >= self.upper  # iterates are clipped: on a limit
+        if at_lower.any() or at_upper.any():  # most steps have no joint on a limit: two checks
+            blocked = (at_lower & (dq < 0)) | (at_upper & (dq > 0))
+            rows = blocked.any(axis=1)
+            if rows.any():
+                free = ~blocked[rows]
+                A = JtWJ[rows] * (free[:, :, None] & free[:, None, :]) + damping[rows]
+                dq[rows] = np.linalg.solve(A, JtWe[rows] * free[..., None])[..., 0]
         return q + dq
 
 
@@ -1009,7 +1011,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         # Joint limits: every iterate, hence every answer, stays inside. When every row leaves
         # (a lone target's last iteration) no step is needed.
         if not leaving or keep.any():
-            rows["q"] = np.clip(stepper.update(q, e, extra, rows), chain.lower, chain.upper)
+            # (np.minimum(np.maximum(...)) is np.clip without its layers of Python.)
+            rows["q"] = np.minimum(np.maximum(stepper.update(q, e, extra, rows), chain.lower), chain.upper)
         # Expired rows with restarts left start again from a random configuration.
         if again.size:
             restarts += np.bincount(tgt[again], minlength=B)

@@ -558,82 +558,96 @@ def _jacobian_plan(robot, frame: str) -> tuple:
     return plans[frame]
 
 
-# vex(M − Mᵀ) = (M₂₁ − M₁₂, M₀₂ − M₂₀, M₁₀ − M₀₁), and the diagonal, as fancy indices.
+# vex(M − Mᵀ) = (M₂₁ − M₁₂, M₀₂ − M₂₀, M₁₀ − M₀₁) as fancy indices (the frame Jacobians use them too).
 _VEX_PLUS = (np.array([2, 0, 1]), np.array([1, 2, 0]))
 _VEX_MINUS = (np.array([1, 2, 0]), np.array([2, 0, 1]))
-_DIAGONAL = np.arange(3)
+
+
+def _log_map_matrix() -> tuple[np.ndarray, np.ndarray]:
+    """(L (13, 9), offset (13, 1)): the log map's linear quantities, z = L m + offset for a column m of M's entries.
+
+    m is M row-major (M₀₀, M₀₁, ..., M₂₂). The rows of z: v = vex(M − Mᵀ) (0:3), 2 cos θ = tr M − 1
+    (3), then the rows of the symmetric M + Mᵀ − (tr M − 1) I = 2 (1 − cos θ) k kᵀ (4:7, 7:10,
+    10:13). One product replaces three gathers and two sums.
+    """
+    rows = []
+    for E in np.eye(9).reshape(9, 3, 3):  # E: the matrix of the one entry m[i] = 1
+        S = E + E.T - np.trace(E) * np.eye(3)  # the linear part; the + I is in the offset
+        rows.append(np.concatenate([E[_VEX_PLUS] - E[_VEX_MINUS], [np.trace(E)], S.ravel()]))
+    offset = np.concatenate([np.zeros(3), [-1.0], np.eye(3).ravel()])
+    return np.array(rows).T.copy(), offset[:, None]
+
+
+_LOG_MAP, _LOG_OFFSET = _log_map_matrix()
+_COLUMN_SUM = np.ones((1, 3))  # _COLUMN_SUM @ x sums x's three rows: one call, fewer than sum(axis=0, keepdims=True)
+# Added to |x|² and to v·x below, it keeps θ = 0 regular; it changes no bit once |v|² ≥ 1e-284 (θ ≥ 1e-142).
+_SHIFT = 1e-300
 
 
 def rotation_vector(M):
     """The rotation vector (log map) of rotations M (..., 3, 3): θ k, with θ in [0, π].
 
-    θ k = θ / (2 sin θ) · vex(M − Mᵀ). Near θ = 0 the factor θ / sin θ comes from its series
-    in s = sin θ (arcsin(s)/s = 1 + s²/6 + 3s⁴/40 + ...), and the inputs of the regular branch
-    are replaced there too, so neither value nor gradient sees 0/0. Near π, vex(M − Mᵀ)
-    vanishes and carries no axis: k comes from the symmetric part, k kᵀ = (M + Mᵀ − 2 cos θ I) /
-    (2 (1 − cos θ)), its sign from vex(M − Mᵀ).
+    With v = vex(M − Mᵀ) = 2 sin θ k, 2 cos θ = tr M − 1 and any vector x = ±|x| k along the axis,
 
-    Branch-free for Tensors: every branch is computed and `where` picks per row, with conditions
-    that are comparisons of the inputs, so a graph recorded by `ad.trace` far from convergence
-    replays the right branch at θ = 0 or π. Arrays (no graph) skip the branches no row needs.
+        θ k = θ± x / |x|,   θ± = atan2(v·x / |x|, 2 cos θ) = ±θ,
+
+    the sign of θ± following x's. Two choices of x, both computed for every rotation, one selected:
+    - θ ≤ π/2: x = v, so that θ± / |x| = θ / (2 sin θ). With ε = 1e-300 added to |x|² and to v·x,
+      v·x / |x| = |x| = sqrt(|v|² + ε) exactly, and atan2(|x|, 2 cos θ) / |x| is smooth down to
+      v = 0, where it is 1 / (2 cos θ) = ½: values and derivatives with no 0/0 and no series (and
+      no bit changed above θ = 1e-142).
+    - θ > π/2: v loses its relative accuracy as sin θ → 0 and vanishes at π. The axis comes from
+      M + Mᵀ − 2 cos θ I = 2 (1 − cos θ) k kᵀ instead: its row j is 2 (1 − cos θ) k_j k, and the
+      row of the largest diagonal entry (that of M, |k_j| ≥ 1/√3) is ±k scaled by ≥ 2/√3; the
+      sign is v's business in θ±. At θ = π exactly, where v = 0, θ± = π: either sign is right.
+    No Python branch depends on a value, so a recorded graph is right for any angle:
+    `_log_map_conditions` compares, `where` selects per rotation.
 
     Args:
-        M: (..., 3, 3) rotation matrices, array or Tensor.
+        M: (..., 3, 3) rotation matrices (orthonormal to rounding: then (v·x / |x|)² + (2 cos θ)² = 4
+            keeps atan2's derivative finite), array or Tensor.
 
     Returns:
-        (..., 3), of M's kind.
+        (..., 3), of M's kind. Its derivative is finite everywhere, θ = 0 and θ = π included (at π,
+        where the log map is not differentiable, it is one of the one-sided derivatives).
     """
 
     def log_map(M):
         xp = _namespace(M)
-        every = xp is not np  # a graph holds every branch; plain arrays compute only the ones some row needs
-        v = M[..., _VEX_PLUS[0], _VEX_PLUS[1]] - M[..., _VEX_MINUS[0], _VEX_MINUS[1]]  # vex(M − Mᵀ) = 2 sin θ k
-        # (Methods and indexing rather than np.sum, np.reshape and np.swapaxes: the same for arrays
-        # and Tensors, without numpy's layers of Python.)
-        c2 = M[..., _DIAGONAL, _DIAGONAL].sum(axis=-1) - 1.0  # 2 cos θ = tr M − 1
-        v2 = (v * v).sum(axis=-1)  # 4 sin² θ
-        # Comparisons of Tensors are arrays, or boolean Tensors while ad.trace records.
-        tiny = v2 < 4e-6  # θ < 1e-3 (small) or θ > π − 1e-3 (near π)
-        masked = every or bool(tiny.any())
-        regular = ~tiny
-
-        def safe(x, fill):  # the regular branch's inputs, replaced where it would divide by ~0
-            return xp.where(regular, x, fill) if masked else x
-
-        # θ / (2 sin θ) with 2 sin θ = |v| and θ = atan2(2 sin θ, 2 cos θ) (atan2 ignores a common scale).
-        norm = xp.sqrt(safe(v2, 1.0))
-        factor = xp.arctan2(norm, safe(c2, 0.0)) / norm
-        if masked:  # ½ arcsin(s) / s with s² = v2 / 4: ½ + v2 / 48 + 3 v2² / 1280
-            factor = xp.where(regular, factor, 0.5 + v2 * (1.0 / 48.0) + v2 * v2 * (3.0 / 1280.0))
-        r = factor[..., None] * v
-        near_pi = tiny & (c2 <= 0)
-        if not (every or near_pi.any()):
-            return r
-        return xp.where(near_pi[..., None], _near_pi(xp, M, v, c2 * 0.5, v2, near_pi), r)
+        lead = M.shape[:-2]
+        # (13, N): one column per rotation, so that each quantity is a contiguous block of rows
+        z = _LOG_MAP @ M.reshape((-1, 9)).T + _LOG_OFFSET
+        v, c2 = z[0:3], z[3:4]  # 2 sin θ k, 2 cos θ
+        obtuse, first, second = _log_map_conditions(z)
+        row = xp.where(first, z[4:7], xp.where(second, z[7:10], z[10:13]))  # ±k · (≥ 2/√3 where obtuse)
+        x = xp.where(obtuse, row, v)
+        norm = xp.sqrt(_COLUMN_SUM @ (x * x) + _SHIFT)
+        theta = xp.arctan2((_COLUMN_SUM @ (v * x) + _SHIFT) / norm, c2)  # ±θ, with x's sign
+        r = (theta / norm * x).T
+        return r if r.shape[:-1] == lead else r.reshape(lead + (3,))
 
     return _run(M, log_map)
 
 
-def _near_pi(xp, M, v, c, v2, mask):
-    """θ k for rotations with θ close to π (rows outside `mask` get harmless placeholders).
+def _log_map_conditions(z):
+    """`rotation_vector`'s choices per rotation, from the current values of z at every call.
 
-    k kᵀ's best-conditioned column (the largest diagonal entry k_i²) divided by k_i gives ±k;
-    the choice and the sign (that of k · vex(M − Mᵀ)) are `where`s on comparisons, no branch."""
-    c_safe = xp.where(mask, c, -1.0)
-    c_mat = xp.reshape(c_safe, c_safe.shape + (1, 1))
-    kk = (M + xp.swapaxes(M, -1, -2) - 2.0 * c_mat * np.eye(3)) / (2.0 * (1.0 - c_mat))
-    d0, d1, d2 = kk[..., 0, 0], kk[..., 1, 1], kk[..., 2, 2]
-    first = (d0 >= d1) & (d0 >= d2)
-    second = ~first & (d1 >= d2)
-    column = xp.where(first[..., None], kk[..., 0, :], xp.where(second[..., None], kk[..., 1, :], kk[..., 2, :]))
-    k_i = xp.sqrt(xp.maximum(xp.where(first, d0, xp.where(second, d1, d2)), 1e-300))
-    k = column / xp.reshape(k_i, k_i.shape + (1,))
-    k = xp.where((xp.sum(k * v, axis=-1) < 0)[..., None], -k, k)
-    # |v| = 2 sin θ has the bounded gradient v / |v|, but sqrt's VJP divides by |v|: at exactly
-    # θ = π, and in rows outside `mask` where v = 0 (θ = 0), that is 0 · inf = NaN even though
-    # `where` zeroes their cotangent. The 1e-300 shift keeps it finite and changes no value.
-    theta = xp.arctan2(xp.sqrt(v2 + 1e-300) * 0.5, c_safe)
-    return k * xp.reshape(theta, theta.shape + (1,))
+    The log map's only comparisons, in one place: boolean arrays (no gradient flows through them),
+    functions of z alone, that `where` then applies; while `ad.trace` records, boolean Tensors
+    that a replay recomputes. Nothing else in the log map reads values.
+
+    Args:
+        z: (13, N) the linear quantities of `_log_map_matrix` (array or Tensor).
+
+    Returns:
+        obtuse: (1, N) θ ≥ π/2 (2 cos θ ≤ 0): the axis comes from the symmetric part.
+        first, second: (1, N) the largest diagonal entry of M is M₀₀ (first), else M₁₁ (second),
+        else M₂₂, compared as row j's entry j, 2 M_jj − 2 cos θ.
+    """
+    c2, d0, d1, d2 = z[3:4], z[4:5], z[8:9], z[12:13]
+    # Comparisons of Tensors are arrays, or boolean Tensors that a replay recomputes while
+    # ad.trace records (so a recorded graph picks per rotation from the new values).
+    return c2 <= 0.0, (d0 >= d1) & (d0 >= d2), d1 >= d2
 
 
 def pose_error(T, target):

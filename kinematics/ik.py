@@ -52,6 +52,7 @@ _STREAM = 0x1C0DE
 # EXTRA_STARTS additional random starts each: fewer rounds of restarts in the tail (measured:
 # 10,000 Panda targets 8.8k -> 9.5k solves/s, 1,000 UR5 targets 5.1k -> 6.0k, from 48 to 512).
 SMALL_BATCH = 512
+EXTRA_STARTS = 3
 
 # A batch of more targets is solved in consecutive chunks of this many, each a whole solve of its
 # own (loop, local restarts, polish, reasons), and the results are concatenated. One batch holds
@@ -63,10 +64,9 @@ SMALL_BATCH = 512
 # unchunked at 100k and 1M, 16.9 in chunks of 10k), and solves/s were within this shared
 # machine's noise for chunks of 5k-50k (100k targets, interleaved runs, median CPU seconds:
 # 10k 25.7-26.9, 20k-25k 25.9-27.1, 50k 24.5-24.7); 10k keeps a chunk's arrays at ~28 MB, each
-# under 4 MB, which glibc serves from its heap (autodiff.memory), and is the CLI's and Dask's
-# natural unit (DESIGN §8: 10k chunks were best on Dask workers).
+# under 4 MB, which glibc serves from its heap (autodiff.memory), and is the chunk DESIGN §8
+# found best on Dask workers.
 TARGET_CHUNK = 10_000
-EXTRA_STARTS = 3
 
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).

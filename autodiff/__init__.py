@@ -13,7 +13,7 @@ Example:
     array([ 0.6397, -0.1362])
 """
 
-from . import data, files, losses, nn, optim, viz
+from . import data, files, losses, memory, nn, optim, viz
 from .checker import GradientCheckError, check_grads, numerical_jacobian
 from .ops import (
     abs, add, arctan2, broadcast_to, concatenate, cos, div, exp, getitem, log, log_softmax, logdet, logsumexp,
@@ -26,6 +26,8 @@ from .transforms import grad, jacobian, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
+memory.configure()  # glibc keeps the arrays numpy frees: the one place that decides (autodiff.memory)
+
 __all__ = [
     "Tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast",
     "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2",
@@ -33,4 +35,5 @@ __all__ = [
     "transpose", "swapaxes", "broadcast_to", "getitem", "stack", "concatenate", "softmax",
     "log_softmax", "logsumexp", "logdet", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
     "numerical_jacobian", "GradientCheckError", "trace", "Traced", "losses", "nn", "optim", "data", "viz", "files",
+    "memory",
 ]

@@ -10,10 +10,8 @@ Updates are written into the parameters' arrays in place, using preallocated buf
 Memory note: a training step allocates and frees a few arrays of a megabyte or more (gradients,
 activations). With glibc's default thresholds the freed blocks are handed back to the operating
 system at every step and faulted back in at the next (about 400,000 page faults in one epoch of
-a 784-256-10 MLP on 60,000 samples, which doubled its time). Creating the first optimiser
-therefore allocates and frees one 16 MB array, which makes glibc raise its mmap threshold to
-16 MB and its trim threshold to 32 MB for the rest of the process, so freed blocks are reused.
-Elsewhere (other allocators) this is a harmless no-op.
+a 784-256-10 MLP on 60,000 samples, which doubled its time). `import autodiff` sets glibc's
+thresholds once for the whole process, for training and IK alike: see `autodiff.memory`.
 
 Example:
     >>> import numpy as np, autodiff as ad
@@ -36,23 +34,10 @@ from .tensor import Tensor
 __all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineLR", "step_lr", "cosine_lr"]
 
 
-_ALLOCATOR_PRIMED = False
-
-
-def _prime_allocator() -> None:
-    """Allocate and free one 16 MB block once per process (see the memory note above)."""
-    global _ALLOCATOR_PRIMED
-    if not _ALLOCATOR_PRIMED:
-        _ALLOCATOR_PRIMED = True
-        block = np.ones(16 << 20, dtype=np.uint8)  # written, so the pages are really mapped
-        del block
-
-
 class Optimizer:
     """Base class: holds the parameter list and the learning rate."""
 
     def __init__(self, params, lr: float):
-        _prime_allocator()
         if hasattr(params, "parameters") and callable(params.parameters):
             params = params.parameters()
         if isinstance(params, Tensor):

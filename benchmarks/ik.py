@@ -10,14 +10,20 @@ bounds ½eᵀe), IKPy. Both get the very same kinematics: RTB an ETS built from 
 folded constants, IKPy a chain of links with the same origins.
 
     python -m benchmarks.ik [--quick] [--arms panda,ur5] [--targets 1000] [--large 10000]
+    python -m benchmarks.ik --scaling 100000,1000000     # batch scaling only (Panda, see `scaling`)
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
+import pathlib
+import resource
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 
@@ -253,6 +259,80 @@ def bench_arm(name, n_targets, n_single, n_large, references):
         print(f"  armgrad batch {n_large} / RTB C++ 1-by-1: {ours_large / rtb_rate:.2f}x (target >= 2x)")
 
 
+def scaling(sizes, seed=1):
+    """Batch scaling: Panda batches of each size, every one solved by one `kin.solve` in a fresh process.
+
+    A fresh process per size gives each its own peak memory (the kernel's high-water mark, reset
+    once the targets are made, so it is the solve's own). Prints targets, seconds (and of them
+    the kernel's: page faults), solves/s, success (the FK judge), the resident set before the
+    solve, the solve's peak above it, the process's peak (what `/usr/bin/time -v` calls maximum
+    resident set size: making the targets counts there) and each rate over the smallest size's.
+    Returns the rows (dicts).
+    """
+    print(f"\nbatch scaling, panda full-pose targets (make_targets seed {seed}), one process per size")
+    print(f"  {'targets':>9} {'seconds':>9} {'(kernel)':>9} {'solves/s':>9} {'success':>8} {'viol':>5} "
+          f"{'RSS MiB':>8} {'peak +MiB':>9} {'max RSS':>8} {'rate ratio':>10}")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    rows = []
+    for count in sizes:
+        command = [sys.executable, "-m", "benchmarks.ik", "--scaling-child", str(count), "--seed", str(seed)]
+        out = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError(f"the scaling run of {count} targets failed:\n{out.stderr}")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    smallest = min(rows, key=lambda row: row["targets"])
+    for row in rows:
+        rate = row["targets"] / row["seconds"]
+        print(f"  {row['targets']:>9} {row['seconds']:>9.2f} {row['kernel']:>9.2f} {rate:>9.0f} "
+              f"{row['success']:>7.2f}% {row['violations']:>5} {row['rss_before']:>8.0f} "
+              f"{row['peak'] - row['rss_before']:>9.0f} {row['max_rss']:>8.0f} "
+              f"{rate / (smallest['targets'] / smallest['seconds']):>10.2f}")
+    return rows
+
+
+def _scaling_child(count, seed):
+    """One size of `scaling`, in this process: prints one JSON line."""
+    chain = robots.get("panda")
+    targets = make_targets(chain, count, seed=seed)
+    kin.solve(chain, targets[:8])  # the chain's compiled form and threadpoolctl's controller, outside the timing
+    rss_before = _reset_peak()
+    kernel = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    start = time.perf_counter()
+    result = kin.solve(chain, targets)
+    seconds = time.perf_counter() - start
+    kernel = resource.getrusage(resource.RUSAGE_SELF).ru_stime - kernel
+    peak = _memory_status("VmHWM")
+    if rss_before is None or peak is None:  # no resettable mark (not Linux): no figure rather than a wrong one
+        rss_before = peak = math.nan
+    solved, violations = judge(chain, result.q, targets)
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"targets": count, "seconds": seconds, "success": 100 * float(solved.mean()),
+                      "violations": violations, "rss_before": rss_before, "peak": peak, "max_rss": max_rss,
+                      "kernel": kernel}))
+
+
+def _memory_status(field):
+    """A field of /proc/self/status in MiB (Linux), or None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak():
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0); the RSS in MiB, or None."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        return None
+    return _memory_status("VmRSS")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
@@ -261,7 +341,15 @@ def main(argv=None):
     parser.add_argument("--single", type=int, default=200, help="targets solved one at a time")
     parser.add_argument("--large", type=int, default=10000, help="batch size of the large Panda run (0: skip)")
     parser.add_argument("--no-references", action="store_true")
+    parser.add_argument("--scaling", default=None, metavar="N,N,...",
+                        help="only the batch-scaling table, for these Panda batch sizes (e.g. 100000,1000000)")
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.scaling_child is not None:
+        return _scaling_child(args.scaling_child, args.seed)
+    if args.scaling:
+        return scaling([int(n) for n in args.scaling.split(",")], args.seed)
     if args.quick:
         args.targets, args.single, args.large, args.arms = 8, 4, 0, "panda,planar3"
     references = [] if args.no_references else [
@@ -275,6 +363,8 @@ def main(argv=None):
     print(f"{blas_threads()}; inside kin.solve: {solver_threads}")
     for name in args.arms.split(","):
         bench_arm(name, args.targets, args.single, args.large if name == "panda" else 0, references)
+    if args.quick:
+        scaling([20, 40], args.seed)  # the scaling table's code path, at smoke-test sizes
     print("\n" + CONTEXT)
 
 

@@ -17,9 +17,11 @@ products (mul, matmul), the rest in the forward products and the engine's accumu
 cotangents over ~80 ops on (3, 2..4, B) arrays. On a VM whose page faults are
 expensive, each fresh output array also costs the kernel's zero-filling of new pages whenever
 glibc has handed the previous call's memory back to the system: that alone can double the
-figure (measured ~11 ms allocator-warm against ~23-33 ms cold on this machine). To see the
-allocator-warm figure, keep freed memory in the process:
-    MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 python -m benchmarks.kinematics
+figure (measured ~11 ms allocator-warm against ~23-33 ms cold on this machine). `import autodiff`
+keeps freed memory in the process (autodiff.memory), so the figures here are allocator-warm; to
+see glibc's own behaviour, give it a malloc setting of its own, which autodiff.memory then leaves
+alone, e.g. glibc's default tcache size:
+    GLIBC_TUNABLES=glibc.malloc.tcache_count=7 python -m benchmarks.kinematics
 
 Usage:
     python -m benchmarks.kinematics            # B = 1, 100, 10000

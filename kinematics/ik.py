@@ -9,7 +9,8 @@ Two families of solvers share one batched loop (`_solve_batch`):
 
 Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
 rows that stall are restarted from a random configuration within the limits. There is no Python
-loop over targets: every step is one array operation over the active rows.
+loop over targets: every step is one array operation over the active rows. A batch of more than
+TARGET_CHUNK targets is solved chunk by chunk, so time and memory grow linearly with it.
 
 Glossary: q joint values; e pose error [p_t − p; rotation vector of R_t Rᵀ] (or p_t − p for
 position targets); W diagonal weights; J Jacobian; λ damping; rows: the active (target, start)
@@ -52,6 +53,20 @@ _STREAM = 0x1C0DE
 # 10,000 Panda targets 8.8k -> 9.5k solves/s, 1,000 UR5 targets 5.1k -> 6.0k, from 48 to 512).
 SMALL_BATCH = 512
 EXTRA_STARTS = 3
+
+# A batch of more targets is solved in consecutive chunks of this many, each a whole solve of its
+# own (loop, local restarts, polish, reasons), and the results are concatenated. One batch holds
+# ~2.8 kB of arrays per Panda target while it runs (J (R, 6, 7), JᵀWJ and the damped system
+# (R, 7, 7) each, the evaluation's pieces before they are joined, a copy of the targets per row):
+# unchunked, 1M targets peaked at 2.8 GiB, every array far above glibc's 32 MiB mmap ceiling, so
+# each iteration mapped and zero-filled ~3 GB anew (kernel time 5 % of the run at 100k targets,
+# 10 % at 1M). A chunk's work per target is the same (17 row-iterations per Panda target
+# unchunked at 100k and 1M, 16.9 in chunks of 10k), and solves/s were within this shared
+# machine's noise for chunks of 5k-50k (100k targets, interleaved runs, median CPU seconds:
+# 10k 25.7-26.9, 20k-25k 25.9-27.1, 50k 24.5-24.7); 10k keeps a chunk's arrays at ~28 MB, each
+# under 4 MB, which glibc serves from its heap (autodiff.memory), and is the chunk DESIGN §8
+# found best on Dask workers.
+TARGET_CHUNK = 10_000
 
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
@@ -441,6 +456,12 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     While it runs, BLAS uses one thread (through threadpoolctl, where installed): the solver's
     linear systems are tiny, and BLAS threads only slow them down.
 
+    A batch of more than TARGET_CHUNK (10,000) targets is solved in consecutive chunks of that
+    many, so that time and memory grow linearly with B. Every chunk draws its random starts from
+    a fresh generator for `seed`: its answers are exactly those of solving its targets alone with
+    the same options (and `starts`, whose default follows the whole batch's size). A time budget
+    is the whole call's; chunks reached after it ran out take one iteration each.
+
     Raises:
         ValueError: a bad target, task, q0 or option, named in the message (TypeError: a wrong type).
 
@@ -481,7 +502,7 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     _check_number("momentum", momentum, positive=False)
     if momentum >= 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    q_first = _starts_box(robot)[0][None].repeat(B, axis=0) if q0 is None else _check_q0(robot, q0, B)
+    q_first = np.broadcast_to(_starts_box(robot)[0], (B, robot.n)) if q0 is None else _check_q0(robot, q0, B)
     if not B:
         return _empty_result(robot.n, record_history, problem)
     if problem is not None:
@@ -496,20 +517,38 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     else:
         stepper = _GradientMethod(method, evaluate, defaults["step_size"] if step_size is None else step_size,
                                   momentum)
-    rng = _generator(seed)
     deadline = None if time_budget is None else time.perf_counter() + time_budget
     soft_rank = (lambda q, rows: problem.soft_cost(q, rows, grad=False)[0]) if problem is not None and problem.soft \
         else None  # among a target's rows that converge together, the lowest soft cost wins
-    loop = functools.partial(
-        _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=rng,
-        record_history=record_history, deadline=deadline, soft_rank=soft_rank)
-    with _one_blas_thread():
-        result, far = _search(loop, stepper, targets, q_first, robot, problem, q0 is not None, method, max_restarts,
-                              starts, tol_p, tol_r, tol_position, _LevenbergMarquardt(
-                                  evaluate, robot, W, damping, lam, monotone=True) if method == "lm" else stepper)
-        if problem is not None and problem.soft and soft_iterations:
-            soft_phase(problem, result, _problem_evaluator(problem), tol_p, tol_r, soft_iterations, deadline)
-    return _finish(result, robot, problem, targets, kind, single, max_iterations, far, W, tol_r, record_history)
+    polisher = _LevenbergMarquardt(evaluate, robot, W, damping, lam, monotone=True) if method == "lm" else stepper
+    parts = []
+    for lo in range(0, B, TARGET_CHUNK):  # a large batch in chunks: time and memory linear in B
+        part = slice(lo, lo + TARGET_CHUNK)
+        # Every chunk draws from a fresh generator for the seed, so its answers are those of
+        # solving its targets alone (and those of the CLI's --chunk of the same size).
+        loop = functools.partial(
+            _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=_generator(seed),
+            record_history=record_history, deadline=deadline, soft_rank=soft_rank)
+        with _one_blas_thread():
+            result, far = _search(loop, stepper, targets[part], q_first[part], robot, problem, q0 is not None, method,
+                                  max_restarts, starts, tol_p, tol_r, tol_position, polisher)
+            if problem is not None and problem.soft and soft_iterations:
+                soft_phase(problem, result, targets[part], _problem_evaluator(problem), tol_p, tol_r, soft_iterations,
+                           deadline)
+        parts.append(_finish(result, robot, problem, targets[part], kind, single, max_iterations, far, W, tol_r,
+                             record_history))
+    return parts[0] if len(parts) == 1 else _concatenate(parts)
+
+
+def _concatenate(parts: list) -> IKResult:
+    """One batch IKResult from the results of consecutive chunks of its targets, in order."""
+    arrays = {name: np.concatenate([getattr(part, name) for part in parts])
+              for name in ("q", "success", "position_error", "rotation_error", "iterations", "restarts")}
+    history = None if parts[0].history is None else [h for part in parts for h in part.history]
+    task_errors = [{key: np.concatenate([part.task_errors[k][key] for part in parts]) for key in entry}
+                   for k, entry in enumerate(parts[0].task_errors)]
+    return IKResult(**arrays, reason=[r for part in parts for r in part.reason], history=history,
+                    task_errors=task_errors)
 
 
 def _formulate(robot, target, weights, tol_position, tol_rotation):
@@ -711,7 +750,8 @@ def _out_of_reach(robot, problem, targets, tol_position) -> _Far:
             getattr(task, "position", None)
         if p is None:
             continue
-        d = np.broadcast_to(np.linalg.norm(p, axis=-1), (B,))
+        d = np.linalg.norm(p, axis=-1)
+        d = np.broadcast_to(d, (B,)) if len(d) == 1 else d[targets]  # a batched task: the rows `targets` names
         reach = _frame_reach(problem.robot, task.frames[0])
         new = (d > reach + problem.tol_p[k]) & ~far.mask
         far.mask |= new
@@ -770,7 +810,7 @@ def _finish(result, robot, problem, targets, kind, single, max_iterations, far, 
         worst, P, A = np.zeros(B, dtype=int), result.position_error[:, None], result.rotation_error[:, None]
         measures_angle = [kind == "pose"]
     else:
-        idx = np.arange(B)
+        idx = targets  # the rows of the tasks' batches that `result` answers
         P, A = problem.task_errors(problem.residuals(result.q, idx))
         success = ((P <= problem.tol_p) & (A <= problem.tol_r)).all(axis=-1)
         result.reason = ["converged" if ok else ("stalled" if cause == "converged" else cause)
@@ -792,7 +832,7 @@ def _finish(result, robot, problem, targets, kind, single, max_iterations, far, 
         if record_history and len(problem.hard) > 1:
             for b, h in enumerate(result.history):
                 if len(h["q"]):
-                    Ph, Ah = problem.task_errors(problem.residuals(h["q"], np.full(len(h["q"]), b)))
+                    Ph, Ah = problem.task_errors(problem.residuals(h["q"], np.full(len(h["q"]), idx[b])))
                     h["position_error"], h["rotation_error"] = Ph.max(axis=-1), Ah.max(axis=-1)
     blocked = _blocked_by_limits(result, robot, problem, targets, kind, W, far)
     reasons = []
@@ -842,7 +882,7 @@ def _blocked_by_limits(result, robot, problem, targets, kind, W, far) -> list:
     if problem is None:
         e, _, _, J = _chain_evaluator(robot, kind)(q, targets[rows])
     else:
-        e, J = problem.evaluate(q, rows)
+        e, J = problem.evaluate(q, targets[rows])
     d = (np.swapaxes(J, -1, -2) @ ((W * W) * e)[..., None])[..., 0]
     out = ((q <= robot.lower) & (d < 0)) | ((q >= robot.upper) & (d > 0))
     pushed, free = np.linalg.norm(d * out, axis=-1), np.linalg.norm(d * ~out, axis=-1)

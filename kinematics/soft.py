@@ -32,12 +32,13 @@ RADIUS, MAX_RADIUS, MIN_RADIUS = 0.1, 1.0, 1e-6  # the step's trust radius (rad 
 CORRECTIONS = 3  # Gauss-Newton corrections per step
 
 
-def soft_phase(problem, result, evaluate, tol_p, tol_r, iterations, deadline):
+def soft_phase(problem, result, targets, evaluate, tol_p, tol_r, iterations, deadline):
     """Lower the soft cost of every solved target of `result` in place (q and iterations).
 
     Args:
         problem: the `kinematics.tasks.Problem` (its soft tasks give the cost and gradient).
         result: the batch IKResult of the loop; rows with success move.
+        targets: (B,) the rows of the tasks' batches that result's rows answer (a chunk of them).
         evaluate: (q (R, n), target rows (R,)) -> (e, position error, rotation error, A), the
             loop's evaluation, errors in the loop's units.
         tol_p, tol_r: the loop's tolerances for those errors.
@@ -47,15 +48,16 @@ def soft_phase(problem, result, evaluate, tol_p, tol_r, iterations, deadline):
     rows = np.flatnonzero(result.success)
     if not rows.size or not iterations:
         return
+    ids = targets[rows]  # the same rows, as indices into the tasks' batches
     lower, upper = problem.robot.lower, problem.robot.upper
     # Snug the start: the hard errors well inside tolerance, so that a step's own correction (and
     # not the leftover error's) decides whether it pays.
-    q, met, A = _correct(evaluate, result.q[rows].copy(), rows, np.ones(result.q[rows].shape, dtype=bool),
+    q, met, A = _correct(evaluate, result.q[rows].copy(), ids, np.ones(result.q[rows].shape, dtype=bool),
                          lower, upper, tol_p, tol_r)
     if not met.all():  # a correction that broke a task (it never should): that row keeps its answer
         q[~met] = result.q[rows[~met]]
-        A[~met] = evaluate(q[~met], rows[~met])[3]
-    c, g = problem.soft_cost(q, rows, grad=True)
+        A[~met] = evaluate(q[~met], ids[~met])[3]
+    c, g = problem.soft_cost(q, ids, grad=True)
     radius = np.full(len(rows), RADIUS)
     steps = np.zeros(len(rows), dtype=int)
     active = np.arange(len(rows))
@@ -67,8 +69,8 @@ def soft_phase(problem, result, evaluate, tol_p, tol_r, iterations, deadline):
         moving = norm >= SOFT_TOL
         step *= (radius[active] / np.maximum(norm, 1e-300))[:, None]  # length: the radius, whatever the cost's scale
         trial = np.clip(q[active] + step, lower, upper)
-        trial, met, A_trial = _correct(evaluate, trial, rows[active], free, lower, upper, tol_p, tol_r)
-        c_trial, g_trial = problem.soft_cost(trial, rows[active], grad=True)
+        trial, met, A_trial = _correct(evaluate, trial, ids[active], free, lower, upper, tol_p, tol_r)
+        c_trial, g_trial = problem.soft_cost(trial, ids[active], grad=True)
         keep = moving & met & (c_trial < c[active])
         taken = active[keep]
         q[taken], A[taken], c[taken], g[taken] = trial[keep], A_trial[keep], c_trial[keep], g_trial[keep]

@@ -364,16 +364,19 @@ def _pose_and_jacobian_chunked(chain: Chain, q: np.ndarray):
     return _pose_and_jacobian(chain, q)
 
 
-# FK and its backward pass are replayed from traces (`ad.trace`): recorded once per chain,
-# formulation and padded row count, then run as straight-line numpy with no engine op. REPLAY =
-# False runs the engine on the same padded rows instead, with the same numbers bit for bit.
+# For few rows, where per-op overhead is the cost, FK and its backward pass are replayed from
+# traces (`ad.trace`): recorded once per chain, formulation and padded row count, then run as
+# straight-line numpy with no engine op. The column layout (many rows) runs on the engine: its
+# per-op overhead is amortised over the rows, so a replay saves ~3 % there and would not repay
+# its recording (5-30 ms per trace) in a batch of a few thousand targets. REPLAY = False runs
+# the engine on the same padded rows, with the same numbers bit for bit.
 REPLAY = True
 
 
 def _bucket(m: int) -> int:
-    """Rows a pass of m configurations is padded to: m itself up to the copies' limit, then the
-    next power of two (rows leaving an IK batch would otherwise record a trace per count)."""
-    return m if m <= STACKED_COPIES_LIMIT else 1 << (m - 1).bit_length()
+    """Rows a pass of m configurations is padded to: the next power of two (rows leaving an IK
+    batch would otherwise record a trace per count)."""
+    return 1 << (m - 1).bit_length()
 
 
 def _pose_and_jacobian(chain: Chain, q: np.ndarray):
@@ -382,14 +385,14 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
     # The formulation is chosen by the true row count, so padding never changes it.
     copies = m <= STACKED_COPIES_LIMIT
     columns = m * len(chain.joints) >= JACOBIAN_COLUMN_WORK
-    rows = _bucket(m)
+    rows = m if columns else _bucket(m)
     x = q.reshape(m, n)
     if rows > m:  # padded with copies of the last row: finite, and never read back
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
     if copies:  # six copies of the rows, flat (6 m, n): one ordinary pass
         x = np.concatenate((x,) * 6)
-    if REPLAY:
-        replays, key = _replays(chain), (columns, copies, x.shape)
+    if REPLAY and not columns:
+        replays, key = _replays(chain), (copies, x.shape)
         replay = replays.get(key)
         if replay is None:
             replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
@@ -418,7 +421,7 @@ def _fk_top(chain: Chain, columns: bool):
     return functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain, rows=4)
 
 
-_REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, copies, input shape): ad.Traced}
+_REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(copies, input shape): ad.Traced}
 
 
 def _replays(chain: Chain) -> dict:

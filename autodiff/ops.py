@@ -18,6 +18,7 @@ Glossary: a, b the input arrays; out the result; g the output's cotangent.
 from __future__ import annotations
 
 from functools import partial
+from types import MethodType as _bind  # _bind(rule, a)(g) = rule(a, g): the cheapest one-argument binding
 
 import numpy as np
 
@@ -109,8 +110,8 @@ def mul(x, y):
     except ValueError as err:
         raise _shape_error("mul", a, b, err) from err
     # A closure only for an operand that needs a gradient: `x * 0.5` makes one, not two.
-    vjp_x = partial(np.multiply, b) if x.requires_grad else _no_vjp  # b g = g b, bit for bit
-    vjp_y = partial(np.multiply, a) if y.requires_grad else _no_vjp
+    vjp_x = _bind(np.multiply, b) if x.requires_grad else _no_vjp  # b g = g b, bit for bit
+    vjp_y = _bind(np.multiply, a) if y.requires_grad else _no_vjp
     return record(out, "mul", (x, y), (vjp_x, vjp_y), np.multiply)
 
 
@@ -133,7 +134,7 @@ def div(x, y):
         out = a / b
     except ValueError as err:
         raise _shape_error("div", a, b, err) from err
-    vjp_x = partial(_d_div_x, b) if x.requires_grad else _no_vjp
+    vjp_x = _bind(_d_div_x, b) if x.requires_grad else _no_vjp
     vjp_y = partial(_d_div_y, b, out) if y.requires_grad else _no_vjp
     return record(out, "div", (x, y), (vjp_x, vjp_y), np.true_divide)
 
@@ -240,7 +241,7 @@ def matmul(x, y):
     except ValueError as err:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned") from err
     if a.ndim == b.ndim >= 2:  # matrices, or stacks of equal rank: the two products as they stand
-        return record(out, "matmul", (x, y), (partial(_d_matmul_x, b), partial(_d_matmul_y, a)), np.matmul)
+        return record(out, "matmul", (x, y), (_bind(_d_matmul_x, b), _bind(_d_matmul_y, a)), np.matmul)
     shape2 = out.shape  # the shape of a2 @ b2 (`_as_matrices`): the axes dropped for 1-D operands restored
     if b.ndim == 1:
         shape2 = shape2 + (1,)
@@ -313,7 +314,7 @@ def logdet(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(_logdet(a), "logdet", (x,), (partial(_d_logdet, a),), _logdet)
+    return record(_logdet(a), "logdet", (x,), (_bind(_d_logdet, a),), _logdet)
 
 
 def _logdet(a):
@@ -357,7 +358,7 @@ def exp(x):
     """
     x = as_tensor(x)
     out = np.exp(x.data)
-    return record(out, "exp", (x,), (partial(np.multiply, out),), np.exp)
+    return record(out, "exp", (x,), (_bind(np.multiply, out),), np.exp)
 
 
 def log(x):
@@ -371,7 +372,7 @@ def log(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.log(a), "log", (x,), (partial(_d_div_x, a),), np.log)
+    return record(np.log(a), "log", (x,), (_bind(_d_div_x, a),), np.log)
 
 
 def sqrt(x):
@@ -385,7 +386,7 @@ def sqrt(x):
     """
     x = as_tensor(x)
     out = np.sqrt(x.data)
-    return record(out, "sqrt", (x,), (partial(_d_sqrt, out),), np.sqrt)
+    return record(out, "sqrt", (x,), (_bind(_d_sqrt, out),), np.sqrt)
 
 
 def _d_sqrt(out, g):
@@ -403,7 +404,7 @@ def abs(x):  # noqa: A001 - the public name mirrors numpy's
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.abs(a), "abs", (x,), (partial(_d_abs, a),), np.abs)
+    return record(np.abs(a), "abs", (x,), (_bind(_d_abs, a),), np.abs)
 
 
 def _d_abs(a, g):
@@ -421,7 +422,7 @@ def sin(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.sin(a), "sin", (x,), (partial(_d_sin, a),), np.sin)
+    return record(np.sin(a), "sin", (x,), (_bind(_d_sin, a),), np.sin)
 
 
 def _d_sin(a, g):
@@ -439,7 +440,7 @@ def cos(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(np.cos(a), "cos", (x,), (partial(_d_cos, a),), np.cos)
+    return record(np.cos(a), "cos", (x,), (_bind(_d_cos, a),), np.cos)
 
 
 def _d_cos(a, g):
@@ -458,7 +459,7 @@ def tanh(x):
     """
     x = as_tensor(x)
     out = np.tanh(x.data)
-    return record(out, "tanh", (x,), (partial(_d_tanh, out),), np.tanh)
+    return record(out, "tanh", (x,), (_bind(_d_tanh, out),), np.tanh)
 
 
 def _d_tanh(out, g):  # g (1 - tanh^2), written as g - g tanh tanh: three array ops and no Python float
@@ -476,7 +477,7 @@ def sigmoid(x):
     """
     x = as_tensor(x)
     out = _sigmoid(x.data)
-    return record(out, "sigmoid", (x,), (partial(_d_sigmoid, out),), _sigmoid)
+    return record(out, "sigmoid", (x,), (_bind(_d_sigmoid, out),), _sigmoid)
 
 
 def _sigmoid(a):
@@ -529,7 +530,7 @@ def relu(x):
     """
     x = as_tensor(x)
     a = x.data
-    return record(_relu(a), "relu", (x,), (partial(_d_relu, a),), _relu)
+    return record(_relu(a), "relu", (x,), (_bind(_d_relu, a),), _relu)
 
 
 def _relu(a):
@@ -615,7 +616,7 @@ def where(condition, x, y):
         out = np.where(cond, x.data, y.data)
     except ValueError as err:
         raise ValueError(f"where: shapes {np.shape(cond)}, {x.shape} and {y.shape} do not broadcast") from err
-    return record(out, "where", (x, y, c), (partial(_d_where_x, cond), partial(_d_where_y, cond)), _where)
+    return record(out, "where", (x, y, c), (_bind(_d_where_x, cond), _bind(_d_where_y, cond)), _where)
 
 
 def _where(a, b, cond):  # the replay's forward: the condition is the last parent
@@ -780,7 +781,7 @@ def transpose(x, axes=None):
     out = np.transpose(x.data, axes)
     n = x.ndim
     inverse = tuple(range(n))[::-1] if axes is None else tuple(np.argsort([a % n for a in axes]).tolist())
-    return record(out, "transpose", (x,), (partial(_d_transpose, inverse),), partial(np.transpose, axes=axes))
+    return record(out, "transpose", (x,), (_bind(_d_transpose, inverse),), partial(np.transpose, axes=axes))
 
 
 def _d_transpose(inverse, g):  # a stacked pass's lead axes stay in front, unpermuted
@@ -859,6 +860,7 @@ def getitem(x, index):
         out = x.data[index]
     except IndexError as err:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {err}") from err
+    # (partial, not _bind: an index may be None, which a method cannot be bound to)
     return record(out, "getitem", (x,), (_Scatter(x.data, index, out.ndim),), partial(_index, index))
 
 
@@ -932,7 +934,7 @@ def stack(tensors, axis=0):
     # Slice i along that axis, indexed from the end (Ellipsis first) so lead axes pass through.
     after = (slice(None),) * (-negative - 1)
     vjps = tuple(partial(_index, (Ellipsis, i) + after) for i in range(len(tensors)))
-    return record(out, "stack", tensors, vjps, partial(_stack, axis))
+    return record(out, "stack", tensors, vjps, _bind(_stack, axis))
 
 
 def _stack(axis, *arrays):
@@ -961,7 +963,7 @@ def concatenate(tensors, axis=0):
     # Sections indexed from the end (Ellipsis first), so a stacked pass's lead axes pass through.
     after = (slice(None),) * (out.ndim - 1 - axis)
     sections = [(Ellipsis, slice(lo, hi)) + after for lo, hi in zip(starts, ends)]
-    return record(out, "concatenate", tensors, tuple(partial(_index, s) for s in sections), partial(_concatenate, axis))
+    return record(out, "concatenate", tensors, tuple(_bind(_index, s) for s in sections), _bind(_concatenate, axis))
 
 
 def _concatenate(axis, *arrays):

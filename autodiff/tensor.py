@@ -412,9 +412,10 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple, forward=None
             that parent's cotangent (its shape, or a shape that broadcasts to `value`). In a
             stacked pass g has extra leading axes, lead + `value.shape`, and so must the result.
             (A parent after the last VJP gets no gradient: `where`'s condition.) For `ad.trace`
-            to replay them, each is a `functools.partial` of a module-level rule whose bound
-            arguments are the parents' arrays, `value` and static parameters, with g last, or
-            a function of g alone.
+            to replay them, each is a module-level rule with its arguments bound -- the parents'
+            arrays, `value` and static parameters, g last -- by `functools.partial` or, for one
+            argument, `types.MethodType(rule, a)` (cheaper to make and to call); or a function
+            of g alone.
         forward: the op's value as a function of the parents' arrays, `forward(*arrays)`:
             what a replay of a traced graph calls (`autodiff.trace`).
 

@@ -34,6 +34,7 @@ f an op's forward, r a VJP rule, g a cotangent.
 from __future__ import annotations
 
 import functools
+import types
 
 import numpy as np
 
@@ -237,8 +238,8 @@ class _Program:
         names = set()
         for node, _, parents, vjps, _ in self.live:
             for vjp in vjps:
-                if isinstance(vjp, functools.partial):
-                    for arg in vjp.args:
+                if isinstance(vjp, _BOUND):
+                    for arg in _bound(vjp)[1]:
                         names.update(self.names[id(t)] for t in (node, *parents)
                                      if t.data is arg and id(t) in self.names)
         return sorted(names, key=lambda n: (n[0], int(n[1:])))
@@ -247,9 +248,10 @@ class _Program:
         """Source of one VJP applied to cotangent `g`: a rule's bound arguments become variables."""
         if vjp is _identity:
             return g
-        if isinstance(vjp, functools.partial):
+        if isinstance(vjp, _BOUND):
+            func, bound, keywords = _bound(vjp)
             args = []
-            for arg in vjp.args:
+            for arg in bound:
                 source = next((t for t in (node, *parents) if t.data is arg), None)
                 if source is not None:
                     args.append(self._ref(source))
@@ -258,8 +260,8 @@ class _Program:
                                     "so a replay would use a stale value; compute it inside the VJP rule")
                 else:
                     args.append(self._const(arg))  # a static parameter: axes, a shape, an index
-            args += [f"{k}={self._const(v)}" for k, v in vjp.keywords.items()]
-            return f"{self._const(vjp.func, 'r')}({', '.join(args + [g])})"
+            args += [f"{k}={self._const(v)}" for k, v in keywords.items()]
+            return f"{self._const(func, 'r')}({', '.join(args + [g])})"
         return f"{self._const(vjp, 'r')}({g})"
 
     def _compile_backward(self, lead: tuple, given: tuple) -> str:
@@ -350,6 +352,18 @@ class _Program:
 
     def source(self) -> str:
         return "\n".join([self.forward_source] + [s for s, _ in self.backwards.values()])
+
+
+# A VJP rule with its saved arguments bound: functools.partial, or a method object (ops bind one
+# argument as types.MethodType(rule, a), which is cheaper to make and to call).
+_BOUND = (functools.partial, types.MethodType)
+
+
+def _bound(vjp) -> tuple:
+    """(rule, bound arguments, keywords) of a bound VJP."""
+    if isinstance(vjp, types.MethodType):
+        return vjp.__func__, (vjp.__self__,), {}
+    return vjp.func, vjp.args, vjp.keywords
 
 
 class _Writer:

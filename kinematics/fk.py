@@ -293,8 +293,9 @@ _SEED_SIGN = np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])[:, None, None]
 def _seeds(value: np.ndarray) -> np.ndarray:
     """The six cotangents on the pose (rows, r, 4) (r = 4, or 3 for [R | p]) for the rows of J.
 
-    e_k on the position for v; for ω the cotangents on R of ω = vex(dR R0ᵀ) at R = R0, linear in
-    R: ω_k = Σ ±½ (dR)_ab-rows · R0's rows, so row k of J_ω is one backward pass with these
+    e_k on the position for v. For ω: ω = vex(dR R0ᵀ) at R = R0 is linear in dR, and its entry k,
+    ½ ((dR R0ᵀ)_ab − (dR R0ᵀ)_ba) with (a, b) = (2, 1), (0, 2), (1, 0), has the cotangent ½ R0's
+    row b in row a and −½ R0's row a in row b; so row k of J_ω is one backward pass with these
     fixed coefficients. Written as one gather and one scatter (per-call overhead, not
     arithmetic, is the cost for a few rows).
 

@@ -560,15 +560,20 @@ def maximum(x, y):
         out = np.maximum(a, b)
     except ValueError as err:
         raise _shape_error("maximum", a, b, err) from err
-    return record(out, "maximum", (x, y), (partial(_d_max_x, a, b), partial(_d_max_y, a, b)), np.maximum)
+    return record(out, "maximum", (x, y), (partial(_d_wins, a, b), partial(_d_loses, a, b)), np.maximum)
 
 
-def _d_max_x(a, b, g):  # x's share of g: 1 where x is larger, 1/2 at ties (and y's share is the rest)
-    return g * np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+def _winner_share(u, w):
+    """The share of g that goes to u, the operand that wins where u > w: 1 there, ½ at ties, else 0."""
+    return np.where(u > w, 1.0, np.where(u == w, 0.5, 0.0))
 
 
-def _d_max_y(a, b, g):
-    return g * (1.0 - np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)))
+def _d_wins(u, w, g):  # g where u > w (½ at ties): maximum's VJP for x = u; minimum's for y (u = x)
+    return g * _winner_share(u, w)
+
+
+def _d_loses(u, w, g):  # g where u < w (½ at ties): maximum's VJP for y; minimum's for x = u
+    return g * (1.0 - _winner_share(u, w))
 
 
 def minimum(x, y):
@@ -590,7 +595,7 @@ def minimum(x, y):
         out = np.minimum(a, b)
     except ValueError as err:
         raise _shape_error("minimum", a, b, err) from err
-    return record(out, "minimum", (x, y), (partial(_d_max_x, b, a), partial(_d_max_y, b, a)), np.minimum)
+    return record(out, "minimum", (x, y), (partial(_d_loses, a, b), partial(_d_wins, a, b)), np.minimum)
 
 
 def where(condition, x, y):

@@ -69,6 +69,8 @@ class Joint:
             rotation block orthonormal to 1e-6, last row (0, 0, 0, 1), |translation| <= MAX_LENGTH.
         limits: (lower, upper), finite with |value| <= MAX_LIMIT and lower <= upper, or
             (-inf, inf) for an unbounded joint (half-infinite ranges are refused).
+        velocity: the joint's speed limit (rad/s or m/s; URDF `<limit velocity>`), positive and
+            finite, or None when the description gives none (never read as zero).
 
     Raises:
         ValueError: any of the above violated; the message names the joint and the bad value.
@@ -79,6 +81,7 @@ class Joint:
     axis: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     origin: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(4))
     limits: tuple = (-math.inf, math.inf)
+    velocity: float | None = None
 
     def __post_init__(self):
         if self.type not in (REVOLUTE, PRISMATIC):
@@ -90,6 +93,7 @@ class Joint:
         object.__setattr__(self, "axis", axis)
         object.__setattr__(self, "origin", origin)
         object.__setattr__(self, "limits", _limits(self.limits, f"Joint {self.name!r}"))
+        object.__setattr__(self, "velocity", _velocity(self.velocity, f"Joint {self.name!r}"))
 
     @property
     def continuous(self) -> bool:
@@ -452,3 +456,16 @@ def _limits(limits, who):
     if lower > upper:
         raise ValueError(f"{who}: limits must satisfy lower <= upper, got ({lower}, {upper})")
     return (lower, upper)
+
+
+def _velocity(velocity, who):
+    """A speed limit as a float (positive, finite), or None for none given."""
+    if velocity is None:
+        return None
+    try:
+        value = float(velocity)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: velocity must be a number or None, got {_show(velocity)}") from None
+    if not 0.0 < value < math.inf:  # NaN fails too
+        raise ValueError(f"{who}: velocity must be positive and finite (or None for no limit), got {value}")
+    return value

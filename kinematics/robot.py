@@ -54,6 +54,7 @@ class RobotJoint:
         origin: (4, 4) rigid transform from the parent link's frame to the joint's frame.
         axis: (3,) motion axis in the joint's frame (ignored for fixed joints; stored normalised).
         limits: (lower, upper) as for `kinematics.Joint` (ignored for fixed joints).
+        velocity: speed limit as for `kinematics.Joint` (None: not given; ignored for fixed joints).
         mimic: None for a free (or fixed) joint; for a coupled movable joint (master, multiplier,
             offset): its value is multiplier · value(master) + offset (URDF `<mimic>`; the
             master, another movable joint of the robot, is checked by `Robot`).
@@ -72,6 +73,7 @@ class RobotJoint:
     axis: np.ndarray = dataclasses.field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
     limits: tuple = (-np.inf, np.inf)
     mimic: tuple | None = None
+    velocity: float | None = None
     motion: Joint | None = dataclasses.field(default=None, init=False)
 
     def __post_init__(self):
@@ -89,8 +91,9 @@ class RobotJoint:
             return
         if self.type not in (REVOLUTE, PRISMATIC):
             raise ValueError(f"Joint {self.name!r}: type must be 'revolute', 'prismatic' or 'fixed', got {self.type!r}")
-        motion = Joint(self.name, type=self.type, axis=self.axis, origin=self.origin, limits=self.limits)
-        for field in ("origin", "axis", "limits", "motion"):
+        motion = Joint(self.name, type=self.type, axis=self.axis, origin=self.origin, limits=self.limits,
+                       velocity=self.velocity)
+        for field in ("origin", "axis", "limits", "velocity", "motion"):
             object.__setattr__(self, field, motion if field == "motion" else getattr(motion, field))
 
 
@@ -222,12 +225,12 @@ class Robot:
             for i, joint in enumerate(chain.joints):
                 origin = chain.base @ joint.origin if i == 0 else joint.origin
                 joints.append(RobotJoint(joint.name, parent, joint.name, joint.type, origin, joint.axis, joint.limits,
-                                         chain.mimic.get(joint.name)))
+                                         chain.mimic.get(joint.name), joint.velocity))
                 parent = joint.name
             tool = parent
             for joint in chain.masters:  # after the path: q's columns stay in the chain's order
                 joints.append(RobotJoint(joint.name, "base", joint.name, joint.type, joint.origin, joint.axis,
-                                         joint.limits))
+                                         joint.limits, velocity=joint.velocity))
             robot = _FROM_CHAIN[chain] = cls(joints, frames={"tool": (tool, chain.tool)}, name=chain.name)
         return robot
 

@@ -197,6 +197,6 @@ def mount_arms(arms, *, root: str = "torso", name: str = "robot") -> Robot:
         for j in tree.joints:  # the arm's own joints, renamed; origins, axes and limits as they are
             mimic = None if j.mimic is None else (prefix + j.mimic[0], *j.mimic[1:])
             joints.append(RobotJoint(prefix + j.name, prefix + j.parent, prefix + j.child, j.type, j.origin, j.axis,
-                                     j.limits, mimic))
+                                     j.limits, mimic, j.velocity))
         frames.update({prefix + frame: (prefix + link, offset) for frame, (link, offset) in tree.offsets.items()})
     return Robot(joints, frames=frames, name=name)

@@ -292,3 +292,18 @@ def test_bad_mimics(extra, message):
 def test_bad_mimic_joints(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RJ("j", "a", "b", **kwargs)
+
+
+@pytest.mark.parametrize("velocity", [None, 2.5, "1.5"])
+def test_velocity_limit_is_kept_from_joint_to_tree_and_back(velocity):
+    joint = kin.RobotJoint("j", "a", "b", "revolute", velocity=velocity)
+    expected = None if velocity is None else float(velocity)
+    assert joint.velocity == joint.motion.velocity == expected
+    chain = kin.Chain([kin.Joint("j", velocity=velocity)])
+    assert kin.Robot.from_chain(chain).joints[0].velocity == expected
+
+
+@pytest.mark.parametrize("velocity", [0.0, -1.0, float("inf"), float("nan"), "fast", [1.0]])
+def test_velocity_limit_must_be_positive_finite_or_none(velocity):
+    with pytest.raises(ValueError, match="'j': velocity must be"):
+        kin.Joint("j", velocity=velocity)

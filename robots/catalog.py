@@ -1,4 +1,4 @@
-"""Built-in arms, from published DH tables (sources beside each; verified against URDFs where noted).
+"""Built-in arms, from published DH tables or makers' URDFs (sources beside each; verified against URDFs where noted).
 
 Besides the serial arms (`available()`, each a `kinematics.Chain`), `get` knows built-in trees
 (`kinematics.Robot`), such as "dual_panda". A tree joins `available()` only once every CLI
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from kinematics import Chain, Joint
 from kinematics.transforms import rot_x, rot_z, translation
 
 from .builders import DHRow, from_dh, mount_arms, planar
@@ -91,13 +92,23 @@ def _irb120():
 
 
 def _gen3():
-    # Kinova Gen3 7-DoF, from the Kinova Gen3 user guide's DH table: base Rx(π); a = 0;
-    # joints 1, 3, 5, 7 continuous.
-    rows = [(pi / 2, -0.2848, 0), (pi / 2, -0.0118, pi), (pi / 2, -0.4208, pi), (pi / 2, -0.0128, pi),
-            (pi / 2, -0.3143, pi), (pi / 2, 0, pi), (pi, -0.1674, pi)]
-    limits = [None, (-2.41, 2.41), None, (-2.66, 2.66), None, (-2.23, 2.23), None]
-    return from_dh([DHRow(alpha=al, d=d, offset=o, limits=lim, name=f"joint_{i + 1}")
-                    for i, ((al, d, o), lim) in enumerate(zip(rows, limits))], base=rot_x(pi), name="gen3")
+    # Kinova Gen3 7-DoF (no vision module), from Kinova's own description: kortex_description's
+    # arms/gen3/7dof/urdf/GEN3-7DOF-NOVISION_FOR_URDF_ARM_V12.urdf (github.com/Kinovarobotics/
+    # ros_kortex; MuJoCo Menagerie's gen3.xml is derived from it). Origins as there, with the
+    # file's 1.5708 and 3.1416 read as π/2 and π (their 1e-16 tails dropped); tool =
+    # end_effector_link. Limits j2 ±2.24, j4 ±2.57, j6 ±2.09 rad (the user guide's ±128.9°,
+    # ±147.8°, ±120.3°, rounded inward); joints 1, 3, 5, 7 continuous; speed limits 1.3963 rad/s
+    # (80°/s) on joints 1–4, 1.2218 rad/s (70°/s) on 5–7. The user guide's DH table (d rounded to
+    # 0.1 mm, no 0.175 mm wrist offset) gives the same tool orientation and its position within 0.5 mm.
+    origins = [((0, 0, 0.15643), pi), ((0, 0.005375, -0.12838), pi / 2), ((0, -0.21038, -0.006375), -pi / 2),
+               ((0, 0.006375, -0.21038), pi / 2), ((0, -0.20843, -0.006375), -pi / 2),
+               ((0, 0.00017505, -0.10593), pi / 2), ((0, -0.10593, -0.00017505), -pi / 2)]
+    limits = [None, 2.24, None, 2.57, None, 2.09, None]
+    velocity = [1.3963] * 4 + [1.2218] * 3
+    joints = [Joint(f"joint_{i + 1}", origin=translation(xyz) @ rot_x(roll), velocity=v,
+                    limits=(-math.inf, math.inf) if limit is None else (-limit, limit))
+              for i, ((xyz, roll), limit, v) in enumerate(zip(origins, limits, velocity))]
+    return Chain(joints, tool=translation([0, 0, -0.061525]) @ rot_x(pi), name="gen3")
 
 
 # dual_panda's layout: the torso's frame is the world frame (x forward, z up); each Panda stands

@@ -98,7 +98,7 @@ def check_render_options(args, n_runs: int = 1) -> None:
 
 def run(args) -> int:
 
-    chain = common.resolve_robot(args.robot, args.base, args.tip)
+    chain = common.robot_from_args(args)
     out = common.check_writable(args.out)
     if out.suffix.lower() not in (".gif", ".mp4"):
         raise common.CommandError(f"--out: the animation must be a .gif or .mp4 file, got {out.name!r}")

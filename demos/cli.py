@@ -4,7 +4,8 @@ Each command module defines `register(subparsers)`, which adds its parser and se
 `func=run` on it; `run(args)` returns the exit status. Errors a user can fix are raised as
 `CommandError` (or ValueError/TypeError/OSError) and printed as one line; `--debug` shows the
 traceback instead. Running out of memory or of recursion depth is one line too (status 2), and
-Ctrl-C is one line with status 130 (128 + SIGINT, the shell's convention).
+Ctrl-C is one line with status 130 (128 + SIGINT, the shell's convention). Warnings (a loader's
+note about the user's file) are one line each too: "armgrad CMD: warning: ...".
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib
 import os
 import re
 import sys
+import warnings
 
 # Module names, one per line; each contributes one subcommand, listed in this order in --help.
 COMMANDS = [
@@ -90,7 +92,9 @@ def main(argv=None) -> int:
         return 0
     limit_blas_threads()  # after build_parser: numpy, hence its BLAS, is loaded by then
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(args.command)
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         if args.debug:
             raise
@@ -119,6 +123,16 @@ def main(argv=None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"armgrad {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _warning_printer(command: str):
+    """warnings.showwarning that prints one line, 'armgrad CMD: warning: MESSAGE', without Python's
+    file, line and source: a loader's warning (a URDF joint locked by a zero range) is about the
+    user's file, not about armgrad's code."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"armgrad {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    return show
 
 
 def _clip(err: BaseException, limit: int = 200) -> str:

@@ -1,7 +1,10 @@
 """Shared pieces of the arm commands: ROBOT resolution, numbers, targets, rotations, output paths.
 
-ROBOT on the command line is a built-in name (`robots.available()`), a URDF file (`.urdf`,
-with `--base`/`--tip` links when the tree has several leaves) or a TOML arm file (`.toml`).
+ROBOT on the command line is a built-in name (`robots.available()`) or a description file: URDF
+(`.urdf`), MJCF (`.xml`; an `.xml` whose root is `<robot>` is URDF), xacro (`.xacro`, with
+`--arg NAME:=VALUE` and `--package PKG=DIR`) or a TOML arm file (`.toml`). The command works on
+the serial chain from `--base` (default: the root) to `--frame` (a link or an MJCF site; for URDF
+`--tip` says the same; default: the single end frame, else the error lists the candidates).
 
 Orientation conventions used by every command (conversions go through scipy's `Rotation`,
 outside the autodiff graph):
@@ -63,52 +66,132 @@ def run_as_script(command: str) -> None:
 
 # ----------------------------------------------------------------------------- robots
 
+ROBOT_FILES = (".urdf", ".xml", ".xacro", ".toml")
+
+
 def add_robot_arguments(parser: argparse.ArgumentParser) -> None:
-    """ROBOT plus the URDF link options every arm command takes."""
+    """ROBOT plus the options that pick its chain and expand its description, for every arm command."""
     parser.add_argument("robot", metavar="ROBOT",
-                        help="a built-in arm (see `armgrad robots`), a URDF file or a TOML arm file (.toml)")
-    parser.add_argument("--base", metavar="LINK", help="URDF only: the chain's base link (default: the root)")
-    parser.add_argument("--tip", metavar="LINK", help="URDF only: the chain's tip link (default: the single leaf)")
+                        help="a built-in arm (see `armgrad robots`) or a description file: URDF (.urdf), "
+                             "MJCF (.xml), xacro (.xacro) or a TOML arm file (.toml)")
+    add_frame_arguments(parser)
 
 
-def resolve_robot(spec: str, base: str | None = None, tip: str | None = None) -> kin.Chain:
-    """The arm a ROBOT argument names.
+def add_frame_arguments(parser: argparse.ArgumentParser) -> None:
+    """--frame/--base/--tip and the xacro options (shared by the arm commands and `armgrad robots FILE`)."""
+    parser.add_argument("--frame", metavar="NAME",
+                        help="the task frame: a link, or an MJCF site (default: the description's single end "
+                             "frame; for URDF the same as --tip)")
+    parser.add_argument("--base", metavar="LINK", help="the chain's base link (default: the root)")
+    parser.add_argument("--tip", metavar="LINK", help="URDF/xacro: the chain's tip link (default: the single leaf)")
+    parser.add_argument("--arg", metavar="NAME:=VALUE", action="append", default=[], dest="xacro_args",
+                        help="xacro only: a xacro argument (repeatable)")
+    parser.add_argument("--package", metavar="PKG=DIR", action="append", default=[], dest="packages",
+                        help="xacro/URDF: where package PKG lives, for $(find PKG) and package://PKG/ "
+                             "(repeatable; ROS_PACKAGE_PATH is searched after these)")
+
+
+def robot_from_args(args) -> kin.Chain:
+    """The chain the ROBOT argument and the options of `add_frame_arguments` name."""
+    return resolve_robot(args.robot, args.base, args.tip, frame=args.frame,
+                         xacro_args=parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE"),
+                         package_paths=parse_assignments(args.packages, "=", "--package", "PKG=DIR"))
+
+
+def parse_assignments(items, sign: str, what: str, form: str) -> dict:
+    """{name: value} from "name<sign>value" strings; CommandError naming `what` on a malformed one."""
+    out = {}
+    for item in items:
+        name, found, value = item.partition(sign)
+        if not found or not name.strip():
+            raise CommandError(f"{what} {item!r}: expected {form}")
+        out[name.strip()] = value
+    return out
+
+
+def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *, frame: str | None = None,
+                  xacro_args=None, package_paths=None) -> kin.Chain:
+    """The arm a ROBOT argument names, as a serial chain to its task frame.
 
     Args:
-        spec: a built-in name, a path to a `.urdf` file or a path to a `.toml` arm file.
-        base, tip: URDF base and tip link names (URDF files only).
+        spec: a built-in name or a path to a .urdf, .xml (URDF or MJCF, by the root element),
+            .xacro or .toml file.
+        base: the chain's base link (default: the root).
+        tip, frame: the chain's end: a link (URDF, xacro: `tip` or `frame`; both must agree), an
+            MJCF site or body, or a frame of a built-in's or arm file's tree ("tool" by default).
+        xacro_args: {name: value} for a .xacro file.
+        package_paths: {package: folder} for a .xacro file's $(find ...) and package:// paths.
 
     Returns:
         kinematics.Chain.
 
     Raises:
-        CommandError: unknown name, missing file, unsupported file type, link options given for
-            something that is not a URDF file, or a loader that this installation lacks.
+        CommandError: unknown name, missing file, unsupported file type, options that do not
+            apply to this kind of ROBOT; the loaders' own errors (ValueError) pass through.
     """
-    if spec in robots.available():
-        if base or tip:
-            raise CommandError(f"--base/--tip apply to URDF files only, not to the built-in arm {spec!r}")
-        return robots.get(spec)
-    _refuse_tree(spec)
+    if tip and frame and tip != frame:
+        raise CommandError(f"--tip {tip!r} and --frame {frame!r} disagree: give one of them")
+    end = frame or tip
+    xacro_options = bool(xacro_args) or bool(package_paths)
+    builtin = spec in robots.available()
     path = Path(spec)
-    suffix = path.suffix.lower()
-    if suffix not in (".urdf", ".toml"):
+    if not builtin:
+        _refuse_tree(spec)
+    kind = "built-in" if builtin else robot_file_kind(spec)
+    if xacro_options and kind != "xacro":
+        raise CommandError(f"--arg/--package apply to .xacro files only, not to {_kind_label(kind, spec)}")
+    if tip and kind not in ("urdf", "xacro"):
+        raise CommandError(f"--tip applies to URDF and xacro files; use --frame for {_kind_label(kind, spec)}")
+    if kind == "urdf":
+        return robots.load_urdf(str(path), base_link=base, tip_link=end)
+    if kind == "xacro":
+        from robots.xacro import load_xacro_chain  # expands through the xacro package (armgrad[xacro])
+        return load_xacro_chain(str(path), base_link=base, tip_link=end, args=xacro_args, package_paths=package_paths)
+    if kind == "mjcf":
+        from robots.mjcf import load_mjcf
+        return _chain_to_frame(load_mjcf(str(path)), end, base, spec)
+    chain = robots.get(spec) if builtin else robots.load(str(path))
+    if end is None and base is None:
+        return chain
+    return _chain_to_frame(kin.Robot.from_chain(chain), end or "tool", base, spec).replace(
+        name=chain.name, planar=chain.planar)
+
+
+def robot_file_kind(spec: str) -> str:
+    """The kind of a description file named on the command line (`robots.description_kind`), after
+    checking the extension and that the file exists (CommandError otherwise)."""
+    path = Path(spec)
+    if path.suffix.lower() not in ROBOT_FILES:
         hint = "" if path.exists() else f"; built-in arms: {', '.join(robots.available())}"
-        raise CommandError(f"unknown robot {spec!r}: expected a built-in name, a .urdf file or a .toml arm file{hint}")
+        raise CommandError(f"unknown robot {spec!r}: expected a built-in name or a description file "
+                           f"({', '.join(ROBOT_FILES)}){hint}")
     if not path.is_file():
         raise CommandError(f"robot file not found: {spec}")
-    if suffix == ".urdf":
-        # The loaders are imported lazily: a build without them still runs every built-in arm.
-        load_urdf = getattr(robots, "load_urdf", None)
-        if load_urdf is None:
-            raise CommandError("URDF loading not available in this installation (robots.load_urdf is missing)")
-        return load_urdf(str(path), base_link=base, tip_link=tip)
-    if base or tip:
-        raise CommandError("--base/--tip apply to URDF files only, not to TOML arm files")
-    load = getattr(robots, "load", None)
-    if load is None:
-        raise CommandError("TOML arm files not available in this installation (robots.load is missing)")
-    return load(str(path))
+    return robots.description_kind(path)
+
+
+def _kind_label(kind: str, spec: str) -> str:
+    return {"built-in": f"the built-in arm {spec!r}", "mjcf": "MJCF files", "toml": "TOML arm files",
+            "urdf": "URDF files"}[kind]
+
+
+def _chain_to_frame(robot: kin.Robot, frame, base, spec) -> kin.Chain:
+    """robot.chain(frame, base), with the end frame chosen when there is one candidate."""
+    if frame is None:
+        candidates = end_frames(robot)
+        if len(candidates) != 1:
+            raise CommandError(f"{spec}: {len(candidates)} candidate end frames ({', '.join(candidates[:12])}"
+                               f"{', ...' if len(candidates) > 12 else ''}); pass --frame NAME")
+        frame = candidates[0]
+    return robot.chain(frame, base=base)
+
+
+def end_frames(robot: kin.Robot) -> list:
+    """A tree's candidate task frames: its extra frames (sites, "tool") when it has any, else its leaf links."""
+    if robot.offsets:
+        return list(robot.offsets)
+    parents = {joint.parent for joint in robot.joints}
+    return [link for link in robot.links if link not in parents]
 
 
 def _refuse_tree(spec: str) -> None:

@@ -54,7 +54,7 @@ def fk_report(chain: kin.Chain, q) -> dict:
 
 
 def run(args) -> int:
-    chain = common.resolve_robot(args.robot, args.base, args.tip)
+    chain = common.robot_from_args(args)
     q = common.parse_q(chain, args.q, args.degrees)
     outside = common.outside_limits(chain, q)
     if outside:

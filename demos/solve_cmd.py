@@ -101,7 +101,7 @@ def _options(args, chain) -> dict:
 
 
 def run(args) -> int:
-    chain = common.resolve_robot(args.robot, args.base, args.tip)
+    chain = common.robot_from_args(args)
     if args.targets is not None:
         if args.target is not None or args.rpy is not None or args.quat is not None:
             raise common.CommandError("give either --target (one target) or --targets FILE (a batch), not both")

@@ -116,6 +116,7 @@ class Robot:
         lower, upper: (n,) the free joints' limits (infinite for unbounded joints), intersected
             with the limits their mimic joints imply (module docstring).
         parent_joint: {link: the joint that moves it} (every link but the root).
+        joints_by_name: {joint name: RobotJoint}.
         offsets: {extra frame: (link, (4, 4) offset)}.
         index: {free joint name: its q column}.
         source, scale, shift: (n + len(mimic_names),) for the motion joints (the free joints in q
@@ -163,6 +164,7 @@ class Robot:
             raise ValueError(f"Robot {name!r}: the joints form a cycle (not reachable from root {self.root!r}): "
                              f"{_short(loop)}")
         self.parent_joint = parent_joint
+        self.joints_by_name = seen
         self.offsets = {}  # extra frame -> (link, offset)
         for frame, (link, offset) in (frames or {}).items():
             if frame in parent_joint or frame == self.root:
@@ -234,6 +236,67 @@ class Robot:
             robot = _FROM_CHAIN[chain] = cls(joints, frames={"tool": (tool, chain.tool)}, name=chain.name)
         return robot
 
+    def chain(self, frame: str, base: str | None = None) -> Chain:
+        """The serial chain from link `base` (default: the root) to `frame`, as a `kinematics.Chain`.
+
+        The path's fixed joints fold into the next movable joint's origin (or into the tool, with
+        an extra frame's offset), so the chain's FK equals `frame_poses(robot, q, [frame])` in
+        `base`'s frame (the chain's base is the identity). Mimic joints on the path stay coupled to
+        their free source joints (multipliers and offsets resolved, as in the tree); a source
+        off the path becomes one of the chain's `masters`. q's columns are then the path's free
+        joints, base to tip, then those masters — in general not the tree's q (`joint_names`
+        says which).
+
+        Args:
+            frame: a link or extra frame of the robot.
+            base: a link on the root path of `frame` (None: the root).
+
+        Returns:
+            A `kinematics.Chain` named after the robot.
+
+        Raises:
+            ValueError: an unknown frame or base (naming the nearest frames), a base that is not on
+                the frame's path, or no movable joint between them.
+        """
+        link, offset = self._frame_link(frame)
+        if base is not None:
+            self._frame_link(base)
+            if base in self.offsets:
+                raise ValueError(f"Robot {self.name!r}: base {base!r} must be a link, not an extra frame")
+        path = []
+        while link != (self.root if base is None else base):
+            if link == self.root:
+                raise ValueError(f"Robot {self.name!r}: frame {frame!r} is not below link {base!r}")
+            path.append(self.parent_joint[link])
+            link = path[-1].parent
+        joints, couplings, pending = [], {}, np.eye(4)  # pending: fixed transforms since the last motion
+        for joint in reversed(path):
+            if joint.motion is None:
+                pending = pending @ joint.origin
+                continue
+            joints.append(dataclasses.replace(joint.motion, origin=pending @ joint.origin))
+            pending = np.eye(4)
+            if joint.mimic is not None:
+                k = self._motion[joint.name]
+                couplings[joint.name] = (self.joint_names[self.source[k]], float(self.scale[k]), float(self.shift[k]))
+        if not joints:
+            raise ValueError(f"Robot {self.name!r}: no movable joint between {base or self.root!r} and {frame!r}")
+        on_path = {j.name for j in joints}
+        masters = [self.joints_by_name[master].motion for master in dict.fromkeys(m for m, _, _ in couplings.values())
+                   if master not in on_path]
+        tool = pending if offset is None else pending @ offset
+        return Chain(joints, tool=tool, name=self.name, mimic=couplings or None, masters=masters)
+
+    def _frame_link(self, frame) -> tuple:
+        """(link, offset) carrying `frame` (offset None for a link); ValueError naming the nearest frames."""
+        if frame in self.offsets:
+            return self.offsets[frame]
+        if frame in self._depth:
+            return frame, None
+        near = difflib.get_close_matches(str(frame), self.frames, n=5)
+        hint = f"nearest: {_short(near)}" if near else f"frames: {_short(self.frames)}"
+        raise ValueError(f"Robot {self.name!r} has no frame {frame!r}; {hint}")
+
     def plan(self, frames) -> tuple:
         """The walk that computes `frames` (cached per tuple of names): (columns, scale, shift, table,
         steps, outputs).
@@ -262,14 +325,7 @@ class Robot:
         if key not in self._plans:
             targets, needed = [], set()
             for frame in key:
-                if frame in self.offsets:
-                    link, offset = self.offsets[frame]
-                elif frame in self._depth:
-                    link, offset = frame, None
-                else:
-                    near = difflib.get_close_matches(str(frame), self.frames, n=5)
-                    hint = f"nearest: {_short(near)}" if near else f"frames: {_short(self.frames)}"
-                    raise ValueError(f"Robot {self.name!r} has no frame {frame!r}; {hint}")
+                link, offset = self._frame_link(frame)
                 targets.append((link, offset))
                 while link != self.root and link not in needed:
                     needed.add(link)

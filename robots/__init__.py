@@ -7,8 +7,9 @@ returns a whole tree (`kinematics.Robot`), and so does `get` for the built-in tr
 from .armfile import ArmFileError, load
 from .builders import DHRow, from_dh, planar
 from .catalog import available, get
-from .robot import example_robot_data, load_robot
+from .robot import description_kind, example_robot_data, load_robot
 from .urdf import URDFError, load_urdf
 
-__all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load", "load_robot", "example_robot_data",
+__all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load", "load_robot", "description_kind",
+           "example_robot_data",
            "URDFError", "ArmFileError"]

@@ -8,42 +8,116 @@ import os
 import pathlib
 import site
 import sys
+from xml.parsers import expat
 
 from kinematics import Robot
 
 from .armfile import load
 from .urdf import load_robot_urdf
 
-__all__ = ["load_robot", "example_robot_data"]
+__all__ = ["load_robot", "description_kind", "example_robot_data"]
 
 
-def load_robot(path) -> Robot:
+def load_robot(path, package_paths=None, *, args=None, **options) -> Robot:
     """The whole robot described by a file, as a `kinematics.Robot`.
 
+    The reader is chosen by `description_kind`: `.urdf` (and `.xml` with a `<robot>` root) by
+    `robots.urdf.load_robot_urdf` (every link a frame), `.xml` with a `<mujoco>` root by
+    `robots.load_mjcf` (bodies and sites), `.xacro` by `robots.load_xacro` (expanded with the
+    `xacro` package, the `armgrad[xacro]` extra), `.toml` by `robots.load` as
+    `Robot.from_chain` (frames "base", one per joint, and "tool"). URDF text starting with '<'
+    works too.
+
     Args:
-        path: a `.urdf` file (every link a frame, see `robots.urdf.load_robot_urdf`; URDF text
-            starting with '<' works too) or a `.toml` arm file (`robots.load`, as
-            `Robot.from_chain`: frames "base", one per joint, and "tool").
+        path: the description file (str or os.PathLike), or URDF text.
+        package_paths: xacro only: {package: folder} for `$(find pkg)` and `package://pkg/`
+            (searched before ROS_PACKAGE_PATH).
+        args: xacro only: {name: value}, the file's xacro arguments.
+        **options: passed to the URDF reader (URDF and xacro files), e.g. zero_range=...
 
     Returns:
         A `kinematics.Robot`.
 
     Raises:
-        ValueError: an unknown extension (the message lists the known ones), or the loader's
-            own errors (URDFError, ArmFileError: both ValueErrors naming file and element).
+        ValueError: an unknown extension or `.xml` root element (the message lists the known
+            ones), options that do not apply to the file's kind, or the reader's own errors
+            (URDFError, MJCFError, XacroError, ArmFileError: ValueErrors naming file and element).
+        FileNotFoundError: the file cannot be read.
         TypeError: path is neither text nor a path.
     """
     if isinstance(path, str) and path.lstrip("\ufeff \t\r\n").startswith("<") and not os.path.isfile(path):
-        return load_robot_urdf(path)
+        kind = "urdf"
+    else:
+        kind = description_kind(path)
+    given = [name for name, value in (("package_paths", package_paths), ("args", args)) if value]
+    if given and kind != "xacro":
+        raise ValueError(f"load_robot: {', '.join(given)} apply to .xacro files only, not to a {kind} description")
+    if options and kind not in ("urdf", "xacro"):
+        raise ValueError(f"load_robot: {', '.join(options)} apply to URDF and xacro files only, "
+                         f"not to a {kind} description")
+    if kind == "urdf":
+        return load_robot_urdf(path, **options)
+    if kind == "mjcf":
+        from .mjcf import load_mjcf
+        return load_mjcf(path)
+    if kind == "xacro":
+        from .xacro import load_xacro
+        return load_xacro(path, args=args, package_paths=package_paths, **options)
+    return Robot.from_chain(load(path))
+
+
+KINDS = {".urdf": "urdf", ".xacro": "xacro", ".toml": "toml"}
+"""Description files by extension; `.xml` is "urdf" or "mjcf" by its root element."""
+
+
+def description_kind(path) -> str:
+    """"urdf", "mjcf", "xacro" or "toml": the kind of a description file, by its extension, and for
+    `.xml` by its root element (`<robot>`: URDF, `<mujoco>`: MJCF; the file is read up to it).
+
+    Raises:
+        ValueError: an unknown extension or root element (the message lists the known ones).
+        FileNotFoundError: an `.xml` file that cannot be read.
+        TypeError: path is neither text nor a path.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load_robot: path must be a file path, got {type(path).__name__}")
-    extension = os.path.splitext(os.fspath(path))[1].lower()
-    if extension == ".urdf":
-        return load_robot_urdf(path)
-    if extension == ".toml":
-        return Robot.from_chain(load(path))
-    raise ValueError(f"load_robot: {os.fspath(path)[-200:]!r}: unknown extension {extension!r}; "
-                     "expected .urdf or .toml")
+    name = os.fspath(path)
+    extension = os.path.splitext(name)[1].lower()
+    if extension in KINDS:
+        return KINDS[extension]
+    if extension != ".xml":
+        raise ValueError(f"load_robot: {name[-200:]!r}: unknown extension {extension!r}; expected "
+                         f"{', '.join(KINDS)} or .xml (URDF or MJCF)")
+    root = _root_element(name)
+    if root not in ("robot", "mujoco"):
+        raise ValueError(f"load_robot: {name[-200:]!r}: an .xml description must have a <robot> (URDF) or "
+                         f"<mujoco> (MJCF) root element, got {'no element' if root is None else f'<{root[:40]}>'}")
+    return "urdf" if root == "robot" else "mjcf"
+
+
+class _Found(Exception):
+    """Stops the parser at the first element."""
+
+
+def _root_element(path: str):
+    """The tag of a file's first element (None when it has none), parsing no further than it."""
+    parser = expat.ParserCreate()
+
+    def start(tag, attrs):
+        raise _Found(tag)
+
+    parser.StartElementHandler = start
+    try:
+        with open(path, "rb") as f:
+            parser.ParseFile(f)
+    except _Found as found:
+        return found.args[0]
+    except expat.ExpatError:
+        return None
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+        reason = getattr(err, "strerror", None) or str(err)
+        raise FileNotFoundError(f"load_robot: cannot read {path[-200:]!r}: {reason}") from None
+    return None
 
 
 # example-robot-data is data, not a module: its descriptions sit under this folder of a prefix.

@@ -252,7 +252,15 @@ BAD_INPUT = [
     (["fk", "panda", "1", "2", "x", "4", "5", "6", "7"], "'x' is not a number"),
     (["fk", "planar2", "1", "inf"], "not a finite number"),
     (["fk", "missing.urdf", "1"], "robot file not found"),
-    (["fk", "panda", "--tip", "tool0", *PANDA_READY], "URDF files only"),
+    (["fk", "panda", "--tip", "tool0", *PANDA_READY], "--tip applies to URDF and xacro files; use --frame for the "
+                                                       "built-in arm 'panda'"),
+    (["fk", "panda", "--frame", "tol", *PANDA_READY], "has no frame 'tol'; nearest: 'tool'"),
+    (["fk", "panda", "--frame", "tool", "--tip", "panda_joint7", *PANDA_READY], "disagree: give one of them"),
+    (["fk", "panda", "--arg", "x:=1", *PANDA_READY], "--arg/--package apply to .xacro files only"),
+    (["fk", "arm.xacro", "--arg", "x=1", "0"], "--arg 'x=1': expected NAME:=VALUE"),
+    (["fk", "arm.obj", "0"], "unknown robot 'arm.obj': expected a built-in name or a description file "
+                             "(.urdf, .xml, .xacro, .toml)"),
+    (["robots", "--frame", "tool"], "need a ROBOT"),
     (["robots", "nosuch"], "unknown robot"),
     (["solve", "panda", "--target", "1", "2"], "--target: expected 3 values, got 2"),
     (["solve", "panda"], "give a target"),
@@ -419,14 +427,6 @@ def test_debug_shows_the_traceback():
 
 # ----------------------------------------------------------------------------- robot files
 
-def test_urdf_without_loader_says_so(capsys, tmp_path, monkeypatch):
-    path = tmp_path / "arm.urdf"
-    path.write_text("<robot name='r'/>")
-    monkeypatch.delattr(robots, "load_urdf", raising=False)
-    status, _, err = armgrad(capsys, "fk", str(path), "0")
-    assert status == 2 and "URDF loading not available" in err
-
-
 URDF = """<robot name="two_link">
   <link name="base"/><link name="upper"/><link name="tool"/>
   <joint name="shoulder" type="revolute">
@@ -441,7 +441,6 @@ URDF = """<robot name="two_link">
 """
 
 
-@pytest.mark.skipif(not hasattr(robots, "load_urdf"), reason="robots.load_urdf arrives with the robots branch")
 def test_urdf_robot_file(capsys, tmp_path):
     path = tmp_path / "two_link.urdf"
     path.write_text(URDF)
@@ -536,3 +535,45 @@ def test_closed_pipe_is_quiet(tmp_path, monkeypatch, capsys):
     assert cli.main(["robots"]) == 0
     assert "error" not in capsys.readouterr().err
     pipe.file.close()
+
+
+def test_robots_file_prints_the_whole_tree(capsys, tmp_path):
+    path = tmp_path / "gripper.urdf"
+    path.write_text(MIMIC_URDF)
+    status, out, _ = armgrad(capsys, "robots", str(path))
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "gripper (urdf): 6 links, 3 movable joints, 1 mimic, 0 extra frames"
+    assert lines[1:7] == ["a", "  b  <- j1: revolute ±2 axis [0, 0, 1]", "    c  <- j2: revolute ±2 axis [0, 0, 1]",
+                          "      f  <- finger: prismatic [0, 0.04] axis [0, 1, 0]",
+                          "      g  <- other: prismatic [-0.03, 0] axis [0, 1, 0] = -1 · finger + 0",
+                          "        tip  <- pad: fixed"]
+    assert "q (3): j1, j2, finger" in out and "end frames: f, tip" in out
+    status, out, _ = armgrad(capsys, "robots", str(path), "--json")
+    tree = json.loads(out)
+    assert status == 0 and tree["links"] == ["a", "b", "c", "f", "g", "tip"] and tree["q"] == ["j1", "j2", "finger"]
+    assert tree["joints"][3]["mimic"] == {"master": "finger", "multiplier": -1.0, "offset": 0.0}
+    assert tree["end_frames"] == ["f", "tip"] and tree["frames"] == []
+
+
+def test_an_xml_file_is_read_by_its_root_element(capsys, tmp_path):
+    path = tmp_path / "two_link.xml"  # a URDF in an .xml file
+    path.write_text(URDF)
+    status, out, _ = armgrad(capsys, "fk", str(path), "--frame", "tool", "0", "1.5707963267948966", "--json")
+    assert status == 0
+    np.testing.assert_allclose(json.loads(out)["position"], [1.0, 0.0, 0.0], atol=1e-12)
+    path.write_text("<sdf version='1.9'><model name='m'/></sdf>")
+    status, _, err = armgrad(capsys, "fk", str(path), "0", "0")
+    assert status == 2 and "must have a <robot> (URDF) or <mujoco> (MJCF) root element, got <sdf>" in err
+
+
+def test_frame_and_base_pick_a_sub_chain_of_a_builtin(capsys):
+    status, out, _ = armgrad(capsys, "fk", "panda", "--frame", "panda_joint4", *PANDA_READY[:4], "--json")
+    assert status == 0  # the chain to joint 4's frame has 4 joints
+    panda = robots.get("panda")
+    q = np.array(PANDA_READY, dtype=float)
+    expected = kin.link_poses(panda, q)[3]
+    np.testing.assert_allclose(json.loads(out)["position"], expected[:3, 3], atol=1e-12)
+    status, out, _ = armgrad(capsys, "robots", "planar3", "--frame", "joint2", "--json")
+    assert status == 0 and json.loads(out)["dof"] == 2 and json.loads(out)["planar"] is True
+

@@ -307,3 +307,48 @@ def test_velocity_limit_is_kept_from_joint_to_tree_and_back(velocity):
 def test_velocity_limit_must_be_positive_finite_or_none(velocity):
     with pytest.raises(ValueError, match="'j': velocity must be"):
         kin.Joint("j", velocity=velocity)
+
+
+def _chain_q(robot, chain, q):
+    """The chain's q columns taken from the tree's q by joint name."""
+    return q[..., [robot.index[name] for name in chain.joint_names]]
+
+
+def test_chain_of_a_tree_frame_gives_the_trees_fk_for_every_frame():
+    robot = robots.get("dual_panda")
+    q = np.random.default_rng(3).uniform(robot.lower, robot.upper, (6, robot.n))
+    for frame in robot.frames[1:]:  # every frame but the root (no joint between the root and itself)
+        if frame in ("left_base", "right_base"):
+            continue
+        chain = robot.chain(frame)
+        expected = kin.frame_poses(robot, q, [frame])[:, 0]
+        np.testing.assert_allclose(kin.forward_kinematics(chain, _chain_q(robot, chain, q)), expected, atol=1e-14)
+    chain = robot.chain("right_tool", base="right_base")  # the arm alone, in its mount's frame
+    mount = kin.frame_poses(robot, q, ["right_base"])[:, 0]
+    np.testing.assert_allclose(mount @ kin.forward_kinematics(chain, _chain_q(robot, chain, q)),
+                               kin.frame_poses(robot, q, ["right_tool"])[:, 0], atol=1e-14)
+    assert chain.joint_names == [f"right_panda_joint{k}" for k in range(1, 8)]
+
+
+def test_chain_of_a_mimic_tree_keeps_couplings_masters_and_limits():
+    from tests.kinematics.test_mimic_chain import mimic_chain, random_q
+
+    original = mimic_chain()
+    chain = kin.Robot.from_chain(original).chain("tool")
+    assert chain.joint_names == original.joint_names and chain.mimic_names == original.mimic_names
+    assert [j.name for j in chain.masters] == ["g"]
+    np.testing.assert_array_equal(np.c_[chain.lower, chain.upper], np.c_[original.lower, original.upper])
+    q = random_q(original, (7,), seed=4)
+    np.testing.assert_allclose(kin.forward_kinematics(chain, q), kin.forward_kinematics(original, q), atol=1e-14)
+
+
+@pytest.mark.parametrize("frame, base, message", [
+    ("left_tol", None, "has no frame 'left_tol'; nearest: 'left_tool'"),
+    ("left_tool", "right_base", "frame 'left_tool' is not below link 'right_base'"),
+    ("left_tool", "right_tool", "base 'right_tool' must be a link, not an extra frame"),
+    ("left_base", None, "no movable joint between 'torso' and 'left_base'"),
+    ("left_tool", "nope", "has no frame 'nope'"),
+])
+def test_chain_of_a_tree_refuses_bad_frames_by_name(frame, base, message):
+    with pytest.raises(ValueError, match=message):
+        robots.get("dual_panda").chain(frame, base=base)

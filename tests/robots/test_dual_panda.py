@@ -105,9 +105,9 @@ def test_unknown_name_lists_arms_and_trees():
 @pytest.mark.parametrize("argv", [
     ["fk", "dual_panda", *["0"] * 14],
     ["solve", "dual_panda", "--target", "0.4", "0.3", "0.9"],
-    ["robots", "dual_panda"],
+    ["robots", "dual_panda", "--frame", "left_tool"],
 ])
-def test_cli_refuses_the_tree_in_one_line(argv):
+def test_cli_refuses_the_tree_in_one_line(argv):  # but `armgrad robots dual_panda` shows it (below)
     env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
     done = subprocess.run([sys.executable, "-m", "demos", *argv], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60, check=False)
@@ -158,3 +158,14 @@ def test_mount_arms_bad_input(arms, error, message):
 def test_builders_doctests():
     failures, tried = doctest.testmod(builders, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failures == 0
+
+
+def test_robots_command_shows_the_builtin_tree():
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, "-m", "demos", "robots", "dual_panda"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0] == "dual_panda (built-in tree): 17 links, 14 movable joints, 2 extra frames"
+    assert lines[1:3] == ["torso", "  left_base  <- left_mount: fixed"]
+    assert "end frames: left_tool, right_tool" in done.stdout

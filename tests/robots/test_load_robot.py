@@ -115,7 +115,7 @@ def test_bad_trees_are_refused_naming_the_problem(body, message):
 
 
 def test_unknown_extension():
-    with pytest.raises(ValueError, match=r"unknown extension '.stl'; expected .urdf or .toml"):
+    with pytest.raises(ValueError, match=r"unknown extension '.stl'; expected .urdf, .xacro, .toml or .xml"):
         robots.load_robot("arm.stl")
 
 

@@ -363,3 +363,12 @@ def test_missing_xacro_names_the_extra(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == ("ImportError: robots.expand_xacro needs the xacro package, which "
                                                     "is not installed: pip install 'armgrad[xacro]'")
+
+
+def test_module_example_runs():
+    import doctest
+
+    import robots.xacro as module
+
+    failures, tried = doctest.testmod(module, verbose=False)
+    assert tried > 0 and failures == 0

@@ -2,14 +2,16 @@
 
 Every builder returns a `kinematics.Chain` (but `builders.mount_arms`, arms on a torso); `load_robot`
 returns a whole tree (`kinematics.Robot`), and so does `get` for the built-in trees ("dual_panda").
+`expand_xacro` turns a xacro file into URDF text (robots.xacro also loads it: `load_xacro`,
+`load_xacro_chain`); the `xacro` package it needs is imported only then.
 """
 
 from .armfile import ArmFileError, load
 from .builders import DHRow, from_dh, planar
 from .catalog import available, get
 from .robot import description_kind, example_robot_data, load_robot
-from .urdf import URDFError, load_urdf
+from .urdf import URDFError, URDFWarning, load_urdf
+from .xacro import XacroError, expand_xacro
 
 __all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load", "load_robot", "description_kind",
-           "example_robot_data",
-           "URDFError", "ArmFileError"]
+           "example_robot_data", "expand_xacro", "URDFError", "URDFWarning", "XacroError", "ArmFileError"]

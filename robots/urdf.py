@@ -17,6 +17,21 @@ a base link to a tip link in the tree of links and joints, and returns that path
   defaults to 0, as in the URDF specification); those must be finite (an infinite revolute range
   is refused with a pointer to type="continuous") and at most `kinematics.chain.MAX_LIMIT` (1e6)
   in magnitude;
+- a zero-width range (lower == upper; most often a `<limit>` without lower and upper, as
+  centauro's wheels and the quadruped's knees in example-robot-data) locks the joint; `zero_range`
+  chooses: "lock" (default: locked, and one `URDFWarning` per load naming every such joint with
+  its line), "continuous" (revolute ones become continuous; prismatic ones stay locked and are
+  still named, a URDF prismatic joint being always bounded) or "error" (a URDFError naming the
+  joint and line). Only the joints that matter count: the path's and its masters' for
+  `load_urdf`, every joint for `load_robot_urdf`;
+- `<limit velocity>` is the joint's `velocity` (rad/s or m/s): absent, 0 (what exporters write
+  when they know none: 44 joints of 7 files in example-robot-data and rtb-data) and inf are None;
+  negative values are refused (for the joints that matter), non-numbers everywhere, like other
+  numbers;
+- `load_urdf` marks a chain `planar` (2-D targets and drawings) when, in the base link's frame at
+  q = 0, every revolute axis is ±z, every prismatic axis horizontal, and every joint frame and the
+  end effector sit at height 0, to `PLANAR_TOLERANCE`: the arm then stays in the base's xy plane
+  for all q (`_moves_in_xy` has the argument);
 - origins on the path must have |xyz| <= `kinematics.chain.MAX_LENGTH` (1e6 m), so FK and its
   gradients cannot overflow; at most `kinematics.chain.MAX_JOINTS` movable joints on the path;
 - a mimic joint on the base→tip path (`<mimic joint= multiplier="1" offset="0">`) is a coupled
@@ -31,8 +46,9 @@ a base link to a tip link in the tree of links and joints, and returns that path
 - numbers may carry any whitespace and exponents such as `1E-18`; meshes, inertia and
   everything else are ignored.
 
-Errors are `URDFError` (a `ValueError`) naming the file, the element and its line, in one short
-line (names are clipped, lists shortened); the standard library's expat parser reports lines,
+Errors are `URDFError` (a `ValueError`) naming the file (XML text: `source=`, default "<string>"),
+the element and its line, in one short line (names are clipped, lists shortened); xacro files
+expand to URDF text in `robots.xacro`. The standard library's expat parser reports lines,
 which `xml.etree.ElementTree` does not keep. Elements nested more than `MAX_DEPTH` (100) deep
 are refused.
 
@@ -63,12 +79,21 @@ from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
 from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, resolve_mimic
 from kinematics.transforms import rpy_to_matrix
 
-__all__ = ["load_urdf", "load_robot_urdf", "URDFError"]
+__all__ = ["load_urdf", "load_robot_urdf", "URDFError", "URDFWarning", "ZERO_RANGE_MODES"]
 
 _MOVABLE = {"revolute": "revolute", "continuous": "revolute", "prismatic": "prismatic"}
 _JOINT_TYPES = ("revolute", "continuous", "prismatic", "fixed", "floating", "planar")
 MAX_DEPTH = 100
 """Deepest element nesting accepted (a URDF uses about 6 levels: robot/link/visual/geometry/mesh)."""
+ZERO_RANGE_MODES = ("lock", "continuous", "error")
+"""What `zero_range=` may ask of revolute and prismatic joints whose `<limit>` range is zero-width."""
+PLANAR_TOLERANCE = 1e-9
+"""Largest |axis component| (unit axes) and |height| (m, times max(1, reach)) still read as zero
+when `load_urdf` decides whether a chain is planar."""
+
+
+class URDFWarning(UserWarning):
+    """A URDF that loads, but probably not as its author meant (joints locked by a zero range)."""
 
 
 class URDFError(ValueError):
@@ -192,10 +217,13 @@ def _read(path_or_xml):
 
 
 class _Reader:
-    """Numbers and required attributes, with errors that point at the element."""
+    """Numbers and required attributes, with errors that point at the element; what one load asks
+    of zero ranges (`zero_range`) and the joints it left locked by one (`locked`: {name: spec})."""
 
-    def __init__(self, source):
+    def __init__(self, source, zero_range="lock"):
         self.source = source
+        self.zero_range = zero_range
+        self.locked = {}
 
     def error(self, element, message):
         return URDFError(self.source, message, element)
@@ -233,7 +261,7 @@ class _Reader:
 class _JointSpec:
     """A URDF joint as read: enough to build a chain or to report an error about it."""
 
-    __slots__ = ("name", "type", "parent", "child", "axis", "limits", "has_limit", "mimic", "element",
+    __slots__ = ("name", "type", "parent", "child", "axis", "limits", "has_limit", "velocity", "mimic", "element",
                  "axis_element", "origin_element", "xyz", "rpy")
 
 
@@ -256,9 +284,12 @@ def _read_joint(reader: _Reader, element) -> _JointSpec:
                  else reader.numbers(spec.axis_element, "xyz", 3, [1.0, 0.0, 0.0]))
     limit = element.find("limit")
     lower = upper = 0.0  # the URDF specification's defaults
+    spec.velocity = None  # checked (positive) only for the joints that matter, in _velocity
     if limit is not None:
         lower = float(reader.numbers(limit, "lower", 1, [0.0], finite=False)[0])
         upper = float(reader.numbers(limit, "upper", 1, [0.0], finite=False)[0])
+        if "velocity" in limit.attrs:
+            spec.velocity = float(reader.numbers(limit, "velocity", 1, [0.0], finite=False)[0])
     spec.limits = (lower, upper)
     spec.has_limit = limit is not None
     mimic = element.find("mimic")
@@ -266,7 +297,8 @@ def _read_joint(reader: _Reader, element) -> _JointSpec:
     return spec
 
 
-def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = None) -> Chain:
+def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = None, *,
+              zero_range: str = "lock", source: str | None = None) -> Chain:
     """The serial chain from `base_link` to `tip_link` of a URDF robot.
 
     Args:
@@ -276,13 +308,28 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
         base_link: the chain's first link (default: the tree's root).
         tip_link: the chain's last link; its frame is the end effector (default: the single
             leaf below `base_link`; with several leaves the error lists them).
+        zero_range: what to do with a revolute or prismatic joint of the chain (or a master it
+            mimics) whose `<limit>` range has zero width (lower == upper, e.g. a `<limit>` without
+            lower and upper, both 0 by the specification): "lock" (default) keeps it locked at
+            that value and warns once (`URDFWarning`) naming every such joint; "continuous" makes
+            the revolute ones continuous (prismatic ones stay locked, with the warning: a URDF
+            prismatic joint is always bounded); "error" refuses the file (`URDFError` naming the
+            joint and its line).
+        source: the label for messages when `path_or_xml` is XML text (default "<string>"), e.g.
+            the file the text was expanded from; a path is always its own label.
 
     Returns:
         A `kinematics.Chain` named after the robot, with one joint per revolute, continuous or
         prismatic joint on the path, base identity (poses are in `base_link`'s frame), and the
         fixed joints after the last movable one as the tool. Mimic joints on the path are
         coupled (`chain.mimic`); q's columns are `chain.joint_names`: the path's free joints,
-        base to tip, then the masters off the path.
+        base to tip, then the masters off the path. `chain.planar` is True when the arm lies
+        and moves in `base_link`'s xy plane (module docstring); each joint's `velocity` is its
+        `<limit velocity>` (None when absent or 0).
+
+    Warns:
+        URDFWarning: joints locked by a zero range (zero_range="lock", or prismatic ones with
+            "continuous"), one warning per call listing them all.
 
     Raises:
         URDFError (a ValueError): malformed XML, a missing or duplicate link or joint, a bad
@@ -290,11 +337,22 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
             a floating or planar joint on the path, a bad `<mimic>` on the path or on the
             couplings it leads through (as `load_robot_urdf`), mimic limits that no value of
             the master meets, a limit or origin beyond the bounds above, nesting deeper than
-            MAX_DEPTH; the message names the file, the element and its line (or both joints).
+            MAX_DEPTH, a negative or NaN `<limit velocity>`, a zero range with
+            zero_range="error"; the message names the file, the element and its line (or both
+            joints).
+        ValueError: an unknown `zero_range`.
         FileNotFoundError: the path cannot be read (or a string is neither a file nor XML).
-        TypeError: `path_or_xml` is neither text nor a path.
+        TypeError: `path_or_xml` is neither text nor a path, or `source` is not text.
     """
-    reader, robot, name, links, joints, by_child, children = _parse(path_or_xml)
+    chain, reader = _load_chain(path_or_xml, base_link, tip_link, zero_range, source)
+    warn_locked(reader)
+    return chain
+
+
+def _load_chain(path_or_xml, base_link, tip_link, zero_range="lock", source=None):
+    """load_urdf's work: (chain, reader) without the warning (`warn_locked(reader)`), so that
+    callers (robots.xacro) warn at their own caller's line."""
+    reader, robot, name, links, joints, by_child, children = _parse(path_or_xml, source, zero_range)
     base_link, tip_link = _ends(reader, robot, links, by_child, children, base_link, tip_link)
 
     path = []  # joints from base_link to tip_link
@@ -311,16 +369,22 @@ def load_urdf(path_or_xml, base_link: str | None = None, tip_link: str | None = 
     if movable > MAX_JOINTS:
         raise URDFError(reader.source, f"the path from {_q(base_link)} to {_q(tip_link)} has {movable} movable joints, "
                                 f"more than the {MAX_JOINTS} a chain supports (kinematics.chain.MAX_JOINTS)")
-    return _chain(reader, path, name, base_link, tip_link, joints)
+    return _chain(reader, path, name, base_link, tip_link, joints), reader
 
 
-def _parse(path_or_xml):
+def _parse(path_or_xml, source=None, zero_range="lock"):
     """Read and check a URDF: (reader, <robot> element, robot name, links {name: element}, joints
     {name: _JointSpec}, by_child {link: its parent joint}, children {link: child links}); the links
-    form a forest (no link with two parents, no cycle)."""
-    data, source = _read(path_or_xml)
-    reader = _Reader(source)
-    robot = _parse_xml(data, source)
+    form a forest (no link with two parents, no cycle). `source` labels XML text in messages."""
+    if zero_range not in ZERO_RANGE_MODES:
+        raise ValueError(f"zero_range must be one of {', '.join(map(repr, ZERO_RANGE_MODES))}, got {zero_range!r}")
+    if source is not None and not isinstance(source, str):
+        raise TypeError(f"source must be a label (str) for XML text, got {type(source).__name__}")
+    data, label = _read(path_or_xml)
+    if source is not None and isinstance(data, str):  # XML text (a file is read as bytes)
+        label = source
+    reader = _Reader(label, zero_range)
+    robot = _parse_xml(data, label)
     if robot.tag != "robot":
         raise reader.error(robot, f"the root element must be <robot>, got <{robot.tag}>")
     name = robot.attrs.get("name", "urdf").strip() or "urdf"
@@ -421,7 +485,7 @@ def _chain(reader, path, name, base_link, tip_link, specs) -> Chain:
         raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {_q(base_link)} "
                                        f"and {_q(tip_link)}")
     try:
-        chain = Chain(joints, tool=pending, name=name)
+        chain = Chain(joints, tool=pending, name=name, planar=_moves_in_xy(joints, pending))
     except ValueError as err:  # the fixed joints after the last movable one add up beyond MAX_LENGTH
         raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
     mimic = _path_mimics(reader, [spec for spec in path if spec.type in _MOVABLE], specs, name)
@@ -439,10 +503,41 @@ def _chain(reader, path, name, base_link, tip_link, specs) -> Chain:
 def _joint(reader, spec, origin) -> Joint:
     """The kinematics.Joint of a movable joint spec, at `origin` (its own, or with fixed joints folded in)."""
     limits = _movable_limits(reader, spec)
+    velocity = _velocity(reader, spec)
     try:
-        return Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis, origin=origin, limits=limits)
+        return Joint(spec.name, type=_MOVABLE[spec.type], axis=spec.axis, origin=origin, limits=limits,
+                     velocity=velocity)
     except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
         raise reader.error(spec.element, str(err)) from None
+
+
+def _moves_in_xy(joints, tool) -> bool:
+    """Whether a chain (base identity) lies and moves in its base's xy plane for every q.
+
+    At q = 0 let W_i be the base-frame pose of joint i's frame (the origins multiplied up to it).
+    If every revolute axis W_i a_i is ±z and every prismatic axis is horizontal (W_i a_i · z = 0),
+    then moving any joint turns about, or slides across, the base's z axis: the rotation before
+    joint i stays Rz(φ) W_i (turns about z commute), so the axes keep those directions, and every
+    translation keeps its height, z(W_i(q)) = z(W_i(0)). A frame at height 0 at q = 0 thus stays
+    at height 0 for all q. The chain is planar when, in addition, every joint frame and the end
+    effector (the tool) sit at height 0 at q = 0: the arm then lies in the base's xy plane, where
+    2-D targets (x, y), read as (x, y, 0), and 2-D drawings put it. A prismatic joint along z, a
+    tilted revolute axis, or a tool offset along z each break it.
+    """
+    W, reach = np.eye(4), 1.0
+    heights = []
+    for joint in joints:
+        W = W @ joint.origin
+        axis = W[:3, :3] @ joint.axis
+        off_plane = abs(axis[2]) if joint.type == "prismatic" else math.hypot(axis[0], axis[1])
+        if off_plane > PLANAR_TOLERANCE:
+            return False
+        heights.append(W[2, 3])
+        reach += float(np.abs(joint.origin[:3, 3]).sum())  # a bound on how far any frame can be
+    W = W @ tool
+    heights.append(W[2, 3])
+    reach += float(np.abs(tool[:3, 3]).sum())
+    return max(abs(h) for h in heights) <= PLANAR_TOLERANCE * reach
 
 
 def _path_mimics(reader, movable, specs, name) -> dict:
@@ -476,10 +571,66 @@ def _movable_limits(reader, spec):
         raise reader.error(spec.element, f"joint {_q(spec.name)}: a {spec.type} joint needs "
                                          "<limit lower=... upper=...> (use type=\"continuous\" for an "
                                          "unbounded revolute joint)")
-    return (-math.inf, math.inf) if spec.type == "continuous" else _limits(reader, spec)
+    if spec.type == "continuous":
+        return (-math.inf, math.inf)
+    lower, upper = _limits(reader, spec)
+    if lower != upper:
+        return (lower, upper)
+    return _zero_range(reader, spec)
 
 
-def load_robot_urdf(path_or_xml) -> Robot:
+def _zero_range(reader, spec):
+    """The limits of a revolute or prismatic joint whose range has zero width, as `reader.zero_range`
+    asks: kept (and recorded in reader.locked, for one warning), continuous, or an error."""
+    lower, upper = spec.limits
+    element = spec.element.find("limit")
+    missing = [key for key in ("lower", "upper") if key not in element.attrs]
+    how = f"lower={lower:g} upper={upper:g}" + (f" ({' and '.join(missing)} missing: 0 by default)" if missing else "")
+    if reader.zero_range == "error":
+        raise reader.error(element, f"joint {_q(spec.name)}: <limit> with {how} locks this {spec.type} joint "
+                                    "(zero_range='error'); give its range, or make it type=\"continuous\" or "
+                                    "\"fixed\"")
+    if reader.zero_range == "continuous" and spec.type == "revolute":
+        return (-math.inf, math.inf)
+    reader.locked[spec.name] = spec
+    return (lower, upper)
+
+
+def warn_locked(reader, stacklevel=3):
+    """One URDFWarning naming every joint this load left locked by a zero range (none: no warning).
+
+    stacklevel 3: the warning points at the line that called the public loader that calls this.
+    """
+    if not reader.locked:
+        return
+    specs = list(reader.locked.values())
+    names = _names((f"{spec.name} (line {spec.element.line})" for spec in specs), 8, 60)
+    prismatic = all(spec.type == "prismatic" for spec in specs)
+    advice = ("a URDF prismatic joint is always bounded: give its <limit> a range, or pass zero_range='error' to "
+              "refuse such files" if prismatic or reader.zero_range == "continuous" else
+              "pass zero_range='continuous' to make the revolute ones continuous, or zero_range='error' to refuse "
+              "the file")
+    import warnings  # a local import keeps the module's import block as the shared-XML-helpers change leaves it
+
+    warnings.warn(f"{reader.source}: {len(specs)} joint{'s' if len(specs) > 1 else ''} locked by a zero-width "
+                  f"<limit> range (lower = upper; a missing lower or upper is 0): {names}; {advice}",
+                  URDFWarning, stacklevel=stacklevel)
+
+
+def _velocity(reader, spec):
+    """A movable joint's `<limit velocity>` as kinematics.Joint takes it: positive and finite, or None
+    when absent, 0 (what exporters write when they know none: 44 joints of 7 files in
+    example-robot-data and rtb-data) or infinite (no limit either)."""
+    value = spec.velocity
+    if value is None or value == 0.0 or value == math.inf:
+        return None
+    if not value > 0.0:  # negative, -inf or NaN
+        raise reader.error(spec.element.find("limit"), f"joint {_q(spec.name)}: limit velocity={value:g} must be "
+                                                       "positive (or 0 or absent for no velocity limit)")
+    return value
+
+
+def load_robot_urdf(path_or_xml, *, zero_range: str = "lock", source: str | None = None) -> Robot:
     """The whole tree of a URDF robot as a `kinematics.Robot` (no tip chosen).
 
     Every link is a frame (fixed joints are kept as fixed joints, so the links they carry keep
@@ -492,18 +643,32 @@ def load_robot_urdf(path_or_xml) -> Robot:
 
     Args:
         path_or_xml: a .urdf path or the XML text (as for `load_urdf`).
+        zero_range: "lock", "continuous" or "error", as for `load_urdf`, over every revolute and
+            prismatic joint of the file.
+        source: the label for messages when `path_or_xml` is XML text (as for `load_urdf`).
 
     Returns:
-        A `kinematics.Robot` named after the robot.
+        A `kinematics.Robot` named after the robot; each movable joint's `velocity` is its
+        `<limit velocity>` (None when absent or 0).
+
+    Warns:
+        URDFWarning: as `load_urdf`, once per call, naming every joint locked by a zero range.
 
     Raises:
         URDFError (a ValueError): as `load_urdf`, plus: several root links, a floating or planar
             joint, a bad `<mimic>` (no or an unknown or fixed master joint, a non-numeric or
             too large multiplier or offset, a cycle of mimics), mimic limits that no value of the
             master meets (naming both joints).
-        FileNotFoundError, TypeError: as `load_urdf`.
+        ValueError, FileNotFoundError, TypeError: as `load_urdf`.
     """
-    reader, robot, name, links, joints, by_child, children = _parse(path_or_xml)
+    robot, reader = _load_robot(path_or_xml, zero_range, source)
+    warn_locked(reader)
+    return robot
+
+
+def _load_robot(path_or_xml, zero_range="lock", source=None):
+    """load_robot_urdf's work: (robot, reader) without the warning (see `_load_chain`)."""
+    reader, robot, name, links, joints, by_child, children = _parse(path_or_xml, source, zero_range)
     roots = [link for link in links if link not in by_child]
     if len(roots) != 1:
         raise URDFError(reader.source, f"the links form {len(roots)} trees (roots: {_names(roots)}); "
@@ -521,16 +686,18 @@ def load_robot_urdf(path_or_xml) -> Robot:
                                              "continuous, prismatic and fixed joints are supported")
         origin = _origin(reader, spec)
         mimic = None if spec.mimic is None or spec.type == "fixed" else _read_mimic(reader, spec, joints)
+        if spec.type != "fixed":  # outside the try: their URDFErrors already name the element
+            limits, velocity = _movable_limits(reader, spec), _velocity(reader, spec)
         try:
             if spec.type == "fixed":  # a <mimic> on a fixed joint moves nothing: ignored
                 tree.append(RobotJoint(spec.name, spec.parent, spec.child, FIXED, origin))
             else:
                 tree.append(RobotJoint(spec.name, spec.parent, spec.child, _MOVABLE[spec.type], origin, spec.axis,
-                                       _movable_limits(reader, spec), mimic))
+                                       limits, mimic, velocity))
         except ValueError as err:
             raise reader.error(spec.element, str(err)) from None
     try:
-        return Robot(tree, name=name)
+        return Robot(tree, name=name), reader
     except ValueError as err:  # what only the whole tree shows (a cycle of mimics): no single element
         raise URDFError(reader.source, str(err)) from None
 

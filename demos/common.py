@@ -153,8 +153,7 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *,
     chain = robots.get(spec) if builtin else robots.load(str(path))
     if end is None and base is None:
         return chain
-    return _chain_to_frame(kin.Robot.from_chain(chain), end or "tool", base, spec).replace(
-        name=chain.name, planar=chain.planar)
+    return _chain_to_frame(kin.Robot.from_chain(chain), end or "tool", base, spec)
 
 
 def robot_file_kind(spec: str) -> str:

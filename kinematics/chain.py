@@ -38,7 +38,7 @@ import numpy as np
 from .transforms import axis_to_z, unit_vector
 
 __all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC", "MAX_LENGTH", "MAX_LIMIT", "MAX_JOINTS", "check_mimic",
-           "resolve_mimic", "mimic_limits"]
+           "resolve_mimic", "mimic_limits", "moves_in_xy"]
 
 REVOLUTE = "revolute"
 PRISMATIC = "prismatic"
@@ -101,6 +101,44 @@ class Joint:
         return self.type == REVOLUTE and math.isinf(self.limits[0]) and math.isinf(self.limits[1])
 
 
+PLANAR_TOLERANCE = 1e-9
+"""Largest |axis component| (unit axes) and |height| (m, times 1 + the chain's summed offsets)
+still read as zero by `moves_in_xy`."""
+
+
+def moves_in_xy(joints, base=None, tool=None) -> bool:
+    """Whether a chain lies and moves in the world's xy plane (z = 0) for every q: `Chain.planar`.
+
+    At q = 0 let W_i be the world pose of joint i's frame (base, then the origins up to it). If
+    every revolute axis W_i a_i is ±z and every prismatic axis is horizontal (W_i a_i · z = 0),
+    then moving any joint turns about, or slides across, the z axis: the rotation before joint i
+    stays Rz(φ) W_i (turns about z commute), so the axes keep those directions, and every
+    translation keeps its height, z(W_i(q)) = z(W_i(0)). A frame at height 0 at q = 0 thus stays
+    at height 0 for all q. The chain is planar when, in addition, every joint frame and the end
+    effector sit at height 0 at q = 0: the arm then lies in the xy plane, where 2-D targets (x, y),
+    read as (x, y, 0), and 2-D drawings put it. A prismatic joint along z, a tilted revolute axis,
+    or a base or tool offset along z each break it.
+
+    Args:
+        joints: `Joint`s, base to tip.
+        base, tool: (4, 4) rigid transforms before the first and after the last joint (None: identity).
+    """
+    W = np.eye(4) if base is None else np.asarray(base, dtype=float)
+    tool = np.eye(4) if tool is None else np.asarray(tool, dtype=float)
+    reach, heights = 1.0 + float(np.abs(W[:3, 3]).sum()), [W[2, 3]]
+    for joint in joints:
+        W = W @ joint.origin
+        axis = W[:3, :3] @ joint.axis
+        off_plane = abs(axis[2]) if joint.type == PRISMATIC else math.hypot(axis[0], axis[1])
+        if off_plane > PLANAR_TOLERANCE:
+            return False
+        heights.append(W[2, 3])
+        reach += float(np.abs(joint.origin[:3, 3]).sum())  # a bound on how far any frame can be
+    heights.append((W @ tool)[2, 3])
+    reach += float(np.abs(tool[:3, 3]).sum())
+    return max(abs(h) for h in heights) <= PLANAR_TOLERANCE * reach
+
+
 def motion_basis(joint_type: str) -> np.ndarray:
     """(4, 4, 4) K with the motion about (revolute) or along (prismatic) z equal to Σ_f φ_f K[f],
     φ = (1, cos q, sin q, q): FK's per-joint transforms are then linear in φ."""
@@ -125,8 +163,9 @@ class Chain:
         tool: (4, 4) end-effector transform after the last joint (default identity); base and
             tool are rigid with |translation| <= MAX_LENGTH, as a joint's origin.
         name: a label.
-        planar: the chain moves in its base's xy plane (every joint turns about the base z axis),
-            so 2-D position targets make sense for it.
+        planar: the chain lies and moves in the world's xy plane (every joint turns about, or
+            slides across, the z axis; `moves_in_xy` tells), so 2-D position targets (x, y),
+            read as (x, y, 0), make sense for it. The loaders set it by `moves_in_xy`.
         mimic: {joint name: (master name, multiplier, offset)} for the coupled joints among
             `joints`: value = multiplier · value(master) + offset (module docstring). A master is
             another joint of the path or of `masters`; a mimic of a mimic resolves to the free

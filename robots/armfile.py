@@ -49,7 +49,7 @@ import tomllib
 import numpy as np
 
 from kinematics import Chain, Joint
-from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, moves_in_xy
 from kinematics.transforms import rpy_to_matrix
 
 from .builders import DHRow, from_dh, planar
@@ -210,17 +210,13 @@ def load(path) -> Chain:
     if form == "planar":
         arm = _planar(reader, data["planar"], name)
         try:
-            return arm.replace(base=base, tool=arm.tool @ tool, planar=arm.planar and _is_planar(base))
+            tool = arm.tool @ tool
+            return arm.replace(base=base, tool=tool, planar=moves_in_xy(arm.joints, base, tool))
         except ValueError as err:  # the last length and the tool together beyond MAX_LENGTH
             raise reader.error("tool", str(err)) from None
     if form == "dh":
         return _dh(reader, data, name, base, tool)
     return _joints(reader, data["joints"], name, base, tool)
-
-
-def _is_planar(base):
-    # A base that keeps the z axis (a turn about z and any shift) keeps the arm in the xy plane.
-    return bool(np.allclose(base[:3, 2], [0.0, 0.0, 1.0]))
 
 
 def _planar(reader, table, name):

@@ -30,8 +30,8 @@ a base link to a tip link in the tree of links and joints, and returns that path
   numbers;
 - `load_urdf` marks a chain `planar` (2-D targets and drawings) when, in the base link's frame at
   q = 0, every revolute axis is ±z, every prismatic axis horizontal, and every joint frame and the
-  end effector sit at height 0, to `PLANAR_TOLERANCE`: the arm then stays in the base's xy plane
-  for all q (`_moves_in_xy` has the argument);
+  end effector sit at height 0, to `kinematics.chain.PLANAR_TOLERANCE`: the arm then stays in the
+  base's xy plane for all q (`kinematics.chain.moves_in_xy` has the argument);
 - origins on the path must have |xyz| <= `kinematics.chain.MAX_LENGTH` (1e6 m), so FK and its
   gradients cannot overflow; at most `kinematics.chain.MAX_JOINTS` movable joints on the path;
 - a mimic joint on the base→tip path (`<mimic joint= multiplier="1" offset="0">`) is a coupled
@@ -76,7 +76,7 @@ from xml.parsers import expat
 import numpy as np
 
 from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
-from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, resolve_mimic
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, moves_in_xy, resolve_mimic
 from kinematics.transforms import rpy_to_matrix
 
 __all__ = ["load_urdf", "load_robot_urdf", "URDFError", "URDFWarning", "ZERO_RANGE_MODES"]
@@ -87,9 +87,6 @@ MAX_DEPTH = 100
 """Deepest element nesting accepted (a URDF uses about 6 levels: robot/link/visual/geometry/mesh)."""
 ZERO_RANGE_MODES = ("lock", "continuous", "error")
 """What `zero_range=` may ask of revolute and prismatic joints whose `<limit>` range is zero-width."""
-PLANAR_TOLERANCE = 1e-9
-"""Largest |axis component| (unit axes) and |height| (m, times max(1, reach)) still read as zero
-when `load_urdf` decides whether a chain is planar."""
 
 
 class URDFWarning(UserWarning):
@@ -485,7 +482,7 @@ def _chain(reader, path, name, base_link, tip_link, specs) -> Chain:
         raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {_q(base_link)} "
                                        f"and {_q(tip_link)}")
     try:
-        chain = Chain(joints, tool=pending, name=name, planar=_moves_in_xy(joints, pending))
+        chain = Chain(joints, tool=pending, name=name, planar=moves_in_xy(joints, tool=pending))
     except ValueError as err:  # the fixed joints after the last movable one add up beyond MAX_LENGTH
         raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
     mimic = _path_mimics(reader, [spec for spec in path if spec.type in _MOVABLE], specs, name)
@@ -509,35 +506,6 @@ def _joint(reader, spec, origin) -> Joint:
                      velocity=velocity)
     except ValueError as err:  # e.g. fixed offsets before it that add up beyond MAX_LENGTH
         raise reader.error(spec.element, str(err)) from None
-
-
-def _moves_in_xy(joints, tool) -> bool:
-    """Whether a chain (base identity) lies and moves in its base's xy plane for every q.
-
-    At q = 0 let W_i be the base-frame pose of joint i's frame (the origins multiplied up to it).
-    If every revolute axis W_i a_i is ±z and every prismatic axis is horizontal (W_i a_i · z = 0),
-    then moving any joint turns about, or slides across, the base's z axis: the rotation before
-    joint i stays Rz(φ) W_i (turns about z commute), so the axes keep those directions, and every
-    translation keeps its height, z(W_i(q)) = z(W_i(0)). A frame at height 0 at q = 0 thus stays
-    at height 0 for all q. The chain is planar when, in addition, every joint frame and the end
-    effector (the tool) sit at height 0 at q = 0: the arm then lies in the base's xy plane, where
-    2-D targets (x, y), read as (x, y, 0), and 2-D drawings put it. A prismatic joint along z, a
-    tilted revolute axis, or a tool offset along z each break it.
-    """
-    W, reach = np.eye(4), 1.0
-    heights = []
-    for joint in joints:
-        W = W @ joint.origin
-        axis = W[:3, :3] @ joint.axis
-        off_plane = abs(axis[2]) if joint.type == "prismatic" else math.hypot(axis[0], axis[1])
-        if off_plane > PLANAR_TOLERANCE:
-            return False
-        heights.append(W[2, 3])
-        reach += float(np.abs(joint.origin[:3, 3]).sum())  # a bound on how far any frame can be
-    W = W @ tool
-    heights.append(W[2, 3])
-    reach += float(np.abs(tool[:3, 3]).sum())
-    return max(abs(h) for h in heights) <= PLANAR_TOLERANCE * reach
 
 
 def _path_mimics(reader, movable, specs, name) -> dict:

@@ -352,3 +352,13 @@ def test_chain_of_a_mimic_tree_keeps_couplings_masters_and_limits():
 def test_chain_of_a_tree_refuses_bad_frames_by_name(frame, base, message):
     with pytest.raises(ValueError, match=message):
         robots.get("dual_panda").chain(frame, base=base)
+
+
+def test_chain_of_a_tree_is_planar_when_it_moves_in_the_xy_plane():
+    tree = kin.Robot.from_chain(robots.get("planar3"))
+    assert tree.chain("tool").planar and tree.chain("joint2").planar
+    lifted = kin.Robot([kin.RobotJoint("lift", "base", "a", origin=translation([0, 0, 0.2]))] + [
+        kin.RobotJoint(j.name, "a" if j.parent == "base" else j.parent, j.child, j.type, j.origin, j.axis, j.limits)
+        for j in tree.joints], frames={"tool": tree.offsets["tool"]})
+    assert not lifted.chain("tool").planar
+    assert not kin.Robot.from_chain(robots.get("panda")).chain("tool").planar

@@ -190,3 +190,17 @@ def test_missing_file_and_bad_argument(tmp_path):
         robots.load(tmp_path / "nothing.toml")
     with pytest.raises(TypeError, match="path"):
         robots.load(None)
+
+
+@pytest.mark.parametrize("base, tool, planar", [
+    ("xyz = [0.3, -0.2, 0]\nrpy = [0, 0, 0.5]", "xyz = [0.1, 0, 0]", True),  # a turn about z and a shift in x, y
+    ("xyz = [0, 0, 0.4]", "xyz = [0.1, 0, 0]", False),  # lifted: (x, y, 0) targets would be out of reach
+    ("rpy = [0.2, 0, 0]", "xyz = [0.1, 0, 0]", False),  # tilted
+    ("xyz = [0, 0, 0]", "xyz = [0.1, 0, 0.05]", False),  # a tool off the plane
+])
+def test_a_planar_arm_stays_planar_only_in_the_xy_plane(tmp_path, base, tool, planar):
+    arm = robots.load(write(tmp_path, f'name = "two"\n[planar]\nlengths = [1, 0.5]\n[base]\n{base}\n[tool]\n{tool}\n'))
+    assert arm.planar is planar
+    q = np.random.default_rng(2).uniform(-2, 2, size=(20, 2))
+    heights = kin.forward_kinematics(arm, q)[:, 2, 3]
+    assert bool(np.abs(heights).max() < 1e-12) is planar  # the oracle: FK itself

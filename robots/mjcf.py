@@ -73,6 +73,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
@@ -81,7 +82,7 @@ import numpy as np
 
 from kinematics import FIXED, PRISMATIC, REVOLUTE, Robot, RobotJoint
 from kinematics.chain import MAX_JOINTS
-from kinematics.transforms import rot_axis, translation, unit_vector
+from kinematics.transforms import unit_vector
 
 from .xmlfile import XMLFileError, parse_xml
 from .xmlfile import clip as _clip
@@ -185,7 +186,7 @@ def read_mjcf(path_or_xml) -> MJCFModel:
     name = root.attrs.get("model", "").strip()
     if not name:
         name = "mjcf" if source == "<string>" else os.path.splitext(os.path.basename(source))[0] or "mjcf"
-    builder = _Builder(_compiler(root), _defaults(root), name)
+    builder = _Builder(_compiler(root), _defaults(root), name, source)
     worlds = [element for element in root.children if element.tag == "worldbody"]
     if not worlds:
         raise MJCFError(source, "the model has no <worldbody>")
@@ -229,22 +230,23 @@ def _expand_includes(root, folder):
     stack = [(root, (main,))]  # (element, the files it sits in: main file first)
     while stack:
         element, files = stack.pop()
-        queue, children = [(child, files) for child in element.children], []
+        queue, children = collections.deque((child, files) for child in element.children), []
         while queue:
-            child, inside = queue.pop(0)
+            child, inside = queue.popleft()
             if child.tag != "include":
                 children.append(child)
                 stack.append((child, inside))
                 continue
-            path, real, sub = _include(child, folder, inside, first)
+            real, sub = _include(child, folder, inside, first)
             for grandchild in sub.children:
                 grandchild.parent = element
-            queue[:0] = [(grandchild, inside + (real,)) for grandchild in sub.children]
+            # the included elements take the <include>'s place, and may hold includes themselves
+            queue.extendleft((grandchild, inside + (real,)) for grandchild in reversed(sub.children))
         element.children = children
 
 
 def _include(element, folder, inside, first):
-    """(path, real path, root element) of the file an <include> names, read and parsed."""
+    """(real path, root element) of the file an <include> names, read and parsed."""
     name = element.attrs.get("file", "").strip()
     if not name:
         raise _error(element, "missing attribute 'file'")
@@ -269,7 +271,7 @@ def _include(element, folder, inside, first):
             data = f.read()
     except OSError as err:
         raise _error(element, f"cannot read include file {_q(name)}: {err.strerror}") from None
-    return path, real, _parse_xml(data, path)
+    return real, _parse_xml(data, path)
 
 
 # -- numbers, compiler and defaults -------------------------------------------------------------
@@ -339,14 +341,20 @@ def _defaults(root) -> dict:
     """{class name: {element kind: {attribute: (text, element where written)}}}; "main" is the top class."""
     classes = {"main": {kind: {} for kind in _DEFAULT_KINDS}}
     where = {"main": None}
-    stack = []
-    for element in root.children:
-        if element.tag != "default":
+    for top in root.children:  # several top-level <default>s all add to "main", in document order
+        if top.tag != "default":
             continue
-        name = element.attrs.get("class", "main")
+        name = top.attrs.get("class", "main")
         if name != "main":
-            raise _error(element, f"the top-level <default> is class 'main' and cannot be renamed (got {_q(name)})")
-        stack.append((element, "main"))
+            raise _error(top, f"the top-level <default> is class 'main' and cannot be renamed (got {_q(name)})")
+        _read_classes(top, classes, where)
+    return classes
+
+
+def _read_classes(top, classes, where):
+    """Add the classes of one top-level <default> (class "main") to `classes` ({name: {kind: attrs}},
+    `where` {name: its <default> element}); a nested class starts from its parent's attributes."""
+    stack = [(top, "main")]
     while stack:
         element, name = stack.pop()
         nested = []
@@ -366,7 +374,6 @@ def _defaults(root) -> dict:
             classes[sub] = {kind: dict(attrs) for kind, attrs in classes[name].items()}
             where[sub] = child
             stack.append((child, sub))
-    return classes
 
 
 # -- rotations ----------------------------------------------------------------------------------
@@ -378,12 +385,33 @@ def _quat_matrix(w, x, y, z):
                      [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
 
 
+def _axis_angle(axis, angle):
+    """(3, 3) rotation by `angle` about the unit vector `axis`: I + sin(a) K + (1 − cos(a)) K² (Rodrigues).
+
+    Plain numpy on floats: `kinematics.transforms.rot_axis` also takes Tensors and batches, which
+    costs 50 times more per call, and a long chain needs a few per body.
+    """
+    x, y, z = axis
+    K = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    return np.eye(3) + math.sin(angle) * K + (1.0 - math.cos(angle)) * (K @ K)
+
+
+def _rigid(R=None, p=None):
+    """(4, 4) [R p; 0 1] (identity parts where None)."""
+    T = np.eye(4)
+    if R is not None:
+        T[:3, :3] = R
+    if p is not None:
+        T[:3, 3] = p
+    return T
+
+
 def _z_to(v):
     """(3, 3) the smallest rotation taking z to the unit vector v (MuJoCo's z2quat: about x when v = ±z)."""
     axis = np.cross([0.0, 0.0, 1.0], v)
     s = np.linalg.norm(axis)
     axis = np.array([1.0, 0.0, 0.0]) if s < 1e-10 else axis / s
-    return rot_axis(axis, math.atan2(s, v[2]))[:3, :3]
+    return _axis_angle(axis, math.atan2(s, v[2]))
 
 
 _BASIS = {"x": [1.0, 0.0, 0.0], "y": [0.0, 1.0, 0.0], "z": [0.0, 0.0, 1.0]}
@@ -392,8 +420,8 @@ _BASIS = {"x": [1.0, 0.0, 0.0], "y": [0.0, 1.0, 0.0], "z": [0.0, 0.0, 1.0]}
 class _Builder:
     """Walks the bodies once, in MuJoCo's order, and makes the joints, frames and geoms."""
 
-    def __init__(self, compiler, classes, name):
-        self.compiler, self.classes, self.name = compiler, classes, name
+    def __init__(self, compiler, classes, name, source):
+        self.compiler, self.classes, self.name, self.source = compiler, classes, name, source
         self.to_rad = math.pi / 180.0 if compiler.degree else 1.0
         self.bodies = {"world": None}  # body name -> its element (None: the world)
         self.joint_elements = {}  # MJCF joint name -> element
@@ -446,7 +474,7 @@ class _Builder:
                                                f"{element.line}): expected 3 letters of x, y, z, X, Y, Z")
             R = np.eye(3)
             for letter, angle in zip(sequence, angles):
-                step = rot_axis(_BASIS[letter.lower()], angle)[:3, :3]
+                step = _axis_angle(_BASIS[letter.lower()], angle)
                 # lowercase: about the axis as already turned (intrinsic); uppercase: the fixed axis
                 R = R @ step if letter.islower() else step @ R
             return R
@@ -455,7 +483,7 @@ class _Builder:
             axis = unit_vector(values[:3])
             if axis is None:
                 raise _error(element, f"attribute axisangle={_q(text)}: the axis must be nonzero")
-            return rot_axis(axis, values[3] * self.to_rad)[:3, :3]
+            return _axis_angle(axis, values[3] * self.to_rad)
         if key == "xyaxes":
             values = _numbers(element, key, text, (6,))
             x = unit_vector(values[:3])
@@ -549,14 +577,14 @@ class _Builder:
             pending.extend(reversed(children))
         self.check_names()
         if not self.joints:
-            raise MJCFError(worlds[0].source, "the model has no bodies (a robot needs at least one joint)")
+            raise MJCFError(self.source, "the model has no bodies (a robot needs at least one joint)")
         if self.movable > MAX_JOINTS:
-            raise MJCFError(worlds[0].source, f"the model has {self.movable} joints, more than the {MAX_JOINTS} "
-                                              "supported (kinematics.chain.MAX_JOINTS)")
+            raise MJCFError(self.source, f"the model has {self.movable} joints, more than the {MAX_JOINTS} "
+                                         "supported (kinematics.chain.MAX_JOINTS)")
         try:
             robot = Robot(self.joints, frames=self.frames, name=self.name)
-        except ValueError as err:  # what only the whole tree shows
-            raise MJCFError(worlds[0].source, str(err)) from None
+        except ValueError as err:  # what only the whole tree shows (more than MAX_JOINTS joints in all)
+            raise MJCFError(self.source, str(err)) from None
         return MJCFModel(robot, tuple(self.geoms))
 
     def item(self, element, F, cls, link, children):
@@ -599,12 +627,12 @@ class _Builder:
             joint, kind, axis, anchor, ref, limits = self.joint(element, G, cls, name)
             last = k == len(joints) - 1
             # Trans(p) · M(q − ref) · Trans(−p), with M(q − ref) = M(−ref) · M(q); a slide ignores p
-            origin = pending @ translation(anchor) @ (rot_axis(axis, -ref) if kind == REVOLUTE
-                                                      else translation(-ref * axis))
+            origin = pending @ _rigid(p=anchor) @ (_rigid(R=_axis_angle(axis, -ref)) if kind == REVOLUTE
+                                                   else _rigid(p=-ref * axis))
             child = name if last and not anchor.any() else f"{name}/{joint}"
             self.add(element, joint, link, child, kind, origin, axis, limits)
             self.movable += 1
-            pending, link = translation(-anchor), child
+            pending, link = _rigid(p=-anchor), child
         if link != name:
             self.add(body, f"{name}/anchor", link, name, FIXED, pending)
 
@@ -673,5 +701,8 @@ class _Builder:
                 table[key] = element
         for site, element in self.sites.items():
             if site in links:
-                raise _error(element, f"site {_q(site)} has the name of a link (a body or 'B/J'); armgrad's "
-                                      "frames share one namespace: rename the site")
+                # MuJoCo keeps bodies and sites apart; a Robot's frames are one namespace, and
+                # renaming the site would leave frame_poses(name) silently meaning the body.
+                what = "body" if site in self.bodies else "link"
+                raise _error(element, f"site {_q(site)} has the name of {what} {_q(site)}; MuJoCo allows that, "
+                                      "but armgrad's frames share one namespace with the links: rename the site")

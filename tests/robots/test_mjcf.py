@@ -27,6 +27,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 G = '<geom size="0.02"/>'  # MuJoCo needs mass on every body that a joint moves
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path, monkeypatch):
+    # MuJoCo appends warnings (a nearly singular mass matrix, in a random tree whose joints share an
+    # axis) to MUJOCO_LOG.TXT in the working directory: keep that out of the repository.
+    monkeypatch.chdir(tmp_path)
+
+
 def mujoco_model(source):
     if mujoco is None:
         pytest.skip("mujoco is not installed (pip install mujoco, in the [test] extra): it is the oracle")
@@ -219,6 +226,16 @@ def test_childclass_reaches_descendants_until_another_childclass():
     np.testing.assert_array_equal(robot.offsets["s"][1][:3, 3], [0, 0, 1])
 
 
+def test_several_top_level_defaults_add_to_main_in_order():
+    xml = f"""<mujoco><default><joint axis="1 0 0" range="-10 10"/></default>
+      <default><joint axis="0 1 0"/><default class="c"><joint ref="5"/></default></default><worldbody>
+      <body name="a">{G}<joint name="j"/><body name="b" pos="0 0 0.1">{G}<joint name="k" class="c"/></body>
+      </body></worldbody></mujoco>"""
+    _, robot = check_against_mujoco(xml)
+    np.testing.assert_array_equal(robot.joints[0].axis, [0, 1, 0])  # the later default wins, as in MuJoCo
+    assert robot.upper[1] == pytest.approx(math.pi / 18)  # and what it does not set stays
+
+
 def test_element_orientation_replaces_the_class_orientation():
     xml = f"""<mujoco><default><site quat="0 1 0 0" pos="1 2 3"/></default><worldbody>
       <body name="a">{G}<joint name="j"/><site name="s1"/><site name="s2" euler="0 0 90"/>
@@ -256,13 +273,18 @@ def _random_orientation(rng, degree):
 
 def random_mjcf(seed):
     """A random tree of 1 to 12 bodies with every orientation form, 0 to 3 hinge or slide joints per
-    body (anchors, refs, ranges), frames and sites, in degrees or radians, with a random eulerseq."""
+    body (anchors, refs, ranges; some only from a default class, or from a body's childclass),
+    frames and sites, in degrees or radians, with a random eulerseq."""
     rng = np.random.default_rng(seed)
     degree = rng.random() < 0.5
     unit = 180 / math.pi if degree else 1.0
     sequence = "".join(rng.choice(list("xyzXYZ"), 3))
+    v = lambda scale=1.0: "{:.4f} {:.4f} {:.4f}".format(*rng.normal(size=3) * scale)
     lines = [f'<mujoco model="random{seed}"><compiler angle="{"degree" if degree else "radian"}" '
-             f'eulerseq="{sequence}"/><worldbody>']
+             f'eulerseq="{sequence}"/>',
+             f'<default><joint axis="{v()}"/><default class="k"><joint type="slide" axis="{v()}" range="-0.3 0.4"/>'
+             f'</default><default class="h"><joint pos="{v(0.1)}" ref="{0.3 * unit:.5f}" range="{-unit:.5f} '
+             f'{2 * unit:.5f}"/></default></default>', '<worldbody>']
     count, depth = int(rng.integers(1, 13)), 0
     for b in range(count):
         close = int(rng.integers(0, depth + 1)) if b else 0
@@ -272,7 +294,9 @@ def random_mjcf(seed):
         framed = rng.random() < 0.15
         if framed:
             lines.append(f'<frame pos="0 0.1 0"{_random_orientation(rng, degree)}>')
-        lines.append(f'<body name="b{b}" pos="{pos}"{_random_orientation(rng, degree)}>{G}')
+        childclass = ' childclass="h"' if rng.random() < 0.2 else ""
+        lines.append(f'<body name="b{b}" pos="{pos}"{_random_orientation(rng, degree)}{childclass}>{G}')
+        classed = set()
         for j in range(int(rng.integers(0 if b else 1, 4))):
             kind = "slide" if rng.random() < 0.3 else "hinge"
             axis = "{:.4f} {:.4f} {:.4f}".format(*rng.normal(size=3))
@@ -281,7 +305,13 @@ def random_mjcf(seed):
             ref = f' ref="{rng.uniform(-1, 1) * scale:.5f}"' if rng.random() < 0.5 else ""
             lo, hi = sorted(rng.uniform(-2, 2, 2) * scale)
             limit = f' range="{lo:.5f} {hi:.5f}"' if rng.random() < 0.6 else ""
-            lines.append(f'<joint name="b{b}j{j}" type="{kind}" axis="{axis}"{anchor}{ref}{limit}/>')
+            if rng.random() < 0.3:  # everything from a class (or the childclass, or "main")
+                cls = rng.choice(["", ' class="k"', ' class="h"'])
+                if cls not in classed:  # two joints of one class in a body would share their axis
+                    classed.add(cls)
+                    lines.append(f'<joint name="b{b}j{j}"{cls}/>')
+            else:
+                lines.append(f'<joint name="b{b}j{j}" type="{kind}" axis="{axis}"{anchor}{ref}{limit}/>')
         if rng.random() < 0.5:
             site_pos = "{:.4f} {:.4f} {:.4f}".format(*rng.uniform(-0.2, 0.2, 3))
             lines.append(f'<site name="s{b}" pos="{site_pos}"{_random_orientation(rng, degree)}/>')
@@ -511,7 +541,7 @@ BAD = [
     (body('<geom type="capsule" size="1 2 3 4"/>'), 4, "expected 1 to 3 numbers, got 4"),
     (body('<replicate count="2"/>'), 4, "<replicate> is not supported"),
     (body('', 'pos="2e6 0 0"'), 3, "exceeds 1e+06 m"),
-    (body('<site name="b"/>'), 4, "site 'b' has the name of a link"),
+    (body('<site name="b"/>'), 4, "site 'b' has the name of body 'b'; MuJoCo allows that"),
     (body('<body name="c">' + G + '<joint name="b/weld"/></body>'), 4, "joint name 'b/weld' is made twice"),
     (body('<joint name="j1"/><joint name="j2"/><body name="b/j1">' + G + '</body>'), 4,
      "link name 'b/j1' is made twice"),

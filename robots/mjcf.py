@@ -28,9 +28,10 @@ reference; each rule checked against the `mujoco` package in tests/robots/test_m
   the joints in MuJoCo's order (by body id, then document order), named as in the file; an
   unnamed joint is "joint<id>" (MuJoCo's joint id);
 - a body with several joints applies them in document order, each in the frame the previous
-  ones moved (as MuJoCo): joint J of body B moves an intermediate link "B/J", the next joint
-  hangs from it, and the last joint moves B itself, through a fixed joint "B/anchor" when that
-  joint is a hinge with a nonzero pos (its motion frame sits at the anchor, not at B's origin).
+  ones moved (as MuJoCo): joint J of body B moves an intermediate link "B/J" (B's frame as moved
+  by the joints up to J, placed at J's anchor: MuJoCo's xanchor), the next joint hangs from it,
+  and the last joint moves B itself, through a fixed joint "B/anchor" when that joint is a hinge
+  with a nonzero pos (its motion frame sits at the anchor, not at B's origin).
   A body without joints hangs from its parent by a fixed joint "B/weld";
 - `<freejoint>` and free or ball joints are refused (only hinge and slide joints form a
   kinematic tree), as are the elements that make bodies at compile time (`<replicate>`,
@@ -65,7 +66,7 @@ Example:
     ...   <body name="upper"><joint name="shoulder" range="-90 90"/><geom size="0.05"/>
     ...     <body name="lower" pos="1 0 0"><joint name="elbow"/><site name="tip" pos="0.8 0 0"/></body>
     ...   </body></worldbody></mujoco>''')
-    >>> robot.joint_names, robot.upper
+    >>> robot.joint_names, robot.upper  # the range is in degrees (MJCF's default), stored in rad
     (['shoulder', 'elbow'], array([1.57079633,        inf]))
     >>> np.round(frame_poses(robot, [np.pi / 2, 0.0], ["tip"])[0, :3, 3], 12)
     array([0. , 1.8, 0. ])

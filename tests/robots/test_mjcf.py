@@ -2,6 +2,7 @@
 the oracle for every feature, for random trees and for MJCF versions of the built-in arms; errors
 name the file, the element and its line."""
 
+import doctest
 import math
 import os
 import pathlib
@@ -170,6 +171,23 @@ def test_features_match_mujoco():
         assert (robot.lower[i[name]], robot.upper[i[name]]) == (-math.inf, math.inf)
     assert all(j.velocity is None for j in robot.joints)
     assert robot.parent_joint["second_root"].parent == "world"
+
+
+def test_joint_links_sit_on_mujocos_joint_anchors_and_axes():
+    # link "B/J" is B's frame moved by the joints up to J, at J's anchor: MuJoCo's xanchor and xaxis
+    model = mujoco_model(FEATURES)
+    data, robot = mujoco.MjData(model), load_mjcf(FEATURES)
+    q = sample_q(robot, np.random.default_rng(5), 1)[0]
+    data.qpos[:] = qpos_of(model, robot, q)
+    mujoco.mj_kinematics(model, data)
+    joint_links = [j.child for j in robot.joints if j.type == "revolute" and "/" in j.child]
+    assert len(joint_links) >= 5
+    poses = kin.frame_poses(robot, q, joint_links)
+    for link, T in zip(joint_links, poses):
+        joint = robot.parent_joint[link]
+        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, joint.name)
+        np.testing.assert_allclose(T[:3, 3], data.xanchor[jid], atol=1e-12)
+        np.testing.assert_allclose(T[:3, :3] @ joint.axis, data.xaxis[jid], atol=1e-12)
 
 
 @pytest.mark.parametrize("sequence", ["xyz", "XYZ", "zyx", "ZYX", "xYz", "zxz", "ZxZ", "yzy"])
@@ -478,6 +496,13 @@ def test_api():
         load_mjcf(3)
     with pytest.raises(FileNotFoundError, match="cannot read MJCF file"):
         load_mjcf("no/such/file.xml")
+
+
+def test_module_docstring_example_runs():
+    import robots.mjcf
+
+    result = doctest.testmod(robots.mjcf, globs={"np": np, "load_mjcf": load_mjcf})
+    assert result.attempted >= 3 and result.failed == 0
 
 
 def test_the_loader_does_not_import_mujoco():

@@ -71,13 +71,15 @@ from __future__ import annotations
 
 import math
 import os
-from xml.parsers import expat
 
 import numpy as np
 
 from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
 from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, moves_in_xy, resolve_mimic
 from kinematics.transforms import rpy_to_matrix
+
+# the generic XML pieces, shared with the MJCF reader
+from .xmlfile import Element as _Element, XMLFileError, clip as _clip, names as _names, parse_xml, q as _q
 
 __all__ = ["load_urdf", "load_robot_urdf", "URDFError", "URDFWarning", "ZERO_RANGE_MODES"]
 
@@ -93,7 +95,7 @@ class URDFWarning(UserWarning):
     """A URDF that loads, but probably not as its author meant (joints locked by a zero range)."""
 
 
-class URDFError(ValueError):
+class URDFError(XMLFileError):
     """A URDF file that cannot become a chain; the message names the file, element and line.
 
     Attributes:
@@ -102,97 +104,11 @@ class URDFError(ValueError):
         element: the element's tag, e.g. "joint" (None when no element is at fault).
     """
 
-    def __init__(self, source, message, element=None, line=None):
-        self.source = source
-        self.line = element.line if element is not None else line
-        self.element = element.tag if element is not None else None
-        where = source if element is None else f"{source}, line {element.line}, {element.describe()}"
-        if element is None and line is not None:
-            where = f"{source}, line {line}"
-        super().__init__(f"{where}: {message}")
-
-
-class _Element:
-    """A parsed XML element: tag, attributes, line, children (text is ignored)."""
-
-    __slots__ = ("tag", "attrs", "line", "children", "parent")
-
-    def __init__(self, tag, attrs, line, parent=None):
-        self.tag, self.attrs, self.line, self.children, self.parent = tag, attrs, line, [], parent
-
-    def find(self, tag):
-        """The first direct child with this tag, or None."""
-        return next((c for c in self.children if c.tag == tag), None)
-
-    def describe(self):
-        """'<joint name='j2'>', or '<origin> in <joint name='j2'>' for an unnamed child.
-
-        Walks up to the nearest named element (iteratively: files may nest deeply) and shows
-        at most three levels, so the text stays short however deep the element sits.
-        """
-        parts, element = [], self
-        while True:
-            name = element.attrs.get("name")
-            parts.append(f"<{_clip(element.tag)}>" if name is None else f"<{_clip(element.tag)} name={_clip(name)!r}>")
-            element = element.parent
-            if name is not None or element is None or element.tag == "robot":
-                break
-        if len(parts) > 3:
-            parts = parts[:2] + [f"... {len(parts) - 3} more levels ..."] + parts[-1:]
-        return " in ".join(parts)
-
-
-def _clip(text, limit=40):
-    """User text (a name, a tag, an attribute) cut to `limit` characters for messages."""
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _q(text):
-    """repr of clipped user text."""
-    return repr(_clip(text))
-
-
-def _names(items, limit=8, width=40):
-    """'a, b, c, ... (12 more)': at most `limit` names, each clipped to `width` characters."""
-    items = list(items)
-    shown = ", ".join(_clip(i, width) for i in items[:limit])
-    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
-
 
 def _parse_xml(data, source) -> _Element:
     """Parse XML text or bytes into an _Element tree, with the line of every element."""
-    parser = expat.ParserCreate()
-    root, stack = [], []
-
-    def start(tag, attrs):
-        if len(stack) >= MAX_DEPTH:
-            # expat itself does not recurse, but nothing in a URDF sits below ~6 levels, and
-            # a million-deep tree only costs memory (and, freed, recursion in the deallocator).
-            raise URDFError(source, f"XML elements nested more than {MAX_DEPTH} deep (at <{_clip(tag)}> "
-                                    f"inside {stack[-1].describe()}); a URDF needs at most a few levels",
-                            line=parser.CurrentLineNumber)
-        element = _Element(tag, attrs, parser.CurrentLineNumber, stack[-1] if stack else None)
-        if stack:
-            stack[-1].children.append(element)
-        else:
-            root.append(element)
-        stack.append(element)
-
-    def end(tag):
-        stack.pop()
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as err:
-        inside = f" (inside {stack[-1].describe()} opened at line {stack[-1].line})" if stack else ""
-        raise URDFError(source, f"malformed XML, column {err.offset + 1}: {expat.ErrorString(err.code)}{inside}",
-                        line=err.lineno) from None
-    if not root:
-        raise URDFError(source, "no XML element found")
-    return root[0]
+    return parse_xml(data, source, URDFError, top="robot", max_depth=MAX_DEPTH,
+                     need="a URDF needs at most a few levels")
 
 
 def _read(path_or_xml):

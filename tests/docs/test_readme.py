@@ -13,6 +13,7 @@ def test_readme_python_blocks_run_in_order(capsys):
     for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.S):
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["result"].success  # the first Panda pose
+    assert namespace["reach"].success  # the MJCF Panda
     assert namespace["talos"].n == 32 and namespace["hands"].shape == (200, 2, 4, 4)  # the tasks block reuses it
     assert np.mean(namespace["both"].success) >= 0.99 and namespace["rest"].success
     assert capsys.readouterr().out.strip()

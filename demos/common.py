@@ -86,6 +86,10 @@ def add_frame_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tip", metavar="LINK", help="URDF/xacro: the chain's tip link (default: the single leaf)")
     parser.add_argument("--arg", metavar="NAME:=VALUE", action="append", default=[], dest="xacro_args",
                         help="xacro only: a xacro argument (repeatable)")
+    parser.add_argument("--zero-range", choices=robots.urdf.ZERO_RANGE_MODES, default=None,
+                        help="URDF/xacro: a revolute or prismatic joint whose <limit> range is zero (lower = upper, "
+                             "e.g. both missing): lock it and warn (the default), make it continuous, or refuse "
+                             "the file (error)")
     parser.add_argument("--package", metavar="PKG=DIR", action="append", default=[], dest="packages",
                         help="xacro/URDF: where package PKG lives, for $(find PKG) and package://PKG/ "
                              "(repeatable; ROS_PACKAGE_PATH is searched after these)")
@@ -93,7 +97,7 @@ def add_frame_arguments(parser: argparse.ArgumentParser) -> None:
 
 def robot_from_args(args) -> kin.Chain:
     """The chain the ROBOT argument and the options of `add_frame_arguments` name."""
-    return resolve_robot(args.robot, args.base, args.tip, frame=args.frame,
+    return resolve_robot(args.robot, args.base, args.tip, frame=args.frame, zero_range=args.zero_range,
                          xacro_args=parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE"),
                          package_paths=parse_assignments(args.packages, "=", "--package", "PKG=DIR"))
 
@@ -110,17 +114,18 @@ def parse_assignments(items, sign: str, what: str, form: str) -> dict:
 
 
 def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *, frame: str | None = None,
-                  xacro_args=None, package_paths=None) -> kin.Chain:
+                  zero_range: str | None = None, xacro_args=None, package_paths=None) -> kin.Chain:
     """The arm a ROBOT argument names, as a serial chain to its task frame.
 
     Args:
-        spec: a built-in name or a path to a .urdf, .xml (URDF or MJCF, by the root element),
-            .xacro or .toml file.
+        spec: a built-in arm or tree ("dual_panda": then `frame` picks the arm) or a path to a
+            .urdf, .xml (URDF or MJCF, by the root element), .xacro or .toml file.
         base: the chain's base link (default: the root).
         tip, frame: the chain's end: a link (URDF, xacro: `tip` or `frame`; both must agree), an
             MJCF site or body, or a frame of a built-in's or arm file's tree ("tool" by default).
         xacro_args: {name: value} for a .xacro file.
         package_paths: {package: folder} for a .xacro file's $(find ...) and package:// paths.
+        zero_range: URDF and xacro: "lock", "continuous" or "error" (`robots.load_urdf`; None: lock).
 
     Returns:
         kinematics.Chain.
@@ -134,26 +139,40 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *,
     end = frame or tip
     xacro_options = bool(xacro_args) or bool(package_paths)
     builtin = spec in robots.available()
+    tree = builtin_tree(spec)
     path = Path(spec)
-    if not builtin:
-        _refuse_tree(spec)
-    kind = "built-in" if builtin else robot_file_kind(spec)
+    kind = "built-in" if builtin else "built-in tree" if tree is not None else robot_file_kind(spec)
     if xacro_options and kind != "xacro":
         raise CommandError(f"--arg/--package apply to .xacro files only, not to {_kind_label(kind, spec)}")
-    if tip and kind not in ("urdf", "xacro"):
-        raise CommandError(f"--tip applies to URDF and xacro files; use --frame for {_kind_label(kind, spec)}")
+    for option, given in (("--tip", tip), ("--zero-range", zero_range)):
+        if given and kind not in ("urdf", "xacro"):
+            raise CommandError(f"{option} applies to URDF and xacro files, not to {_kind_label(kind, spec)}"
+                               + ("; use --frame" if option == "--tip" else ""))
+    zero_range = zero_range or "lock"
     if kind == "urdf":
-        return robots.load_urdf(str(path), base_link=base, tip_link=end)
+        return robots.load_urdf(str(path), base_link=base, tip_link=end, zero_range=zero_range)
     if kind == "xacro":
         from robots.xacro import load_xacro_chain  # expands through the xacro package (armgrad[xacro])
-        return load_xacro_chain(str(path), base_link=base, tip_link=end, args=xacro_args, package_paths=package_paths)
+        return load_xacro_chain(str(path), base_link=base, tip_link=end, args=xacro_args, package_paths=package_paths,
+                                zero_range=zero_range)
     if kind == "mjcf":
         from robots.mjcf import load_mjcf
         return _chain_to_frame(load_mjcf(str(path)), end, base, spec)
+    if kind == "built-in tree":
+        return _chain_to_frame(tree, end, base, spec)
     chain = robots.get(spec) if builtin else robots.load(str(path))
     if end is None and base is None:
         return chain
     return _chain_to_frame(kin.Robot.from_chain(chain), end or "tool", base, spec)
+
+
+def builtin_tree(spec: str):
+    """The built-in tree `spec` names ("dual_panda": `robots.get` gives a kinematics.Robot), or None."""
+    try:
+        robot = robots.get(spec)
+    except ValueError:
+        return None
+    return robot if isinstance(robot, kin.Robot) else None
 
 
 def robot_file_kind(spec: str) -> str:
@@ -170,8 +189,8 @@ def robot_file_kind(spec: str) -> str:
 
 
 def _kind_label(kind: str, spec: str) -> str:
-    return {"built-in": f"the built-in arm {spec!r}", "mjcf": "MJCF files", "toml": "TOML arm files",
-            "urdf": "URDF files"}[kind]
+    return {"built-in": f"the built-in arm {spec!r}", "built-in tree": f"the built-in tree {spec!r}",
+            "mjcf": "MJCF files", "toml": "TOML arm files", "urdf": "URDF files"}[kind]
 
 
 def _chain_to_frame(robot: kin.Robot, frame, base, spec) -> kin.Chain:
@@ -191,19 +210,6 @@ def end_frames(robot: kin.Robot) -> list:
         return list(robot.offsets)
     parents = {joint.parent for joint in robot.joints}
     return [link for link in robot.links if link not in parents]
-
-
-def _refuse_tree(spec: str) -> None:
-    """A built-in tree (robots.get gives a kinematics.Robot, e.g. "dual_panda") is named, then refused:
-    the commands take serial arms only so far, and a tree joins robots.available() once they all work."""
-    try:
-        robot = robots.get(spec)
-    except ValueError:
-        return
-    if isinstance(robot, kin.Robot):
-        raise CommandError(f"{spec!r} is a built-in kinematic tree ({robot.n} joints, end frames "
-                           f"{', '.join(robot.offsets)}), and the commands take serial arms only so far; use it from "
-                           f"Python: robots.get({spec!r}), kinematics.frame_poses")
 
 
 def joint_kinds(chain: kin.Chain) -> str:

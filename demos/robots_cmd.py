@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import kinematics as kin
 import robots
 from demos import common
 
@@ -61,8 +60,8 @@ def describe(chain) -> dict:
 
 def run(args) -> int:
     if args.robot is None:
-        if args.base or args.tip or args.frame or args.xacro_args or args.packages:
-            raise common.CommandError("--frame/--base/--tip/--arg/--package need a ROBOT")
+        if args.base or args.tip or args.frame or args.xacro_args or args.packages or args.zero_range:
+            raise common.CommandError("--frame/--base/--tip/--arg/--package/--zero-range need a ROBOT")
         chains = [robots.get(name) for name in robots.available()]
         if args.json:
             print(common.dumps([describe(c) for c in chains]))
@@ -114,11 +113,8 @@ def describe_tree(robot) -> dict:
 
 def show_tree(args) -> int:
     """`armgrad robots FILE`: the file's tree, one link per line, children indented under their parent."""
-    try:
-        robot = robots.get(args.robot)  # a built-in tree ("dual_panda")
-    except ValueError:
-        robot = None
-    if isinstance(robot, kin.Robot):
+    robot = common.builtin_tree(args.robot)  # "dual_panda"
+    if robot is not None:
         kind = "built-in tree"
     else:
         kind = common.robot_file_kind(args.robot)
@@ -126,9 +122,13 @@ def show_tree(args) -> int:
         if kind == "xacro":
             options = dict(args=common.parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE"),
                            package_paths=common.parse_assignments(args.packages, "=", "--package", "PKG=DIR"))
+        if args.zero_range and kind in ("urdf", "xacro"):
+            options["zero_range"] = args.zero_range
         robot = robots.load_robot(args.robot, **options)
     if (args.xacro_args or args.packages) and kind != "xacro":
         raise common.CommandError("--arg/--package apply to .xacro files only")
+    if args.zero_range and kind not in ("urdf", "xacro"):
+        raise common.CommandError("--zero-range applies to URDF and xacro files only")
     if args.json:
         print(common.dumps(describe_tree(robot)))
         return 0

@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -362,7 +363,7 @@ def _ends(reader, robot, links, by_child, children, base_link, tip_link):
         roots = [link for link in links if link not in by_child]
         if len(roots) != 1:
             raise URDFError(reader.source, f"the links form {len(roots)} trees (roots: {_names(roots)}); "
-                                           "pass base_link to choose one")
+                                           "pass base_link to choose one (armgrad: --base LINK)")
         base_link = roots[0]
     if tip_link is None:
         leaves, stack = [], [base_link]
@@ -374,7 +375,8 @@ def _ends(reader, robot, links, by_child, children, base_link, tip_link):
                 leaves.append(link)
         if len(leaves) != 1:
             raise URDFError(reader.source, f"the tree below {_q(base_link)} has {len(leaves)} leaves "
-                                           f"({_names(leaves, 12)}); pass tip_link to choose the end effector")
+                                           f"({_names(leaves, 12)}); pass tip_link to choose the end effector "
+                                           "(armgrad: --frame LINK)")
         tip_link = leaves[0]
     return base_link, tip_link
 
@@ -490,11 +492,10 @@ def warn_locked(reader, stacklevel=3):
     specs = list(reader.locked.values())
     names = _names((f"{spec.name} (line {spec.element.line})" for spec in specs), 8, 60)
     prismatic = all(spec.type == "prismatic" for spec in specs)
-    advice = ("a URDF prismatic joint is always bounded: give its <limit> a range, or pass zero_range='error' to "
-              "refuse such files" if prismatic or reader.zero_range == "continuous" else
-              "pass zero_range='continuous' to make the revolute ones continuous, or zero_range='error' to refuse "
-              "the file")
-    import warnings  # a local import keeps the module's import block as the shared-XML-helpers change leaves it
+    advice = ("a URDF prismatic joint is always bounded: give its <limit> a range, or pass zero_range='error' "
+              "(armgrad: --zero-range error) to refuse such files" if prismatic or reader.zero_range == "continuous"
+              else "pass zero_range='continuous' to make the revolute ones continuous, or zero_range='error' to "
+              "refuse the file (armgrad: --zero-range continuous|error)")
 
     warnings.warn(f"{reader.source}: {len(specs)} joint{'s' if len(specs) > 1 else ''} locked by a zero-width "
                   f"<limit> range (lower = upper; a missing lower or upper is 0): {names}; {advice}",

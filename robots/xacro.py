@@ -149,7 +149,8 @@ class _Packages:
         keys = ", ".join(sorted(self.paths)) or "none given"
         ros = repr(self.ros_package_path) if self.ros_package_path is not None else "not set"
         raise _PackageNotFound(asker, f"package {name!r} not found: searched package_paths ({keys}) and "
-                                      f"ROS_PACKAGE_PATH ({ros}); pass package_paths={{{name!r}: folder}}", name)
+                                      f"ROS_PACKAGE_PATH ({ros}); pass package_paths={{{name!r}: folder}} "
+                                      f"(armgrad: --package {name}=DIR)", name)
 
     def _crawl(self, entry) -> dict:
         """{package name: folder} of the package.xml files under `entry`, as rospkg crawls (module docstring)."""

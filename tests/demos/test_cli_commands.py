@@ -252,8 +252,8 @@ BAD_INPUT = [
     (["fk", "panda", "1", "2", "x", "4", "5", "6", "7"], "'x' is not a number"),
     (["fk", "planar2", "1", "inf"], "not a finite number"),
     (["fk", "missing.urdf", "1"], "robot file not found"),
-    (["fk", "panda", "--tip", "tool0", *PANDA_READY], "--tip applies to URDF and xacro files; use --frame for the "
-                                                       "built-in arm 'panda'"),
+    (["fk", "panda", "--tip", "tool0", *PANDA_READY], "--tip applies to URDF and xacro files, not to the built-in "
+                                                       "arm 'panda'; use --frame"),
     (["fk", "panda", "--frame", "tol", *PANDA_READY], "has no frame 'tol'; nearest: 'tool'"),
     (["fk", "panda", "--frame", "tool", "--tip", "panda_joint7", *PANDA_READY], "disagree: give one of them"),
     (["fk", "panda", "--arg", "x:=1", *PANDA_READY], "--arg/--package apply to .xacro files only"),

@@ -7,6 +7,7 @@ composition, independent of armgrad's DH tables; and the CLI's refusal, run as a
 """
 
 import doctest
+import json
 import os
 import subprocess
 import sys
@@ -103,18 +104,31 @@ def test_unknown_name_lists_arms_and_trees():
 
 
 @pytest.mark.parametrize("argv", [
-    ["fk", "dual_panda", *["0"] * 14],
+    ["fk", "dual_panda", *["0"] * 7],
     ["solve", "dual_panda", "--target", "0.4", "0.3", "0.9"],
-    ["robots", "dual_panda", "--frame", "left_tool"],
 ])
-def test_cli_refuses_the_tree_in_one_line(argv):  # but `armgrad robots dual_panda` shows it (below)
+def test_cli_asks_which_arm_of_the_tree_in_one_line(argv):
     env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
     done = subprocess.run([sys.executable, "-m", "demos", *argv], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    assert done.stderr.startswith(f"armgrad {argv[0]}: error: 'dual_panda' is a built-in kinematic tree (14 joints, "
-                                  "end frames left_tool, right_tool)")
+    assert done.stderr == (f"armgrad {argv[0]}: error: dual_panda: 2 candidate end frames (left_tool, right_tool); "
+                           "pass --frame NAME\n")
+
+
+def test_cli_solves_for_one_hand_of_the_tree():
+    robot = robots.get("dual_panda")
+    q = np.zeros(robot.n)
+    q[7:] = 0.5 * (robot.lower[7:] + robot.upper[7:])
+    hand = kin.frame_poses(robot, q, ["right_tool"])[0]
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    argv = ["solve", "dual_panda", "--frame", "right_tool", "--target", *map(repr, hand[:3, 3].tolist()), "--json"]
+    done = subprocess.run([sys.executable, "-m", "demos", *argv], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    answer = json.loads(done.stdout)
+    assert done.returncode == 0 and answer["success"]
+    q[7:] = answer["q"]  # the chain's columns: right_panda_joint1..7
+    np.testing.assert_allclose(kin.frame_poses(robot, q, ["right_tool"])[0, :3, 3], hand[:3, 3], atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- mount_arms

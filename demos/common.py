@@ -347,13 +347,14 @@ def add_target_arguments(parser: argparse.ArgumentParser, required: bool = False
 def target_from_args(chain: kin.Chain, args, degrees: bool = False) -> np.ndarray:
     """The solver target from --target/--rpy/--quat: a position (3,) or a pose (4, 4).
 
-    Planar arms take X Y (z = 0) or X Y Z; with an orientation the target is a full pose.
+    Planar arms take X Y (z = the arm's plane, `chain.plane_z`) or X Y Z; with an orientation the
+    target is a full pose.
     """
     if args.target is None:
         raise CommandError("give a target: --target X Y Z (X Y for planar arms)")
     position = parse_numbers(args.target, "--target", (2, 3) if chain.planar else 3)
     if len(position) == 2:
-        position = np.append(position, 0.0)
+        position = chain.lift(position)
     if args.rpy is not None:
         rpy = parse_numbers(args.rpy, "--rpy", 3)
         return pose(position, rpy_to_rotation(np.radians(rpy) if degrees else rpy))
@@ -393,7 +394,7 @@ def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = Fals
             raise CommandError(f"--targets: {path} must hold {shapes}, got {data.dtype} {data.shape}")
         data = data.astype(float)
         if data.ndim == 2 and data.shape[1] == 2 and chain.planar:
-            data = np.concatenate([data, np.zeros((len(data), 1))], axis=1)
+            data = chain.lift(data)
         if not (data.shape[1:] == (3,) or data.shape[1:] == (4, 4)):
             raise CommandError(f"--targets: {path} must hold {shapes}, got shape {data.shape}")
         if not np.all(np.isfinite(data)):
@@ -442,7 +443,7 @@ def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool):
         raise CommandError(f"--targets: {path} has a header but no targets")
     position = values[:, : len(needed)]
     if position.shape[1] == 2:
-        position = np.concatenate([position, np.zeros((len(position), 1))], axis=1)
+        position = chain.lift(position)
     if not rpy and not quat:
         return position, ignored
     angles = values[:, len(needed):]

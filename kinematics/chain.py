@@ -38,7 +38,7 @@ import numpy as np
 from .transforms import axis_to_z, unit_vector
 
 __all__ = ["Joint", "Chain", "REVOLUTE", "PRISMATIC", "MAX_LENGTH", "MAX_LIMIT", "MAX_JOINTS", "check_mimic",
-           "resolve_mimic", "mimic_limits", "moves_in_xy"]
+           "resolve_mimic", "mimic_limits", "plane_height"]
 
 REVOLUTE = "revolute"
 PRISMATIC = "prismatic"
@@ -102,22 +102,24 @@ class Joint:
 
 
 PLANAR_TOLERANCE = 1e-9
-"""Largest |axis component| (unit axes) and |height| (m, times 1 + the chain's summed offsets)
-still read as zero by `moves_in_xy`."""
+"""Largest |axis component| (unit axes) and height difference (m, times 1 + the chain's summed
+offsets) still read as zero by `plane_height`."""
 
 
-def moves_in_xy(joints, base=None, tool=None) -> bool:
-    """Whether a chain lies and moves in the world's xy plane (z = 0) for every q: `Chain.planar`.
+def plane_height(joints, base=None, tool=None) -> float | None:
+    """The height z = h of the horizontal plane a chain lies and moves in for every q, or None
+    when it does not (`Chain.planar`, `Chain.plane_z`).
 
     At q = 0 let W_i be the world pose of joint i's frame (base, then the origins up to it). If
     every revolute axis W_i a_i is ±z and every prismatic axis is horizontal (W_i a_i · z = 0),
     then moving any joint turns about, or slides across, the z axis: the rotation before joint i
     stays Rz(φ) W_i (turns about z commute), so the axes keep those directions, and every
-    translation keeps its height, z(W_i(q)) = z(W_i(0)). A frame at height 0 at q = 0 thus stays
-    at height 0 for all q. The chain is planar when, in addition, every joint frame and the end
-    effector sit at height 0 at q = 0: the arm then lies in the xy plane, where 2-D targets (x, y),
-    read as (x, y, 0), and 2-D drawings put it. A prismatic joint along z, a tilted revolute axis,
-    or a base or tool offset along z each break it.
+    translation keeps its height, z(W_i(q)) = z(W_i(0)). Frames at one height h at q = 0 thus stay
+    at h for all q. The chain is planar when, in addition, every joint frame and the end effector
+    sit at one height at q = 0: the arm then lies in the plane z = h, where 2-D targets (x, y),
+    read as (x, y, h), and 2-D drawings put it. A prismatic joint along z, a tilted revolute axis,
+    or a tool offset along z each break it; the base frame's own height does not count (a joint
+    origin may lift the arm onto its plane).
 
     Args:
         joints: `Joint`s, base to tip.
@@ -125,18 +127,21 @@ def moves_in_xy(joints, base=None, tool=None) -> bool:
     """
     W = np.eye(4) if base is None else np.asarray(base, dtype=float)
     tool = np.eye(4) if tool is None else np.asarray(tool, dtype=float)
-    reach, heights = 1.0 + float(np.abs(W[:3, 3]).sum()), [W[2, 3]]
+    reach, heights = 1.0 + float(np.abs(W[:3, 3]).sum()), []
     for joint in joints:
         W = W @ joint.origin
         axis = W[:3, :3] @ joint.axis
         off_plane = abs(axis[2]) if joint.type == PRISMATIC else math.hypot(axis[0], axis[1])
         if off_plane > PLANAR_TOLERANCE:
-            return False
+            return None
         heights.append(W[2, 3])
         reach += float(np.abs(joint.origin[:3, 3]).sum())  # a bound on how far any frame can be
     heights.append((W @ tool)[2, 3])
     reach += float(np.abs(tool[:3, 3]).sum())
-    return max(abs(h) for h in heights) <= PLANAR_TOLERANCE * reach
+    if max(heights) - min(heights) > PLANAR_TOLERANCE * reach:
+        return None
+    h = heights[-1]  # the end effector's: 2-D targets are its positions
+    return 0.0 if abs(h) <= PLANAR_TOLERANCE * reach else float(h)
 
 
 def motion_basis(joint_type: str) -> np.ndarray:
@@ -163,9 +168,11 @@ class Chain:
         tool: (4, 4) end-effector transform after the last joint (default identity); base and
             tool are rigid with |translation| <= MAX_LENGTH, as a joint's origin.
         name: a label.
-        planar: the chain lies and moves in the world's xy plane (every joint turns about, or
-            slides across, the z axis; `moves_in_xy` tells), so 2-D position targets (x, y),
-            read as (x, y, 0), make sense for it. The loaders set it by `moves_in_xy`.
+        planar: the chain lies and moves in a horizontal plane z = plane_z (every joint turns
+            about, or slides across, the z axis; `plane_height` tells), so 2-D position targets
+            (x, y), read as (x, y, plane_z), make sense for it. The loaders set both by
+            `plane_height`.
+        plane_z: that plane's height (m) in the world, for a planar chain (default 0).
         mimic: {joint name: (master name, multiplier, offset)} for the coupled joints among
             `joints`: value = multiplier · value(master) + offset (module docstring). A master is
             another joint of the path or of `masters`; a mimic of a mimic resolves to the free
@@ -199,7 +206,7 @@ class Chain:
     """
 
     def __init__(self, joints, base=None, tool=None, name: str = "chain", planar: bool = False, mimic=None,
-                 masters=()):
+                 masters=(), plane_z: float = 0.0):
         self.joints = tuple(joints)
         if not self.joints:
             raise ValueError("Chain: needs at least one joint")
@@ -210,6 +217,9 @@ class Chain:
         self.tool = np.eye(4) if tool is None else _pose(tool, "Chain: tool")
         self.name = name
         self.planar = bool(planar)
+        self.plane_z = float(plane_z)
+        if not abs(self.plane_z) <= MAX_LENGTH:
+            raise ValueError(f"Chain: plane_z must be finite with magnitude <= {MAX_LENGTH:g} m, got {plane_z!r}")
         # read-only: a chain is not changed after it is built (its compiled tables and tree are cached)
         self.mimic = types.MappingProxyType({} if mimic is None else {key: check_mimic(key, value)
                                                                       for key, value in dict(mimic).items()})
@@ -284,11 +294,16 @@ class Chain:
         return M
 
     def replace(self, **changes) -> Chain:
-        """A copy with some of joints, base, tool, name, planar, mimic, masters changed."""
+        """A copy with some of joints, base, tool, name, planar, mimic, masters, plane_z changed."""
         fields = dict(joints=self.joints, base=self.base, tool=self.tool, name=self.name, planar=self.planar,
-                      mimic=self.mimic, masters=self.masters)
+                      mimic=self.mimic, masters=self.masters, plane_z=self.plane_z)
         fields.update(changes)
         return Chain(**fields)
+
+    def lift(self, xy) -> np.ndarray:
+        """2-D positions (..., 2) of a planar chain as 3-D ones (..., 3) in its plane (z = plane_z)."""
+        xy = np.asarray(xy, dtype=float)
+        return np.concatenate([xy, np.full(xy.shape[:-1] + (1,), self.plane_z)], axis=-1)
 
     def __repr__(self) -> str:
         kinds = "".join("R" if j.type == REVOLUTE else "P" for j in self.free_joints)

@@ -137,7 +137,7 @@ def _parse_target(chain: Chain, target):
     elif t.ndim in (1, 2) and t.shape[-1] == 2:
         if not chain.planar:
             raise ValueError(f"target: 2-D positions need a planar arm; {chain.name!r} is spatial, give (x, y, z)")
-        t = np.concatenate([t, np.zeros(t.shape[:-1] + (1,))], axis=-1)
+        t = chain.lift(t)  # (x, y) in the arm's plane: z = chain.plane_z
         kind = "position"
     else:
         raise ValueError(

@@ -34,7 +34,7 @@ import numpy as np
 
 from .chain import (
     MAX_JOINTS, PRISMATIC, REVOLUTE, Chain, Joint, _pose, _short, check_mimic, mimic_limits, motion_basis,
-    moves_in_xy, resolve_mimic,
+    plane_height, resolve_mimic,
 )
 from .transforms import axis_to_z
 
@@ -252,8 +252,8 @@ class Robot:
             base: a link on the root path of `frame` (None: the root).
 
         Returns:
-            A `kinematics.Chain` named after the robot, `planar` when it lies and moves in `base`'s
-            xy plane (`kinematics.chain.moves_in_xy`).
+            A `kinematics.Chain` named after the robot, `planar` when it lies and moves in a plane
+            parallel to `base`'s xy plane (`kinematics.chain.plane_height`, also its `plane_z`).
 
         Raises:
             ValueError: an unknown frame or base (naming the nearest frames), a base that is not on
@@ -286,8 +286,9 @@ class Robot:
         masters = [self.joints_by_name[master].motion for master in dict.fromkeys(m for m, _, _ in couplings.values())
                    if master not in on_path]
         tool = pending if offset is None else pending @ offset
-        return Chain(joints, tool=tool, name=self.name, planar=moves_in_xy(joints, tool=tool), mimic=couplings or None,
-                     masters=masters)
+        height = plane_height(joints, tool=tool)
+        return Chain(joints, tool=tool, name=self.name, planar=height is not None, plane_z=height or 0.0,
+                     mimic=couplings or None, masters=masters)
 
     def _frame_link(self, frame) -> tuple:
         """(link, offset) carrying `frame` (offset None for a link); ValueError naming the nearest frames."""

@@ -49,7 +49,7 @@ import tomllib
 import numpy as np
 
 from kinematics import Chain, Joint
-from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, moves_in_xy
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, plane_height
 from kinematics.transforms import rpy_to_matrix
 
 from .builders import DHRow, from_dh, planar
@@ -211,7 +211,8 @@ def load(path) -> Chain:
         arm = _planar(reader, data["planar"], name)
         try:
             tool = arm.tool @ tool
-            return arm.replace(base=base, tool=tool, planar=moves_in_xy(arm.joints, base, tool))
+            height = plane_height(arm.joints, base, tool)
+            return arm.replace(base=base, tool=tool, planar=height is not None, plane_z=height or 0.0)
         except ValueError as err:  # the last length and the tool together beyond MAX_LENGTH
             raise reader.error("tool", str(err)) from None
     if form == "dh":

@@ -30,8 +30,9 @@ a base link to a tip link in the tree of links and joints, and returns that path
   numbers;
 - `load_urdf` marks a chain `planar` (2-D targets and drawings) when, in the base link's frame at
   q = 0, every revolute axis is ±z, every prismatic axis horizontal, and every joint frame and the
-  end effector sit at height 0, to `kinematics.chain.PLANAR_TOLERANCE`: the arm then stays in the
-  base's xy plane for all q (`kinematics.chain.moves_in_xy` has the argument);
+  end effector sit at one height h, to `kinematics.chain.PLANAR_TOLERANCE`: the arm then stays in
+  the plane z = h for all q (`kinematics.chain.plane_height` has the argument), `chain.plane_z`
+  is h, and 2-D targets (x, y) mean (x, y, h);
 - origins on the path must have |xyz| <= `kinematics.chain.MAX_LENGTH` (1e6 m), so FK and its
   gradients cannot overflow; at most `kinematics.chain.MAX_JOINTS` movable joints on the path;
 - a mimic joint on the base→tip path (`<mimic joint= multiplier="1" offset="0">`) is a coupled
@@ -76,7 +77,7 @@ import warnings
 import numpy as np
 
 from kinematics import FIXED, Chain, Joint, Robot, RobotJoint
-from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, moves_in_xy, resolve_mimic
+from kinematics.chain import MAX_JOINTS, MAX_LENGTH, MAX_LIMIT, plane_height, resolve_mimic
 from kinematics.transforms import rpy_to_matrix
 
 # the generic XML pieces, shared with the MJCF reader
@@ -400,7 +401,8 @@ def _chain(reader, path, name, base_link, tip_link, specs) -> Chain:
         raise URDFError(reader.source, f"no revolute, continuous or prismatic joint between {_q(base_link)} "
                                        f"and {_q(tip_link)}")
     try:
-        chain = Chain(joints, tool=pending, name=name, planar=moves_in_xy(joints, tool=pending))
+        height = plane_height(joints, tool=pending)
+        chain = Chain(joints, tool=pending, name=name, planar=height is not None, plane_z=height or 0.0)
     except ValueError as err:  # the fixed joints after the last movable one add up beyond MAX_LENGTH
         raise URDFError(reader.source, f"the tool (fixed joints up to {_q(tip_link)}): {err}") from None
     mimic = _path_mimics(reader, [spec for spec in path if spec.type in _MOVABLE], specs, name)

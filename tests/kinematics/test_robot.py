@@ -354,11 +354,27 @@ def test_chain_of_a_tree_refuses_bad_frames_by_name(frame, base, message):
         robots.get("dual_panda").chain(frame, base=base)
 
 
-def test_chain_of_a_tree_is_planar_when_it_moves_in_the_xy_plane():
+def _mounted(tree, mount):
+    """`tree` hung from a new root link "stand" by a fixed joint at `mount`."""
+    return kin.Robot([kin.RobotJoint("mount", "stand", "base", origin=mount)] + list(tree.joints),
+                     frames={"tool": tree.offsets["tool"]})
+
+
+def test_chain_of_a_tree_is_planar_when_it_moves_in_a_horizontal_plane():
     tree = kin.Robot.from_chain(robots.get("planar3"))
-    assert tree.chain("tool").planar and tree.chain("joint2").planar
-    lifted = kin.Robot([kin.RobotJoint("lift", "base", "a", origin=translation([0, 0, 0.2]))] + [
-        kin.RobotJoint(j.name, "a" if j.parent == "base" else j.parent, j.child, j.type, j.origin, j.axis, j.limits)
-        for j in tree.joints], frames={"tool": tree.offsets["tool"]})
-    assert not lifted.chain("tool").planar
+    assert tree.chain("tool").planar and tree.chain("joint2").planar and tree.chain("tool").plane_z == 0.0
+    lifted = _mounted(tree, translation([0.1, 0, 0.2])).chain("tool")
+    assert lifted.planar and lifted.plane_z == pytest.approx(0.2, abs=1e-15)
+    np.testing.assert_allclose(kin.link_poses(lifted, np.random.default_rng(0).uniform(-2, 2, (9, 3)))[..., 2, 3],
+                               0.2, atol=1e-15)  # every frame stays at 0.2
+    assert not _mounted(tree, rot_x(1e-3)).chain("tool").planar
     assert not kin.Robot.from_chain(robots.get("panda")).chain("tool").planar
+
+
+def test_plane_z_is_checked_and_lifts_2d_points():
+    arm = robots.get("planar2").replace(plane_z=0.25)
+    np.testing.assert_array_equal(arm.lift(np.zeros((3, 2))), np.tile([0.0, 0.0, 0.25], (3, 1)))
+    assert arm.replace(name="again").plane_z == 0.25
+    for bad in (float("nan"), float("inf"), 2e6):
+        with pytest.raises(ValueError, match="plane_z must be finite"):
+            robots.get("planar2").replace(plane_z=bad)

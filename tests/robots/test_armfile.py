@@ -192,15 +192,20 @@ def test_missing_file_and_bad_argument(tmp_path):
         robots.load(None)
 
 
-@pytest.mark.parametrize("base, tool, planar", [
-    ("xyz = [0.3, -0.2, 0]\nrpy = [0, 0, 0.5]", "xyz = [0.1, 0, 0]", True),  # a turn about z and a shift in x, y
-    ("xyz = [0, 0, 0.4]", "xyz = [0.1, 0, 0]", False),  # lifted: (x, y, 0) targets would be out of reach
-    ("rpy = [0.2, 0, 0]", "xyz = [0.1, 0, 0]", False),  # tilted
-    ("xyz = [0, 0, 0]", "xyz = [0.1, 0, 0.05]", False),  # a tool off the plane
+@pytest.mark.parametrize("base, tool, height", [
+    ("xyz = [0.3, -0.2, 0]\nrpy = [0, 0, 0.5]", "xyz = [0.1, 0, 0]", 0.0),  # a turn about z and a shift in x, y
+    ("xyz = [0, 0, 0.4]", "xyz = [0.1, 0, 0]", 0.4),  # lifted: planar at z = 0.4
+    ("rpy = [0.2, 0, 0]", "xyz = [0.1, 0, 0]", None),  # tilted
+    ("xyz = [0, 0, 0]", "xyz = [0.1, 0, 0.05]", None),  # a tool off the links' plane
 ])
-def test_a_planar_arm_stays_planar_only_in_the_xy_plane(tmp_path, base, tool, planar):
+def test_a_planar_arm_stays_planar_only_in_a_horizontal_plane(tmp_path, base, tool, height):
     arm = robots.load(write(tmp_path, f'name = "two"\n[planar]\nlengths = [1, 0.5]\n[base]\n{base}\n[tool]\n{tool}\n'))
-    assert arm.planar is planar
+    assert arm.planar is (height is not None) and arm.plane_z == (height or 0.0)
     q = np.random.default_rng(2).uniform(-2, 2, size=(20, 2))
-    heights = kin.forward_kinematics(arm, q)[:, 2, 3]
-    assert bool(np.abs(heights).max() < 1e-12) is planar  # the oracle: FK itself
+    heights = kin.link_poses(arm, q)[..., 2, 3]  # the oracle: FK of every frame, at 20 q
+    assert bool(np.ptp(heights) < 1e-12) is arm.planar  # one height for all frames and all q
+    heights = heights[:, -1]  # the end effector's
+    if arm.planar:
+        np.testing.assert_allclose(heights, height, atol=1e-12)
+        result = kin.solve(arm, [0.9, 0.7])  # a 2-D target, reached in the arm's plane
+        np.testing.assert_allclose(kin.forward_kinematics(arm, result.q)[:3, 3], [0.9, 0.7, height], atol=1e-6)

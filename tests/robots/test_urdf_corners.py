@@ -174,12 +174,16 @@ def test_planar3_urdf_is_planar_with_the_builtin_fk():
 
 @pytest.mark.parametrize("change, planar", [
     ({}, True),
-    ({"height": 0.3}, False),  # the arm lies at z = 0.3: a 2-D target (x, y, 0) is out of its plane
-    ({"tool_z": 0.1}, False),  # the end effector leaves the plane
-    ({"extra": ""}, True),
+    ({"height": 0.3}, True),  # the arm lies at z = 0.3 (on a column): planar there, plane_z = 0.3
+    ({"tool_z": 0.1}, False),  # the end effector leaves the links' plane
+    ({"height": 0.3, "tool_z": -0.3}, False),
 ])
-def test_planar_needs_every_frame_at_height_zero(change, planar):
-    assert load_urdf(planar_urdf([1.0, 0.5], **change)).planar is planar
+def test_planar_needs_every_frame_at_one_height(change, planar):
+    arm = load_urdf(planar_urdf([1.0, 0.5], **change))
+    assert arm.planar is planar and arm.plane_z == (change.get("height", 0.0) if planar else 0.0)
+    if planar:  # a 2-D target is reached in the arm's plane
+        result = kin.solve(arm, [0.8, 0.9])
+        np.testing.assert_allclose(kin.forward_kinematics(arm, result.q)[:3, 3], [0.8, 0.9, arm.plane_z], atol=1e-6)
 
 
 @pytest.mark.parametrize("axis, kind, planar", [

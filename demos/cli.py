@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         # The reader went away (`armgrad robots | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (CommandError, ValueError, TypeError, OSError, KeyError) as err:
+    except (CommandError, ValueError, TypeError, OSError, KeyError, ImportError) as err:  # ImportError: a missing extra
         if args.debug:
             raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

@@ -158,3 +158,20 @@ def test_a_planar_urdf_takes_2d_targets(capsys, tmp_path):
     arm = robots.load_urdf(path)
     assert arm.planar
     np.testing.assert_allclose(kin.forward_kinematics(arm, np.array(answer["q"]))[:3, 3], [0.9, 0.8, 0.0], atol=1e-6)
+
+
+def test_a_missing_extra_is_one_line_naming_it(tmp_path):
+    # a real run without the xacro package: a None in sys.modules makes `import xacro` raise ImportError
+    import subprocess
+    import sys
+
+    path = tmp_path / "arm.urdf.xacro"
+    path.write_text('<robot name="a"><link name="a"/><link name="b"/><joint name="j" type="continuous">'
+                    '<parent link="a"/><child link="b"/></joint></robot>')
+    code = ("import sys; sys.modules['xacro'] = None\nfrom demos.cli import main\n"
+            f"sys.exit(main(['fk', {str(path)!r}, '0']))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=pathlib.Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ("armgrad fk: error: robots.expand_xacro needs the xacro package, which is not installed: "
+                           "pip install 'armgrad[xacro]'\n")

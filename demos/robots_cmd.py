@@ -49,7 +49,8 @@ def describe(chain) -> dict:
         "joint_types": common.joint_kinds(chain),
         "planar": chain.planar,
         "joints": [{"name": j.name, "type": "continuous" if j.continuous else j.type,
-                    "lower": bound(j.limits[0]), "upper": bound(j.limits[1]), "axis": j.axis.tolist()}
+                    "lower": bound(j.limits[0]), "upper": bound(j.limits[1]), "axis": j.axis.tolist(),
+                    "velocity": j.velocity}
                    for j in chain.free_joints],
     }
     if chain.mimic:

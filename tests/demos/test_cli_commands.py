@@ -55,6 +55,8 @@ def test_robots_json_and_detail(capsys):
     assert [d["name"] for d in data] == robots.available()
     gen3 = next(d for d in data if d["name"] == "gen3")
     assert gen3["joints"][0]["lower"] is None and gen3["joints"][0]["type"] == "continuous"
+    assert [j["velocity"] for j in gen3["joints"]] == [1.3963] * 4 + [1.2218] * 3  # Kinova's URDF, rad/s
+    assert all(j["velocity"] is None for j in data[0]["joints"])  # planar2: none given
     status, out, _ = armgrad(capsys, "robots", "panda", "--degrees")
     assert status == 0 and "panda_joint4" in out and "[-176, -3.999]" in out
 

@@ -9,11 +9,11 @@ and `load_mjcf` return whole trees (`kinematics.Robot`), and so does `get` for t
 from .armfile import ArmFileError, load
 from .builders import DHRow, from_dh, planar
 from .catalog import available, get
-from .mjcf import MJCFError, load_mjcf
+from .mjcf import MJCFError, MJCFWarning, load_mjcf
 from .robot import description_kind, example_robot_data, load_robot
 from .urdf import URDFError, URDFWarning, load_urdf
 from .xacro import XacroError, expand_xacro
 
 __all__ = ["available", "get", "planar", "from_dh", "DHRow", "load_urdf", "load_mjcf", "load", "load_robot",
            "description_kind", "example_robot_data", "expand_xacro", "URDFError", "URDFWarning", "MJCFError",
-           "XacroError", "ArmFileError"]
+           "MJCFWarning", "XacroError", "ArmFileError"]

@@ -35,8 +35,15 @@ reference; each rule checked against the `mujoco` package in tests/robots/test_m
   A body without joints hangs from its parent by a fixed joint "B/weld";
 - `<freejoint>` and free or ball joints are refused (only hinge and slide joints form a
   kinematic tree), as are the elements that make bodies at compile time (`<replicate>`,
-  `<attach>`, `<composite>`, `<flexcomp>`); equality constraints, tendons, actuators, inertia
-  and everything else are ignored (`<compiler fusestatic>` too: a jointless body stays a link);
+  `<attach>`, `<composite>`, `<flexcomp>`); tendons, actuators, inertia and everything else
+  are ignored (`<compiler fusestatic>` too: a jointless body stays a link);
+- `<equality><joint joint1="a" joint2="b" polycoef="c0 c1 0 0 0">` (MuJoCo's coupling
+  a − a₀ = c0 + c1 (b − b₀), a₀ and b₀ the joints' refs, in qpos units: polycoef is not
+  scaled by `<compiler angle>`) makes joint a a mimic of b: value = c1 · b + (a₀ + c0 − c1 b₀),
+  not a column of q, its own range narrowing b's (as a URDF `<mimic>`). Equalities that are not
+  linear joint couplings (a nonzero c2..c4, no joint2; connect, weld, tendon, flex, distance)
+  are ignored with one `MJCFWarning` naming them: the tree does not enforce them. Inactive ones
+  (`active="false"`) are ignored silently;
 - `<site>`s are extra frames (`Robot.frames`) on their body (an unnamed site is "site<id>",
   MuJoCo's site id); sites and geoms take their pose from pos/orientation or from `fromto`
   (capsule, cylinder, box, ellipsoid: the centre is the midpoint and z points from `to` to
@@ -78,6 +85,7 @@ import collections
 import dataclasses
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -90,7 +98,7 @@ from .xmlfile import clip as _clip
 from .xmlfile import names as _names
 from .xmlfile import q as _q
 
-__all__ = ["load_mjcf", "read_mjcf", "MJCFError", "MJCFModel", "Geom"]
+__all__ = ["load_mjcf", "read_mjcf", "MJCFError", "MJCFWarning", "MJCFModel", "Geom"]
 
 MAX_DEPTH = 500
 """Deepest element nesting accepted in one file: bodies nest, one level each (MuJoCo's own XML parser,
@@ -106,6 +114,10 @@ _DEFAULT_KINDS = ("joint", "site", "geom")
 # Elements that make bodies or joints when MuJoCo compiles the model: reading around them would
 # give a different tree than MuJoCo's, so they are refused rather than skipped.
 _UNSUPPORTED = ("replicate", "attach", "composite", "flexcomp")
+
+
+class MJCFWarning(UserWarning):
+    """An MJCF model that loads, but with constraints the tree does not enforce (module docstring)."""
 
 
 class MJCFError(XMLFileError):
@@ -168,17 +180,31 @@ def load_mjcf(path_or_xml) -> Robot:
         else "mjcf"): links "world", one per body (plus "B/J" between the joints of a body with
         several), the hinge and slide joints as q's columns, and every site as a frame.
 
+    Warns:
+        MJCFWarning: equality constraints the tree does not enforce (one warning naming them).
+
     Raises:
         MJCFError (a ValueError): bad input (module docstring); the message names the file, the
             element and its line.
         FileNotFoundError: the path cannot be read (or a string is neither a file nor XML).
         TypeError: `path_or_xml` is neither text nor a path.
     """
-    return read_mjcf(path_or_xml).robot
+    model, warning = _read_mjcf(path_or_xml)
+    if warning:
+        warnings.warn(warning, MJCFWarning, stacklevel=2)
+    return model.robot
 
 
 def read_mjcf(path_or_xml) -> MJCFModel:
-    """The robot and the geom records of a MuJoCo model (arguments and errors as `load_mjcf`)."""
+    """The robot and the geom records of a MuJoCo model (arguments, warnings and errors as `load_mjcf`)."""
+    model, warning = _read_mjcf(path_or_xml)
+    if warning:
+        warnings.warn(warning, MJCFWarning, stacklevel=2)
+    return model
+
+
+def _read_mjcf(path_or_xml):
+    """(MJCFModel, the warning to give or None)."""
     data, source, folder = _read(path_or_xml)
     root = _parse_xml(data, source)
     if root.tag != "mujoco":
@@ -191,7 +217,8 @@ def read_mjcf(path_or_xml) -> MJCFModel:
     worlds = [element for element in root.children if element.tag == "worldbody"]
     if not worlds:
         raise MJCFError(source, "the model has no <worldbody>")
-    return builder.build(worlds)
+    equalities = [element for section in root.children if section.tag == "equality" for element in section.children]
+    return builder.build(worlds, equalities), builder.warning
 
 
 def _read(path_or_xml):
@@ -430,6 +457,8 @@ class _Builder:
         self.geom_names = {}
         self.joints, self.frames, self.geoms = [], {}, []
         self.joint_sources = []  # the element each RobotJoint comes from
+        self.refs = {}  # MJCF joint name -> ref (rad or m): its qpos0
+        self.warning = None  # what `couple` could not enforce, for the caller to warn about
         self.movable = 0
 
     # ---- attributes through classes
@@ -552,7 +581,7 @@ class _Builder:
             raise _error(element, f"{kind} {_q(name)} is defined twice (first: {where})")
         table[name] = element
 
-    def build(self, worlds) -> MJCFModel:
+    def build(self, worlds, equalities=()) -> MJCFModel:
         world_items = [item for world in worlds for item in self.contents(world, None)]
         pending = []  # (body element, parent link, offset in the parent, childclass), next first
         for element, F, cls in world_items:
@@ -577,6 +606,7 @@ class _Builder:
             self.attach(element, name, parent, offset, joints)
             pending.extend(reversed(children))
         self.check_names()
+        self.couple(equalities)
         if not self.joints:
             raise MJCFError(self.source, "the model has no bodies (a robot needs at least one joint)")
         if self.movable > MAX_JOINTS:
@@ -665,6 +695,7 @@ class _Builder:
             anchor = np.zeros(3)  # a slide moves the body the same wherever its anchor is
         scale = self.to_rad if kind == "hinge" else 1.0
         ref = float(self.numbers(attrs, "ref", (1,), [0.0])[0]) * scale
+        self.refs[name] = ref
         return name, _JOINT_TYPES[kind], axis, anchor, ref, self.limits(attrs, element, name, scale)
 
     def limits(self, attrs, element, name, scale):
@@ -687,6 +718,45 @@ class _Builder:
         if lower == upper:
             raise _error(where, f"joint {_q(name)}: limited=\"true\" needs range lower < upper (MuJoCo's rule)")
         return (lower, upper)
+
+    def couple(self, equalities):
+        """Linear joint equalities as mimic couplings of self.joints (module docstring); one warning
+        for the equalities the tree cannot enforce."""
+        ignored, coupled = [], {}
+        for element in equalities:
+            if element.attrs.get("active", "true").strip() == "false":
+                continue
+            label = f"{element.tag} {_q(element.attrs['name'])}" if element.attrs.get("name") else f"<{element.tag}>"
+            where = f"{label} (line {element.line})"
+            if element.tag != "joint":
+                ignored.append(where)
+                continue
+            follower = element.attrs.get("joint1", "").strip()
+            leader = element.attrs.get("joint2", "").strip()
+            for key, joint in (("joint1", follower), ("joint2", leader)):
+                if joint and joint not in self.refs:
+                    raise _error(element, f"{key}={_q(joint)} is not a hinge or slide joint of the model")
+            if not follower:
+                raise _error(element, "a joint equality needs joint1")
+            c = _numbers(element, "polycoef", element.attrs.get("polycoef", "0 1 0 0 0"), (5,))
+            if not leader or np.any(c[2:]):
+                ignored.append(where + (": no joint2" if not leader else ": not linear"))
+                continue
+            if follower == leader:
+                raise _error(element, f"joint {_q(follower)} is coupled to itself")
+            if follower in coupled:
+                raise _error(element, f"joint {_q(follower)} is coupled twice (first at line {coupled[follower].line})")
+            coupled[follower] = element
+            mimic = (leader, float(c[1]), self.refs[follower] + float(c[0]) - float(c[1]) * self.refs[leader])
+            k = next(i for i, j in enumerate(self.joints) if j.name == follower)
+            try:
+                self.joints[k] = dataclasses.replace(self.joints[k], mimic=mimic)
+            except ValueError as err:  # e.g. a multiplier beyond MAX_LIMIT
+                raise _error(element, str(err)) from None
+        if ignored:
+            self.warning = (f"{self.source}: {len(ignored)} equality constraint{'s' if len(ignored) > 1 else ''} "
+                            f"ignored (the tree enforces only linear joint couplings, as mimic joints): "
+                            f"{_names(ignored, 6, 80)}")
 
     def check_names(self):
         """Links, joints and frames share armgrad's namespaces: the names made here must not clash."""

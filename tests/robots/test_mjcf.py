@@ -602,3 +602,76 @@ def test_a_long_chain_of_bodies_loads():
     robot = load_mjcf(xml)
     assert robot.n == depth
     check_against_mujoco(xml, robot, samples=2)
+
+
+# -- joint equalities as mimic joints --------------------------------------------------------------
+
+COUPLED = f"""<mujoco model="coupled"><compiler angle="{{angle}}"/><worldbody>
+<body name="a">{G}<joint name="j1" axis="0 0 1" ref="{{ref}}" range="-90 90"/>
+  <body name="b" pos="1 0 0">{G}<joint name="j2" axis="0 1 0" ref="20" range="-60 60"/>
+    <body name="c" pos="0.5 0 0">{G}<joint name="s" type="slide" axis="1 0 0" ref="0.05" range="-0.2 0.3"/>
+      <site name="tip" pos="0.2 0 0.1"/></body></body></body></worldbody>
+<equality><joint joint1="j2" joint2="j1" polycoef="0.1 -0.5 0 0 0"/>
+  <joint name="chained" joint1="s" joint2="j2" polycoef="-0.02 0.25 0 0 0"/>
+  <joint joint1="j1" joint2="s" active="false"/></equality></mujoco>"""
+
+
+@pytest.mark.parametrize("angle, ref", [("degree", 10), ("radian", 0.3)])
+def test_linear_joint_equalities_are_mimic_joints_that_mujoco_accepts(angle, ref):
+    xml = COUPLED.format(angle=angle, ref=ref)
+    robot = load_mjcf(xml)
+    assert robot.joint_names == ["j1"] and robot.mimic_names == ["j2", "s"]  # the inactive one changes nothing
+    model = mujoco_model(xml)
+    data = mujoco.MjData(model)
+    rows = model.neq  # the joint equalities: MuJoCo's constraint residuals are the oracle of the coupling
+    for q in sample_q(robot, np.random.default_rng(1), 8):
+        values = kin.frame_poses(robot, q, ["a", "b", "c", "tip"])
+        # MuJoCo's own coupling, by hand: y - y0 = c0 + c1 (x - x0), y0 and x0 the refs (qpos0)
+        j1 = q[0]
+        j2 = -0.5 * (j1 - model.qpos0[0]) + 0.1 + model.qpos0[1]
+        s = 0.25 * (j2 - model.qpos0[1]) - 0.02 + model.qpos0[2]
+        data.qpos[:] = [j1, j2, s]
+        mujoco.mj_forward(model, data)
+        active = data.efc_type[:data.nefc] == mujoco.mjtConstraint.mjCNSTR_EQUALITY
+        assert active.sum() == rows - 1  # two active joint equalities, each one row
+        np.testing.assert_allclose(data.efc_pos[:data.nefc][active], 0.0, atol=1e-14)  # both satisfied
+        np.testing.assert_allclose(values[:3, :3, 3], data.xpos[1:], atol=1e-12)  # so the poses agree
+        np.testing.assert_allclose(values[3, :3, 3], data.site_xpos[0], atol=1e-12)
+        np.testing.assert_allclose(values[:3, :3, :3], data.xmat[1:].reshape(-1, 3, 3), atol=1e-12)
+    # the couplings' ranges narrow j1's: every q inside robot.lower..upper keeps j2 and s in theirs
+    for q in np.linspace(robot.lower, robot.upper, 50):
+        j2 = -0.5 * (q[0] - model.qpos0[0]) + 0.1 + model.qpos0[1]
+        s = 0.25 * (j2 - model.qpos0[1]) - 0.02 + model.qpos0[2]
+        assert model.jnt_range[1, 0] - 1e-12 <= j2 <= model.jnt_range[1, 1] + 1e-12
+        assert model.jnt_range[2, 0] - 1e-12 <= s <= model.jnt_range[2, 1] + 1e-12
+
+
+def test_equalities_the_tree_cannot_enforce_warn_once_naming_them():
+    xml = COUPLED.format(angle="degree", ref=0).replace(
+        "</equality>", '<joint name="curved" joint1="j1" joint2="s" polycoef="0 1 0.5 0 0"/>'
+                       '<connect body1="a" body2="c" anchor="0 0 0"/><weld name="w" body1="b"/></equality>')
+    with pytest.warns(robots.MJCFWarning) as record:
+        robot = load_mjcf(xml)
+    assert len(record) == 1 and record[0].filename == __file__
+    message = str(record[0].message)
+    assert message.startswith("<string>: 3 equality constraints ignored")
+    assert "joint 'curved' (line 8): not linear" in message and "<connect> (line 8)" in message
+    assert "weld 'w' (line 8)" in message
+    assert robot.mimic_names == ["j2", "s"]
+
+
+@pytest.mark.parametrize("equality, message", [
+    ('<joint joint1="nope" joint2="j1"/>', "joint1='nope' is not a hinge or slide joint of the model"),
+    ('<joint joint1="j1" joint2="nope"/>', "joint2='nope' is not a hinge or slide joint"),
+    ('<joint joint2="j1"/>', "a joint equality needs joint1"),
+    ('<joint joint1="j1" joint2="j1"/>', "joint 'j1' is coupled to itself"),
+    ('<joint joint1="j1" joint2="s"/><joint joint1="j1" joint2="j2"/>', "joint 'j1' is coupled twice (first at line"),
+    ('<joint joint1="j1" joint2="s" polycoef="0 1 0"/>', "polycoef='0 1 0': expected 5 numbers, got 3"),
+    ('<joint joint1="j1" joint2="j2"/><joint joint1="j2" joint2="j1"/>', "cycle"),
+])
+def test_bad_joint_equalities_are_one_line(equality, message):
+    xml = COUPLED.format(angle="degree", ref=0)
+    xml = xml[:xml.index("<equality>")] + f"<equality>{equality}</equality></mujoco>"
+    with pytest.raises(MJCFError, match=message.replace("(", r"\(")) as err:
+        load_mjcf(xml)
+    assert "\n" not in str(err.value)

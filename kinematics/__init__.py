@@ -5,7 +5,7 @@ p position (..., 3); J geometric Jacobian (..., 6, n), rows [v; ω] in the base 
 e pose error (..., 6) = [p_t − p; rotation vector of R_t Rᵀ]; n degrees of freedom.
 """
 
-from . import transforms
+from . import collision, transforms
 from .chain import PRISMATIC, REVOLUTE, Chain, Joint
 from .fk import (
     forward_kinematics, frame_jacobian, frame_poses, geometric_jacobian, jacobian, link_poses, pose_and_jacobian,
@@ -13,6 +13,7 @@ from .fk import (
 )
 from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
 from .robot import FIXED, Robot, RobotJoint
+from .collision import Box, Capsule, HalfSpace, PointCloud, Sphere
 from .tasks import Axis, Cost, Manipulability, Orientation, Pose, Position, Posture, Relative, Task
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
     "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
+    "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

@@ -142,6 +142,8 @@ class Geom:
         pose: (4, 4) the geom's frame in its body's frame (from pos/orientation or fromto).
         fromto: (6,) the two end points when given, else None.
         mesh: the `mesh` attribute (a mesh asset's name), or None.
+        collides: whether MuJoCo may collide it: `contype` or `conaffinity` (after defaults; both
+            1 by default) nonzero. Menagerie's visual geoms set both to 0.
     """
 
     name: str | None
@@ -151,6 +153,7 @@ class Geom:
     pose: np.ndarray
     fromto: tuple | None = None
     mesh: str | None = None
+    collides: bool = True
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -643,8 +646,9 @@ class _Builder:
         fromto = self.numbers(attrs, "fromto", (6,))
         pose = F @ self.pose(attrs, element, _FROMTO_TYPES)
         mesh = attrs["mesh"][0] if "mesh" in attrs else None
+        contype, conaffinity = (self.numbers(attrs, key, (1,), [1.0])[0] for key in ("contype", "conaffinity"))
         self.geoms.append(Geom(name or None, link, kind, () if size is None else tuple(size), pose,
-                               None if fromto is None else tuple(fromto), mesh))
+                               None if fromto is None else tuple(fromto), mesh, bool(contype or conaffinity)))
 
     # ---- joints
 

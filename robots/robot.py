@@ -101,6 +101,17 @@ class _Found(Exception):
 
 def _root_element(path: str):
     """The tag of a file's first element (None when it has none), parsing no further than it."""
+    try:
+        with open(path, "rb") as f:
+            return root_tag(f)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+        reason = getattr(err, "strerror", None) or str(err)
+        raise FileNotFoundError(f"load_robot: cannot read {path[-200:]!r}: {reason}") from None
+
+
+def root_tag(source):
+    """The tag of the first element of XML text, bytes or a binary file (None when there is none or
+    the XML breaks before it), parsing no further than it."""
     parser = expat.ParserCreate()
 
     def start(tag, attrs):
@@ -108,15 +119,14 @@ def _root_element(path: str):
 
     parser.StartElementHandler = start
     try:
-        with open(path, "rb") as f:
-            parser.ParseFile(f)
+        if isinstance(source, (str, bytes)):
+            parser.Parse(source, True)
+        else:
+            parser.ParseFile(source)
     except _Found as found:
         return found.args[0]
     except expat.ExpatError:
         return None
-    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
-        reason = getattr(err, "strerror", None) or str(err)
-        raise FileNotFoundError(f"load_robot: cannot read {path[-200:]!r}: {reason}") from None
     return None
 
 

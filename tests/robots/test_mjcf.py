@@ -446,6 +446,19 @@ def test_geom_records_match_mujocos_geom_poses():
         np.testing.assert_allclose(T[:3, :3], data.geom_xmat[k].reshape(3, 3), atol=1e-12)
 
 
+def test_geom_records_say_which_geoms_collide_as_mujoco_does():
+    xml = """<mujoco><default><default class="visual"><geom contype="0" conaffinity="0"/></default></default>
+      <worldbody><body name="a"><joint name="j"/>
+        <geom name="v" class="visual" size="0.1"/><geom name="c" size="0.1"/>
+        <geom name="half" size="0.1" contype="0"/><geom name="off" size="0.1" conaffinity="0" contype="0"/>
+      </body></worldbody></mujoco>"""
+    records = {g.name: g.collides for g in read_mjcf(xml).geoms}
+    model = mujoco_model(xml)
+    expected = {model.geom(k).name: bool(model.geom_contype[k] or model.geom_conaffinity[k])
+                for k in range(model.ngeom)}
+    assert records == expected == {"v": False, "c": True, "half": True, "off": False}
+
+
 # -- the built-in arms as MJCF files --------------------------------------------------------------
 
 # (file, built-in, base: the world pose of the arm's DH base, tool: flange -> attachment_site)

@@ -1,0 +1,303 @@
+"""Collision shapes of a robot's links, from its description: spheres and capsules that ENCLOSE
+what the file describes (`collision_model`).
+
+An IK answer free of these shapes' collisions is then free of the described shapes' collisions:
+every conversion below encloses, never approximates from inside.
+
+- URDF `<link><collision>`: `<origin>` (as for joints) and one `<geometry>`:
+  - `<sphere radius>`: that sphere;
+  - `<cylinder radius length>` (axis z): the smaller (by volume) of the capsule of radius r on
+    the axis segment ±length/2 and the sphere of radius √(r² + (length/2)²);
+  - `<box size>` (full side lengths): the smaller of the capsule along the longest side, radius
+    the half-diagonal of the other two, and the circumscribed sphere;
+  - `<mesh filename scale>`: `enclosing_capsule` of its vertices (read with `trimesh`, the
+    optional extra `pip install 'armgrad[collision]'`). `package://pkg/rest` resolves through
+    `package_paths` ({pkg: folder}), `file://` and absolute paths as they are, relative ones
+    beside the URDF file.
+- MJCF geoms that collide (`contype` or `conaffinity` nonzero, `robots.mjcf.Geom.collides`):
+  sphere; capsule (radius, half-length or `fromto`) as it is; cylinder and box as above (MJCF
+  sizes are half-lengths); ellipsoid radii a ≥ b ≥ c: the capsule along a of radius b on ±(a − b)
+  (it encloses: the squared distance to the segment end is convex in x on [a − b, a] and ≤ b² at
+  both ends). Planes and height fields are not link geometry (skipped); mesh geoms are not read
+  yet (MuJoCo re-centres their vertices): their links are named in the warning below.
+
+A mesh that cannot be read (the file is missing, its package is unknown, trimesh is not
+installed) leaves its link without that shape: one `GeometryWarning` per call names every such
+link and why, so nothing is dropped silently.
+
+Shapes are `kinematics.collision.Sphere` and `Capsule` with coordinates in their LINK's frame
+(the link frames of `robots.load_robot` for the same file).
+
+Glossary: p points (N, 3); u the capsule's unit axis; t, ρ a point's axial and radial coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import numpy as np
+
+from kinematics.collision import Capsule, Sphere
+from kinematics.transforms import rpy_to_matrix
+
+__all__ = ["collision_model", "enclosing_capsule", "cylinder_shape", "box_shape", "GeometryWarning"]
+
+INSTALL_HINT = "pip install 'armgrad[collision]'"
+
+
+class GeometryWarning(UserWarning):
+    """Link geometry that could not be read (a mesh file or package missing, trimesh absent)."""
+
+
+# -- enclosing shapes ---------------------------------------------------------------------------
+
+def enclosing_capsule(points, radius_steps: int = 64):
+    """A capsule that contains every point, small by volume: (a (3,), b (3,), radius).
+
+    The axis is the points' principal direction; across it the capsule is centred on the
+    middle of the points' extent. For a radius r >= ρ_max (the largest distance from the axis),
+    a point at axial coordinate t and radius ρ lies inside the capsule on [t_a, t_b] exactly when
+    t_a <= t + √(r² − ρ²) and t_b >= t − √(r² − ρ²), so t_a = min(t + √(r² − ρ²)) and
+    t_b = max(t − √(r² − ρ²)) are the tightest ends (swapped when they cross: a longer segment
+    only encloses more). r is chosen among `radius_steps` values from ρ_max to ρ_max + the
+    points' half-length, by the capsule's volume π r² L + 4/3 π r³.
+
+    Args:
+        points: (N, 3), N >= 1, finite.
+
+    Returns:
+        (a, b, radius): the segment's ends (3,) and the radius, such that every point is within
+        radius of the segment (to rounding: the radius carries a 1e-12 relative margin).
+    """
+    p = np.asarray(points, dtype=float).reshape(-1, 3)
+    if len(p) == 0 or not np.all(np.isfinite(p)):
+        raise ValueError(f"enclosing_capsule: expected (N, 3) finite points with N >= 1, got shape {p.shape}")
+    mean = p.mean(axis=0)
+    _, _, vt = np.linalg.svd(p - mean, full_matrices=False)
+    u = vt[0]
+    e1 = vt[1] if len(vt) > 1 else _perpendicular(u)
+    e2 = np.cross(u, e1)
+    local = (p - mean) @ np.stack([u, e1, e2], axis=1)  # (N, 3): t, then two radial coordinates
+    middle = 0.5 * (local[:, 1:].min(axis=0) + local[:, 1:].max(axis=0))
+    center = mean + middle[0] * e1 + middle[1] * e2
+    t = local[:, 0]
+    rho = np.hypot(local[:, 1] - middle[0], local[:, 2] - middle[1])
+    rho_max, half_length = float(rho.max()), 0.5 * float(t.max() - t.min())
+    best = None
+    for r in np.linspace(rho_max, rho_max + half_length, radius_steps) if half_length > 0 else [rho_max]:
+        reach = np.sqrt(np.maximum(r * r - rho * rho, 0.0))
+        ta, tb = float(np.min(t + reach)), float(np.max(t - reach))
+        ta, tb = min(ta, tb), max(ta, tb)
+        volume = math.pi * r * r * (tb - ta) + 4.0 / 3.0 * math.pi * r ** 3
+        if best is None or volume < best[0]:
+            best = (volume, ta, tb, r)
+    _, ta, tb, r = best
+    r = r * (1.0 + 1e-12) + 1e-15 * (1.0 + float(np.abs(p).max()))  # rounding in the checks above
+    return center + ta * u, center + tb * u, r
+
+
+def _perpendicular(u):
+    """A unit vector perpendicular to the unit vector u."""
+    v = np.cross(u, [1.0, 0.0, 0.0] if abs(u[0]) < 0.9 else [0.0, 1.0, 0.0])
+    return v / np.linalg.norm(v)
+
+
+def _capsule_volume(radius, length):
+    return math.pi * radius * radius * length + 4.0 / 3.0 * math.pi * radius ** 3
+
+
+def cylinder_shape(pose, radius: float, half_length: float):
+    """The smaller enclosing shape of a cylinder along `pose`'s z axis: a capsule on the axis with
+    the cylinder's radius, or the circumscribed sphere (kinematics.collision shapes, pose's frame)."""
+    T = np.asarray(pose, dtype=float)
+    sphere = math.hypot(radius, half_length)
+    if 4.0 / 3.0 * math.pi * sphere ** 3 <= _capsule_volume(radius, 2.0 * half_length):
+        return Sphere(T[:3, 3], sphere)
+    axis = T[:3, 2] * half_length
+    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, radius)
+
+
+def box_shape(pose, half):
+    """The smaller enclosing shape of a box (half side lengths `half` (3,), frame `pose`): the
+    capsule along its longest side with the half-diagonal of the other two as radius, or the
+    circumscribed sphere."""
+    T, half = np.asarray(pose, dtype=float), np.asarray(half, dtype=float)
+    k = int(np.argmax(half))
+    others = np.delete(half, k)
+    radius, sphere = float(np.hypot(*others)), float(np.linalg.norm(half))
+    if 4.0 / 3.0 * math.pi * sphere ** 3 <= _capsule_volume(radius, 2.0 * half[k]):
+        return Sphere(T[:3, 3], sphere)
+    axis = T[:3, k] * half[k]
+    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, radius)
+
+
+def _ellipsoid_shape(pose, radii):
+    """Capsule along the largest radius a, of the middle radius b, on ±(a − b) (module docstring)."""
+    T, radii = np.asarray(pose, dtype=float), np.asarray(radii, dtype=float)
+    order = np.argsort(radii)[::-1]
+    a, b = radii[order[0]], radii[order[1]]
+    axis = T[:3, order[0]] * (a - b)
+    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, float(b))
+
+
+# -- descriptions ---------------------------------------------------------------------------------
+
+def collision_model(path_or_xml, package_paths=None) -> dict:
+    """The collision shapes of every link a description gives some: {link: (Sphere | Capsule, ...)}.
+
+    Args:
+        path_or_xml: a .urdf, .xacro or .xml (URDF or MJCF, by its root element) file, or URDF
+            or MJCF text.
+        package_paths: {package: folder} for URDF `package://package/...` mesh files (and a
+            xacro file's `$(find package)`).
+
+    Returns:
+        {link name: tuple of kinematics.collision shapes in that link's frame}, links in the
+        file's order; links without collision geometry are absent.
+
+    Warns:
+        GeometryWarning: meshes that could not be read, naming each link and why (one warning).
+
+    Raises:
+        URDFError, MJCFError: the description itself is malformed (as the loaders).
+        ValueError: an unknown kind of file, a bad `<geometry>` (naming file, link and line).
+    """
+    from .robot import description_kind, root_tag
+
+    text = isinstance(path_or_xml, str) and path_or_xml.lstrip().startswith("<") and not os.path.isfile(path_or_xml)
+    kind = ("mjcf" if root_tag(path_or_xml) == "mujoco" else "urdf") if text else description_kind(path_or_xml)
+    skipped = []
+    if kind == "xacro":  # expanded as robots.load_robot does; relative meshes sit beside the .xacro file
+        from .xacro import expand_xacro
+
+        folder = os.path.dirname(os.path.abspath(os.fspath(path_or_xml)))
+        model = _urdf_model(expand_xacro(path_or_xml, package_paths=package_paths), package_paths or {}, skipped,
+                            folder)
+    elif kind == "urdf":
+        model = _urdf_model(path_or_xml, package_paths or {}, skipped)
+    elif kind == "mjcf":
+        model = _mjcf_model(path_or_xml, skipped)
+    else:
+        raise ValueError(f"collision_model: {kind} descriptions carry no collision geometry; give a URDF, xacro or "
+                         "MJCF file")
+    if skipped:
+        warnings.warn(f"{'<string>' if text else os.fspath(path_or_xml)}: {len(skipped)} collision shape"
+                      f"{'s' if len(skipped) > 1 else ''} not read, so those links lack them: "
+                      + "; ".join(skipped[:8]) + (f"; ... ({len(skipped) - 8} more)" if len(skipped) > 8 else ""),
+                      GeometryWarning, stacklevel=2)
+    return model
+
+
+def _urdf_model(path_or_xml, package_paths, skipped, folder=None) -> dict:
+    """{link: shapes} of a URDF; relative mesh names are looked up in `folder` (default: the file's)."""
+    from .urdf import _parse
+
+    reader, robot, _, links, _, _, _ = _parse(path_or_xml)
+    if folder is None:
+        folder = os.path.dirname(os.path.abspath(reader.source)) if reader.source != "<string>" else os.getcwd()
+    model = {}
+    for link, element in links.items():
+        shapes = []
+        for collision in (c for c in element.children if c.tag == "collision"):
+            origin = collision.find("origin")
+            T = np.eye(4)
+            if origin is not None:
+                T = rpy_to_matrix(reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0]))
+                T[:3, 3] = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
+            geometry = collision.find("geometry")
+            shape = None if geometry is None or not geometry.children else geometry.children[0]
+            if shape is None:
+                raise reader.error(collision, f"link {link!r}: <collision> needs a <geometry> with one shape")
+            if shape.tag == "sphere":
+                shapes.append(Sphere(T[:3, 3], _positive(reader, shape, "radius")))
+            elif shape.tag == "cylinder":
+                shapes.append(cylinder_shape(T, _positive(reader, shape, "radius"),
+                                             0.5 * _positive(reader, shape, "length")))
+            elif shape.tag == "box":
+                size = reader.numbers(shape, "size", 3, None) if "size" in shape.attrs else None
+                if size is None or np.any(size <= 0):
+                    raise reader.error(shape, f"link {link!r}: <box> needs size with three positive lengths")
+                shapes.append(box_shape(T, 0.5 * size))
+            elif shape.tag == "mesh":
+                points = _mesh_points(reader, shape, folder, package_paths, link, skipped)
+                if points is not None:
+                    a, b, r = enclosing_capsule(points @ T[:3, :3].T + T[:3, 3])
+                    shapes.append(Capsule(a, b, r))
+            else:
+                raise reader.error(shape, f"link {link!r}: unknown collision geometry <{shape.tag}>; "
+                                          "expected sphere, cylinder, box or mesh")
+        if shapes:
+            model[link] = tuple(shapes)
+    return model
+
+
+def _positive(reader, element, key) -> float:
+    value = float(reader.numbers(element, key, 1, [math.nan])[0]) if key in element.attrs else math.nan
+    if not value > 0:
+        raise reader.error(element, f"<{element.tag}> needs a positive {key}")
+    return value
+
+
+def _mesh_points(reader, element, folder, package_paths, link, skipped):
+    """(N, 3) scaled vertices of a URDF mesh in its collision frame, or None (recorded in `skipped`)."""
+    filename = reader.attr(element, "filename")
+    scale = reader.numbers(element, "scale", 3, [1.0, 1.0, 1.0])
+    if filename.startswith("package://"):
+        package, _, rest = filename[len("package://"):].partition("/")
+        if package not in package_paths:
+            skipped.append(f"{link}: package {package!r} of {filename} is not in package_paths (line {element.line})")
+            return None
+        path = os.path.join(package_paths[package], rest)
+    elif filename.startswith("file://"):
+        path = filename[len("file://"):]
+    else:
+        path = filename if os.path.isabs(filename) else os.path.join(folder, filename)
+    if not os.path.isfile(path):
+        skipped.append(f"{link}: mesh file {path} not found (line {element.line})")
+        return None
+    try:
+        import trimesh
+    except ImportError:
+        skipped.append(f"{link}: reading meshes needs trimesh ({INSTALL_HINT})")
+        return None
+    try:
+        mesh = trimesh.load(path, force="mesh")
+        points = np.asarray(mesh.vertices, dtype=float)
+    except Exception as err:  # trimesh raises many kinds for unreadable files; the link is named, not hidden
+        skipped.append(f"{link}: cannot read mesh {path}: {type(err).__name__}: {err}")
+        return None
+    if points.size == 0:
+        skipped.append(f"{link}: mesh {path} has no vertices")
+        return None
+    return points * scale
+
+
+def _mjcf_model(path_or_xml, skipped) -> dict:
+    from .mjcf import read_mjcf
+
+    model = {}
+    for geom in read_mjcf(path_or_xml).geoms:
+        if not geom.collides or geom.type in ("plane", "hfield", "sdf"):
+            continue
+        size = np.array(geom.size, dtype=float)
+        if geom.type == "mesh":
+            skipped.append(f"{geom.link}: mesh geom {geom.name or geom.mesh!r} (MJCF meshes are not read yet)")
+            continue
+        half = None if geom.fromto is None else 0.5 * float(np.linalg.norm(np.subtract(geom.fromto[3:],
+                                                                                        geom.fromto[:3])))
+        if geom.type == "sphere":
+            shape = Sphere(geom.pose[:3, 3], float(size[0]))
+        elif geom.type == "capsule":
+            h = half if half is not None else float(size[1])
+            axis = geom.pose[:3, 2] * h
+            shape = Capsule(geom.pose[:3, 3] - axis, geom.pose[:3, 3] + axis, float(size[0]))
+        elif geom.type == "cylinder":
+            shape = cylinder_shape(geom.pose, float(size[0]), half if half is not None else float(size[1]))
+        elif geom.type == "box":  # with fromto: size holds the two half-widths, fromto the length
+            shape = box_shape(geom.pose, size if half is None else [size[0], size[1], half])
+        else:  # ellipsoid
+            shape = _ellipsoid_shape(geom.pose, size if half is None else [size[0], size[1], half])
+        model.setdefault(geom.link, []).append(shape)
+    return {link: tuple(shapes) for link, shapes in model.items()}

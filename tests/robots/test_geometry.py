@@ -1,0 +1,246 @@
+"""robots.geometry: every collision shape ENCLOSES what the description says.
+
+The oracle is geometry by hand: points sampled densely on each described shape's surface (and a
+mesh's own vertices, read by trimesh) must all lie within the fitted shape, by a point–segment
+distance written here in numpy. A fit that is too loose is caught by volume bounds.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import robots
+from kinematics.collision import Capsule, Sphere
+from kinematics.transforms import rot_x, rot_z, translation
+from robots.geometry import GeometryWarning, box_shape, collision_model, cylinder_shape, enclosing_capsule
+
+RNG = np.random.default_rng(0)
+
+
+def outside(shape, points):
+    """How far each point lies outside the shape (<= 0 inside), by hand."""
+    p = np.asarray(points, dtype=float)
+    if isinstance(shape, Sphere):
+        return np.linalg.norm(p - shape.center, axis=-1) - shape.radius
+    d = shape.b - shape.a
+    t = np.clip((p - shape.a) @ d / max(d @ d, 1e-300), 0.0, 1.0)
+    return np.linalg.norm(p - (shape.a + t[:, None] * d), axis=-1) - shape.radius
+
+
+def volume(shape):
+    r = shape.radius
+    length = 0.0 if isinstance(shape, Sphere) else float(np.linalg.norm(shape.b - shape.a))
+    return math.pi * r * r * length + 4 / 3 * math.pi * r ** 3
+
+
+def cylinder_surface(radius, half_length, n=4000):
+    phi, z = RNG.uniform(0, 2 * np.pi, n), RNG.uniform(-half_length, half_length, n)
+    rim = np.c_[radius * np.cos(phi), radius * np.sin(phi), z]
+    r = radius * np.sqrt(RNG.uniform(0, 1, n))
+    caps = np.c_[r * np.cos(phi), r * np.sin(phi), np.where(RNG.uniform(size=n) < 0.5, -half_length, half_length)]
+    return np.vstack([rim, caps])
+
+
+def box_surface(half, n=4000):
+    p = RNG.uniform(-1, 1, (n, 3))
+    face = RNG.integers(0, 3, n)
+    p[np.arange(n), face] = np.sign(p[np.arange(n), face])
+    corners = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1])).T.reshape(-1, 3)
+    return np.vstack([p, corners]) * half
+
+
+def apply(T, points):
+    return points @ T[:3, :3].T + T[:3, 3]
+
+
+POSE = translation([0.1, -0.2, 0.3]) @ rot_x(0.4) @ rot_z(1.1)
+
+
+@pytest.mark.parametrize("points", [
+    RNG.normal(size=(500, 3)) * [0.3, 0.05, 0.02],  # elongated
+    RNG.normal(size=(500, 3)),  # round
+    RNG.normal(size=(1, 3)),  # one point
+    RNG.normal(size=(2, 3)),
+    np.outer(np.linspace(-1, 1, 20), [1.0, 2.0, -0.5]),  # collinear
+    np.c_[RNG.uniform(-1, 1, (200, 2)), np.zeros(200)],  # flat
+    np.full((5, 3), 7.0),  # coincident
+])
+def test_enclosing_capsule_contains_every_point(points):
+    a, b, r = enclosing_capsule(points)
+    assert outside(Capsule(a, b, r), points).max() <= 0
+    hull_radius = np.linalg.norm(points - points.mean(axis=0), axis=1).max()
+    assert volume(Capsule(a, b, r)) <= 4 / 3 * math.pi * hull_radius ** 3 * (1 + 1e-9) + 1e-30  # never worse
+
+
+def test_enclosing_capsule_of_a_long_cylinders_points_is_nearly_that_cylinder():
+    points = cylinder_surface(0.05, 0.4)
+    a, b, r = enclosing_capsule(points)
+    assert outside(Capsule(a, b, r), points).max() <= 0
+    # the capsule of radius 0.05 on the exact axis encloses it with volume cylinder · (1 + 4r / 3L) =
+    # 1.083×; the fit's axis and centre come from samples (here 1.10×)
+    assert volume(Capsule(a, b, r)) <= 1.15 * math.pi * 0.05 ** 2 * 0.8
+
+
+@pytest.mark.parametrize("radius, half_length, kind", [(0.05, 0.4, Capsule), (0.3, 0.01, Sphere), (0.1, 0.1, Capsule)])
+def test_cylinder_shape_encloses_the_cylinder(radius, half_length, kind):
+    shape = cylinder_shape(POSE, radius, half_length)
+    assert isinstance(shape, kind)
+    assert outside(shape, apply(POSE, cylinder_surface(radius, half_length))).max() <= 1e-15
+
+
+@pytest.mark.parametrize("half, kind", [([0.3, 0.05, 0.04], Capsule), ([0.1, 0.1, 0.1], Sphere),
+                                        ([0.02, 0.2, 0.03], Capsule)])
+def test_box_shape_encloses_the_box(half, kind):
+    shape = box_shape(POSE, np.array(half))
+    assert isinstance(shape, kind)
+    assert outside(shape, apply(POSE, box_surface(np.array(half)))).max() <= 1e-15
+
+
+STL = """solid tetra
+facet normal 0 0 1
+outer loop
+vertex 0 0 0
+vertex 0.2 0 0
+vertex 0 0.1 0
+endloop
+endfacet
+facet normal 0 1 0
+outer loop
+vertex 0 0 0
+vertex 0 0 0.3
+vertex 0.2 0 0
+endloop
+endfacet
+endsolid tetra
+"""
+
+
+def urdf(mesh_file="meshes/tetra.stl"):
+    return f"""<robot name="shapes">
+  <link name="base"><collision><origin xyz="0 0 0.1" rpy="0.3 0 0"/><geometry><box size="0.2 0.1 0.4"/></geometry>
+    </collision></link>
+  <link name="arm">
+    <collision><geometry><sphere radius="0.05"/></geometry></collision>
+    <collision><origin xyz="0.2 0 0" rpy="0 1.5707963 0"/><geometry><cylinder radius="0.03" length="0.4"/></geometry>
+    </collision>
+    <collision><origin xyz="0.1 0.2 0"/><geometry><mesh filename="{mesh_file}" scale="1 2 1"/></geometry></collision>
+  </link>
+  <link name="bare"/>
+  <joint name="j" type="continuous"><parent link="base"/><child link="arm"/><axis xyz="0 0 1"/></joint>
+  <joint name="k" type="fixed"><parent link="arm"/><child link="bare"/></joint>
+</robot>"""
+
+
+def tetra_points():
+    return np.array([[0, 0, 0], [0.2, 0, 0], [0, 0.1, 0], [0, 0, 0.3]]) * [1, 2, 1] + [0.1, 0.2, 0]
+
+
+def test_urdf_collision_shapes_enclose_each_described_shape(tmp_path):
+    pytest.importorskip("trimesh", reason="trimesh (the [collision] extra, in [test]) reads the mesh")
+    (tmp_path / "meshes").mkdir()
+    (tmp_path / "meshes" / "tetra.stl").write_text(STL)
+    path = tmp_path / "shapes.urdf"
+    path.write_text(urdf())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = collision_model(path)
+    assert list(model) == ["base", "arm"] and len(model["arm"]) == 3  # "bare" has none
+    box_pose = translation([0, 0, 0.1]) @ rot_x(0.3)
+    assert outside(model["base"][0], apply(box_pose, box_surface(np.array([0.1, 0.05, 0.2])))).max() <= 1e-15
+    sphere, cylinder, mesh = model["arm"]
+    assert isinstance(sphere, Sphere) and sphere.radius == 0.05 and not sphere.center.any()
+    cylinder_pose = translation([0.2, 0, 0]) @ np.array([[0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0], [0, 0, 0, 1.0]])
+    assert outside(cylinder, apply(cylinder_pose, cylinder_surface(0.03, 0.2))).max() <= 1e-6  # rpy 1.5707963
+    assert outside(mesh, tetra_points()).max() <= 0 and mesh.radius < 0.2
+    # package:// through package_paths, as the xacro loader resolves packages
+    path.write_text(urdf("package://my_pkg/meshes/tetra.stl"))
+    again = collision_model(path, package_paths={"my_pkg": tmp_path})["arm"][2]
+    np.testing.assert_array_equal(np.r_[again.a, again.b, again.radius], np.r_[mesh.a, mesh.b, mesh.radius])
+
+
+@pytest.mark.parametrize("mesh_file, reason", [
+    ("package://nowhere/tetra.stl", "package 'nowhere' of package://nowhere/tetra.stl is not in package_paths"),
+    ("missing.stl", "missing.stl not found"),
+])
+def test_unreadable_meshes_warn_once_naming_the_link(tmp_path, mesh_file, reason):
+    path = tmp_path / "shapes.urdf"
+    path.write_text(urdf(mesh_file))
+    with pytest.warns(GeometryWarning) as record:
+        model = collision_model(path)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert "1 collision shape not read, so those links lack them: arm: " in str(record[0].message)
+    assert reason in str(record[0].message)
+    assert len(model["arm"]) == 2  # the sphere and the cylinder are kept
+
+
+@pytest.mark.parametrize("geometry, message", [
+    ("<geometry/>", "<collision> needs a <geometry> with one shape"),
+    ('<geometry><cone radius="1"/></geometry>', "unknown collision geometry <cone>"),
+    ('<geometry><sphere radius="-1"/></geometry>', "<sphere> needs a positive radius"),
+    ('<geometry><cylinder radius="1"/></geometry>', "<cylinder> needs a positive length"),
+    ('<geometry><box size="1 0 1"/></geometry>', "<box> needs size with three positive lengths"),
+    ('<geometry><box size="1 1"/></geometry>', "expected 3 numbers, got 2"),
+])
+def test_bad_collision_geometry_names_link_and_line(geometry, message):
+    text = f'<robot name="r">\n<link name="a">\n<collision>{geometry}</collision></link></robot>'
+    with pytest.raises(robots.URDFError, match=message) as err:
+        collision_model(text)
+    assert err.value.line == 3
+
+
+def test_the_panda_meshes_are_enclosed_link_by_link():
+    trimesh = pytest.importorskip("trimesh", reason="trimesh (the [collision] extra, in [test]) reads the meshes")
+    data = robots.example_robot_data()
+    if data is None:
+        pytest.skip("example-robot-data is not installed (pip install example-robot-data, in the [test] extra)")
+    folder = data / "panda_description"
+    model = collision_model(folder / "urdf" / "panda.urdf", package_paths={"example-robot-data": data.parent})
+    assert list(model)[:9] == [f"panda_link{k}" for k in range(8)] + ["panda_hand"]
+    for k in range(8):
+        vertices = trimesh.load(folder / "meshes" / "collision" / f"link{k}.stl", force="mesh").vertices
+        (capsule,) = model[f"panda_link{k}"]
+        assert outside(capsule, vertices).max() <= 0, k  # the link meshes have no <origin>
+        assert 0.04 < capsule.radius < 0.13  # a Panda link is 8–20 cm across
+
+
+MJCF = """<mujoco><default><default class="visual"><geom contype="0" conaffinity="0"/></default></default>
+<asset><mesh name="blob" vertex="0 0 0 1 0 0 0 1 0 0 0 1"/></asset>
+<worldbody><geom type="plane" size="1 1 0.1"/>
+<body name="a" pos="0.1 0 0.2" euler="10 20 30"><joint name="j"/>
+  <geom name="ball" size="0.05" pos="0.1 0 0"/>
+  <geom name="pill" type="capsule" fromto="0 0 0 0.3 0.1 -0.2" size="0.02"/>
+  <geom name="can" type="cylinder" size="0.03 0.2" pos="0 0.1 0" axisangle="1 0 0 40"/>
+  <geom name="brick" type="box" size="0.1 0.02 0.03"/>
+  <geom name="egg" type="ellipsoid" size="0.05 0.2 0.1" pos="0 0 0.3"/>
+  <geom name="ghost" class="visual" size="1"/>
+  <geom name="blob" type="mesh" mesh="blob"/>
+</body></worldbody></mujoco>"""
+
+
+def test_mjcf_geoms_that_collide_become_enclosing_shapes():
+    records = {g.name: g for g in robots.mjcf.read_mjcf(MJCF).geoms}
+    with pytest.warns(GeometryWarning, match=r"a: mesh geom 'blob' \(MJCF meshes are not read yet\)"):
+        model = collision_model(MJCF)
+    assert list(model) == ["a"]  # the plane is not link geometry
+    ball, pill, can, brick, egg = model["a"]  # the visual geom (contype = conaffinity = 0) is not there
+    assert isinstance(ball, Sphere) and ball.radius == 0.05
+    np.testing.assert_allclose(ball.center, records["ball"].pose[:3, 3], atol=1e-15)
+    np.testing.assert_allclose(sorted([tuple(pill.a), tuple(pill.b)]), [(0, 0, 0), (0.3, 0.1, -0.2)], atol=1e-15)
+    assert pill.radius == 0.02
+    assert outside(can, apply(records["can"].pose, cylinder_surface(0.03, 0.2))).max() <= 1e-15
+    assert outside(brick, apply(records["brick"].pose, box_surface(np.array([0.1, 0.02, 0.03])))).max() <= 1e-15
+    u = RNG.normal(size=(4000, 3))
+    surface = u / np.linalg.norm(u, axis=1, keepdims=True) * [0.05, 0.2, 0.1]
+    assert outside(egg, apply(records["egg"].pose, surface)).max() <= 1e-15
+
+
+def test_xacro_descriptions_are_expanded_first(tmp_path):
+    pytest.importorskip("xacro", reason="the xacro package (the [xacro] extra, in [test]) expands the file")
+    path = tmp_path / "arm.urdf.xacro"
+    path.write_text("""<robot name="arm" xmlns:xacro="http://www.ros.org/wiki/xacro">
+  <xacro:property name="r" value="0.04"/>
+  <link name="a"><collision><geometry><sphere radius="${2 * r}"/></geometry></collision></link></robot>""")
+    (sphere,) = collision_model(path)["a"]
+    assert isinstance(sphere, Sphere) and sphere.radius == 0.08

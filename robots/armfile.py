@@ -81,12 +81,13 @@ class ArmFileError(ValueError):
 class _Reader:
     """Typed access to the parsed TOML with errors that name the key."""
 
-    def __init__(self, path, degrees):
+    def __init__(self, path, degrees, error=None):
         self.path = path
         self.angle = math.pi / 180.0 if degrees else 1.0  # factor taking the file's angles to radians
+        self.error_class = error or ArmFileError  # scene files (robots.scene) share this reader
 
     def error(self, key, message):
-        return ArmFileError(self.path, key, message)
+        return self.error_class(self.path, key, message)
 
     def keys(self, table, allowed, key):
         """Refuse keys outside `allowed` in a table found at `key`."""

@@ -42,7 +42,7 @@ import numpy as np
 from kinematics.collision import Capsule, Sphere
 from kinematics.transforms import rpy_to_matrix
 
-__all__ = ["collision_model", "enclosing_capsule", "cylinder_shape", "box_shape", "GeometryWarning"]
+__all__ = ["collision_model", "builtin_model", "enclosing_capsule", "cylinder_shape", "box_shape", "GeometryWarning"]
 
 INSTALL_HINT = "pip install 'armgrad[collision]'"
 
@@ -148,8 +148,8 @@ def collision_model(path_or_xml, package_paths=None) -> dict:
     """The collision shapes of every link a description gives some: {link: (Sphere | Capsule, ...)}.
 
     Args:
-        path_or_xml: a .urdf, .xacro or .xml (URDF or MJCF, by its root element) file, or URDF
-            or MJCF text.
+        path_or_xml: a built-in arm's name (its stored model, `builtin_model`), a .urdf, .xacro
+            or .xml (URDF or MJCF, by its root element) file, or URDF or MJCF text.
         package_paths: {package: folder} for URDF `package://package/...` mesh files (and a
             xacro file's `$(find package)`).
 
@@ -164,8 +164,11 @@ def collision_model(path_or_xml, package_paths=None) -> dict:
         URDFError, MJCFError: the description itself is malformed (as the loaders).
         ValueError: an unknown kind of file, a bad `<geometry>` (naming file, link and line).
     """
+    from .catalog import available
     from .robot import description_kind, root_tag
 
+    if isinstance(path_or_xml, str) and path_or_xml in available():
+        return builtin_model(path_or_xml)
     text = isinstance(path_or_xml, str) and path_or_xml.lstrip().startswith("<") and not os.path.isfile(path_or_xml)
     kind = ("mjcf" if root_tag(path_or_xml) == "mujoco" else "urdf") if text else description_kind(path_or_xml)
     skipped = []
@@ -301,3 +304,96 @@ def _mjcf_model(path_or_xml, skipped) -> dict:
             shape = _ellipsoid_shape(geom.pose, size if half is None else [size[0], size[1], half])
         model.setdefault(geom.link, []).append(shape)
     return {link: tuple(shapes) for link, shapes in model.items()}
+
+
+# -- built-in arms ------------------------------------------------------------------------------
+
+BUILTIN_SOURCES = {
+    # built-in name: (URDF under example-robot-data's robots/ folder, URDF links whose geometry to keep)
+    "panda": ("panda_description/urdf/panda.urdf", [f"panda_link{k}" for k in range(8)]),
+    "panda_hand": ("panda_description/urdf/panda.urdf", [f"panda_link{k}" for k in range(8)] + ["panda_hand"]),
+}
+"""Where the built-in models come from: example-robot-data's collision meshes, fitted by
+`enclosing_capsule` (`write_builtin_models` refits them into robots/data/collision.json).
+The Panda's fingers move with their own joint, which the built-in chains do not have: they are not
+in the model (the hand's capsule encloses the hand, not the open fingers)."""
+
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "collision.json")
+
+
+def builtin_model(name: str) -> dict:
+    """The stored collision model of a built-in arm: {frame of `Robot.from_chain(robots.get(name))`:
+    (Capsule, ...)}, shapes in those frames (`BUILTIN_SOURCES` says where they come from).
+
+    Raises:
+        ValueError: an arm without a stored model (the message lists those with one).
+    """
+    import json
+
+    with open(_DATA, encoding="utf-8") as f:
+        stored = json.load(f)
+    if name not in stored:
+        raise ValueError(f"no built-in collision model for {name!r}; built-in models: {', '.join(stored)} "
+                         "(for other arms: robots.collision_model(their URDF or MJCF file))")
+    return {frame: tuple(Capsule(a, b, r) for a, b, r in shapes) for frame, shapes in stored[name].items()}
+
+
+def fit_builtin(name: str, data_folder) -> dict:
+    """Fit `name`'s model anew from example-robot-data's meshes (`BUILTIN_SOURCES`), in the frames of
+    the built-in chain's tree: {frame: [(a, b, radius), ...]} as lists (JSON-ready).
+
+    A URDF link's geometry belongs to the body of its nearest movable joint above it (fixed joints
+    carry a link along), and that body's frame in the built-in tree is the frame after the same
+    joint (the root for none); the constant offset between the two frames is measured by FK of
+    both models and checked to be constant over random q (to 1e-12), so a mismatched model fails.
+    """
+    import kinematics as kin
+
+    from .catalog import get
+    from .urdf import load_robot_urdf
+
+    relative, keep = BUILTIN_SOURCES[name]
+    path = os.path.join(os.fspath(data_folder), relative)
+    urdf = load_robot_urdf(path)
+    tree = kin.Robot.from_chain(get(name))
+    model = collision_model(path, package_paths={"example-robot-data": os.path.dirname(os.fspath(data_folder))})
+    q = np.random.default_rng(0).uniform(np.maximum(tree.lower, -3), np.minimum(tree.upper, 3), (5, tree.n))
+    q_urdf = np.zeros((5, urdf.n))
+    q_urdf[:, [urdf.index[j] for j in tree.joint_names]] = q
+    fitted = {}
+    for link in keep:
+        body, joint = link, None  # the movable joint whose child body carries `link`
+        while body != urdf.root and urdf.parent_joint[body].motion is None:
+            body = urdf.parent_joint[body].parent
+        if body != urdf.root:
+            joint = urdf.parent_joint[body].name
+        frame = "base" if joint is None else joint
+        A = kin.frame_poses(urdf, q_urdf, [link])[:, 0]
+        B = kin.frame_poses(tree, q, [frame])[:, 0]
+        C = np.linalg.inv(B) @ A  # the link's frame in the built-in frame: constant on one body
+        if np.abs(C - C[0]).max() > 1e-12:
+            raise ValueError(f"{name}: URDF link {link!r} does not ride on built-in frame {frame!r}")
+        for shape in model.get(link, ()):
+            a, b = (C[0, :3, :3] @ p + C[0, :3, 3] for p in (shape.a, shape.b))
+            fitted.setdefault(frame, []).append([a.tolist(), b.tolist(), float(shape.radius)])
+    return fitted
+
+
+def write_builtin_models(data_folder=None) -> str:
+    """Refit every built-in model (`fit_builtin`) into robots/data/collision.json; returns a summary.
+
+    Run after a change to the fitting or to `BUILTIN_SOURCES`:
+    `python -c "import robots.geometry as g; print(g.write_builtin_models())"`.
+    """
+    import json
+
+    from .robot import example_robot_data
+
+    folder = data_folder or example_robot_data()
+    if folder is None:
+        raise FileNotFoundError("robots.geometry: example-robot-data is not installed (pip install example-robot-data)")
+    models = {name: fit_builtin(name, folder) for name in BUILTIN_SOURCES}
+    with open(_DATA, "w", encoding="utf-8") as f:
+        json.dump(models, f, indent=1)
+        f.write("\n")
+    return f"wrote {_DATA}: " + ", ".join(f"{n} ({sum(map(len, m.values()))} capsules)" for n, m in models.items())

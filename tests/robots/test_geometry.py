@@ -244,3 +244,54 @@ def test_xacro_descriptions_are_expanded_first(tmp_path):
   <link name="a"><collision><geometry><sphere radius="${2 * r}"/></geometry></collision></link></robot>""")
     (sphere,) = collision_model(path)["a"]
     assert isinstance(sphere, Sphere) and sphere.radius == 0.08
+
+
+# -- the built-in arms' stored models --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["panda", "panda_hand"])
+def test_builtin_models_enclose_the_meshes_they_come_from_at_every_q(name):
+    trimesh = pytest.importorskip("trimesh", reason="trimesh (the [collision] extra, in [test]) reads the meshes")
+    data = robots.example_robot_data()
+    if data is None:
+        pytest.skip("example-robot-data is not installed (pip install example-robot-data, in the [test] extra)")
+    import kinematics as kin
+    from robots.geometry import BUILTIN_SOURCES, builtin_model, fit_builtin
+
+    stored = builtin_model(name)
+    assert collision_model(name).keys() == stored.keys()
+    fresh = fit_builtin(name, data)  # the stored numbers are today's fit (refit: write_builtin_models)
+    assert stored.keys() == fresh.keys()
+    for frame, shapes in stored.items():
+        np.testing.assert_allclose([np.r_[s.a, s.b, s.radius] for s in shapes],
+                                   [np.r_[a, b, r] for a, b, r in fresh[frame]], rtol=0, atol=1e-12)
+    # the oracle: each mesh's vertices placed by the URDF's FK lie inside the stored capsules placed
+    # by the built-in's FK, at random q (the model's frames and offsets, not just its sizes)
+    relative, keep = BUILTIN_SOURCES[name]
+    urdf = robots.load_robot(data / relative)
+    tree = kin.Robot.from_chain(robots.get(name))
+    q = np.random.default_rng(5).uniform(tree.lower, tree.upper, (4, tree.n))
+    q_urdf = np.zeros((4, urdf.n))
+    q_urdf[:, :7] = q
+    meshes = {"panda_hand": "hand"} | {f"panda_link{k}": f"link{k}" for k in range(8)}
+    frames = list(stored)
+    capsules = [(frame, s) for frame in frames for s in stored[frame]]
+    assert len(capsules) == len(keep)
+    for link in keep:
+        vertices = trimesh.load(data / "panda_description/meshes/collision" / f"{meshes[link]}.stl",
+                                force="mesh").vertices
+        for k in range(len(q)):
+            world = apply(kin.frame_poses(urdf, q_urdf[k], [link])[0], vertices)
+            inside = []
+            for frame, shape in capsules:
+                T = kin.frame_poses(tree, q[k], [frame])[0]
+                placed = Capsule(apply(T, shape.a[None])[0], apply(T, shape.b[None])[0], shape.radius)
+                inside.append(outside(placed, world).max() <= 1e-12)
+            assert any(inside), (link, k)  # one capsule holds the whole link
+
+
+def test_arms_without_a_stored_model_say_which_have_one():
+    from robots.geometry import builtin_model
+
+    with pytest.raises(ValueError, match="no built-in collision model for 'puma560'; built-in models: panda, "
+                                         "panda_hand"):
+        builtin_model("puma560")

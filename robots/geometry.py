@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 
 from kinematics.collision import Capsule, Sphere
-from kinematics.transforms import rpy_to_matrix
+from kinematics.transforms import rot_z, rpy_to_matrix
 
 __all__ = ["collision_model", "builtin_model", "enclosing_capsule", "cylinder_shape", "box_shape", "GeometryWarning"]
 
@@ -308,10 +308,15 @@ def _mjcf_model(path_or_xml, skipped) -> dict:
 
 # -- built-in arms ------------------------------------------------------------------------------
 
+_UR_LINKS = ["base_link", "shoulder_link", "upper_arm_link", "forearm_link", "wrist_1_link", "wrist_2_link",
+             "wrist_3_link"]
 BUILTIN_SOURCES = {
-    # built-in name: (URDF under example-robot-data's robots/ folder, URDF links whose geometry to keep)
-    "panda": ("panda_description/urdf/panda.urdf", [f"panda_link{k}" for k in range(8)]),
-    "panda_hand": ("panda_description/urdf/panda.urdf", [f"panda_link{k}" for k in range(8)] + ["panda_hand"]),
+    # built-in name: (URDF under example-robot-data's robots/ folder, URDF links whose geometry to keep,
+    #                 rotation about z taking the built-in's base frame to the URDF's root frame)
+    "panda": ("panda_description/urdf/panda.urdf", [f"panda_link{k}" for k in range(8)], 0.0),
+    "panda_hand": ("panda_description/urdf/panda.urdf", [f"panda_link{k}" for k in range(8)] + ["panda_hand"], 0.0),
+    # ur_description's base_link is UR's DH base turned by π about z (its tool0 = Rz(π) · DH flange)
+    "ur5": ("ur_description/urdf/ur5_robot.urdf", _UR_LINKS, math.pi),
 }
 """Where the built-in models come from: example-robot-data's collision meshes, fitted by
 `enclosing_capsule` (`write_builtin_models` refits them into robots/data/collision.json).
@@ -345,14 +350,15 @@ def fit_builtin(name: str, data_folder) -> dict:
     A URDF link's geometry belongs to the body of its nearest movable joint above it (fixed joints
     carry a link along), and that body's frame in the built-in tree is the frame after the same
     joint (the root for none); the constant offset between the two frames is measured by FK of
-    both models and checked to be constant over random q (to 1e-12), so a mismatched model fails.
+    both models and checked to be constant over random q (to 1e-9: a URDF's rounded numbers drift
+    by 1.5e-11, which the radius absorbs), so a mismatched model fails.
     """
     import kinematics as kin
 
     from .catalog import get
     from .urdf import load_robot_urdf
 
-    relative, keep = BUILTIN_SOURCES[name]
+    relative, keep, turn = BUILTIN_SOURCES[name]
     path = os.path.join(os.fspath(data_folder), relative)
     urdf = load_robot_urdf(path)
     tree = kin.Robot.from_chain(get(name))
@@ -369,13 +375,16 @@ def fit_builtin(name: str, data_folder) -> dict:
             joint = urdf.parent_joint[body].name
         frame = "base" if joint is None else joint
         A = kin.frame_poses(urdf, q_urdf, [link])[:, 0]
-        B = kin.frame_poses(tree, q, [frame])[:, 0]
+        B = rot_z(turn) @ kin.frame_poses(tree, q, [frame])[:, 0]  # both in the URDF's root frame
         C = np.linalg.inv(B) @ A  # the link's frame in the built-in frame: constant on one body
-        if np.abs(C - C[0]).max() > 1e-12:
+        drift = float(np.abs(C - C[0]).max())  # the URDF's rounded numbers: 1.5e-11 for ur5's wrist
+        if drift > 1e-9:
             raise ValueError(f"{name}: URDF link {link!r} does not ride on built-in frame {frame!r}")
         for shape in model.get(link, ()):
             a, b = (C[0, :3, :3] @ p + C[0, :3, 3] for p in (shape.a, shape.b))
-            fitted.setdefault(frame, []).append([a.tolist(), b.tolist(), float(shape.radius)])
+            # the drift moves a vertex by at most drift · (1 + |x|): the radius takes it, so it still encloses
+            radius = float(shape.radius) + 3 * drift * (1.0 + max(np.abs(a).max(), np.abs(b).max()) + shape.radius)
+            fitted.setdefault(frame, []).append([a.tolist(), b.tolist(), radius])
     return fitted
 
 

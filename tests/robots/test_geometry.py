@@ -248,7 +248,17 @@ def test_xacro_descriptions_are_expanded_first(tmp_path):
 
 # -- the built-in arms' stored models --------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["panda", "panda_hand"])
+MESHES = {  # built-in: {URDF link: its collision mesh under example-robot-data's robots/ folder}
+    "panda": {f"panda_link{k}": f"panda_description/meshes/collision/link{k}.stl" for k in range(8)},
+    "ur5": {link: f"ur_description/meshes/ur5/collision/{mesh}.stl" for link, mesh in [
+        ("base_link", "base"), ("shoulder_link", "shoulder"), ("upper_arm_link", "upperarm"),
+        ("forearm_link", "forearm"), ("wrist_1_link", "wrist1"), ("wrist_2_link", "wrist2"),
+        ("wrist_3_link", "wrist3")]},
+}
+MESHES["panda_hand"] = MESHES["panda"] | {"panda_hand": "panda_description/meshes/collision/hand.stl"}
+
+
+@pytest.mark.parametrize("name", ["panda", "panda_hand", "ur5"])
 def test_builtin_models_enclose_the_meshes_they_come_from_at_every_q(name):
     trimesh = pytest.importorskip("trimesh", reason="trimesh (the [collision] extra, in [test]) reads the meshes")
     data = robots.example_robot_data()
@@ -266,24 +276,23 @@ def test_builtin_models_enclose_the_meshes_they_come_from_at_every_q(name):
                                    [np.r_[a, b, r] for a, b, r in fresh[frame]], rtol=0, atol=1e-12)
     # the oracle: each mesh's vertices placed by the URDF's FK lie inside the stored capsules placed
     # by the built-in's FK, at random q (the model's frames and offsets, not just its sizes)
-    relative, keep = BUILTIN_SOURCES[name]
+    relative, keep, _ = BUILTIN_SOURCES[name]
     urdf = robots.load_robot(data / relative)
     tree = kin.Robot.from_chain(robots.get(name))
     q = np.random.default_rng(5).uniform(tree.lower, tree.upper, (4, tree.n))
     q_urdf = np.zeros((4, urdf.n))
-    q_urdf[:, :7] = q
-    meshes = {"panda_hand": "hand"} | {f"panda_link{k}": f"link{k}" for k in range(8)}
+    q_urdf[:, [urdf.index[j] for j in tree.joint_names]] = q
+    turn = rot_z(BUILTIN_SOURCES[name][2])  # the built-in's world in the URDF's
     frames = list(stored)
     capsules = [(frame, s) for frame in frames for s in stored[frame]]
     assert len(capsules) == len(keep)
     for link in keep:
-        vertices = trimesh.load(data / "panda_description/meshes/collision" / f"{meshes[link]}.stl",
-                                force="mesh").vertices
+        vertices = trimesh.load(data / MESHES[name][link], force="mesh").vertices
         for k in range(len(q)):
             world = apply(kin.frame_poses(urdf, q_urdf[k], [link])[0], vertices)
             inside = []
             for frame, shape in capsules:
-                T = kin.frame_poses(tree, q[k], [frame])[0]
+                T = turn @ kin.frame_poses(tree, q[k], [frame])[0]
                 placed = Capsule(apply(T, shape.a[None])[0], apply(T, shape.b[None])[0], shape.radius)
                 inside.append(outside(placed, world).max() <= 1e-12)
             assert any(inside), (link, k)  # one capsule holds the whole link
@@ -293,5 +302,5 @@ def test_arms_without_a_stored_model_say_which_have_one():
     from robots.geometry import builtin_model
 
     with pytest.raises(ValueError, match="no built-in collision model for 'puma560'; built-in models: panda, "
-                                         "panda_hand"):
+                                         "panda_hand, ur5"):
         builtin_model("puma560")

@@ -78,6 +78,25 @@ class ArmFileError(ValueError):
         super().__init__(f"{path}: {message}" if key is None else f"{path}: key {key!r}: {message}")
 
 
+def read_toml(path, caller: str, what: str, error) -> tuple:
+    """(path, parsed TOML, a _Reader raising `error`) for a TOML description file; every failure is
+    one line: `error` for bad TOML, FileNotFoundError naming `what` for an unreadable file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{caller}: path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as err:
+        raise error(path, None, f"invalid TOML: {err}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise error(path, None, f"invalid {what}: arrays or inline tables nested too deeply for the TOML parser "
+                                "(a description needs at most 3 levels)") from None
+    except OSError as err:
+        raise FileNotFoundError(f"{caller}: cannot read {what} {path!r}: {err.strerror}") from None
+    return path, data, _Reader(path, degrees=False, error=error)
+
+
 class _Reader:
     """Typed access to the parsed TOML with errors that name the key."""
 
@@ -151,6 +170,11 @@ class _Reader:
             raise self.error(key, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
         return value
 
+    def read_angles(self, data):
+        """The file's `angles` ("radians", the default, or "degrees"): the factor for every angle after."""
+        angles = self.string(data.get("angles", "radians"), "angles", ("radians", "degrees"))
+        self.angle = math.pi / 180.0 if angles == "degrees" else 1.0
+
     def required(self, table, field, key):
         if field not in table:
             raise self.error(f"{key}.{field}", "missing field")
@@ -181,23 +205,9 @@ def load(path) -> Chain:
             value; the message names the file and the key.
         FileNotFoundError: the file cannot be read.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"load: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as err:
-        raise ArmFileError(path, None, f"invalid TOML: {err}") from None
-    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
-        raise ArmFileError(path, None, "invalid arm file: arrays or inline tables nested too deeply for the "
-                                       "TOML parser (an arm file needs at most 3 levels)") from None
-    except OSError as err:
-        raise FileNotFoundError(f"load: cannot read arm file {path!r}: {err.strerror}") from None
-    reader = _Reader(path, degrees=False)
+    path, data, reader = read_toml(path, "load", "arm file", ArmFileError)
     reader.keys(data, _TOP, "")
-    angles = reader.string(data.get("angles", "radians"), "angles", ("radians", "degrees"))
-    reader.angle = math.pi / 180.0 if angles == "degrees" else 1.0
+    reader.read_angles(data)
     name = reader.string(data.get("name", os.path.splitext(os.path.basename(path))[0]), "name")
     forms = [form for form in _FORMS if form in data]
     if len(forms) != 1:

@@ -34,16 +34,14 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
-import tomllib
 
 import numpy as np
 
 from kinematics.chain import MAX_LENGTH
 from kinematics.collision import Box, Capsule, HalfSpace, PointCloud, Sphere
 
-from .armfile import _Reader
+from .armfile import read_toml
 
 __all__ = ["load_scene", "SceneError"]
 
@@ -84,22 +82,9 @@ def load_scene(path) -> list:
             value; the message names the file and the key.
         FileNotFoundError: the file, or a point cloud's .npy file, cannot be read.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"load_scene: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as err:
-        raise SceneError(path, None, f"invalid TOML: {err}") from None
-    except RecursionError:
-        raise SceneError(path, None, "arrays or inline tables nested too deeply for the TOML parser") from None
-    except OSError as err:
-        raise FileNotFoundError(f"load_scene: cannot read scene file {path!r}: {err.strerror}") from None
-    reader = _Reader(path, degrees=False, error=SceneError)
+    path, data, reader = read_toml(path, "load_scene", "scene file", SceneError)
     reader.keys(data, set(_KINDS) | {"angles"}, "")
-    angles = reader.string(data.get("angles", "radians"), "angles", ("radians", "degrees"))
-    reader.angle = math.pi / 180.0 if angles == "degrees" else 1.0
+    reader.read_angles(data)
     shapes = []
     for kind in ("halfspace", "sphere", "capsule", "box", "pointcloud"):
         tables = data.get(kind, [])

@@ -290,7 +290,7 @@ _SEED_FROM = np.array([1, 2, 2, 0, 0, 1])
 _SEED_SIGN = np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])[:, None, None]
 
 
-def _seeds(value: np.ndarray) -> np.ndarray:
+def _seeds(value: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
     """The six cotangents on the pose (rows, r, 4) (r = 4, or 3 for [R | p]) for the rows of J.
 
     e_k on the position for v. For ω: ω = vex(dR R0ᵀ) at R = R0 is linear in dR, and its entry k,
@@ -299,11 +299,17 @@ def _seeds(value: np.ndarray) -> np.ndarray:
     fixed coefficients. Written as one gather and one scatter (per-call overhead, not
     arithmetic, is the cost for a few rows).
 
+    Args:
+        value: (rows, r, 4) the pose's top rows.
+        seeds: None, or a (6, rows, r, 4) array this function filled before for the same shape:
+            only the ω entries depend on the pose, so only they are written again.
+
     Returns:
-        (6, rows, r, 4) seeds.
+        (6, rows, r, 4) seeds (`seeds` itself when given).
     """
-    seeds = np.zeros((6,) + value.shape)
-    seeds[[0, 1, 2], :, [0, 1, 2], 3] = 1.0
+    if seeds is None:
+        seeds = np.zeros((6,) + value.shape)
+        seeds[[0, 1, 2], :, [0, 1, 2], 3] = 1.0
     seeds[_SEED_ROWS, :, _SEED_INTO, :3] = _SEED_SIGN * value[:, _SEED_FROM, :3].transpose(1, 0, 2)
     return seeds
 
@@ -392,6 +398,7 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
     if copies:  # six copies of the rows, flat (6 m, n): one ordinary pass
         x = np.concatenate((x,) * 6)
+    seeds = None
     if REPLAY and not columns:
         replays, key = _replays(chain), (copies, x.shape)
         replay = replays.get(key)
@@ -399,6 +406,7 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
             replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
         top = replay(x)
         pull_back = replay.backward
+        seeds = _seed_buffers(chain).get(key)
     else:
         leaf = ad.Tensor(x, requires_grad=True)
         node = _fk_top(chain, columns)(leaf)
@@ -408,12 +416,17 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
             node.backward(seeds)
             return leaf.grad
     value = top[:rows]  # (rows, 4, 4) or [R | p] (rows, 3, 4)
-    seeds = _seeds(value)
+    seeds = _seeds(value, seeds)
+    if REPLAY and not columns:  # kept with the replay, whose buffers live as long
+        _seed_buffers(chain)[key] = seeds
     grad = pull_back(seeds.reshape((6 * rows,) + value.shape[1:]) if copies else seeds)
     J = grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2).reshape(q.shape[:-1] + (6, n))
-    T = np.zeros((m, 4, 4))
-    T[:, :3, :] = value[:m, :3, :]
-    T[:, 3, 3] = 1.0
+    if columns:  # [R | p]: the bottom row added
+        T = np.zeros((m, 4, 4))
+        T[:, :3, :] = value[:m]
+        T[:, 3, 3] = 1.0
+    else:  # the 4×4 products' bottom row is exactly 0 0 0 1 (each factor's is); a copy outlives the replay
+        T = value[:m].copy()
     return T.reshape(q.shape[:-1] + (4, 4)), J
 
 
@@ -430,6 +443,16 @@ def _replays(chain: Chain) -> dict:
     if replays is None:
         replays = _REPLAYS[chain] = {}
     return replays
+
+
+_SEED_BUFFERS = weakref.WeakKeyDictionary()  # chain -> {(copies, input shape): `_seeds`' array, refilled per call}
+
+
+def _seed_buffers(chain: Chain) -> dict:
+    buffers = _SEED_BUFFERS.get(chain)
+    if buffers is None:
+        buffers = _SEED_BUFFERS[chain] = {}
+    return buffers
 
 
 def geometric_jacobian(chain: Chain, q) -> np.ndarray:

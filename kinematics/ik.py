@@ -68,6 +68,11 @@ EXTRA_STARTS = 3
 # found best on Dask workers.
 TARGET_CHUNK = 10_000
 
+# Up to this many rows, an LM step with a joint blocked on its limit solves every row again (see
+# `_LevenbergMarquardt.update`): cheaper than gathering the blocked rows while calls, not
+# arithmetic, are the cost.
+RESOLVE_ALL_ROWS = 16
+
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
 STALL_WINDOW = {"lm": 8, "gd": 200, "momentum": 200, "adam": 200}
@@ -237,6 +242,8 @@ class _LevenbergMarquardt:
     def __init__(self, evaluate, robot, W, damping, lam, monotone=False):
         self.evaluate, self.lower, self.upper = evaluate, robot.lower, robot.upper
         self.W2, self.damping, self.lam = W * W, damping, lam
+        # Unit weights (the default) multiply nothing: the products are skipped (x · 1 = x exactly).
+        self.weighted = bool((self.W2 != 1.0).any())
         self.monotone = monotone
         self.eye = np.eye(robot.n)
 
@@ -255,7 +262,7 @@ class _LevenbergMarquardt:
             state["prev_sq"][rows] = np.inf
 
     def update(self, q, e, J, state):
-        sq = 0.5 * (self.W2 * e * e).sum(axis=-1)  # the method skips np.sum's dispatch layer
+        sq = 0.5 * ((self.W2 * e if self.weighted else e) * e).sum(axis=-1)  # .sum: no np.sum dispatch layer
         if self.monotone:
             worse = sq > state["prev_sq"]
             q, e, J, sq = (np.where(_expand(worse, a), p, a) for a, p in
@@ -273,7 +280,7 @@ class _LevenbergMarquardt:
         lam = np.maximum(lam * state["mu"] if self.monotone else lam, 1e-12)  # μ stays 1 otherwise
         # A step on a few rows costs per-op overhead, not arithmetic: JᵀWJ and JᵀWe are built
         # once, and the second solve below reuses them.
-        JtW = J.mT * self.W2
+        JtW = J.mT * self.W2 if self.weighted else J.mT  # (numpy's products of the view: the same bits)
         JtWJ, JtWe = JtW @ J, JtW @ e[..., None]
         damping = lam[:, None, None] * self.eye
         dq = np.linalg.solve(JtWJ + damping, JtWe)[..., 0]
@@ -287,9 +294,12 @@ class _LevenbergMarquardt:
             blocked = (at_lower & (dq < 0)) | (at_upper & (dq > 0))
             rows = blocked.any(axis=1)
             if rows.any():
-                free = ~blocked[rows]
-                A = JtWJ[rows] * (free[:, :, None] & free[:, None, :]) + damping[rows]
-                dq[rows] = np.linalg.solve(A, JtWe[rows] * free[..., None])[..., 0]
+                # A few rows are all solved again, with no gathers (per-call cost rules there): a row
+                # with no blocked joint has the very same system, hence the very same step.
+                pick = slice(None) if len(q) <= RESOLVE_ALL_ROWS else rows
+                free = ~blocked[pick]
+                A = JtWJ[pick] * (free[:, :, None] & free[:, None, :]) + damping[pick]
+                dq[pick] = np.linalg.solve(A, JtWe[pick] * free[..., None])[..., 0]
         return q + dq
 
 
@@ -975,24 +985,32 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
         # Keep each target's best answer (cost 1 = at tolerance on the worse of both errors).
         cost = np.maximum(pe / tol_p, re / tol_r) if rotation else pe / tol_p
-        if len(t_ids) == 1:  # one group (a lone target): its cheapest row without a sort
-            best_rows = cost.argmin(keepdims=True)
+        # improved: (targets, rows) whose answer is better now, index arrays or (for a lone target,
+        # where one-element arrays cost as much as many) two numbers; maybe_hit: a group's cheapest
+        # row is within tolerance.
+        if len(t_ids) == 1:  # one group: its cheapest row without a sort
+            r = int(cost.argmin())
+            improved = (t_ids[0], r) if cost[r] < best_cost[t_ids[0]] else None
+            maybe_hit = cost[r] <= 1.0
         else:
             best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
-        group_cost = cost[best_rows]
-        better = group_cost < best_cost[t_ids]
-        if better.any():
-            ids, best = (t_ids, best_rows) if better.all() else (t_ids[better], best_rows[better])
+            group_cost = cost[best_rows]
+            better = group_cost < best_cost[t_ids]
+            improved = None if not better.any() else (t_ids, best_rows) if better.all() else \
+                (t_ids[better], best_rows[better])
+            maybe_hit = (group_cost <= 1.0).any()
+        if improved is not None:
+            ids, best = improved
             best_cost[ids], best_q[ids], best_pe[ids], best_re[ids] = cost[best], q[best], pe[best], re[best]
             if record_history:
-                for t_id, r in zip(ids, best):
+                for t_id, r in zip(np.atleast_1d(ids), np.atleast_1d(best)):
                     histories[t_id] = traces[r]
 
         leaving = False  # whether rows leave the batch after this iteration
         # Success, judged by FK at q (iterates are clipped to the limits, so q is inside them).
         # A hit has cost <= 1 (division is monotone), so the groups' cheapest rows rule most
         # iterations out in two ops.
-        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r)) if (group_cost <= 1.0).any() else _NO_ROWS
+        hit = np.flatnonzero((pe <= tol_p) & (re <= tol_r)) if maybe_hit else _NO_ROWS
         if hit.size:
             # Among a target's rows that succeed together, keep the one nearest q0.
             # (With soft tasks, `soft_rank` orders them by soft cost instead: the cheapest converged row.)

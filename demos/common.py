@@ -78,7 +78,7 @@ def add_robot_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_frame_arguments(parser: argparse.ArgumentParser) -> None:
-    """--frame/--base/--tip and the xacro options (shared by the arm commands and `armgrad robots FILE`)."""
+    """--frame/--base/--tip, --zero-range and the xacro options (the arm commands and `armgrad robots FILE`)."""
     parser.add_argument("--frame", metavar="NAME",
                         help="the task frame: a link, or an MJCF site (default: the description's single end "
                              "frame; for URDF the same as --tip)")
@@ -91,7 +91,7 @@ def add_frame_arguments(parser: argparse.ArgumentParser) -> None:
                              "e.g. both missing): lock it and warn (the default), make it continuous, or refuse "
                              "the file (error)")
     parser.add_argument("--package", metavar="PKG=DIR", action="append", default=[], dest="packages",
-                        help="xacro/URDF: where package PKG lives, for $(find PKG) and package://PKG/ "
+                        help="xacro only: where package PKG lives, for $(find PKG) and package://PKG/ "
                              "(repeatable; ROS_PACKAGE_PATH is searched after these)")
 
 

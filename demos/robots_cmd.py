@@ -37,19 +37,26 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def _axis_text(axis) -> str:
+    """'[0, 0, 1]': an axis with 3 significant digits."""
+    return "[" + ", ".join(f"{a:.3g}" for a in axis) + "]"
+
+
+def _bound(v):
+    """A limit for JSON: None for an unbounded side."""
+    return None if math.isinf(v) else v
+
+
 def describe(chain) -> dict:
     """A JSON-ready description of an arm: name, DoF, joint kinds, and each free joint (q's columns,
     with the limits their mimic joints imply); "mimic" lists the coupled joints, when there are any."""
-    def bound(v):
-        return None if math.isinf(v) else v
-
     description = {
         "name": chain.name,
         "dof": chain.n,
         "joint_types": common.joint_kinds(chain),
         "planar": chain.planar,
         "joints": [{"name": j.name, "type": "continuous" if j.continuous else j.type,
-                    "lower": bound(j.limits[0]), "upper": bound(j.limits[1]), "axis": j.axis.tolist(),
+                    "lower": _bound(j.limits[0]), "upper": _bound(j.limits[1]), "axis": j.axis.tolist(),
                     "velocity": j.velocity}
                    for j in chain.free_joints],
     }
@@ -86,7 +93,7 @@ def run(args) -> int:
     print(f"  {'#':>2} {'joint':<{width}} {'type':<11} {'limits (' + unit + ')':<22} axis (joint frame)")
     for k, j in enumerate(chain.free_joints, 1):
         kind = "continuous" if j.continuous else j.type
-        axis = "[" + ", ".join(f"{a:.3g}" for a in j.axis) + "]"
+        axis = _axis_text(j.axis)
         print(f"  {k:>2} {j.name:<{width}} {kind:<11} {common.format_limits(j, args.degrees):<22} {axis}")
     for name, (master, multiplier, offset) in chain.mimic.items():  # coupled: not in q
         print(f"  mimic {name} = {multiplier:g} · {master} + {offset:g} (its limits narrow {master}'s)")
@@ -95,14 +102,11 @@ def run(args) -> int:
 
 def describe_tree(robot) -> dict:
     """A JSON-ready description of a whole tree: links (root first), joints, extra frames, q's columns."""
-    def bound(v):
-        return None if math.isinf(v) else v
-
     joints = []
     for j in robot.joints:
         entry = {"name": j.name, "type": j.type, "parent": j.parent, "child": j.child}
         if j.motion is not None:
-            entry.update(axis=j.axis.tolist(), lower=bound(j.limits[0]), upper=bound(j.limits[1]),
+            entry.update(axis=j.axis.tolist(), lower=_bound(j.limits[0]), upper=_bound(j.limits[1]),
                          velocity=j.velocity)
         if j.mimic is not None:
             entry["mimic"] = {"master": j.mimic[0], "multiplier": j.mimic[1], "offset": j.mimic[2]}
@@ -164,8 +168,7 @@ def _joint_text(joint, degrees: bool) -> str:
     if joint.motion is None:
         return "fixed"
     kind = "continuous" if joint.motion.continuous else joint.type
-    axis = "[" + ", ".join(f"{a:.3g}" for a in joint.axis) + "]"
-    text = f"{kind} {common.format_limits(joint.motion, degrees)} axis {axis}"
+    text = f"{kind} {common.format_limits(joint.motion, degrees)} axis {_axis_text(joint.axis)}"
     if joint.mimic is not None:
         master, multiplier, offset = joint.mimic
         text += f" = {multiplier:g} · {master} + {offset:g}"

@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 
 from kinematics.collision import Capsule, Sphere
-from kinematics.transforms import rot_z, rpy_to_matrix
+from kinematics.transforms import rot_z
 
 __all__ = ["collision_model", "builtin_model", "enclosing_capsule", "cylinder_shape", "box_shape", "GeometryWarning"]
 
@@ -104,6 +104,12 @@ def _perpendicular(u):
     return v / np.linalg.norm(v)
 
 
+def _capsule_along(T, k: int, half: float, radius: float) -> Capsule:
+    """The capsule on pose T's k-th axis through its origin, from −half to +half."""
+    axis = T[:3, k] * half
+    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, float(radius))
+
+
 def _capsule_volume(radius, length):
     return math.pi * radius * radius * length + 4.0 / 3.0 * math.pi * radius ** 3
 
@@ -115,8 +121,7 @@ def cylinder_shape(pose, radius: float, half_length: float):
     sphere = math.hypot(radius, half_length)
     if 4.0 / 3.0 * math.pi * sphere ** 3 <= _capsule_volume(radius, 2.0 * half_length):
         return Sphere(T[:3, 3], sphere)
-    axis = T[:3, 2] * half_length
-    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, radius)
+    return _capsule_along(T, 2, half_length, radius)
 
 
 def box_shape(pose, half):
@@ -129,8 +134,7 @@ def box_shape(pose, half):
     radius, sphere = float(np.hypot(*others)), float(np.linalg.norm(half))
     if 4.0 / 3.0 * math.pi * sphere ** 3 <= _capsule_volume(radius, 2.0 * half[k]):
         return Sphere(T[:3, 3], sphere)
-    axis = T[:3, k] * half[k]
-    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, radius)
+    return _capsule_along(T, k, half[k], radius)
 
 
 def _ellipsoid_shape(pose, radii):
@@ -138,8 +142,7 @@ def _ellipsoid_shape(pose, radii):
     T, radii = np.asarray(pose, dtype=float), np.asarray(radii, dtype=float)
     order = np.argsort(radii)[::-1]
     a, b = radii[order[0]], radii[order[1]]
-    axis = T[:3, order[0]] * (a - b)
-    return Capsule(T[:3, 3] - axis, T[:3, 3] + axis, float(b))
+    return _capsule_along(T, order[0], a - b, b)
 
 
 # -- descriptions ---------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ def collision_model(path_or_xml, package_paths=None) -> dict:
 
 def _urdf_model(path_or_xml, package_paths, skipped, folder=None) -> dict:
     """{link: shapes} of a URDF; relative mesh names are looked up in `folder` (default: the file's)."""
-    from .urdf import _parse
+    from .urdf import _parse, origin_pose
 
     reader, robot, _, links, _, _, _ = _parse(path_or_xml)
     if folder is None:
@@ -204,11 +207,7 @@ def _urdf_model(path_or_xml, package_paths, skipped, folder=None) -> dict:
     for link, element in links.items():
         shapes = []
         for collision in (c for c in element.children if c.tag == "collision"):
-            origin = collision.find("origin")
-            T = np.eye(4)
-            if origin is not None:
-                T = rpy_to_matrix(reader.numbers(origin, "rpy", 3, [0.0, 0.0, 0.0]))
-                T[:3, 3] = reader.numbers(origin, "xyz", 3, [0.0, 0.0, 0.0])
+            T = origin_pose(reader, collision.find("origin"), f"link {link!r}")
             geometry = collision.find("geometry")
             shape = None if geometry is None or not geometry.children else geometry.children[0]
             if shape is None:
@@ -294,8 +293,7 @@ def _mjcf_model(path_or_xml, skipped) -> dict:
             shape = Sphere(geom.pose[:3, 3], float(size[0]))
         elif geom.type == "capsule":
             h = half if half is not None else float(size[1])
-            axis = geom.pose[:3, 2] * h
-            shape = Capsule(geom.pose[:3, 3] - axis, geom.pose[:3, 3] + axis, float(size[0]))
+            shape = _capsule_along(geom.pose, 2, h, size[0])
         elif geom.type == "cylinder":
             shape = cylinder_shape(geom.pose, float(size[0]), half if half is not None else float(size[1]))
         elif geom.type == "box":  # with fromto: size holds the two half-widths, fromto the length

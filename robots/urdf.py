@@ -608,18 +608,29 @@ def _read_mimic(reader, spec, joints):
 
 
 def _origin(reader, spec):
-    """The joint's (4, 4) origin Trans(xyz) Rot(rpy); an xyz beyond MAX_LENGTH is refused (FK and its
-    gradients would overflow)."""
-    T = np.eye(4)
+    """The joint's (4, 4) origin Trans(xyz) Rot(rpy) (`_pose`)."""
     if spec.origin_element is None:
-        return T
-    if np.abs(spec.xyz).max() > MAX_LENGTH:
-        raise reader.error(spec.origin_element, f"joint {_q(spec.name)}: origin xyz="
-                                                f"{_q(spec.origin_element.attrs.get('xyz'))} exceeds {MAX_LENGTH:g} m "
-                                                "in magnitude (kinematics.chain.MAX_LENGTH)")
-    if np.any(spec.rpy):
-        T = rpy_to_matrix(spec.rpy)  # fixed axes: Rz(yaw) Ry(pitch) Rx(roll)
-    T[:3, 3] = spec.xyz  # Trans(xyz) · Rot(rpy)
+        return np.eye(4)
+    return _pose(reader, spec.origin_element, spec.xyz, spec.rpy, f"joint {_q(spec.name)}")
+
+
+def origin_pose(reader, element, who: str):
+    """The (4, 4) pose of an `<origin xyz rpy>` element (identity for None), as `_pose`; `who` names
+    its owner in messages (e.g. "link 'arm'")."""
+    if element is None:
+        return np.eye(4)
+    xyz = reader.numbers(element, "xyz", 3, [0.0, 0.0, 0.0])
+    return _pose(reader, element, xyz, reader.numbers(element, "rpy", 3, [0.0, 0.0, 0.0]), who)
+
+
+def _pose(reader, element, xyz, rpy, who):
+    """Trans(xyz) Rot(rpy) (fixed axes: Rz(yaw) Ry(pitch) Rx(roll)); an xyz beyond MAX_LENGTH is
+    refused (FK and its gradients would overflow)."""
+    if np.abs(xyz).max() > MAX_LENGTH:
+        raise reader.error(element, f"{who}: origin xyz={_q(element.attrs.get('xyz'))} exceeds {MAX_LENGTH:g} m "
+                                    "in magnitude (kinematics.chain.MAX_LENGTH)")
+    T = rpy_to_matrix(rpy) if np.any(rpy) else np.eye(4)
+    T[:3, 3] = xyz  # Trans(xyz) · Rot(rpy)
     return T
 
 

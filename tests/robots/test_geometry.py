@@ -182,6 +182,7 @@ def test_unreadable_meshes_warn_once_naming_the_link(tmp_path, mesh_file, reason
     ('<geometry><cylinder radius="1"/></geometry>', "<cylinder> needs a positive length"),
     ('<geometry><box size="1 0 1"/></geometry>', "<box> needs size with three positive lengths"),
     ('<geometry><box size="1 1"/></geometry>', "expected 3 numbers, got 2"),
+    ('<origin xyz="2e6 0 0"/><geometry><sphere radius="1"/></geometry>', "link 'a': origin xyz='2e6 0 0' exceeds"),
 ])
 def test_bad_collision_geometry_names_link_and_line(geometry, message):
     text = f'<robot name="r">\n<link name="a">\n<collision>{geometry}</collision></link></robot>'

@@ -13,7 +13,7 @@ from .fk import (
 )
 from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
 from .robot import FIXED, Robot, RobotJoint
-from .collision import Box, Capsule, HalfSpace, PointCloud, Sphere
+from .collision import Avoid, AvoidSelf, Box, Capsule, HalfSpace, PointCloud, Sphere
 from .tasks import Axis, Cost, Manipulability, Orientation, Pose, Position, Posture, Relative, Task
 
 __all__ = [
@@ -21,6 +21,6 @@ __all__ = [
     "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
     "solve", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
-    "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud",
+    "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud", "Avoid", "AvoidSelf",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

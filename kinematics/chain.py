@@ -205,6 +205,10 @@ class Chain:
         TypeError: a master that is not a `kinematics.Joint`.
     """
 
+    # Collision geometry for kinematics.Avoid and AvoidSelf: {frame of Robot.from_chain(chain): Sphere |
+    # Capsule | [shapes]} in frame coordinates, or None (robots.get sets it for arms with a built-in model).
+    geometry = None
+
     def __init__(self, joints, base=None, tool=None, name: str = "chain", planar: bool = False, mimic=None,
                  masters=(), plane_z: float = 0.0):
         self.joints = tuple(joints)

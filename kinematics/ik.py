@@ -668,8 +668,9 @@ def _empty_result(n, record_history, problem):
     """The result for a batch of no targets: (0, n) and (0,) fields."""
     empty = np.zeros(0)
     tasks = problem.tasks if problem is not None else [None]
-    errors = [{"cost": empty} if t is not None and not t.hard else {"position": empty, "angle": empty}
-              for t in tasks]
+    errors = [{"cost": empty} if t is not None and not t.hard else
+              {"distance": empty, "pair": np.zeros(0, dtype=str)} if t is not None and t.report is not None else
+              {"position": empty, "angle": empty} for t in tasks]
     return IKResult(np.zeros((0, n)), np.zeros(0, dtype=bool), empty, empty, np.zeros(0, dtype=int),
                     np.zeros(0, dtype=int), [], [] if record_history else None, errors)
 
@@ -826,24 +827,26 @@ def _finish(result, robot, problem, targets, kind, single, max_iterations, far, 
         result.reason = ["converged" if ok else ("stalled" if cause == "converged" else cause)
                          for ok, cause in zip(success, result.reason)]
         result.success = success
-        result.position_error, result.rotation_error = P.max(axis=-1), A.max(axis=-1)
+        result.position_error, result.rotation_error = (P * problem.positions).max(axis=-1), A.max(axis=-1)
         worst = np.maximum(P / problem.tol_p, A / problem.tol_r).argmax(axis=-1)
         label = [t.label for t in problem.hard]
         measures_angle = ["angle" in t.measures for t in problem.hard]
+        reports = problem.reports(result.q, idx)  # a collision task's smallest distances, in place of its errors
         hard = iter(range(len(problem.hard)))
         soft = iter(problem.soft_costs(result.q, idx) if problem.soft else ())
         task_errors = []
         for task in problem.tasks:
             if task.hard:
                 k = next(hard)
-                task_errors.append({m: (P if m == "position" else A)[:, k] for m in task.measures})
+                task_errors.append(reports[k] if reports[k] is not None else
+                                   {m: (P if m == "position" else A)[:, k] for m in task.measures})
             else:
                 task_errors.append({"cost": next(soft)})
         if record_history and len(problem.hard) > 1:
             for b, h in enumerate(result.history):
                 if len(h["q"]):
                     Ph, Ah = problem.task_errors(problem.residuals(h["q"], np.full(len(h["q"]), idx[b])))
-                    h["position_error"], h["rotation_error"] = Ph.max(axis=-1), Ah.max(axis=-1)
+                    h["position_error"], h["rotation_error"] = (Ph * problem.positions).max(axis=-1), Ah.max(axis=-1)
     blocked = _blocked_by_limits(result, robot, problem, targets, kind, W, far)
     reasons = []
     for i, cause in enumerate(result.reason):
@@ -851,8 +854,11 @@ def _finish(result, robot, problem, targets, kind, single, max_iterations, far, 
             reasons.append(cause)
             continue
         k = int(far.task[i]) if far is not None and far.mask[i] else int(worst[i])
-        errors = f"best position error {P[i, k]:.3g} m" + (f", rotation error {A[i, k]:.3g} rad"
-                                                           if measures_angle[k] else "")
+        if problem is not None and reports[k] is not None:
+            errors = problem.hard[k].violation({key: value[i] for key, value in reports[k].items()})
+        else:
+            errors = f"best position error {P[i, k]:.3g} m" + (f", rotation error {A[i, k]:.3g} rad"
+                                                               if measures_angle[k] else "")
         tries = f"after {result.iterations[i]} iterations and {result.restarts[i]} restarts"
         if cause == "time budget":
             reasons.append(f"time budget: {label[k]} not met when it ran out, after {result.iterations[i]} "
@@ -871,7 +877,7 @@ def _finish(result, robot, problem, targets, kind, single, max_iterations, far, 
         return IKResult(result.q[0], bool(result.success[0]), float(result.position_error[0]),
                         float(result.rotation_error[0]), int(result.iterations[0]), int(result.restarts[0]),
                         result.reason[0], result.history[0] if record_history else None,
-                        [{key: float(value[0]) for key, value in entry.items()} for entry in task_errors])
+                        [{key: value[0].item() for key, value in entry.items()} for entry in task_errors])
     return result
 
 

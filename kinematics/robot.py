@@ -131,6 +131,10 @@ class Robot:
             its master meets (naming both joints).
     """
 
+    # Collision geometry for kinematics.Avoid and AvoidSelf: {frame: Sphere | Capsule | [shapes]} in
+    # frame coordinates, or None (robots.collision_model(path) reads a description's).
+    geometry = None
+
     def __init__(self, joints, frames=None, name: str = "robot"):
         self.joints = tuple(joints)
         self.name = name

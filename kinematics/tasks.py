@@ -109,6 +109,13 @@ class Task:
     hard = True
     frames: tuple = ()
     batch = None
+    needs_motion = True  # a frame that no joint moves is a mistake (collision geometry may sit on one)
+    linearize = None  # or (T, J, q, idx) -> (e, A): a task that chains its own Jacobian (collision)
+    report = None  # or T -> {name: (R,) array}: what the result reports instead of its errors
+
+    def bind(self, robot, geometry=None) -> Task:
+        """The task for one robot (a copy that knows it, for tasks that need to); most tasks are their own."""
+        return self
 
     @property
     def label(self) -> str:
@@ -129,6 +136,11 @@ class _HardTask(Task):
         self.tol_position = _tolerance(self, "tol_position", tol_position)
         self.tol_rotation = _tolerance(self, "tol_rotation", tol_rotation)
         self.weights = weights
+
+    def tolerances(self, tol_position, tol_rotation):
+        """(position, rotation) bounds of its errors for success (inf: not measured); None inherits `solve`'s."""
+        return ((self.tol_position or tol_position) if "position" in self.measures else math.inf,
+                (self.tol_rotation or tol_rotation) if "angle" in self.measures else math.inf)
 
     def residual(self, T: dict, q, idx):
         """The residual (R, m), of the poses' kind (Tensor or array).
@@ -515,8 +527,9 @@ class Problem:
     """
 
     def __init__(self, robot, tasks, tol_position, tol_rotation):
+        geometry = getattr(robot, "geometry", None)  # a built-in chain's collision model, for collision tasks
         self.robot = as_robot(robot)
-        self.tasks = [tasks] if isinstance(tasks, Task) else list(tasks)
+        self.tasks = [t.bind(self.robot, geometry) for t in ([tasks] if isinstance(tasks, Task) else tasks)]
         self.hard = [t for t in self.tasks if t.hard]
         self.soft = [t for t in self.tasks if not t.hard]
         if not self.hard:
@@ -534,11 +547,10 @@ class Problem:
                                  f"of {self.robot.name!r}")
         self.hard_frames = list(dict.fromkeys(f for t in self.hard for f in t.frames))
         self.soft_frames = list(dict.fromkeys(f for t in self.soft for f in t.frames))
-        self.generic = [t for t in self.hard if t.geometric is None]
-        self.tol_p = np.array([(t.tol_position or tol_position) if "position" in t.measures else math.inf
-                               for t in self.hard])
-        self.tol_r = np.array([(t.tol_rotation or tol_rotation) if "angle" in t.measures else math.inf
-                               for t in self.hard])
+        self.generic = [t for t in self.hard if t.geometric is None and t.linearize is None]
+        self.linearized = any(t.linearize is not None for t in self.hard)
+        self.tol_p, self.tol_r = np.array([t.tolerances(tol_position, tol_rotation) for t in self.hard]).T.copy()
+        self.positions = np.array(["position" in t.measures for t in self.hard])  # tasks with position errors
         self.W = np.concatenate([t.weights for t in self.hard])
 
     def _check_frames(self, task):
@@ -547,7 +559,7 @@ class Problem:
                 self.robot.plan([frame])
             except ValueError as error:
                 raise ValueError(f"{task.label}: {error}") from None
-            if not _jacobian_plan(self.robot, frame)[0]:  # no motion joint on its path
+            if task.needs_motion and not _jacobian_plan(self.robot, frame)[0]:  # no motion joint on its path
                 raise ValueError(f"{task.label}: no joint of {self.robot.name!r} moves frame {frame!r}; a task on it "
                                  "could never change")
 
@@ -588,6 +600,10 @@ class Problem:
             if task.geometric is not None:
                 e_parts.append(task.residual(poses, q, idx))
                 A_parts.append(J[:, column[task.frames[0]], task.geometric])
+            elif task.linearize is not None:
+                r, A = task.linearize(poses, {f: J[:, column[f]] for f in task.frames}, q, idx)
+                e_parts.append(r)
+                A_parts.append(A)
             else:
                 r, A = next(generic)
                 e_parts.append(r)
@@ -629,13 +645,26 @@ class Problem:
             at += width
         return P, A
 
+    def reports(self, q: np.ndarray, idx: np.ndarray) -> list:
+        """Each hard task's `report` at q (R, n) (None for tasks that report their errors), in order."""
+        frames = list(dict.fromkeys(f for t in self.hard if t.report is not None for f in t.frames))
+        T = self._poses(q, frames)
+        return [t.report(T) if t.report is not None else None for t in self.hard]
+
     def scaled_errors(self, e: np.ndarray):
         """The worst hard task's position and angle errors in units of its tolerances, (R,) each."""
         P, A = self.task_errors(e)
         return (P / self.tol_p).max(axis=-1), (A / self.tol_r).max(axis=-1)
 
     def loss_gradient(self, q: np.ndarray, idx: np.ndarray, W: np.ndarray):
-        """e (R, m) and the gradient (R, n) of ½ Σ ‖W e‖² per row from one backward pass (the gradient methods)."""
+        """e (R, m) and the gradient (R, n) of ½ Σ ‖W e‖² per row from one backward pass (the gradient methods).
+
+        With tasks that chain their own Jacobians (collision), from `evaluate`: ∂e/∂q = −A, so the
+        gradient is −Aᵀ W² e.
+        """
+        if self.linearized:
+            e, A = self.evaluate(q, idx)
+            return e, -(np.swapaxes(A, -1, -2) @ (W * W * e)[..., None])[..., 0]
         leaf = ad.Tensor(q, requires_grad=True)
         T = self._poses(leaf, self.hard_frames)
         e = ad.concatenate([t.residual(T, leaf, idx) for t in self.hard], axis=-1)

@@ -150,7 +150,9 @@ def available() -> list:
 
 def get(name: str):
     """The built-in arm `name` as a kinematics.Chain, or the built-in tree `name` (e.g.
-    "dual_panda") as a kinematics.Robot; a new object each call.
+    "dual_panda") as a kinematics.Robot; a new object each call. Arms with a built-in collision
+    model (`robots.geometry.builtin_model`: panda, panda_hand, ur5) carry it as `.geometry`, which
+    kinematics.Avoid and AvoidSelf use.
 
     Raises:
         ValueError: an unknown name (the message lists the arms and the trees).
@@ -159,6 +161,11 @@ def get(name: str):
     if builder is None:
         raise ValueError(f"unknown robot {name!r}; built-in arms: {', '.join(_BUILDERS)}; "
                          f"built-in trees: {', '.join(_TREES)}")
-    return builder()
+    arm = builder()
+    from .geometry import builtin_names, builtin_model
+
+    if name in builtin_names():
+        arm.geometry = builtin_model(name)
+    return arm
 
 

@@ -33,6 +33,7 @@ Glossary: p points (N, 3); u the capsule's unit axis; t, ρ a point's axial and 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -324,6 +325,19 @@ in the model (the hand's capsule encloses the hand, not the open fingers)."""
 _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "collision.json")
 
 
+@functools.lru_cache(maxsize=1)
+def _stored() -> dict:
+    import json
+
+    with open(_DATA, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def builtin_names() -> tuple:
+    """The built-in arms that have a stored collision model."""
+    return tuple(_stored())
+
+
 def builtin_model(name: str) -> dict:
     """The stored collision model of a built-in arm: {frame of `Robot.from_chain(robots.get(name))`:
     (Capsule, ...)}, shapes in those frames (`BUILTIN_SOURCES` says where they come from).
@@ -331,10 +345,7 @@ def builtin_model(name: str) -> dict:
     Raises:
         ValueError: an arm without a stored model (the message lists those with one).
     """
-    import json
-
-    with open(_DATA, encoding="utf-8") as f:
-        stored = json.load(f)
+    stored = _stored()
     if name not in stored:
         raise ValueError(f"no built-in collision model for {name!r}; built-in models: {', '.join(stored)} "
                          "(for other arms: robots.collision_model(their URDF or MJCF file))")
@@ -403,4 +414,5 @@ def write_builtin_models(data_folder=None) -> str:
     with open(_DATA, "w", encoding="utf-8") as f:
         json.dump(models, f, indent=1)
         f.write("\n")
+    _stored.cache_clear()
     return f"wrote {_DATA}: " + ", ".join(f"{n} ({sum(map(len, m.values()))} capsules)" for n, m in models.items())

@@ -1,0 +1,545 @@
+"""Collision tasks for IK: `Avoid` (obstacles) and `AvoidSelf` (the robot's own links), hard by default.
+
+The robot's collision geometry is K primitives, each a capsule (a sphere: a == b) fixed in one of
+its frames: `geometry` = {frame: Sphere | Capsule | a sequence of them}, coordinates in that frame
+(`robots.collision_model` reads them from a URDF or MJCF file; the built-in arms that have a
+model carry it as `chain.geometry`, which the tasks use when `geometry` is not given).
+
+Residual: one row per pair p (a primitive and an obstacle, or two primitives),
+    e_p = max(0, m⁺ − d_p),  m⁺ = margin + INFLATION,
+and for a point cloud one row per primitive, the root-sum-square of its points' hinges,
+    e = ‖(max(0, m⁺ − d_i))_i‖,
+so every point within m⁺ pushes, each by its depth. LM drives e to 0 and approaches d = m⁺ from
+the penetrating side; the task is met when every row is within INFLATION, which holds exactly
+when d ≥ margin for every pair (for a cloud it implies it). So a met task's distances are never
+below the margin, though LM stops short of m⁺.
+
+Jacobian, by backprop. A primitive's ends are world points x = R_f x_f + p_f of its frame f, and
+move with q as dx = J_v dq + (J_ω dq) × (x − p_f), with (J_v; J_ω) the frame's geometric Jacobian.
+The engine gives g = ∂d/∂x at both ends of every violating pair in one backward pass (each
+pair's distance reads its own copy of the ends, so the sum's gradient separates them), and
+    ∂d/∂q = Σ_ends gᵀ J_v + ((x − p_f) × g)ᵀ J_ω,
+so A = −∂e/∂q = ∂d/∂q on a violating row (a cloud's: Σ_i (h_i / e) ∂d_i/∂q), 0 elsewhere.
+
+Pruning: a bounding sphere per primitive (its segment's midpoint, radius half the length plus r)
+and per obstacle bounds each pair's distance from below; a pair whose bound exceeds m⁺ is clear
+(e = 0 and no gradient) and costs no distance. A point cloud's KD-tree (`scipy.spatial.cKDTree`,
+built once with the task) gives the points within each near primitive's bounding sphere.
+
+Self-collision pairs (`AvoidSelf`): primitives on different, non-adjacent links; of those, the
+pairs that sampling (SAMPLES random configurations within the limits) finds never within the
+margin, or always within it, are dropped, as MoveIt's setup assistant builds its allowed-collision
+matrix; `pairs=` names the pairs to check instead. `AvoidSelf.bind(robot)` shows both lists.
+
+Glossary: K primitives, O obstacles, R rows, E the (row, pair) entries being computed, F frames.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+import autodiff as ad
+
+from ..fk import _jacobian_plan, _frame_poses
+from ..tasks import _HardTask
+from .distance import capsule_box, capsule_capsule, capsule_halfspace, closest_parameters, sphere_capsule
+from .shapes import Box, Capsule, HalfSpace, PointCloud, Shape, Sphere
+
+__all__ = ["Avoid", "AvoidSelf", "INFLATION", "SAMPLES"]
+
+INFLATION = 1e-5  # m: the hinge aims at margin + INFLATION, and a row within INFLATION of 0 is met
+SAMPLES = 10_000  # random configurations that decide which self-collision pairs are dropped
+_ALLOWED: dict = {}  # AvoidSelf's sampled matrices, by content (AvoidSelf._allowed)
+
+
+# -- the robot's primitives ------------------------------------------------------------------
+
+class _Body:
+    """The robot's K collision primitives, bound to a Robot.
+
+    Attributes:
+        frames: (F,) the frame names that carry primitives (in the geometry's order).
+        frame: (K,) each primitive's index into `frames`.
+        a, b: (K, 3) segment ends in their frames; radius: (K,).
+        labels: (K,) names for messages: the frame, or frame[i] for its i-th of several shapes.
+        moving: (F,) whether some joint moves the frame.
+    """
+
+    def __init__(self, robot, geometry, task):
+        if geometry is None:
+            raise ValueError(f"{task}: robot {robot.name!r} carries no collision geometry; give the task "
+                             "geometry={frame: shapes} (robots.collision_model(path) reads a URDF's or MJCF's)")
+        if not isinstance(geometry, Mapping):
+            raise TypeError(f"{task}: geometry must be a mapping {{frame: Sphere | Capsule | [shapes]}}, "
+                            f"got {type(geometry).__name__}")
+        frames, frame, ends, labels = [], [], [], []
+        for name, value in geometry.items():
+            if name not in robot.frames:
+                close = difflib.get_close_matches(str(name), robot.frames, n=3)
+                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+                raise ValueError(f"{task}: geometry names frame {name!r}, which robot {robot.name!r} does not "
+                                 f"have{hint}")
+            shapes = (value,) if isinstance(value, Shape) else tuple(value) if isinstance(value, list | tuple) \
+                else None
+            if shapes is None or not all(isinstance(s, Sphere | Capsule) for s in shapes):
+                raise TypeError(f"{task}: geometry[{name!r}] must be a Sphere, a Capsule or a list of them, "
+                                f"got {value!r:.80}")
+            for i, shape in enumerate(shapes):
+                a, b = (shape.center, shape.center) if isinstance(shape, Sphere) else (shape.a, shape.b)
+                ends.append((a, b, shape.radius))
+                labels.append(name if len(shapes) == 1 else f"{name}[{i}]")
+                frame.append(len(frames))
+            if shapes:
+                frames.append(name)
+        if not ends:
+            raise ValueError(f"{task}: the geometry holds no shapes")
+        self.frames, self.frame, self.labels = frames, np.array(frame), labels
+        self.a = np.array([e[0] for e in ends])
+        self.b = np.array([e[1] for e in ends])
+        self.radius = np.array([e[2] for e in ends], dtype=np.float64)
+        self.moving = np.array([bool(_jacobian_plan(robot, f)[0]) for f in frames])
+
+    def world(self, T: dict, k=slice(None)):
+        """World ends (R, K, 3) twice and frame origins (R, K, 3) of primitives k, from poses {frame: (R, 4, 4)}."""
+        frame = self.frame[k]
+        P = np.stack([T[f] for f in self.frames], axis=1)[:, frame]  # (R, K, 4, 4)
+        R, p = P[..., :3, :3], P[..., :3, 3]
+        return (np.einsum("rkij,kj->rki", R, self.a[k]) + p, np.einsum("rkij,kj->rki", R, self.b[k]) + p, p)
+
+
+def _dq(J, origin, x, g):
+    """∂d/∂q (E, n) through one end: gᵀ J_v + ((x − p) × g)ᵀ J_ω, J (E, 6, n), the rest (E, 3)."""
+    return np.einsum("ei,ein->en", g, J[:, :3]) + np.einsum("ei,ein->en", np.cross(x - origin, g), J[:, 3:])
+
+
+def _gradients(distance, *ends):
+    """d (E,) and ∂d/∂end (E, 3) for each of `ends` (E, 3), from one backward pass of Σ d."""
+    leaves = [ad.Tensor(x, requires_grad=True) for x in ends]
+    d = distance(*leaves)
+    ad.sum(d).backward()
+    return d.data, [leaf.grad for leaf in leaves]
+
+
+def _bounds(A, B, radius):
+    """Bounding spheres of capsules: centres (..., 3), radii (...) = half length + radius."""
+    return 0.5 * (A + B), 0.5 * np.linalg.norm(B - A, axis=-1) + radius
+
+
+# -- obstacles ------------------------------------------------------------------------------
+
+class _Obstacle:
+    """One obstacle, as the pair computations need it: a distance to capsules and a bounding sphere."""
+
+    def __init__(self, shape, label):
+        self.shape, self.label = shape, label
+        if isinstance(shape, Sphere | Capsule):
+            a, b = (shape.center, shape.center) if isinstance(shape, Sphere) else (shape.a, shape.b)
+            self.center, self.reach = _bounds(a, b, shape.radius)
+            self.distance = lambda A, B, r: capsule_capsule(A, B, r, a, b, shape.radius)
+        elif isinstance(shape, Box):
+            self.center, self.reach = shape.pose[:3, 3], 0.5 * float(np.linalg.norm(shape.size))
+            self.distance = lambda A, B, r: capsule_box(A, B, r, shape.pose, shape.size)
+        elif isinstance(shape, HalfSpace):
+            self.center = None  # the exact distance is as cheap as any bound
+            self.distance = lambda A, B, r: capsule_halfspace(A, B, r, shape.normal, shape.offset)
+        else:
+            from scipy.spatial import cKDTree
+
+            lo, hi = shape.points.min(axis=0), shape.points.max(axis=0)
+            self.center = 0.5 * (lo + hi)
+            self.reach = 0.5 * float(np.linalg.norm(hi - lo)) + shape.radius
+            self.tree = cKDTree(shape.points)
+
+    @property
+    def cloud(self) -> bool:
+        return isinstance(self.shape, PointCloud)
+
+
+def _obstacles(obstacles, task) -> list:
+    """[_Obstacle] from a Shape, a sequence of Shapes or a mapping {name: Shape}."""
+    if isinstance(obstacles, Shape):
+        obstacles = [obstacles]
+    if isinstance(obstacles, Mapping):
+        items = list(obstacles.items())
+    elif isinstance(obstacles, list | tuple):
+        counts = {}
+        items = []
+        for shape in obstacles:
+            kind = type(shape).__name__.lower()
+            items.append((f"{kind}[{counts.get(kind, 0)}]", shape))
+            counts[kind] = counts.get(kind, 0) + 1
+    else:
+        raise TypeError(f"{task}: obstacles must be a shape, a list of shapes or a mapping {{name: shape}}, "
+                        f"got {type(obstacles).__name__}")
+    if not items:
+        raise ValueError(f"{task}: no obstacles given")
+    for name, shape in items:
+        if not isinstance(shape, Shape):
+            raise TypeError(f"{task}: obstacle {name!r} must be a Sphere, Capsule, Box, HalfSpace or PointCloud, "
+                            f"got {type(shape).__name__}")
+    return [_Obstacle(shape, str(name)) for name, shape in items]
+
+
+def _margin(task, margin) -> float:
+    if isinstance(margin, bool) or not isinstance(margin, int | float | np.integer | np.floating) or \
+            not math.isfinite(margin) or margin < 0:
+        raise ValueError(f"{task}: margin must be a finite non-negative number (m), got {margin!r}")
+    return float(margin)
+
+
+# -- the tasks ------------------------------------------------------------------------------
+
+class _CollisionTask(_HardTask):
+    """What Avoid and AvoidSelf share: hinge rows, their tolerance, and the report of the closest pair."""
+
+    measures = ("clearance",)
+    needs_motion = False  # a frame no joint moves still carries geometry (a robot's base)
+
+    def __init__(self, margin, geometry):
+        self.margin = _margin(self, margin)
+        self.geometry = geometry
+        self.weights = np.ones(0)
+        self.tol_position = self.tol_rotation = None
+        self.bound = False
+
+    def tolerances(self, tol_position, tol_rotation):
+        return INFLATION, math.inf
+
+    def bind(self, robot, geometry=None):
+        """This task for one robot: a copy with its primitives, pairs and rows (what `solve` evaluates).
+
+        Args:
+            robot: a kinematics.Robot (a Chain: kinematics.robot.as_robot first).
+            geometry: the robot's geometry when the task has none of its own (`robot.geometry`).
+        """
+        bound = copy.copy(self)
+        bound.body = _Body(robot, self.geometry if self.geometry is not None else geometry, self.label)
+        bound._pair_up(robot)
+        bound.weights = np.ones(bound.width)
+        bound.bound = True
+        return bound
+
+    def _check_bound(self):
+        if not self.bound:
+            raise RuntimeError(f"{self.label}: evaluate the bound task (task.bind(robot)), as solve does")
+
+    def errors(self, e):
+        return (e.max(axis=-1) if e.shape[-1] else np.zeros(len(e))), np.zeros(len(e))
+
+    def residual(self, T, q, idx):
+        self._check_bound()
+        return self._rows(T, None)[0]
+
+    def linearize(self, T, J, q, idx):
+        """(e (R, m), A = −∂e/∂q (R, m, n)) at the poses T {frame: (R, 4, 4)} with Jacobians J {frame: (R, 6, n)}."""
+        self._check_bound()
+        e, A = self._rows(T, J, q.shape[-1])
+        return e, A
+
+    def report(self, T):
+        """{"distance": (R,) the smallest signed distance over the pairs (m), "pair": (R,) its pair's names}."""
+        self._check_bound()
+        d, labels = self._smallest(T)
+        k = np.argmin(d, axis=-1) if d.shape[-1] else np.zeros(len(d), dtype=int)
+        if not d.shape[-1]:
+            return {"distance": np.full(len(d), np.inf), "pair": np.array([""] * len(d))}
+        return {"distance": d[np.arange(len(d)), k], "pair": np.array(labels)[k]}
+
+    def violation(self, report) -> str:
+        """Words for a failed row of `report` (one row's values)."""
+        return f"smallest distance {report['distance']:.3g} m ({report['pair']}), margin {self.margin:g} m"
+
+
+class Avoid(_CollisionTask):
+    """Every link's geometry at least `margin` from every obstacle: a hard task by default.
+
+    Links that no joint moves (the base) are left out: IK cannot change their distances (a base
+    that stands on the table touches it in every answer).
+
+    Args:
+        obstacles: a shape (kin.Sphere, Capsule, Box, HalfSpace, PointCloud), a list of them, or
+            {name: shape} (the names label the pairs in results).
+        margin: the clearance to keep (m), finite and >= 0.
+        geometry: {frame: Sphere | Capsule | [shapes]} in frame coordinates; None: the robot's
+            own (`chain.geometry`, which built-in arms with a model carry).
+
+    Example:
+        >>> import kinematics as kin, robots
+        >>> arm = robots.get("panda")
+        >>> T = kin.forward_kinematics(arm, [0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.8])
+        >>> result = kin.solve(arm, [kin.Pose("tool", T), kin.Avoid(kin.HalfSpace([0, 0, 1], 0.05), 0.01)])
+        >>> bool(result.success), result.task_errors[1]["distance"] >= 0.01
+        (True, True)
+    """
+
+    def __init__(self, obstacles, margin=0.0, *, geometry=None):
+        super().__init__(margin, geometry)
+        self.obstacles = _obstacles(obstacles, self)
+
+    @property
+    def label(self):
+        return f"Avoid({', '.join(o.label for o in self.obstacles)})"
+
+    def _pair_up(self, robot):
+        body = self.body
+        keep = np.flatnonzero(body.moving[body.frame])
+        if not keep.size:
+            raise ValueError(f"{self.label}: no joint of {robot.name!r} moves any frame of the geometry")
+        self.k = keep  # the primitives in the task, on moving frames
+        self.frames = tuple(body.frames)
+        self.width = keep.size * len(self.obstacles)
+        self.pair_labels = [f"{body.labels[k]} – {o.label}" for k in keep for o in self.obstacles]
+
+    def _rows(self, T, J, n=None):
+        """e (R, m), and A (R, m, n) with J given (else None); row k·O + o is primitive k and obstacle o."""
+        body, k, O = self.body, self.k, len(self.obstacles)
+        A_end, B_end, origin = body.world(T, k)  # (R, K, 3)
+        radius = body.radius[k]
+        R, K = A_end.shape[:2]
+        plus = self.margin + INFLATION
+        e = np.zeros((R, K, O))
+        Jk = None if J is None else np.stack([J[f] for f in body.frames], axis=1)[:, body.frame[k]]  # (R, K, 6, n)
+        D = None if J is None else np.zeros((R, K, O, n))  # ∂d/∂q on violating rows (A = −∂e/∂q = ∂d/∂q)
+        center, reach = _bounds(A_end, B_end, radius)
+        for o, obstacle in enumerate(self.obstacles):
+            if obstacle.center is None:
+                rows, prims = np.indices((R, K)).reshape(2, -1)
+            else:
+                bound = np.linalg.norm(center - obstacle.center, axis=-1) - reach - obstacle.reach
+                rows, prims = np.nonzero(bound < plus)
+            if not rows.size:
+                continue
+            a, b, r = A_end[rows, prims], B_end[rows, prims], radius[prims]
+            if obstacle.cloud:
+                h, grads = _cloud_hinges(obstacle, a, b, r, plus, J is not None)
+            else:
+                d = obstacle.distance(a, b, r)
+                h = np.maximum(plus - d, 0.0)
+                grads = None
+                if J is not None and (h > 0).any():
+                    hot = np.flatnonzero(h > 0)
+                    _, (ga, gb) = _gradients(lambda x, y: obstacle.distance(x, y, r[hot]), a[hot], b[hot])
+                    grads = hot, ga, gb
+            e[rows, prims, o] = h
+            if grads is not None:
+                hot, ga, gb = grads
+                rh, ph = rows[hot], prims[hot]
+                Jh, oh = Jk[rh, ph], origin[rh, ph]
+                D[rh, ph, o] = _dq(Jh, oh, a[hot], ga) + _dq(Jh, oh, b[hot], gb)
+        return e.reshape(R, K * O), (None if J is None else D.reshape(R, K * O, n))
+
+    def _smallest(self, T):
+        """(d (R, m) every pair's exact signed distance, the pairs' labels)."""
+        body, k = self.body, self.k
+        A_end, B_end, _ = body.world(T, k)
+        radius = np.broadcast_to(body.radius[k], A_end.shape[:2])
+        d = np.stack([_cloud_distance(o, A_end, B_end, radius) if o.cloud else o.distance(A_end, B_end, radius)
+                      for o in self.obstacles], axis=-1)  # (R, K, O)
+        return d.reshape(len(d), -1), self.pair_labels
+
+
+def _cloud_hinges(obstacle, a, b, r, plus, grad):
+    """A cloud's rows: e (E,) = ‖max(0, m⁺ − d_i)‖ over its points for capsules (E, 3), (E, 3), (E,);
+    with `grad`, (hot entries, ∂e/∂a, ∂e/∂b) of the entries with e > 0 (else None)."""
+    center, reach = _bounds(a, b, r)
+    near = obstacle.tree.query_ball_point(center, reach + obstacle.shape.radius + plus, return_sorted=False)
+    counts = np.fromiter((len(n) for n in near), dtype=int, count=len(near))
+    e = np.zeros(len(a))
+    if not counts.any():
+        return e, None
+    entry = np.repeat(np.arange(len(a)), counts)
+    point = np.concatenate([np.asarray(n, dtype=int) for n in near if n])
+    cloud = obstacle.shape
+    d = sphere_capsule(cloud.points[point], cloud.radius, a[entry], b[entry], r[entry])
+    h = np.maximum(plus - d, 0.0)
+    e = np.sqrt(np.bincount(entry, weights=h * h, minlength=len(a)))
+    if not grad or not (h > 0).any():
+        return e, None
+    live = np.flatnonzero(h > 0)
+    ent, pts = entry[live], point[live]
+    _, (ga, gb) = _gradients(lambda x, y: sphere_capsule(cloud.points[pts], cloud.radius, x, y, r[ent]),
+                             a[ent], b[ent])
+    w = (-h[live] / e[ent])[:, None]  # ∂e/∂d_i = −h_i / e
+    hot = np.unique(ent)
+    Ga, Gb = np.zeros((len(a), 3)), np.zeros((len(a), 3))
+    np.add.at(Ga, ent, w * ga)
+    np.add.at(Gb, ent, w * gb)
+    return e, (hot, -Ga[hot], -Gb[hot])  # the caller's A is ∂d/∂q = −∂e/∂q
+
+
+def _cloud_distance(obstacle, A, B, radius):
+    """Exact smallest signed distance (...) from capsules (..., 3) to a cloud's points.
+
+    The point nearest a capsule's midpoint bounds the answer U from above; every point that could
+    beat it lies within U + the capsule's bounding radius + the cloud's radius of the midpoint.
+    """
+    shape = A.shape[:-1]
+    a, b, r = A.reshape(-1, 3), B.reshape(-1, 3), np.reshape(radius, -1)
+    center, reach = _bounds(a, b, r)
+    cloud = obstacle.shape
+    _, nearest = obstacle.tree.query(center)
+    upper = sphere_capsule(cloud.points[nearest], cloud.radius, a, b, r)
+    near = obstacle.tree.query_ball_point(center, np.maximum(upper, 0.0) + reach + cloud.radius + 1e-9,
+                                          return_sorted=False)
+    best = upper.copy()
+    counts = np.fromiter((len(n) for n in near), dtype=int, count=len(near))
+    if counts.any():
+        entry = np.repeat(np.arange(len(a)), counts)
+        point = np.concatenate([np.asarray(n, dtype=int) for n in near if n])
+        d = sphere_capsule(cloud.points[point], cloud.radius, a[entry], b[entry], r[entry])
+        np.minimum.at(best, entry, d)
+    return best.reshape(shape)
+
+
+class AvoidSelf(_CollisionTask):
+    """The robot's links at least `margin` apart (pairs of non-adjacent links): a hard task by default.
+
+    Args:
+        margin: the clearance to keep (m), finite and >= 0.
+        pairs: None: every pair of primitives on different links that are not parent and child,
+            less the pairs that SAMPLES random configurations (a fixed seed) find never within
+            the margin or always within it (an allowed-collision matrix, as MoveIt's setup
+            assistant computes). Else [(frame_a, frame_b), ...]: exactly those frames' primitive
+            pairs, no sampling.
+        geometry: as for `Avoid`.
+        samples: configurations for the sampled matrix, >= 1.
+
+    Attributes (of `bind(robot)`'s copy): pair_labels, the pairs checked; dropped {pair: why},
+    why "adjacent", "never within the margin in N samples" or "always within the margin in N samples".
+    """
+
+    def __init__(self, margin=0.0, pairs=None, *, geometry=None, samples=SAMPLES):
+        super().__init__(margin, geometry)
+        if pairs is not None:
+            if not isinstance(pairs, list | tuple) or not all(
+                    isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(f, str) for f in p) for p in pairs):
+                raise TypeError(f"{self.label}: pairs must be a list of (frame_a, frame_b) names, got {pairs!r:.80}")
+            pairs = [tuple(p) for p in pairs]
+        self.pairs = pairs
+        if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 1:
+            raise ValueError(f"{self.label}: samples must be an integer >= 1, got {samples!r}")
+        self.samples = int(samples)
+
+    @property
+    def label(self):
+        return "AvoidSelf"
+
+    def _pair_up(self, robot):
+        body = self.body
+        K = len(body.labels)
+        i, j = np.triu_indices(K, 1)
+        self.dropped = {}
+        if self.pairs is not None:
+            wanted = set()
+            for fa, fb in self.pairs:
+                for f in (fa, fb):
+                    if f not in body.frames:
+                        raise ValueError(f"{self.label}: pair ({fa!r}, {fb!r}) names frame {f!r}, which carries no "
+                                         f"geometry (frames with geometry: {', '.join(body.frames)})")
+                if fa == fb:
+                    raise ValueError(f"{self.label}: pair ({fa!r}, {fb!r}) names one frame twice")
+                wanted |= {(fa, fb), (fb, fa)}
+            names = [(body.frames[body.frame[x]], body.frames[body.frame[y]]) for x, y in zip(i, j)]
+            keep = np.array([n in wanted for n in names], dtype=bool)
+        else:
+            keep = self._allowed(robot, i, j)
+        self.i, self.j = i[keep], j[keep]
+        self.frames = tuple(body.frames)
+        self.width = self.i.size
+        self.pair_labels = [f"{body.labels[x]} – {body.labels[y]}" for x, y in zip(self.i, self.j)]
+
+    def _allowed(self, robot, i, j):
+        """Which primitive pairs (i, j) the sampled allowed-collision matrix keeps; records the others in `dropped`.
+
+        Cached by content (the robot's joint tables, limits and links, the primitives, the margin and
+        the sample count), so solves after the first skip the sampling.
+        """
+        body = self.body
+        key = (robot.table.tobytes(), robot.lower.tobytes(), robot.upper.tobytes(), tuple(robot.links),
+               tuple((j.name, j.parent, j.child, j.origin.tobytes()) for j in robot.joints),
+               tuple((f, link, T.tobytes()) for f, (link, T) in robot.offsets.items()), tuple(body.frames),
+               body.frame.tobytes(), body.a.tobytes(), body.b.tobytes(), body.radius.tobytes(), self.margin,
+               self.samples)
+        found = _ALLOWED.get(key)
+        if found is None:
+            found = self._sample(robot, i, j)
+            if len(_ALLOWED) >= 64:
+                _ALLOWED.clear()
+            _ALLOWED[key] = found
+        keep, dropped = found
+        self.dropped = dict(dropped)
+        return keep.copy()
+
+    def _sample(self, robot, i, j):
+        body = self.body
+        dropped = {}
+        link = {f: robot.offsets[f][0] if f in robot.offsets else f for f in body.frames}
+        parent = {jt.child: jt.parent for jt in robot.joints}
+        fi, fj = body.frame[i], body.frame[j]
+        keep = fi != fj
+        for x in np.flatnonzero(keep):
+            la, lb = link[body.frames[fi[x]]], link[body.frames[fj[x]]]
+            if la == lb or parent.get(la) == lb or parent.get(lb) == la:
+                keep[x] = False
+                dropped[f"{body.labels[i[x]]} – {body.labels[j[x]]}"] = "adjacent"
+        rng = np.random.default_rng(0)
+        lower = np.where(np.isfinite(robot.lower), robot.lower, -np.pi)
+        upper = np.where(np.isfinite(robot.upper), robot.upper, np.pi)
+        q = lower + (upper - lower) * rng.random((self.samples, robot.n))
+        P = _frame_poses(robot, q, body.frames)
+        A_end, B_end, _ = body.world({f: P[:, k] for k, f in enumerate(body.frames)})
+        x = np.flatnonzero(keep)
+        d = capsule_capsule(A_end[:, i[x]], B_end[:, i[x]], body.radius[i[x]],
+                            A_end[:, j[x]], B_end[:, j[x]], body.radius[j[x]])  # (samples, pairs)
+        within = d < self.margin
+        for c, never, always in zip(x, ~within.any(axis=0), within.all(axis=0)):
+            if never or always:
+                keep[c] = False
+                word = "never" if never else "always"
+                dropped[f"{body.labels[i[c]]} – {body.labels[j[c]]}"] = \
+                    f"{word} within the margin in {self.samples} samples"
+        return keep, dropped
+
+    def _rows(self, T, J, n=None):
+        body, i, j = self.body, self.i, self.j
+        A_end, B_end, origin = body.world(T)
+        R = len(A_end)
+        plus = self.margin + INFLATION
+        e = np.zeros((R, self.width))
+        D = None if J is None else np.zeros((R, self.width, n))
+        if not self.width:
+            return e, D
+        center, reach = _bounds(A_end, B_end, body.radius)
+        bound = np.linalg.norm(center[:, i] - center[:, j], axis=-1) - reach[:, i] - reach[:, j]
+        rows, pairs = np.nonzero(bound < plus)
+        if not rows.size:
+            return e, D
+        pi, pj = i[pairs], j[pairs]
+        ends = A_end[rows, pi], B_end[rows, pi], A_end[rows, pj], B_end[rows, pj]
+        ri, rj = body.radius[pi], body.radius[pj]
+        d = capsule_capsule(ends[0], ends[1], ri, ends[2], ends[3], rj)
+        h = np.maximum(plus - d, 0.0)
+        e[rows, pairs] = h
+        hot = np.flatnonzero(h > 0)
+        if J is None or not hot.size:
+            return e, D
+        _, g = _gradients(lambda a1, b1, a2, b2: capsule_capsule(a1, b1, ri[hot], a2, b2, rj[hot]),
+                          *(x[hot] for x in ends))
+        Jf = np.stack([J[f] for f in body.frames], axis=1)  # (R, F, 6, n)
+        rh, ih, jh = rows[hot], pi[hot], pj[hot]
+        Ji, Jj = Jf[rh, body.frame[ih]], Jf[rh, body.frame[jh]]
+        oi, oj = origin[rh, ih], origin[rh, jh]
+        D[rh, pairs[hot]] = (_dq(Ji, oi, ends[0][hot], g[0]) + _dq(Ji, oi, ends[1][hot], g[1])
+                             + _dq(Jj, oj, ends[2][hot], g[2]) + _dq(Jj, oj, ends[3][hot], g[3]))
+        return e, D
+
+    def _smallest(self, T):
+        body, i, j = self.body, self.i, self.j
+        A_end, B_end, _ = body.world(T)
+        d = capsule_capsule(A_end[:, i], B_end[:, i], body.radius[i], A_end[:, j], B_end[:, j], body.radius[j])
+        return d, self.pair_labels

@@ -590,7 +590,7 @@ def _formulate(robot, target, weights, tol_position, tol_rotation):
         # A rotation weighted zero is not asked for: success then judges the position alone.
         tol = tol_position, tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
         return None, targets, kind, single, W, tol, tol_position
-    B = problem.batch or 1
+    B = 1 if problem.batch is None else problem.batch  # an empty batch is 0 targets
     if len(problem.hard) == 1:
         tol = problem.tol_p[0], problem.tol_r[0]
     else:
@@ -848,17 +848,23 @@ def _finish(result, robot, problem, targets, kind, single, max_iterations, far, 
                     Ph, Ah = problem.task_errors(problem.residuals(h["q"], np.full(len(h["q"]), idx[b])))
                     h["position_error"], h["rotation_error"] = (Ph * problem.positions).max(axis=-1), Ah.max(axis=-1)
     blocked = _blocked_by_limits(result, robot, problem, targets, kind, W, far)
+
+    def describe(i, k):  # the errors of hard task k at answer i, in words
+        if problem is not None and reports[k] is not None:
+            return problem.hard[k].violation({key: value[i] for key, value in reports[k].items()})
+        return f"best position error {P[i, k]:.3g} m" + (f", rotation error {A[i, k]:.3g} rad"
+                                                         if measures_angle[k] else "")
+
     reasons = []
     for i, cause in enumerate(result.reason):
         if cause == "converged":
             reasons.append(cause)
             continue
         k = int(far.task[i]) if far is not None and far.mask[i] else int(worst[i])
-        if problem is not None and reports[k] is not None:
-            errors = problem.hard[k].violation({key: value[i] for key, value in reports[k].items()})
-        else:
-            errors = f"best position error {P[i, k]:.3g} m" + (f", rotation error {A[i, k]:.3g} rad"
-                                                               if measures_angle[k] else "")
+        errors = describe(i, k)
+        if problem is not None:  # the other hard tasks it misses, named too
+            unmet = np.flatnonzero((P[i] > problem.tol_p) | (A[i] > problem.tol_r))
+            errors += "".join(f"; also unmet: {label[j]}: {describe(i, j)}" for j in unmet if j != k)
         tries = f"after {result.iterations[i]} iterations and {result.restarts[i]} restarts"
         if cause == "time budget":
             reasons.append(f"time budget: {label[k]} not met when it ran out, after {result.iterations[i]} "

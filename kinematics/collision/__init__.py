@@ -19,7 +19,8 @@ from .distance import (
 from .shapes import Box, Capsule, HalfSpace, PointCloud, Shape, Sphere
 
 __all__ = [
-    "shapes", "distance", "avoid", "Avoid", "AvoidSelf", "Shape", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud", "signed_distance",
+    "shapes", "distance", "avoid", "Avoid", "AvoidSelf", "Shape", "Sphere", "Capsule", "Box", "HalfSpace",
+    "PointCloud", "signed_distance",
     "sphere_sphere", "sphere_capsule", "capsule_capsule", "sphere_box", "capsule_box", "sphere_halfspace",
     "capsule_halfspace",
 ]

@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
+import itertools
 import math
 from collections.abc import Mapping
 
@@ -47,7 +49,7 @@ import autodiff as ad
 
 from ..fk import _jacobian_plan, _frame_poses
 from ..tasks import _HardTask
-from .distance import capsule_box, capsule_capsule, capsule_halfspace, closest_parameters, sphere_capsule
+from .distance import capsule_box, capsule_capsule, capsule_halfspace, cross, sphere_capsule
 from .shapes import Box, Capsule, HalfSpace, PointCloud, Shape, Sphere
 
 __all__ = ["Avoid", "AvoidSelf", "INFLATION", "SAMPLES"]
@@ -114,7 +116,7 @@ class _Body:
 
 def _dq(J, origin, x, g):
     """∂d/∂q (E, n) through one end: gᵀ J_v + ((x − p) × g)ᵀ J_ω, J (E, 6, n), the rest (E, 3)."""
-    return np.einsum("ei,ein->en", g, J[:, :3]) + np.einsum("ei,ein->en", np.cross(x - origin, g), J[:, 3:])
+    return np.einsum("ei,ein->en", g, J[:, :3]) + np.einsum("ei,ein->en", cross(x - origin, g), J[:, 3:])
 
 
 def _gradients(distance, *ends):
@@ -132,36 +134,72 @@ def _bounds(A, B, radius):
 
 # -- obstacles ------------------------------------------------------------------------------
 
-class _Obstacle:
-    """One obstacle, as the pair computations need it: a distance to capsules and a bounding sphere."""
+class _Group:
+    """The obstacles of one kind, stacked, so that one call computes every pair with them.
 
-    def __init__(self, shape, label):
-        self.shape, self.label = shape, label
-        if isinstance(shape, Sphere | Capsule):
-            a, b = (shape.center, shape.center) if isinstance(shape, Sphere) else (shape.a, shape.b)
-            self.center, self.reach = _bounds(a, b, shape.radius)
-            self.distance = lambda A, B, r: capsule_capsule(A, B, r, a, b, shape.radius)
-        elif isinstance(shape, Box):
-            self.center, self.reach = shape.pose[:3, 3], 0.5 * float(np.linalg.norm(shape.size))
-            self.distance = lambda A, B, r: capsule_box(A, B, r, shape.pose, shape.size)
-        elif isinstance(shape, HalfSpace):
-            self.center = None  # the exact distance is as cheap as any bound
-            self.distance = lambda A, B, r: capsule_halfspace(A, B, r, shape.normal, shape.offset)
+    Attributes:
+        index: (G,) the obstacles' positions among the task's obstacles.
+        center, reach: (G, 3) and (G,) bounding spheres; None for half-spaces (whose exact
+            distance is as cheap as any bound).
+    """
+
+    def __init__(self, kind, index, shapes):
+        self.kind, self.index = kind, np.array(index)
+        if kind == "capsule":  # spheres and capsules
+            self.a = np.array([s.center if isinstance(s, Sphere) else s.a for s in shapes])
+            self.b = np.array([s.center if isinstance(s, Sphere) else s.b for s in shapes])
+            self.radius = np.array([s.radius for s in shapes])
+            self.center, self.reach = _bounds(self.a, self.b, self.radius)
+        elif kind == "box":
+            self.pose, self.size = np.array([s.pose for s in shapes]), np.array([s.size for s in shapes])
+            self.center, self.reach = self.pose[:, :3, 3], 0.5 * np.linalg.norm(self.size, axis=-1)
         else:
-            from scipy.spatial import cKDTree
+            self.normal, self.offset = np.array([s.normal for s in shapes]), np.array([s.offset for s in shapes])
+            self.center = None
 
-            lo, hi = shape.points.min(axis=0), shape.points.max(axis=0)
-            self.center = 0.5 * (lo + hi)
-            self.reach = 0.5 * float(np.linalg.norm(hi - lo)) + shape.radius
-            self.tree = cKDTree(shape.points)
+    def distance(self, a, b, r, g):
+        """Signed distances (E,) from capsules a, b (E, 3), r (E,) to obstacles g (E,) of the group."""
+        if self.kind == "capsule":
+            return capsule_capsule(a, b, r, self.a[g], self.b[g], self.radius[g])
+        if self.kind == "box":
+            return capsule_box(a, b, r, self.pose[g], self.size[g])
+        return capsule_halfspace(a, b, r, self.normal[g], self.offset[g])
 
-    @property
-    def cloud(self) -> bool:
-        return isinstance(self.shape, PointCloud)
+
+class _Cloud:
+    """A point cloud obstacle with its KD-tree (built once) and bounding sphere."""
+
+    def __init__(self, index, shape):
+        from scipy.spatial import cKDTree
+
+        self.index, self.shape = index, shape
+        lo, hi = shape.points.min(axis=0), shape.points.max(axis=0)
+        self.center = 0.5 * (lo + hi)
+        self.reach = 0.5 * float(np.linalg.norm(hi - lo)) + shape.radius
+        self.tree = cKDTree(shape.points)
 
 
-def _obstacles(obstacles, task) -> list:
-    """[_Obstacle] from a Shape, a sequence of Shapes or a mapping {name: Shape}."""
+def _group_distance(group, r, g, a, b):
+    """group.distance with the ends last, for `_gradients`."""
+    return group.distance(a, b, r, g)
+
+
+def _groups(shapes) -> tuple:
+    """([_Group] of the primitive obstacles by kind, [_Cloud]) for the task's obstacle list."""
+    kinds = {"capsule": [], "box": [], "halfspace": []}
+    clouds = []
+    for o, shape in enumerate(shapes):
+        if isinstance(shape, PointCloud):
+            clouds.append(_Cloud(o, shape))
+        else:
+            kinds["box" if isinstance(shape, Box) else "halfspace" if isinstance(shape, HalfSpace) else
+                  "capsule"].append(o)
+    groups = [_Group(kind, index, [shapes[o] for o in index]) for kind, index in kinds.items() if index]
+    return groups, clouds
+
+
+def _obstacles(obstacles, task) -> tuple:
+    """(labels, shapes) from a Shape, a sequence of Shapes or a mapping {name: Shape}."""
     if isinstance(obstacles, Shape):
         obstacles = [obstacles]
     if isinstance(obstacles, Mapping):
@@ -182,7 +220,7 @@ def _obstacles(obstacles, task) -> list:
         if not isinstance(shape, Shape):
             raise TypeError(f"{task}: obstacle {name!r} must be a Sphere, Capsule, Box, HalfSpace or PointCloud, "
                             f"got {type(shape).__name__}")
-    return [_Obstacle(shape, str(name)) for name, shape in items]
+    return [str(name) for name, _ in items], [shape for _, shape in items]
 
 
 def _margin(task, margin) -> float:
@@ -279,11 +317,14 @@ class Avoid(_CollisionTask):
 
     def __init__(self, obstacles, margin=0.0, *, geometry=None):
         super().__init__(margin, geometry)
-        self.obstacles = _obstacles(obstacles, self)
+        self.names, self.obstacles = _obstacles(obstacles, self)
+        self.groups, self.clouds = _groups(self.obstacles)
+
+    names = ()  # the obstacles' labels (set first thing: messages about the other arguments use the label)
 
     @property
     def label(self):
-        return f"Avoid({', '.join(o.label for o in self.obstacles)})"
+        return f"Avoid({', '.join(self.names)})" if self.names else "Avoid"
 
     def _pair_up(self, robot):
         body = self.body
@@ -293,7 +334,7 @@ class Avoid(_CollisionTask):
         self.k = keep  # the primitives in the task, on moving frames
         self.frames = tuple(body.frames)
         self.width = keep.size * len(self.obstacles)
-        self.pair_labels = [f"{body.labels[k]} – {o.label}" for k in keep for o in self.obstacles]
+        self.pair_labels = [f"{body.labels[k]} – {name}" for k in keep for name in self.names]
 
     def _rows(self, T, J, n=None):
         """e (R, m), and A (R, m, n) with J given (else None); row k·O + o is primitive k and obstacle o."""
@@ -306,55 +347,70 @@ class Avoid(_CollisionTask):
         Jk = None if J is None else np.stack([J[f] for f in body.frames], axis=1)[:, body.frame[k]]  # (R, K, 6, n)
         D = None if J is None else np.zeros((R, K, O, n))  # ∂d/∂q on violating rows (A = −∂e/∂q = ∂d/∂q)
         center, reach = _bounds(A_end, B_end, radius)
-        for o, obstacle in enumerate(self.obstacles):
-            if obstacle.center is None:
-                rows, prims = np.indices((R, K)).reshape(2, -1)
+
+        def jacobian_rows(rows, prims, o, a, b, ga, gb):
+            Jh, oh = Jk[rows, prims], origin[rows, prims]
+            D[rows, prims, o] = _dq(Jh, oh, a, ga) + _dq(Jh, oh, b, gb)
+
+        for group in self.groups:
+            if group.center is None:
+                rows, prims, g = (x.ravel() for x in np.indices((R, K, len(group.index))))
             else:
-                bound = np.linalg.norm(center - obstacle.center, axis=-1) - reach - obstacle.reach
-                rows, prims = np.nonzero(bound < plus)
+                bound = np.linalg.norm(center[:, :, None] - group.center, axis=-1) - reach[..., None] - group.reach
+                rows, prims, g = np.nonzero(bound < plus)
             if not rows.size:
                 continue
             a, b, r = A_end[rows, prims], B_end[rows, prims], radius[prims]
-            if obstacle.cloud:
-                h, grads = _cloud_hinges(obstacle, a, b, r, plus, J is not None)
-            else:
-                d = obstacle.distance(a, b, r)
-                h = np.maximum(plus - d, 0.0)
-                grads = None
-                if J is not None and (h > 0).any():
-                    hot = np.flatnonzero(h > 0)
-                    _, (ga, gb) = _gradients(lambda x, y: obstacle.distance(x, y, r[hot]), a[hot], b[hot])
-                    grads = hot, ga, gb
-            e[rows, prims, o] = h
+            h = np.maximum(plus - group.distance(a, b, r, g), 0.0)
+            e[rows, prims, group.index[g]] = h
+            hot = np.flatnonzero(h > 0)
+            if J is not None and hot.size:
+                _, (ga, gb) = _gradients(functools.partial(_group_distance, group, r[hot], g[hot]), a[hot], b[hot])
+                jacobian_rows(rows[hot], prims[hot], group.index[g[hot]], a[hot], b[hot], ga, gb)
+        for cloud in self.clouds:
+            bound = np.linalg.norm(center - cloud.center, axis=-1) - reach - cloud.reach
+            rows, prims = np.nonzero(bound < plus)
+            if not rows.size:
+                continue
+            a, b, r = A_end[rows, prims], B_end[rows, prims], radius[prims]
+            h, grads = _cloud_hinges(cloud, a, b, r, plus, J is not None)
+            e[rows, prims, cloud.index] = h
             if grads is not None:
                 hot, ga, gb = grads
-                rh, ph = rows[hot], prims[hot]
-                Jh, oh = Jk[rh, ph], origin[rh, ph]
-                D[rh, ph, o] = _dq(Jh, oh, a[hot], ga) + _dq(Jh, oh, b[hot], gb)
+                jacobian_rows(rows[hot], prims[hot], cloud.index, a[hot], b[hot], ga, gb)
         return e.reshape(R, K * O), (None if J is None else D.reshape(R, K * O, n))
 
     def _smallest(self, T):
         """(d (R, m) every pair's exact signed distance, the pairs' labels)."""
         body, k = self.body, self.k
         A_end, B_end, _ = body.world(T, k)
-        radius = np.broadcast_to(body.radius[k], A_end.shape[:2])
-        d = np.stack([_cloud_distance(o, A_end, B_end, radius) if o.cloud else o.distance(A_end, B_end, radius)
-                      for o in self.obstacles], axis=-1)  # (R, K, O)
-        return d.reshape(len(d), -1), self.pair_labels
+        R, K = A_end.shape[:2]
+        d = np.zeros((R, K, len(self.obstacles)))
+        for group in self.groups:
+            G = len(group.index)
+            g = np.broadcast_to(np.arange(G), (R, K, G))
+            d[..., group.index] = group.distance(A_end[:, :, None], B_end[:, :, None], body.radius[k][:, None], g)
+        for cloud in self.clouds:
+            d[..., cloud.index] = _cloud_distance(cloud, A_end, B_end, np.broadcast_to(body.radius[k], (R, K)))
+        return d.reshape(R, K * len(self.obstacles)), self.pair_labels
 
 
 def _cloud_hinges(obstacle, a, b, r, plus, grad):
     """A cloud's rows: e (E,) = ‖max(0, m⁺ − d_i)‖ over its points for capsules (E, 3), (E, 3), (E,);
     with `grad`, (hot entries, ∂e/∂a, ∂e/∂b) of the entries with e > 0 (else None)."""
     center, reach = _bounds(a, b, r)
-    near = obstacle.tree.query_ball_point(center, reach + obstacle.shape.radius + plus, return_sorted=False)
-    counts = np.fromiter((len(n) for n in near), dtype=int, count=len(near))
     e = np.zeros(len(a))
-    if not counts.any():
-        return e, None
-    entry = np.repeat(np.arange(len(a)), counts)
-    point = np.concatenate([np.asarray(n, dtype=int) for n in near if n])
     cloud = obstacle.shape
+    # Every point p is at least |p − c| − reach from the capsule: the nearest point to the centre c
+    # (one vectorised query) rules most entries out before the per-entry ball queries.
+    nearest, _ = obstacle.tree.query(center)
+    maybe = np.flatnonzero(nearest - reach - cloud.radius < plus)
+    if not maybe.size:
+        return e, None
+    entry, point = _ball_points(obstacle.tree, center[maybe], reach[maybe] + cloud.radius + plus)
+    if not entry.size:
+        return e, None
+    entry = maybe[entry]
     d = sphere_capsule(cloud.points[point], cloud.radius, a[entry], b[entry], r[entry])
     h = np.maximum(plus - d, 0.0)
     e = np.sqrt(np.bincount(entry, weights=h * h, minlength=len(a)))
@@ -372,6 +428,14 @@ def _cloud_hinges(obstacle, a, b, r, plus, grad):
     return e, (hot, -Ga[hot], -Gb[hot])  # the caller's A is ∂d/∂q = −∂e/∂q
 
 
+def _ball_points(tree, centers, radii):
+    """(entry, point) index pairs (M,) of the tree's points within radii (E,) of centers (E, 3)."""
+    near = tree.query_ball_point(centers, radii, return_sorted=False)
+    counts = np.fromiter(map(len, near), dtype=int, count=len(near))
+    return np.repeat(np.arange(len(near)), counts), np.fromiter(itertools.chain.from_iterable(near), dtype=int,
+                                                                count=int(counts.sum()))
+
+
 def _cloud_distance(obstacle, A, B, radius):
     """Exact smallest signed distance (...) from capsules (..., 3) to a cloud's points.
 
@@ -384,13 +448,9 @@ def _cloud_distance(obstacle, A, B, radius):
     cloud = obstacle.shape
     _, nearest = obstacle.tree.query(center)
     upper = sphere_capsule(cloud.points[nearest], cloud.radius, a, b, r)
-    near = obstacle.tree.query_ball_point(center, np.maximum(upper, 0.0) + reach + cloud.radius + 1e-9,
-                                          return_sorted=False)
+    entry, point = _ball_points(obstacle.tree, center, np.maximum(upper, 0.0) + reach + cloud.radius + 1e-9)
     best = upper.copy()
-    counts = np.fromiter((len(n) for n in near), dtype=int, count=len(near))
-    if counts.any():
-        entry = np.repeat(np.arange(len(a)), counts)
-        point = np.concatenate([np.asarray(n, dtype=int) for n in near if n])
+    if entry.size:
         d = sphere_capsule(cloud.points[point], cloud.radius, a[entry], b[entry], r[entry])
         np.minimum.at(best, entry, d)
     return best.reshape(shape)

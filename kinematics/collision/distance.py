@@ -108,6 +108,26 @@ def _norm(xp, v, fallback=None):
     return xp.where(nonzero, xp.sqrt(xp.where(nonzero, s, 1.0)), at_zero)
 
 
+_NEXT, _AFTER = np.array([1, 2, 0]), np.array([2, 0, 1])
+
+
+def cross(u, v):
+    """u × v over the last axis of numpy arrays (..., 3), broadcasting: (u × v)_i = u_{i+1} v_{i+2} − u_{i+2} v_{i+1}.
+
+    np.cross computes the same with several times the call overhead, which dominates for the few
+    rows of one IK target.
+    """
+    return u[..., _NEXT] * v[..., _AFTER] - u[..., _AFTER] * v[..., _NEXT]
+
+
+def _fallback(v, directions):
+    """The gradient direction for ‖v‖ at v = 0 (`_norm`): where some v vanishes, a unit normal to the
+    arrays that `directions()` returns, else None (then never used; it costs ~20 numpy calls)."""
+    if not (_val(v) == 0).all(axis=-1).any():
+        return None
+    return _normal_to(*directions())
+
+
 def _normal_to(d1, d2=None):
     """A unit vector (..., 3) normal to the directions d1 and d2 (numpy, no gradient).
 
@@ -118,10 +138,10 @@ def _normal_to(d1, d2=None):
     """
     d2 = np.zeros_like(d1) if d2 is None else d2
     d1, d2 = np.broadcast_arrays(d1, d2)
-    c = np.cross(d1, d2)
+    c = cross(d1, d2)
     longer = np.where((np.sum(d1 * d1, -1) >= np.sum(d2 * d2, -1))[..., None], d1, d2)
     axis = np.eye(3)[np.argmin(np.abs(longer), axis=-1)]
-    c = np.where((np.abs(c).max(-1) > 0)[..., None], c, np.cross(longer, axis))
+    c = np.where((np.abs(c).max(-1) > 0)[..., None], c, cross(longer, axis))
     c = np.where((np.abs(c).max(-1) > 0)[..., None], c, np.array([1.0, 0.0, 0.0]))
     scale = np.abs(c).max(-1, keepdims=True)
     c = c / scale  # scaled first: tiny directions do not underflow
@@ -192,7 +212,8 @@ def sphere_capsule(center, radius, a, b, capsule_radius):
     xp = _xp(c, r, a, b, rc)
     d = b - a
     t = _segment_point_parameter(_val(a), _val(d), _val(c))[..., None]
-    return _norm(xp, c - (a + t * d), _normal_to(_val(d))) - r - rc
+    v = c - (a + t * d)
+    return _norm(xp, v, _fallback(v, lambda: (_val(d),))) - r - rc
 
 
 # -- two segments ------------------------------------------------------------------------------
@@ -271,7 +292,8 @@ def capsule_capsule(a, b, radius, other_a, other_b, other_radius):
     s, t = closest_parameters(*(_val(x) for x in (a1, b1, a2, b2)))
     p1 = a1 + s[..., None] * (b1 - a1)
     p2 = a2 + t[..., None] * (b2 - a2)
-    return _norm(xp, p1 - p2, _normal_to(_val(b1 - a1), _val(b2 - a2))) - r1 - r2
+    v = p1 - p2
+    return _norm(xp, v, _fallback(v, lambda: (_val(b1) - _val(a1), _val(b2) - _val(a2)))) - r1 - r2
 
 
 # -- boxes -------------------------------------------------------------------------------------

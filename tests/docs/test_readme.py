@@ -14,6 +14,8 @@ def test_readme_python_blocks_run_in_order(capsys):
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["result"].success  # the first Panda pose
     assert namespace["reach"].success  # the MJCF Panda
+    clear = namespace["clear"]  # collision-aware: met, and the reported clearances keep the margin
+    assert clear.success and clear.task_errors[1]["distance"] >= 0.01 and clear.task_errors[2]["distance"] >= 0
     assert namespace["talos"].n == 32 and namespace["hands"].shape == (200, 2, 4, 4)  # the tasks block reuses it
     assert np.mean(namespace["both"].success) >= 0.99 and namespace["rest"].success
     assert capsys.readouterr().out.strip()

@@ -685,7 +685,11 @@ class Problem:
             for term in live[1:]:
                 loss = loss + term
             loss.backward()
-        return total, leaf.grad if leaf.grad is not None else np.zeros_like(q)
+        g = leaf.grad if leaf.grad is not None else np.zeros_like(q)
+        for task in self.soft:  # soft collision tasks: their own chained gradients (their cost above is constant)
+            if task.linearize is not None:
+                g = g + task.cost_gradient(q, self.robot)
+        return total, g
 
     def _costs(self, q, idx):
         """Each soft task's weighted cost at q (R, n) (Tensor or array), in task order."""

@@ -47,7 +47,7 @@ import numpy as np
 
 import autodiff as ad
 
-from ..fk import _jacobian_plan, _frame_poses
+from ..fk import _frame_jacobians, _frame_poses, _jacobian_plan, _value
 from ..tasks import _HardTask
 from .distance import capsule_box, capsule_capsule, capsule_halfspace, cross, sphere_capsule
 from .shapes import Box, Capsule, HalfSpace, PointCloud, Shape, Sphere
@@ -233,17 +233,40 @@ def _margin(task, margin) -> float:
 # -- the tasks ------------------------------------------------------------------------------
 
 class _CollisionTask(_HardTask):
-    """What Avoid and AvoidSelf share: hinge rows, their tolerance, and the report of the closest pair."""
+    """What Avoid and AvoidSelf share: hinge rows, their tolerance, and the report of the closest pair.
+
+    With a `weight` the task is soft: the squared-hinge cost ½ w Σ e² over its rows (defined, and
+    smooth, at penetrating starts, where a log barrier is not), lowered in the hard tasks' null space.
+    """
 
     measures = ("clearance",)
     needs_motion = False  # a frame no joint moves still carries geometry (a robot's base)
 
-    def __init__(self, margin, geometry):
+    def __init__(self, margin, geometry, weight=None):
         self.margin = _margin(self, margin)
         self.geometry = geometry
         self.weights = np.ones(0)
         self.tol_position = self.tol_rotation = None
         self.bound = False
+        if weight is not None:
+            if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating) or \
+                    not math.isfinite(weight) or weight < 0:
+                raise ValueError(f"{self.label}: weight must be a finite non-negative number (or None: a hard task), "
+                                 f"got {weight!r}")
+            self.hard, self.weight = False, float(weight)
+
+    def cost(self, T, q, idx, robot):
+        """The soft task's cost ½ w Σ e² per row (R,), an array (its gradient: `cost_gradient`)."""
+        self._check_bound()
+        e = self._rows({f: np.asarray(_value(T[f])) for f in self.frames}, None)[0]
+        return 0.5 * self.weight * np.sum(e * e, axis=-1)
+
+    def cost_gradient(self, q, robot):
+        """∂cost/∂q (R, n) at q (R, n): w Σ e ∂e/∂q = −w Aᵀ e."""
+        T, J = _frame_jacobians(robot, q, list(self.frames))
+        e, A = self._rows({f: T[:, k] for k, f in enumerate(self.frames)},
+                          {f: J[:, k] for k, f in enumerate(self.frames)}, q.shape[-1])
+        return -self.weight * (np.swapaxes(A, -1, -2) @ e[..., None])[..., 0]
 
     def tolerances(self, tol_position, tol_rotation):
         return INFLATION, math.inf
@@ -305,6 +328,8 @@ class Avoid(_CollisionTask):
         margin: the clearance to keep (m), finite and >= 0.
         geometry: {frame: Sphere | Capsule | [shapes]} in frame coordinates; None: the robot's
             own (`chain.geometry`, which built-in arms with a model carry).
+        weight: None: a hard task (success needs it); a number w >= 0: a soft one, the cost
+            ½ w Σ max(0, margin + INFLATION − d)² (`_CollisionTask`).
 
     Example:
         >>> import kinematics as kin, robots
@@ -315,9 +340,9 @@ class Avoid(_CollisionTask):
         (True, True)
     """
 
-    def __init__(self, obstacles, margin=0.0, *, geometry=None):
-        super().__init__(margin, geometry)
+    def __init__(self, obstacles, margin=0.0, *, geometry=None, weight=None):
         self.names, self.obstacles = _obstacles(obstacles, self)
+        super().__init__(margin, geometry, weight)
         self.groups, self.clouds = _groups(self.obstacles)
 
     names = ()  # the obstacles' labels (set first thing: messages about the other arguments use the label)
@@ -468,13 +493,14 @@ class AvoidSelf(_CollisionTask):
             pairs, no sampling.
         geometry: as for `Avoid`.
         samples: configurations for the sampled matrix, >= 1.
+        weight: as for `Avoid`.
 
     Attributes (of `bind(robot)`'s copy): pair_labels, the pairs checked; dropped {pair: why},
     why "adjacent", "never within the margin in N samples" or "always within the margin in N samples".
     """
 
-    def __init__(self, margin=0.0, pairs=None, *, geometry=None, samples=SAMPLES):
-        super().__init__(margin, geometry)
+    def __init__(self, margin=0.0, pairs=None, *, geometry=None, samples=SAMPLES, weight=None):
+        super().__init__(margin, geometry, weight)
         if pairs is not None:
             if not isinstance(pairs, list | tuple) or not all(
                     isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(f, str) for f in p) for p in pairs):

@@ -302,3 +302,45 @@ def test_docstring_example_runs():
     assert doctest.run_docstring_examples(kin.Avoid, {}, verbose=False) is None
     failures, _ = doctest.testmod(AV, verbose=False)
     assert failures == 0
+
+
+# -- soft: a squared-hinge cost -------------------------------------------------------------------
+
+def test_soft_cost_gradient_matches_central_differences_from_penetrating_starts():
+    task = kin.Avoid(_scene(_cloud()), 0.05, weight=2.0).bind(ROBOT, ARM.geometry)
+    assert task.hard is False
+    q = _random_q(100, 12)
+
+    def cost(x):
+        return task.cost(_poses(ROBOT, x, list(task.frames)), x, None, ROBOT)
+
+    assert (cost(q) > 0).sum() > 20  # penetrating starts: the cost is defined and positive there
+    g = task.cost_gradient(q, ROBOT)
+    h = 1e-7
+    for i in range(ARM.n):
+        dq = np.zeros_like(q)
+        dq[:, i] = h
+        np.testing.assert_allclose(g[:, i], (cost(q + dq) - cost(q - dq)) / (2 * h), rtol=1e-4, atol=1e-6)
+
+
+def test_soft_avoid_lowers_the_penetration_without_costing_the_pose():
+    T = _targets(60, 13, 0.0)
+    plain = kin.solve(ARM, T)
+    soft = kin.solve(ARM, [kin.Pose("tool", T), kin.Avoid(_scene(), 0.0, weight=1.0),
+                           kin.AvoidSelf(0.0, weight=1.0)])
+    assert soft.success.all()  # the soft tasks never cost the hard pose its tolerance
+    assert np.all(soft.position_error <= 1e-6) and np.all(soft.rotation_error <= 1e-6)
+    bound = [kin.Avoid(_scene(), 0.0).bind(ROBOT, ARM.geometry), kin.AvoidSelf(0.0).bind(ROBOT, ARM.geometry)]
+
+    def depth(q):  # the summed penetration depth over every pair
+        T = _poses(ROBOT, q, list(bound[1].frames))
+        return sum(np.maximum(-b._smallest(T)[0], 0).sum() for b in bound)
+
+    assert depth(plain.q) > 0.05
+    assert depth(soft.q) < 0.5 * depth(plain.q)
+    assert set(soft.task_errors[1]) == {"cost"}
+
+
+def test_bad_weight_raises():
+    with pytest.raises(ValueError, match="weight"):
+        kin.AvoidSelf(weight=-1.0)

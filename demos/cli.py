@@ -24,6 +24,7 @@ COMMANDS = [
     "demos.fk_cmd",
     "demos.solve_cmd",
     "demos.animate",
+    "demos.teach",
     "demos.train",
     "demos.graph",
 ]

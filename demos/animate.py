@@ -17,6 +17,7 @@ examples:
   armgrad animate panda --target 0.45 0.25 0.35 --rpy 3.1416 0 0 --out panda-lm.gif
   armgrad animate panda --target 0.45 0.25 0.35 --rpy 3.1416 0 0 --compare gd,lm --out panda.gif
   armgrad animate ur5 --target 0.3 0.3 0.4 --out ur5.mp4          (MP4 needs ffmpeg)
+  armgrad animate panda --target 0.5 0 0.3 --rpy 3.1416 0 0 --scene table.toml --out panda-scene.gif
 
 Writes the animation (.gif by Pillow, or .mp4 by ffmpeg when it is installed) and a PNG
 filmstrip with the same name (.png). Every method starts from the same q0 (default: the middle
@@ -26,6 +27,8 @@ Exit status 0 once the files are written, converged or not (each run's outcome i
 Long runs are shown at --frames log-spaced iterations (at most {animation.MAX_FRAMES}; every frame is held in
 memory until the file is written, so a large --dpi allows fewer). Orientation: --rpy
 ({common.RPY_CONVENTION}) or --quat QX QY QZ QW (scalar last).
+With --scene FILE the solver keeps the arm --margin clear of the obstacles (and of itself, unless
+--no-self-collision), and the animation draws the obstacles and the arm's collision capsules.
 """
 
 
@@ -47,6 +50,7 @@ def register(subparsers) -> None:
                         help="random restarts allowed (default 0: the path from q0 only)")
     parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
     parser.add_argument("--degrees", action="store_true", help="--rpy and --q0 in degrees")
+    common.add_scene_arguments(parser)
     animation.add_render_arguments(parser, "frame budget")
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrip")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -66,11 +70,11 @@ def parse_methods(text: str) -> list:
 
 
 def solve_runs(chain: kin.Chain, target, methods, q0, *, seed: int = 0, restarts: int = 0,
-               max_iterations: int | None = None):
+               max_iterations: int | None = None, collision=None):
     """Solve `target` with each method from the same q0, recording the history.
 
     One start per method (`starts=1`) so the history begins at q0; `restarts` random restarts
-    are allowed after it.
+    are allowed after it. With `collision` (a `demos.common.Collision`) its tasks join the target.
 
     Returns:
         (runs, results): a list of `demos.animation.Run` and the matching IKResults.
@@ -79,7 +83,8 @@ def solve_runs(chain: kin.Chain, target, methods, q0, *, seed: int = 0, restarts
 
     runs, results = [], []
     for method in methods:
-        result = kin.solve(chain, target, q0=q0, method=method, seed=seed, starts=1, max_restarts=restarts,
+        goal = target if collision is None else collision.goal(target)
+        result = kin.solve(chain, goal, q0=q0, method=method, seed=seed, starts=1, max_restarts=restarts,
                            max_iterations=max_iterations, record_history=True)
         runs.append(Run(method, result.history, bool(result.success), int(result.restarts)))
         results.append(result)
@@ -121,16 +126,18 @@ def run(args) -> int:
             raise common.CommandError(f"--q0: outside the joint limits: {', '.join(outside)}")
     else:
         q0 = kin.default_start(chain)
+    collision = common.collision_from_args(args, chain)
     started = time.perf_counter()
     runs, results = solve_runs(chain, target, methods, q0, seed=args.seed, restarts=args.restarts,
-                               max_iterations=args.max_iterations)
+                               max_iterations=args.max_iterations, collision=collision)
     solved = time.perf_counter() - started
     for method, result in zip(methods, results):
-        print(summary_line(method, result))
+        print(summary_line(method, result, collision))
     title = f"{chain.name}: " + (" vs ".join(methods) if len(methods) > 1 else animation.METHOD_NAMES[methods[0]])
     started = time.perf_counter()
+    scene = {} if collision is None else {"obstacles": collision.obstacles, "geometry": collision.geometry}
     written = animation.render(chain, target, runs, out, frames=args.frames, fps=args.fps, dpi=args.dpi,
-                               filmstrip=not args.no_filmstrip, progress=not args.no_progress, title=title)
+                               filmstrip=not args.no_filmstrip, progress=not args.no_progress, title=title, **scene)
     rendered = time.perf_counter() - started
     print(f"wrote {written['animation']} ({written['frames']} frames)")
     if written["filmstrip"]:
@@ -140,13 +147,17 @@ def run(args) -> int:
     return 0
 
 
-def summary_line(method: str, result) -> str:
-    """One line per run: converged or not, iterations, errors."""
+def summary_line(method: str, result, collision=None) -> str:
+    """One line per run: converged or not, iterations, errors (and the clearance with a scene)."""
     status = "converged" if result.success else "NOT converged"
     rot = f", rotation error {result.rotation_error:.2g} rad" if result.rotation_error else ""
     restarts = f" after {result.restarts} restarts" if result.restarts else ""
+    clear = ""
+    if collision is not None:
+        distance, pair = collision.clearance(result.task_errors)
+        clear = f", clearance {distance:.3g} m ({pair})"
     line = (f"{method:<8} {status} in {result.iterations} iterations{restarts}: "
-            f"position error {result.position_error:.2g} m{rot}")
+            f"position error {result.position_error:.2g} m{rot}{clear}")
     return line if result.success else f"{line}\n         ({result.reason})"
 
 

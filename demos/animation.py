@@ -7,6 +7,14 @@ panel of position and rotation error per iteration on a log scale with the curre
 marked. Several runs (methods) from the same start are drawn side by side on one shared
 iteration clock, so a method that needs 5 iterations is done while another still crawls.
 
+With a scene (`render(..., obstacles=, geometry=)`, `armgrad animate --scene`) the obstacles are
+drawn once, in grey: a half-space as a translucent patch of its plane within the view (in 2-D the
+region itself, cut by the arm's plane), boxes with their faces and edges, spheres and capsules as
+surfaces (2-D: their outlines seen along z), point clouds as small dots (at most
+MAX_CLOUD_POINTS of those within the view). The arm's collision capsules are drawn at every
+frame, translucent in the run's colour. Finite obstacles and the capsules widen the view. The
+drawing order is the artists' (matplotlib has no depth buffer): the arm is drawn over obstacles.
+
 Frames: a history of K iterations is shown at `frames` times t_f = expm1(linspace(0,
 log1p(K))) — log-spaced, so the early, large moves get most of the frames and a 3000-iteration
 gradient descent still fits a small GIF. Between two iterates the arm is drawn at the joint-space
@@ -27,6 +35,7 @@ import dataclasses
 import math
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +43,8 @@ import numpy as np
 import kinematics as kin
 
 __all__ = ["MAX_FRAMES", "FPS_RANGE", "DPI_RANGE", "HOLD_RANGE", "MAX_FRAME_BYTES", "METHOD_NAMES", "Run",
-           "check_render_settings", "ffmpeg_path", "figure_size", "frame_times", "render", "snapshot_iterations"]
+           "check_render_settings", "ffmpeg_path", "figure_size", "frame_times", "render", "snapshot_iterations",
+           "capsule_surface", "stadium", "plane_patch"]
 
 # Bounds on what one render may ask for. Every frame is held in memory until the file is written
 # (Pillow needs them all for a GIF) and costs about 25 ms to draw at 80 dpi, so 1000 frames is
@@ -51,6 +61,10 @@ COLORS = {"lm": "#d95f02", "gd": "#1b6ac9", "momentum": "#7b3fa0", "adam": "#1b9
 FALLBACK_COLORS = ["#1b6ac9", "#d95f02", "#1b9e77", "#7b3fa0", "#e7298a", "#66a61e"]
 AXIS_COLORS = ("#e41a1c", "#2ca02c", "#1f5fd6")  # frame axes x, y, z
 TARGET_COLOR = "#c2185b"
+OBSTACLE_COLOR = "#8c8c8c"
+OBSTACLE_EDGE = "#4d4d4d"
+PLANE_COLOR = "#8fa8bf"  # a half-space's plane
+MAX_CLOUD_POINTS = 4000  # a point cloud's dots drawn (evenly thinned beyond that)
 ERROR_FLOOR = 1e-16  # zeros drawn on a log scale
 
 
@@ -148,9 +162,10 @@ def ffmpeg_path() -> str | None:
 
 
 class _Track:
-    """A run sampled at the frame times: link origins, end-effector frames, trail, errors."""
+    """A run sampled at the frame times: link origins, end-effector frames, trail, errors, and with
+    `geometry` the collision capsules (`capsules`: ends (F, K, 3) twice and radii (K,), else None)."""
 
-    def __init__(self, chain: kin.Chain, run: Run, times: np.ndarray):
+    def __init__(self, chain: kin.Chain, run: Run, times: np.ndarray, geometry=None):
         qs = np.asarray(run.history["q"], dtype=float)
         if qs.ndim != 2 or qs.shape[1] != chain.n or len(qs) == 0:
             raise ValueError(f"run {run.label!r}: history['q'] must be (K+1, {chain.n}), got {qs.shape}")
@@ -168,6 +183,7 @@ class _Track:
         self.t, self.K, self.run = t, K, run
         self.position_error = np.maximum(np.asarray(run.history["position_error"], dtype=float), ERROR_FLOOR)
         self.rotation_error = np.maximum(np.asarray(run.history["rotation_error"], dtype=float), ERROR_FLOOR)
+        self.capsules = None if not geometry else _placed_capsules(chain, q, geometry)
 
     def error_at(self, f: int, errors: np.ndarray) -> float:
         """The error at frame f, interpolated geometrically between iterates (a straight line on a log axis)."""
@@ -176,6 +192,214 @@ class _Track:
         frac = t - k
         a, b = errors[k], errors[min(k + 1, self.K)]
         return float(math.exp((1 - frac) * math.log(a) + frac * math.log(b)))
+
+
+def _placed_capsules(chain, q, geometry):
+    """World ends (F, K, 3) twice and radii (K,) of the geometry's shapes (spheres: a == b) at q (F, n)."""
+    frames, a, b, r = [], [], [], []
+    for frame, value in geometry.items():
+        for shape in (value,) if isinstance(value, kin.Sphere | kin.Capsule) else value:
+            ends = (shape.center, shape.center) if isinstance(shape, kin.Sphere) else (shape.a, shape.b)
+            frames.append(frame)
+            a.append(ends[0])
+            b.append(ends[1])
+            r.append(shape.radius)
+    names = list(dict.fromkeys(frames))
+    P = kin.frame_poses(kin.Robot.from_chain(chain), q, names)[:, [names.index(f) for f in frames]]  # (F, K, 4, 4)
+    R, p = P[..., :3, :3], P[..., :3, 3]
+    return (np.einsum("fkij,kj->fki", R, np.array(a)) + p, np.einsum("fkij,kj->fki", R, np.array(b)) + p,
+            np.array(r, dtype=float))
+
+
+# -- scene geometry as drawable polygons (pure numpy) ------------------------------------------------
+
+def _perpendiculars(u):
+    """Unit vectors e1, e2 (..., 3) completing the unit vectors u (..., 3) to right-handed frames."""
+    helper = np.where(np.abs(u[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    e1 = np.cross(u, helper)
+    e1 /= np.linalg.norm(e1, axis=-1, keepdims=True)
+    return e1, np.cross(u, e1)
+
+
+def capsule_surface(a, b, radius, around: int = 12, cap: int = 3) -> np.ndarray:
+    """Quadrilaterals on the surfaces of capsules (spheres where a == b), for a 3-D polygon collection.
+
+    Each capsule is `2 (cap + 1)` rings of `around` points: the hemisphere about a at latitudes
+    α = −90°..0° (centre a + r sin α u, radius r cos α, u the unit axis), then the one about b at
+    0°..90°; the quads join neighbouring rings. Every vertex lies at distance r from the segment.
+
+    Args:
+        a, b: (K, 3) or (3,) segment ends; radius: (K,) or a number.
+        around, cap: points per ring, and rings per hemisphere beyond its equator.
+
+    Returns:
+        (K · (2 cap + 1) · around, 4, 3) quads.
+    """
+    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
+    r = np.broadcast_to(np.asarray(radius, dtype=float), a.shape[:1])
+    d = b - a
+    length = np.linalg.norm(d, axis=-1, keepdims=True)
+    u = np.where(length > 1e-12, d / np.maximum(length, 1e-300), [0.0, 0.0, 1.0])
+    e1, e2 = _perpendiculars(u)
+    alpha = np.concatenate([np.linspace(-np.pi / 2, 0.0, cap + 1), np.linspace(0.0, np.pi / 2, cap + 1)])
+    ends = np.concatenate([np.repeat(a[:, None], cap + 1, 1), np.repeat(b[:, None], cap + 1, 1)], axis=1)  # (K, R, 3)
+    centres = ends + (r[:, None] * np.sin(alpha))[..., None] * u[:, None]
+    rho = r[:, None] * np.cos(alpha)  # (K, R)
+    phi = np.linspace(0.0, 2 * np.pi, around, endpoint=False)
+    spoke = np.cos(phi)[:, None] * e1[:, None] + np.sin(phi)[:, None] * e2[:, None]  # (K, around, 3)
+    P = centres[:, :, None] + rho[..., None, None] * spoke[:, None]  # (K, R, around, 3)
+    nxt = np.roll(P, -1, axis=2)
+    quads = np.stack([P[:, :-1], nxt[:, :-1], nxt[:, 1:], P[:, 1:]], axis=-2)  # (K, R-1, around, 4, 3)
+    return quads.reshape(-1, 4, 3)
+
+
+def stadium(a, b, radius, points: int = 16) -> np.ndarray:
+    """Outlines of capsules seen along z: the xy segment a–b widened by the radius (a disc where they meet).
+
+    Args:
+        a, b: (K, 3) or (K, 2) segment ends (z ignored); radius: (K,) or a number.
+        points: points on each end's half circle.
+
+    Returns:
+        (K, 2 points, 2) polygons.
+    """
+    a2, b2 = np.atleast_2d(np.asarray(a, dtype=float))[:, :2], np.atleast_2d(np.asarray(b, dtype=float))[:, :2]
+    r = np.broadcast_to(np.asarray(radius, dtype=float), a2.shape[:1])[:, None, None]
+    d = b2 - a2
+    length = np.linalg.norm(d, axis=-1, keepdims=True)
+    u = np.where(length > 1e-12, d / np.maximum(length, 1e-300), [1.0, 0.0])
+    n = np.stack([-u[:, 1], u[:, 0]], axis=-1)
+    theta = np.linspace(-np.pi / 2, np.pi / 2, points)[None, :, None]
+    half_b = b2[:, None] + r * (np.cos(theta) * u[:, None] + np.sin(theta) * n[:, None])
+    half_a = a2[:, None] - r * (np.cos(theta) * u[:, None] + np.sin(theta) * n[:, None])
+    return np.concatenate([half_b, half_a], axis=1)
+
+
+def plane_patch(normal, offset, center, half):
+    """The part of the plane n·x = offset inside the cube |x − center|∞ <= half: (M, 3) polygon corners
+    in order around it, or None when the plane misses the cube (or only touches it).
+
+    The corners are where the plane crosses the cube's 12 edges; sorted by angle about their mean
+    in the plane, they are the convex polygon's boundary.
+    """
+    n = np.asarray(normal, dtype=float)
+    corners = np.asarray(center, dtype=float) + half * np.array(np.meshgrid(*[[-1.0, 1.0]] * 3,
+                                                                               indexing="ij")).reshape(3, -1).T
+    side = corners @ n - offset  # (8,)
+    points = []
+    for i in range(8):
+        for j in range(i + 1, 8):
+            if np.count_nonzero(corners[i] != corners[j]) != 1:
+                continue  # not an edge of the cube
+            si, sj = side[i], side[j]
+            if si == 0:
+                points.append(corners[i])
+            if si * sj < 0:
+                points.append(corners[i] + si / (si - sj) * (corners[j] - corners[i]))
+    if len(points) < 3:
+        return None
+    points = np.unique(np.round(np.array(points), 15), axis=0)
+    if len(points) < 3:
+        return None
+    e1, e2 = _perpendiculars(n / np.linalg.norm(n))
+    rel = points - points.mean(axis=0)
+    return points[np.argsort(np.arctan2(rel @ e2, rel @ e1))]
+
+
+def _box_corners(box) -> np.ndarray:
+    """(8, 3) world corners of a kin.Box, index bits (x, y, z) = (i >> 2, i >> 1, i) & 1 for − / +."""
+    signs = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in range(8)], dtype=float) * 2 - 1
+    return (signs * 0.5 * box.size) @ box.pose[:3, :3].T + box.pose[:3, 3]
+
+
+_BOX_FACES = [[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2, 6, 4], [1, 3, 7, 5]]
+
+
+def _clip_half_plane(polygon, n, c):
+    """The part of a convex polygon (M, 2) with n·x <= c (Sutherland–Hodgman, one edge)."""
+    out = []
+    for p, q in zip(polygon, np.roll(polygon, -1, axis=0)):
+        sp, sq = p @ n - c, q @ n - c
+        if sp <= 0:
+            out.append(p)
+        if sp * sq < 0:
+            out.append(p + sp / (sp - sq) * (q - p))
+    return np.array(out) if len(out) >= 3 else None
+
+
+def _scene_points(obstacles) -> list:
+    """Points (m, 3) bounding the finite solid obstacles (spheres, capsules, boxes), for the view."""
+    pts = []
+    for shape in obstacles:
+        if isinstance(shape, kin.Sphere | kin.Capsule):
+            ends = np.array([shape.center] if isinstance(shape, kin.Sphere) else [shape.a, shape.b])
+            pts.append(np.concatenate([ends - shape.radius, ends + shape.radius]))
+        elif isinstance(shape, kin.Box):
+            pts.append(_box_corners(shape))
+    return pts
+
+
+def _draw_obstacles(ax, obstacles, bounds, planar: bool, plane_z: float) -> None:
+    """The obstacles as static artists (module docstring), clipped to the view where they are unbounded."""
+    from matplotlib.colors import to_rgba
+
+    c, h = bounds.center, bounds.half
+    face, edge = to_rgba(OBSTACLE_COLOR, 0.35), to_rgba(OBSTACLE_EDGE, 0.6)
+    if planar:
+        from matplotlib.collections import PolyCollection
+        from scipy.spatial import ConvexHull
+
+        square = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=float) * 1.5 * h + c[:2]  # beyond the view
+        polygons, regions = [], []
+        for shape in obstacles:
+            if isinstance(shape, kin.Sphere):
+                polygons.append(stadium(shape.center, shape.center, shape.radius)[0])
+            elif isinstance(shape, kin.Capsule):
+                polygons.append(stadium(shape.a, shape.b, shape.radius)[0])
+            elif isinstance(shape, kin.Box):
+                xy = _box_corners(shape)[:, :2]
+                polygons.append(xy[ConvexHull(xy).vertices])
+            elif isinstance(shape, kin.HalfSpace):  # its cut by the arm's plane z = plane_z: a half-plane
+                region = _clip_half_plane(square, shape.normal[:2], shape.offset - shape.normal[2] * plane_z)
+                if region is not None:
+                    regions.append(region)
+            else:
+                ax.plot(*_thinned(shape.points, c, 1.5 * h)[:, :2].T, ".", color=OBSTACLE_EDGE, markersize=1.5,
+                        zorder=1)
+        if regions:
+            ax.add_collection(PolyCollection(regions, facecolors=[to_rgba(PLANE_COLOR, 0.3)], edgecolors="none",
+                                             zorder=0))
+        if polygons:
+            ax.add_collection(PolyCollection(polygons, facecolors=[face], edgecolors=[edge], linewidths=0.8,
+                                             zorder=1))
+        return
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    for shape in obstacles:
+        if isinstance(shape, kin.Sphere | kin.Capsule):
+            a, b = (shape.center, shape.center) if isinstance(shape, kin.Sphere) else (shape.a, shape.b)
+            ax.add_collection3d(Poly3DCollection(capsule_surface(a, b, shape.radius), facecolors=[face],
+                                                 edgecolors=[to_rgba(OBSTACLE_EDGE, 0.15)], linewidths=0.3))
+        elif isinstance(shape, kin.Box):
+            corners = _box_corners(shape)
+            ax.add_collection3d(Poly3DCollection([corners[f] for f in _BOX_FACES], facecolors=[to_rgba(
+                OBSTACLE_COLOR, 0.25)], edgecolors=[edge], linewidths=0.8))
+        elif isinstance(shape, kin.HalfSpace):
+            patch = plane_patch(shape.normal, shape.offset, c, h)
+            if patch is not None:
+                ax.add_collection3d(Poly3DCollection([patch], facecolors=[to_rgba(PLANE_COLOR, 0.3)],
+                                                     edgecolors=[to_rgba(PLANE_COLOR, 0.8)], linewidths=0.6))
+        else:
+            x = _thinned(shape.points, c, h)
+            if len(x):
+                ax.scatter(x[:, 0], x[:, 1], x[:, 2], s=1.5, color=OBSTACLE_EDGE, depthshade=False)
+
+
+def _thinned(points, center, half) -> np.ndarray:
+    """The points within the cube |x − center|∞ <= half, evenly thinned to at most MAX_CLOUD_POINTS."""
+    inside = points[np.all(np.abs(points - center) <= half, axis=1)]
+    step = max(1, math.ceil(len(inside) / MAX_CLOUD_POINTS))
+    return inside[::step]
 
 
 def _color(label: str, index: int) -> str:
@@ -192,10 +416,18 @@ def _target_pose(target) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 class _Bounds:
-    """Shared view limits: every point any frame draws, the target, equal scaling on all axes."""
+    """Shared view limits: every point any frame draws (the collision capsules too), the target, the
+    finite obstacles, equal scaling on all axes."""
 
-    def __init__(self, tracks, target_position, planar: bool):
-        pts = np.concatenate([t.points.reshape(-1, 3) for t in tracks] + [target_position[None]])
+    def __init__(self, tracks, target_position, planar: bool, obstacles=()):
+        extra = _scene_points(obstacles)
+        for t in tracks:
+            if t.capsules is not None:
+                A, B, r = t.capsules
+                ends = np.concatenate([A, B], axis=1)  # (F, 2K, 3)
+                rr = np.concatenate([r, r])[None, :, None]
+                extra += [(ends - rr).reshape(-1, 3), (ends + rr).reshape(-1, 3)]
+        pts = np.concatenate([t.points.reshape(-1, 3) for t in tracks] + [target_position[None]] + extra)
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         self.center = 0.5 * (lo + hi)
         span = max(float(((hi - lo)[:2] if planar else hi - lo).max()), 1e-3)
@@ -209,7 +441,7 @@ class _ArmView:
     """One arm drawing (2-D or 3-D) whose artists are updated per frame."""
 
     def __init__(self, ax, track: _Track, bounds: _Bounds, target_position, target_rotation, planar: bool,
-                 color: str, title: str):
+                 color: str, title: str, obstacles=(), plane_z: float = 0.0):
         self.ax, self.track, self.planar, self.title = ax, track, planar, title
         self.L = bounds.axis_length
         c, h = bounds.center, bounds.half
@@ -241,6 +473,23 @@ class _ArmView:
             return [points[:, i] for i in range(dims)]
 
         self.P = P
+        if obstacles:
+            _draw_obstacles(ax, obstacles, bounds, planar, plane_z)
+        self.hulls = None  # the collision capsules, redrawn per frame
+        if track.capsules is not None:
+            from matplotlib.colors import to_rgba
+
+            if planar:
+                from matplotlib.collections import PolyCollection
+
+                self.hulls = PolyCollection([], facecolors=[to_rgba(color, 0.2)], edgecolors=[to_rgba(color, 0.6)],
+                                            linewidths=0.6, zorder=2)
+                ax.add_collection(self.hulls)
+            else:
+                from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+                self.hulls = Poly3DCollection([], facecolors=[to_rgba(color, 0.16)], edgecolors="none")
+                ax.add_collection3d(self.hulls)
         pt = target_position[None]
         # Target: a star, and its frame (dashed) for pose targets.
         plot(*P(pt), marker="*", markersize=15 if target_rotation is None else 11, color=TARGET_COLOR,
@@ -265,6 +514,8 @@ class _ArmView:
                                               family="monospace", bbox=box))
         ax.set_title(title, fontsize=10, color=color, fontweight="bold")
         self.dynamic = [self.trail, self.links, self.joints, self.tip, *self.axes, self.text]
+        if self.hulls is not None:
+            self.dynamic.insert(0, self.hulls)  # first: the skeleton is drawn over its capsules
 
     def _set(self, artist, points):
         if self.planar:
@@ -280,6 +531,14 @@ class _ArmView:
         self._set(self.tip, pts[-1:])
         for a, line in enumerate(self.axes):
             self._set(line, np.stack([pts[-1], pts[-1] + self.L * tr.tip_rotation[f][:, a]]))
+        if self.hulls is not None:
+            A, B, r = tr.capsules
+            if self.planar:
+                self.hulls.set_verts(stadium(A[f], B[f], r))
+            else:
+                self.hulls.set_verts(capsule_surface(A[f], B[f], r))
+                if self.ax.M is not None:  # drawn once (blitting): project now, as only Axes3D.draw would
+                    self.hulls.do_3d_projection()
         k = tr.shown[f]
         self._set(self.trail, np.concatenate([tr.iterates_tip[: k + 1], pts[-1:]]))
         lines = [f"iteration {k:>4d}/{tr.K}",
@@ -353,11 +612,11 @@ def _figure(figsize, dpi):
     return fig
 
 
-def _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title):
+def _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title, obstacles=()):
     """The animation figure: one arm view per run and the error panel (beside one run, below several)."""
     planar = chain.planar
     position, rotation = _target_pose(target)
-    bounds = _Bounds(tracks, position, planar)
+    bounds = _Bounds(tracks, position, planar, obstacles)
     projection = None if planar else "3d"
     n = len(runs)
     K = max(tr.K for tr in tracks)
@@ -375,8 +634,8 @@ def _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi
                                 top=0.9, hspace=0.28, wspace=0.15)
         arm_axes = [fig.add_subplot(grid[0, i], projection=projection) for i in range(n)]
         err_ax = fig.add_subplot(grid[1, :])
-    views = [_ArmView(ax, tr, bounds, position, rotation, planar, color, METHOD_NAMES.get(run.label, run.label))
-             for ax, tr, run, color in zip(arm_axes, tracks, runs, colors)]
+    views = [_ArmView(ax, tr, bounds, position, rotation, planar, color, METHOD_NAMES.get(run.label, run.label),
+                      obstacles, chain.plane_z) for ax, tr, run, color in zip(arm_axes, tracks, runs, colors)]
     if planar:
         for ax in arm_axes[1:]:  # side by side the views share the first one's y label
             ax.set_ylabel("")
@@ -401,14 +660,15 @@ def snapshot_iterations(K: int, count: int) -> np.ndarray:
     return its
 
 
-def _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshots, dpi, title):
+def _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshots, dpi, title, obstacles=(),
+               geometry=None):
     """A static figure: each run at a few real iterates (rows: runs), and the full error curves."""
     planar = chain.planar
     position, rotation = _target_pose(target)
     K = max(run.iterations for run in runs)
     its = snapshot_iterations(K, snapshots)
-    tracks = [_Track(chain, run, its.astype(float)) for run in runs]
-    bounds = _Bounds(tracks, position, planar)
+    tracks = [_Track(chain, run, its.astype(float), geometry) for run in runs]
+    bounds = _Bounds(tracks, position, planar, obstacles)
     projection = None if planar else "3d"
     n, m = len(runs), len(its)
     cell = 2.4
@@ -420,7 +680,7 @@ def _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshot
         for j in range(m):
             ax = fig.add_subplot(grid[r, j], projection=projection)
             label = METHOD_NAMES.get(run.label, run.label) if j == 0 else ""
-            view = _ArmView(ax, tr, bounds, position, rotation, planar, color, label)
+            view = _ArmView(ax, tr, bounds, position, rotation, planar, color, label, obstacles, chain.plane_z)
             view.show(j)
             view.text.set_fontsize(6.5)
             ax.set_xlabel("")
@@ -520,7 +780,8 @@ def _write_mp4(frames, path: Path, fps: float, hold: float, tick, ffmpeg: str) -
 
 def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float = 12.0, hold: float = 1.5,
            dpi: int = 80, filmstrip: bool = True, snapshots: int = 5, progress: bool = True,
-           tol_position: float = 1e-6, tol_rotation: float = 1e-6, title: str | None = None) -> dict:
+           tol_position: float = 1e-6, tol_rotation: float = 1e-6, title: str | None = None, obstacles=None,
+           geometry=None) -> dict:
     """Write an animation of solver runs (GIF or MP4) and a PNG filmstrip next to it.
 
     Args:
@@ -536,6 +797,9 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
         progress: show a tqdm progress bar (stderr) while rendering.
         tol_position, tol_rotation: the tolerances drawn in the error panel.
         title: the figure's title (default: the arm's name).
+        obstacles: kinematics.collision shapes to draw (a list, or {label: shape}), world frame.
+        geometry: the arm's collision shapes {frame of kin.Robot.from_chain(chain): Sphere | Capsule |
+            [shapes]}, drawn at every frame (None: not drawn).
 
     Returns:
         {"animation": Path, "filmstrip": Path or None, "frames": F}.
@@ -566,10 +830,12 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
     check_render_settings(frames, fps, dpi, hold, len(runs))
     K = max(run.iterations for run in runs)
     times = frame_times(K, frames)
-    tracks = [_Track(chain, run, times) for run in runs]
+    obstacles = list(obstacles.values()) if isinstance(obstacles, Mapping) else list(obstacles or ())
+    tracks = [_Track(chain, run, times, geometry) for run in runs]
     colors = [_color(run.label, i) for i, run in enumerate(runs)]
     title = title or chain.name
-    fig, views, panel = _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title)
+    fig, views, panel = _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title,
+                                obstacles)
     blitter = _Blitter(fig, [a for view in views for a in view.dynamic] + panel.dynamic)
     images = []
     # One bar over drawing and encoding (each frame counts twice): encoding a long GIF takes a
@@ -591,7 +857,7 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
     if filmstrip:
         strip = out.with_suffix(".png")
         film = _filmstrip(chain, runs, target, colors, tol_position, tol_rotation, snapshots, max(dpi, 90),
-                          title)
+                          title, obstacles, geometry)
         with atomic_output(strip) as tmp:
             film.savefig(tmp, dpi=max(dpi, 90))
     return {"animation": out, "filmstrip": strip, "frames": len(images)}

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,15 +93,18 @@ def add_frame_arguments(parser: argparse.ArgumentParser) -> None:
                              "e.g. both missing): lock it and warn (the default), make it continuous, or refuse "
                              "the file (error)")
     parser.add_argument("--package", metavar="PKG=DIR", action="append", default=[], dest="packages",
-                        help="xacro only: where package PKG lives, for $(find PKG) and package://PKG/ "
-                             "(repeatable; ROS_PACKAGE_PATH is searched after these)")
+                        help="xacro (and URDF with --scene, for its collision meshes): where package PKG lives, "
+                             "for $(find PKG) and package://PKG/ (repeatable; ROS_PACKAGE_PATH is searched after "
+                             "these for xacro)")
 
 
 def robot_from_args(args) -> kin.Chain:
-    """The chain the ROBOT argument and the options of `add_frame_arguments` name."""
+    """The chain the ROBOT argument and the options of `add_frame_arguments` name (with `--scene`,
+    `--package` also names the packages of a URDF file's collision meshes)."""
     return resolve_robot(args.robot, args.base, args.tip, frame=args.frame, zero_range=args.zero_range,
                          xacro_args=parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE"),
-                         package_paths=parse_assignments(args.packages, "=", "--package", "PKG=DIR"))
+                         package_paths=parse_assignments(args.packages, "=", "--package", "PKG=DIR"),
+                         mesh_packages=getattr(args, "scene", None) is not None)
 
 
 def parse_assignments(items, sign: str, what: str, form: str) -> dict:
@@ -114,7 +119,8 @@ def parse_assignments(items, sign: str, what: str, form: str) -> dict:
 
 
 def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *, frame: str | None = None,
-                  zero_range: str | None = None, xacro_args=None, package_paths=None) -> kin.Chain:
+                  zero_range: str | None = None, xacro_args=None, package_paths=None,
+                  mesh_packages: bool = False) -> kin.Chain:
     """The arm a ROBOT argument names, as a serial chain to its task frame.
 
     Args:
@@ -126,6 +132,8 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *,
         xacro_args: {name: value} for a .xacro file.
         package_paths: {package: folder} for a .xacro file's $(find ...) and package:// paths.
         zero_range: URDF and xacro: "lock", "continuous" or "error" (`robots.load_urdf`; None: lock).
+        mesh_packages: package_paths may also come with a URDF file (they locate its collision
+            meshes for `arm_geometry`; the chain itself does not need them).
 
     Returns:
         kinematics.Chain.
@@ -137,13 +145,14 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *,
     if tip and frame and tip != frame:
         raise CommandError(f"--tip {tip!r} and --frame {frame!r} disagree: give one of them")
     end = frame or tip
-    xacro_options = bool(xacro_args) or bool(package_paths)
     builtin = spec in robots.available()
     tree = builtin_tree(spec)
     path = Path(spec)
     kind = "built-in" if builtin else "built-in tree" if tree is not None else robot_file_kind(spec)
-    if xacro_options and kind != "xacro":
-        raise CommandError(f"--arg/--package apply to .xacro files only, not to {_kind_label(kind, spec)}")
+    packages_apply = kind == "xacro" or (mesh_packages and kind == "urdf")  # a URDF's collision meshes
+    if (xacro_args and kind != "xacro") or (package_paths and not packages_apply):
+        also = " (with --scene, --package to URDF files too)" if mesh_packages else ""
+        raise CommandError(f"--arg/--package apply to .xacro files only{also}, not to {_kind_label(kind, spec)}")
     for option, given in (("--tip", tip), ("--zero-range", zero_range)):
         if given and kind not in ("urdf", "xacro"):
             raise CommandError(f"{option} applies to URDF and xacro files, not to {_kind_label(kind, spec)}"
@@ -526,3 +535,136 @@ def dumps(data) -> str:
     """
     text = json.dumps(_finite_or_null(data), indent=2, allow_nan=False)
     return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
+
+
+# ----------------------------------------------------------------------------- scenes
+
+def add_scene_arguments(parser: argparse.ArgumentParser) -> None:
+    """--scene, --margin and --no-self-collision (solve, animate)."""
+    parser.add_argument("--scene", metavar="FILE",
+                        help="obstacles (a TOML scene file, see docs/collision.md): the answer keeps the arm's "
+                             "collision shapes clear of them and of each other")
+    parser.add_argument("--margin", type=float, metavar="M",
+                        help="with --scene: the clearance to keep (m, finite, >= 0; default 0)")
+    parser.add_argument("--no-self-collision", action="store_true",
+                        help="with --scene: do not keep the arm's links apart from each other")
+
+
+@dataclasses.dataclass
+class Collision:
+    """What --scene asks of the solver.
+
+    Attributes:
+        scene: the scene file.
+        obstacles: its shapes {label: shape} (`robots.load_scene(..., named=True)`), world frame.
+        geometry: the arm's collision shapes {frame of kin.Robot.from_chain(chain): shapes} (`arm_geometry`).
+        margin: the clearance to keep (m).
+        tasks: kin.Avoid, then kin.AvoidSelf unless --no-self-collision.
+    """
+
+    scene: Path
+    obstacles: list
+    geometry: dict
+    margin: float
+    tasks: list
+
+    def goal(self, target) -> list:
+        """The tasks for a target (3,) | (4, 4) or a batch (B, 3) | (B, 4, 4) of the chain's "tool"."""
+        target = np.asarray(target, dtype=float)
+        end = kin.Pose("tool", target) if target.shape[-2:] == (4, 4) else kin.Position("tool", target)
+        return [end, *self.tasks]
+
+    def clearance(self, task_errors):
+        """(the smallest signed distance (m), its pair's label) over the collision tasks of a result
+        solved for `goal`: a float and a str for one target, (B,) arrays for a batch."""
+        reports = task_errors[1:]
+        d = np.array([np.asarray(r["distance"], dtype=float) for r in reports])  # (tasks,) or (tasks, B)
+        pairs = np.array([np.asarray(r["pair"], dtype=str) for r in reports])
+        k = d.argmin(axis=0)[None]
+        d, pairs = np.take_along_axis(d, k, 0)[0], np.take_along_axis(pairs, k, 0)[0]
+        return (float(d), str(pairs)) if d.ndim == 0 else (d, pairs)
+
+    def fingerprint(self) -> dict:
+        """What the answers depend on, for a resumed batch's manifest: the scene file, geometry, options."""
+        from demos import chunks
+
+        shapes = [[frame, *(np.r_[s.center, s.center] if isinstance(s, kin.Sphere) else np.r_[s.a, s.b]).tolist(),
+                   float(s.radius)] for frame, value in self.geometry.items() for s in _shapes(value)]
+        return {"scene": chunks.file_fingerprint(self.scene), "margin": self.margin,
+                "self_collision": len(self.tasks) > 1, "geometry": chunks.fingerprint(shapes)}
+
+
+def _shapes(value) -> tuple:
+    """A geometry entry (a shape or a sequence of them) as a tuple."""
+    return (value,) if isinstance(value, kin.Sphere | kin.Capsule) else tuple(value)
+
+
+def collision_from_args(args, chain: kin.Chain) -> Collision | None:
+    """The --scene options read and checked (None without --scene; its options alone are refused).
+
+    Raises:
+        CommandError: --margin or --no-self-collision without --scene, a bad margin, an arm with
+            no collision geometry (`arm_geometry`). robots.SceneError (a ValueError) names the
+            scene file's mistake.
+    """
+    if args.scene is None:
+        given = [name for name, value in (("--margin", args.margin), ("--no-self-collision", args.no_self_collision))
+                 if value not in (None, False)]
+        if given:
+            raise CommandError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} with --scene FILE")
+        return None
+    margin = 0.0 if args.margin is None else args.margin
+    if not (math.isfinite(margin) and margin >= 0):
+        raise CommandError(f"--margin: must be a finite number >= 0 (m), got {margin!r}")
+    obstacles = robots.load_scene(args.scene, named=True)  # {label: shape}: names label the pairs
+    if not obstacles:
+        raise CommandError(f"--scene: {args.scene} holds no obstacles")
+    geometry = arm_geometry(args, chain)
+    tasks = [kin.Avoid(obstacles, margin, geometry=geometry)]
+    if not args.no_self_collision:
+        tasks.append(kin.AvoidSelf(margin, geometry=geometry))
+    return Collision(Path(args.scene), obstacles, geometry, margin, tasks)
+
+
+def arm_geometry(args, chain: kin.Chain) -> dict:
+    """The collision shapes of the arm ROBOT names, on the frames of `kin.Robot.from_chain(chain)`.
+
+    A built-in arm's stored model (`chain.geometry`); a URDF, xacro or MJCF file's
+    `robots.collision_model` (meshes found through --package), mapped from the file's links onto
+    the chain by `robots.geometry.chain_geometry` (links the chain does not carry are named in a
+    warning).
+
+    Raises:
+        CommandError: the arm has no collision shapes (one line naming it and what has some).
+    """
+    from robots.geometry import builtin_names, chain_geometry
+
+    spec = args.robot
+    if chain.geometry is not None:
+        return chain.geometry
+    if spec in robots.available():
+        builtin = robots.get(spec)
+        if builtin.geometry is None:
+            raise CommandError(f"{spec} has no collision geometry, which --scene needs (built-in arms with a model: "
+                               f"{', '.join(builtin_names())}; or give a URDF or MJCF file with collision shapes)")
+        return chain_geometry(kin.Robot.from_chain(builtin), chain, builtin.geometry, args.base)
+    kind = "built-in tree" if builtin_tree(spec) is not None else robot_file_kind(spec)
+    if kind not in ("urdf", "xacro", "mjcf"):
+        raise CommandError(f"no collision geometry for {_kind_label(kind, spec)}, which --scene needs (give a "
+                           "URDF, xacro or MJCF file with collision shapes, or a built-in arm with a model: "
+                           f"{', '.join(builtin_names())})")
+    xacro_args = parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE")
+    packages = parse_assignments(args.packages, "=", "--package", "PKG=DIR")
+    with warnings.catch_warnings():  # loading the chain has said these already
+        warnings.simplefilter("ignore", robots.URDFWarning)
+        warnings.simplefilter("ignore", robots.MJCFWarning)
+        options = {"zero_range": args.zero_range or "lock"} if kind != "mjcf" else {}
+        tree = robots.load_robot(spec, packages if kind == "xacro" else None,
+                                 args=xacro_args if kind == "xacro" else None, **options)
+    model = robots.collision_model(spec, packages, args=xacro_args if kind == "xacro" else None)
+    geometry = chain_geometry(tree, chain, model, args.base) if model else {}
+    if not geometry:
+        where = f"the chain from {args.base or tree.root!r}" if model else "the file"
+        raise CommandError(f"{spec}: no link of {where} has collision shapes, which --scene needs "
+                           "(URDF <collision>, MJCF geoms that collide)")
+    return geometry

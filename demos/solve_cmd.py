@@ -28,6 +28,7 @@ examples:
   armgrad solve panda --target 0.5 0 0.4 --method adam --seed 3
   armgrad solve panda --targets targets.csv --out answers.csv
   armgrad solve planar3 --targets points.npy --out answers.csv
+  armgrad solve panda --target 0.5 0 0.3 --rpy 3.1416 0 0 --scene table.toml --margin 0.02
 
 target: --target X Y Z (metres; X Y for planar arms) alone is a position target; add --rpy R P Y
 ({common.RPY_CONVENTION}, rad) or --quat QX QY QZ QW (scalar last) for a full pose.
@@ -37,6 +38,12 @@ roll,pitch,yaw or qx,qy,qz,qw (other columns are ignored), or an .npy of positio
 poses (B, 4, 4). Targets are solved in chunks (progress bar on stderr); the answers go to --out
 (CSV: the target columns, q1..qn, success, position_error, rotation_error, iterations,
 restarts), or to stdout without --out.
+
+--scene FILE: obstacles (TOML: [[halfspace]], [[sphere]], [[capsule]], [[box]], [[pointcloud]]; see
+docs/collision.md) that every answer keeps --margin M clear of, with the arm's links kept apart too
+(--no-self-collision leaves that out). The arm's collision shapes: a built-in model (panda,
+panda_hand, ur5) or a URDF/xacro/MJCF file's <collision> shapes (--package PKG=DIR finds a URDF's
+meshes). The smallest clearance and its pair are printed (batch: clearance, clearance_pair columns).
 
 --out FILE is written only when every target is solved; until then finished chunks are kept in
 FILE.parts/. After Ctrl-C (or a full disk) the same command resumes from them; other options
@@ -73,6 +80,7 @@ def register(subparsers) -> None:
     # chunk still takes under a second, so the bar moves and Ctrl-C loses little.
     parser.add_argument("--chunk", type=int, default=512, metavar="N",
                         help="targets per solver call in a batch (default 512)")
+    common.add_scene_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -110,8 +118,9 @@ def run(args) -> int:
         raise common.CommandError("--out writes the answers of a batch: use it with --targets FILE")
     target = common.target_from_args(chain, args, args.degrees)
     options = _options(args, chain)
+    collision = common.collision_from_args(args, chain)
     started = time.perf_counter()
-    result = kin.solve(chain, target, **options)
+    result = kin.solve(chain, target if collision is None else collision.goal(target), **options)
     seconds = time.perf_counter() - started
     report = {
         "robot": chain.name,
@@ -128,6 +137,9 @@ def run(args) -> int:
         "reason": result.reason,
         "seconds": seconds,
     }
+    if collision is not None:
+        report["clearance"], report["clearance_pair"] = collision.clearance(result.task_errors)
+        report["margin"] = collision.margin
     if args.json:
         print(common.dumps(report))
     else:
@@ -155,6 +167,9 @@ def _print_single(chain, target, report, degrees, args):
     print(f"q ({'deg' if degrees else 'rad'})         {common.fmt_vector(shown, 6)}")
     print(f"position error  {report['position_error']:.3g} m")
     print(f"rotation error  {rotation}")
+    if "clearance" in report:
+        print(f"clearance       {report['clearance']:.4g} m ({report['clearance_pair']}), "
+              f"margin {report['margin']:g} m")
     print(f"iterations      {report['iterations']} ({report['restarts']} restarts), {1000 * report['seconds']:.1f} ms")
     if not report["success"]:
         print(f"reason          {report['reason']}")
@@ -170,7 +185,7 @@ def _check_out(path: str) -> Path:
     return common.check_writable(path)
 
 
-def _manifest(args, chain, options: dict, count: int) -> dict:
+def _manifest(args, chain, options: dict, count: int, collision=None) -> dict:
     """What determines a batch's answers: a resumed run must agree on all of it."""
     import autodiff
 
@@ -184,15 +199,20 @@ def _manifest(args, chain, options: dict, count: int) -> dict:
                 "count": count, "degrees": args.degrees, "chunk": args.chunk}
     manifest.update({key: (value.tolist() if isinstance(value, np.ndarray) else value)
                      for key, value in options.items()})
+    if collision is not None:  # only then: the manifests of runs without --scene stay as they were
+        manifest["collision"] = collision.fingerprint()
     return manifest
 
 
-def _solve_chunk(chain, targets, options) -> dict:
-    r = kin.solve(chain, targets, **options)
-    return {"q": np.asarray(r.q, dtype=float), "success": np.asarray(r.success, dtype=bool),
+def _solve_chunk(chain, targets, options, collision=None) -> dict:
+    r = kin.solve(chain, targets if collision is None else collision.goal(targets), **options)
+    part = {"q": np.asarray(r.q, dtype=float), "success": np.asarray(r.success, dtype=bool),
             "position_error": np.asarray(r.position_error, dtype=float),
             "rotation_error": np.asarray(r.rotation_error, dtype=float),
             "iterations": np.asarray(r.iterations, dtype=np.int64), "restarts": np.asarray(r.restarts, dtype=np.int64)}
+    if collision is not None:
+        part["clearance"], part["clearance_pair"] = collision.clearance(r.task_errors)
+    return part
 
 
 def _run_batch(args, chain) -> int:
@@ -202,6 +222,7 @@ def _run_batch(args, chain) -> int:
     if args.chunk < 1:
         raise common.CommandError("--chunk must be at least 1")
     options = _options(args, chain)
+    collision = common.collision_from_args(args, chain)
     targets, ignored = common.read_targets(args.targets, chain, args.degrees)
     if ignored:
         print(f"armgrad solve: note: ignoring columns {', '.join(ignored)} in {args.targets}", file=sys.stderr)
@@ -210,7 +231,8 @@ def _run_batch(args, chain) -> int:
     # With --out, finished chunks go to FILE.parts/ and FILE is written only once all are done,
     # so Ctrl-C or a full disk keeps them and the same command resumes. Every chunk is solved
     # with the same seed and options, so an answer does not depend on the run being resumed.
-    store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, options, B)) if out else None
+    store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, options, B, collision)) \
+        if out else None
     parts = {i: store.load(i) for i in store.done() if i < len(bounds)} if store else {}
 
     def targets_in(indices) -> int:
@@ -232,7 +254,7 @@ def _run_batch(args, chain) -> int:
             for i, (lo, hi) in enumerate(bounds):
                 if i in parts:
                     continue
-                part = _solve_chunk(chain, targets[lo:hi], options)
+                part = _solve_chunk(chain, targets[lo:hi], options, collision)
                 if store:
                     store.save(i, part)
                 parts[i] = part
@@ -259,8 +281,10 @@ def _run_batch(args, chain) -> int:
 def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -> int:
     """Print or write the answers of a finished batch; the exit status."""
     B = len(targets)
-    fields = {name: np.concatenate([parts[i][name] for i in range(len(bounds))])
-              for name in ("q", "success", "position_error", "rotation_error", "iterations", "restarts")}
+    names = ["q", "success", "position_error", "rotation_error", "iterations", "restarts"]
+    clearance = args.scene is not None  # every part has the columns (a resumed run's manifest agrees)
+    names += ["clearance", "clearance_pair"] if clearance else []
+    fields = {name: np.concatenate([parts[i][name] for i in range(len(bounds))]) for name in names}
     q, success = fields["q"].reshape(B, chain.n), fields["success"]
     pos_err, rot_err = fields["position_error"], fields["rotation_error"]
     iterations, restarts = fields["iterations"], fields["restarts"]
@@ -269,11 +293,15 @@ def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -
         answers = [{"target": targets[i].tolist(), "q": q[i].tolist(), "success": bool(success[i]),
                     "position_error": float(pos_err[i]), "rotation_error": float(rot_err[i]),
                     "iterations": int(iterations[i]), "restarts": int(restarts[i])} for i in range(B)]
+        for i, answer in enumerate(answers if clearance else []):
+            answer["clearance"] = float(fields["clearance"][i])
+            answer["clearance_pair"] = str(fields["clearance_pair"][i])
         report = {"robot": chain.name, "method": args.method, "targets": B, "solved": int(success.sum()),
                   "seconds": seconds, "joint_names": chain.joint_names, "answers": answers}
     header = (["x", "y", "z"] + (["qx", "qy", "qz", "qw"] if pose else [])
               + [f"q{k}" for k in range(1, chain.n + 1)]
-              + ["success", "position_error", "rotation_error", "iterations", "restarts"])
+              + ["success", "position_error", "rotation_error", "iterations", "restarts"]
+              + (["clearance", "clearance_pair"] if clearance else []))
     rows = []
     for i in range(B):
         t = targets[i]
@@ -281,13 +309,14 @@ def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -
         # `+ 0.0` turns -0.0 into 0.0, so no "-0" appears in the file.
         rows.append([f"{v + 0.0:.10g}" for v in target_cols] + [f"{v + 0.0:.12g}" for v in q[i]]
                     + [str(bool(success[i])).lower(), f"{pos_err[i]:.3e}", f"{rot_err[i]:.3e}",
-                       str(iterations[i]), str(restarts[i])])
+                       str(iterations[i]), str(restarts[i])]
+                    + ([f"{fields['clearance'][i]:.6g}", str(fields["clearance_pair"][i])] if clearance else []))
     solved_now = B - resumed
     summary = (f"solved {int(success.sum())}/{B} targets on {chain.name} with {args.method} "
                f"in {seconds:.2f} s ({solved_now / max(seconds, 1e-9):.0f} targets/s)"
                + (f", {resumed} of them resumed from {store.folder}/" if resumed else ""))
     if out is not None:
-        with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
+        with atomic_output(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows(rows)

@@ -43,7 +43,8 @@ import numpy as np
 from kinematics.collision import Capsule, Sphere
 from kinematics.transforms import rot_z
 
-__all__ = ["collision_model", "builtin_model", "enclosing_capsule", "cylinder_shape", "box_shape", "GeometryWarning"]
+__all__ = ["collision_model", "chain_geometry", "builtin_model", "enclosing_capsule", "cylinder_shape", "box_shape",
+           "GeometryWarning"]
 
 INSTALL_HINT = "pip install 'armgrad[collision]'"
 
@@ -148,7 +149,7 @@ def _ellipsoid_shape(pose, radii):
 
 # -- descriptions ---------------------------------------------------------------------------------
 
-def collision_model(path_or_xml, package_paths=None) -> dict:
+def collision_model(path_or_xml, package_paths=None, args=None) -> dict:
     """The collision shapes of every link a description gives some: {link: (Sphere | Capsule, ...)}.
 
     Args:
@@ -156,6 +157,7 @@ def collision_model(path_or_xml, package_paths=None) -> dict:
             or .xml (URDF or MJCF, by its root element) file, or URDF or MJCF text.
         package_paths: {package: folder} for URDF `package://package/...` mesh files (and a
             xacro file's `$(find package)`).
+        args: xacro only: {name: value}, the file's xacro arguments (as `robots.load_robot`).
 
     Returns:
         {link name: tuple of kinematics.collision shapes in that link's frame}, links in the
@@ -175,12 +177,14 @@ def collision_model(path_or_xml, package_paths=None) -> dict:
         return builtin_model(path_or_xml)
     text = isinstance(path_or_xml, str) and path_or_xml.lstrip().startswith("<") and not os.path.isfile(path_or_xml)
     kind = ("mjcf" if root_tag(path_or_xml) == "mujoco" else "urdf") if text else description_kind(path_or_xml)
+    if args and kind != "xacro":
+        raise ValueError(f"collision_model: args apply to .xacro files only, not to a {kind} description")
     skipped = []
     if kind == "xacro":  # expanded as robots.load_robot does; relative meshes sit beside the .xacro file
         from .xacro import expand_xacro
 
         folder = os.path.dirname(os.path.abspath(os.fspath(path_or_xml)))
-        model = _urdf_model(expand_xacro(path_or_xml, package_paths=package_paths), package_paths or {}, skipped,
+        model = _urdf_model(expand_xacro(path_or_xml, args, package_paths), package_paths or {}, skipped,
                             folder)
     elif kind == "urdf":
         model = _urdf_model(path_or_xml, package_paths or {}, skipped)
@@ -305,6 +309,122 @@ def _mjcf_model(path_or_xml, skipped) -> dict:
     return {link: tuple(shapes) for link, shapes in model.items()}
 
 
+# -- a description's model on a chain -------------------------------------------------------------
+
+def chain_geometry(tree, chain, model, base=None, *, base_pose=None, samples: int = 5) -> dict:
+    """A collision model on a tree's frames, re-expressed on the frames of a chain cut out of it.
+
+    `model`'s keys are frames of `tree` (its links, as `collision_model` gives them for the file
+    `tree` was loaded from); the answer's keys are frames of `kinematics.Robot.from_chain(chain)`
+    ("base", one frame per joint of the chain named after it, "tool"), as `kinematics.Avoid` and
+    `AvoidSelf` take them.
+
+    A frame rides on the rigid body it is fixed to (walking up through fixed joints to the first
+    movable joint, or the root): the body of a movable joint of the chain is that joint's frame,
+    the body that holds `base` is "base". Everything else is left out (one `GeometryWarning` names
+    the frames with shapes that were): bodies moved by joints the chain does not have (a
+    gripper's fingers, another arm) and bodies above `base` that move against it. A fixed child
+    off the path (a camera on the wrist, a hand beyond the end frame) rides along.
+
+    The constant transform C from a tree frame to its chain frame is measured by FK of both at
+    `samples` random q (the chain's limits clipped to ±3; other tree joints at 0) and must be
+    constant to 1e-9 (a URDF's rounded numbers drift by 1.5e-11 against a DH model, which the
+    radii absorb: each grows by 3 · drift · (1 + |x|max + r), so the shapes still enclose), so a
+    chain that is not cut from `tree` fails instead of giving misplaced shapes.
+
+    Args:
+        tree: a kinematics.Robot.
+        chain: a kinematics.Chain whose joints are joints of `tree` by name: `tree.chain(frame,
+            base)`, or a model of the same arm whose base frame is `base_pose` in `base`'s frame.
+        model: {frame of tree: Sphere | Capsule | sequence of them}, coordinates in that frame.
+        base: the tree link the chain starts at (None: the root).
+        base_pose: (4, 4) the chain's base frame in `base`'s frame (None: the identity, as for
+            `tree.chain`).
+        samples: configurations for the measurement, >= 2.
+
+    Returns:
+        {chain frame: tuple of Sphere | Capsule}, frames in the order their first shape comes in `model`.
+
+    Warns:
+        GeometryWarning: frames with shapes that the chain does not carry (named, with why).
+
+    Raises:
+        ValueError: a model key or chain joint the tree lacks, a frame whose offset to its chain
+            frame is not constant (the chain is not cut from this tree at `base`).
+    """
+    import kinematics as kin
+
+    chain_tree = kin.Robot.from_chain(chain)
+    on_path = {joint.name for joint in chain.joints}  # masters off the path move nothing here
+    missing = [j for j in chain_tree.joint_names if j not in tree.index]
+    if missing:
+        raise ValueError(f"chain_geometry: joint(s) {', '.join(map(repr, missing))} of chain {chain.name!r} are not "
+                         f"free joints of robot {tree.name!r}")
+    base = tree.root if base is None else base
+    if base not in tree.links:
+        raise ValueError(f"chain_geometry: base {base!r} is not a link of robot {tree.name!r}")
+    home = _body(tree, base)
+    carriers, left_out = {}, []
+    for frame, shapes in model.items():
+        shapes = (shapes,) if isinstance(shapes, Sphere | Capsule) else tuple(shapes)
+        if frame not in tree.frames:
+            raise ValueError(f"chain_geometry: the model names {frame!r}, which is not a frame of robot {tree.name!r}")
+        body = _body(tree, frame)
+        joint = None if body == tree.root else tree.parent_joint[body].name
+        carrier = "base" if body == home else joint if joint in on_path else None
+        if carrier is None:
+            if shapes:
+                left_out.append(f"{frame} (fixed to the root, which moves against the chain's base)" if joint is None
+                                else f"{frame} (moved by joint {joint!r}, which the chain does not have)")
+            continue
+        carriers[frame] = (carrier, shapes)
+    if left_out:
+        warnings.warn(f"robot {tree.name!r}: {len(left_out)} link(s) with collision shapes are not carried by the "
+                      f"chain from {base!r} and are left out: " + "; ".join(left_out), GeometryWarning, stacklevel=2)
+    if not carriers:
+        return {}
+    rng = np.random.default_rng(0)
+    q = rng.uniform(np.maximum(chain_tree.lower, -3), np.minimum(chain_tree.upper, 3), (samples, chain_tree.n))
+    q_tree = np.zeros((samples, tree.n))
+    q_tree[:, [tree.index[j] for j in chain_tree.joint_names]] = q
+    frames = list(carriers)
+    A = kin.frame_poses(tree, q_tree, frames)  # (S, K, 4, 4) in the tree's root frame
+    if base != tree.root:
+        A = np.linalg.inv(kin.frame_poses(tree, q_tree, [base]))[:, :1] @ A  # in base's frame
+    B = kin.frame_poses(chain_tree, q, [carriers[f][0] for f in frames])
+    if base_pose is not None:
+        B = np.asarray(base_pose, dtype=float) @ B
+    C = np.linalg.inv(B) @ A  # each tree frame in its chain frame: constant on one body
+    mapped = {}
+    for k, frame in enumerate(frames):
+        carrier, shapes = carriers[frame]
+        drift = float(np.abs(C[:, k] - C[0, k]).max())
+        if drift > 1e-9:
+            raise ValueError(f"chain_geometry: frame {frame!r} of robot {tree.name!r} does not ride on chain frame "
+                             f"{carrier!r} (its offset changes by {drift:.2g} over random q): the chain is not cut "
+                             f"from this robot at {base!r}")
+        mapped.setdefault(carrier, []).extend(_moved(shape, C[0, k], drift) for shape in shapes)
+    return {frame: tuple(shapes) for frame, shapes in mapped.items()}
+
+
+def _body(tree, frame) -> str:
+    """The top link of the rigid body holding `frame`: up through fixed joints to a movable joint's child, or the
+    root."""
+    link = tree.offsets[frame][0] if frame in tree.offsets else frame
+    while link != tree.root and tree.parent_joint[link].motion is None:
+        link = tree.parent_joint[link].parent
+    return link
+
+
+def _moved(shape, C, drift):
+    """`shape` in the frame that holds its frame at C (4, 4); the radius grows with the drift (`chain_geometry`)."""
+    ends = [shape.center] if isinstance(shape, Sphere) else [shape.a, shape.b]
+    ends = [C[:3, :3] @ p + C[:3, 3] for p in ends]
+    # the drift moves a point by at most drift · (1 + |x|): the radius takes it, so the shape still encloses
+    radius = float(shape.radius) + 3 * drift * (1.0 + max(np.abs(p).max() for p in ends) + shape.radius)
+    return Sphere(ends[0], radius) if isinstance(shape, Sphere) else Capsule(ends[0], ends[1], radius)
+
+
 # -- built-in arms ------------------------------------------------------------------------------
 
 _UR_LINKS = ["base_link", "shoulder_link", "upper_arm_link", "forearm_link", "wrist_1_link", "wrist_2_link",
@@ -356,45 +476,18 @@ def fit_builtin(name: str, data_folder) -> dict:
     """Fit `name`'s model anew from example-robot-data's meshes (`BUILTIN_SOURCES`), in the frames of
     the built-in chain's tree: {frame: [(a, b, radius), ...]} as lists (JSON-ready).
 
-    A URDF link's geometry belongs to the body of its nearest movable joint above it (fixed joints
-    carry a link along), and that body's frame in the built-in tree is the frame after the same
-    joint (the root for none); the constant offset between the two frames is measured by FK of
-    both models and checked to be constant over random q (to 1e-9: a URDF's rounded numbers drift
-    by 1.5e-11, which the radius absorbs), so a mismatched model fails.
+    The URDF's links are mapped onto the built-in chain by `chain_geometry` (the built-in's base
+    turned by `BUILTIN_SOURCES`' angle about z into the URDF's root), so a mismatched model fails.
     """
-    import kinematics as kin
-
     from .catalog import get
     from .urdf import load_robot_urdf
 
     relative, keep, turn = BUILTIN_SOURCES[name]
     path = os.path.join(os.fspath(data_folder), relative)
-    urdf = load_robot_urdf(path)
-    tree = kin.Robot.from_chain(get(name))
     model = collision_model(path, package_paths={"example-robot-data": os.path.dirname(os.fspath(data_folder))})
-    q = np.random.default_rng(0).uniform(np.maximum(tree.lower, -3), np.minimum(tree.upper, 3), (5, tree.n))
-    q_urdf = np.zeros((5, urdf.n))
-    q_urdf[:, [urdf.index[j] for j in tree.joint_names]] = q
-    fitted = {}
-    for link in keep:
-        body, joint = link, None  # the movable joint whose child body carries `link`
-        while body != urdf.root and urdf.parent_joint[body].motion is None:
-            body = urdf.parent_joint[body].parent
-        if body != urdf.root:
-            joint = urdf.parent_joint[body].name
-        frame = "base" if joint is None else joint
-        A = kin.frame_poses(urdf, q_urdf, [link])[:, 0]
-        B = rot_z(turn) @ kin.frame_poses(tree, q, [frame])[:, 0]  # both in the URDF's root frame
-        C = np.linalg.inv(B) @ A  # the link's frame in the built-in frame: constant on one body
-        drift = float(np.abs(C - C[0]).max())  # the URDF's rounded numbers: 1.5e-11 for ur5's wrist
-        if drift > 1e-9:
-            raise ValueError(f"{name}: URDF link {link!r} does not ride on built-in frame {frame!r}")
-        for shape in model.get(link, ()):
-            a, b = (C[0, :3, :3] @ p + C[0, :3, 3] for p in (shape.a, shape.b))
-            # the drift moves a vertex by at most drift · (1 + |x|): the radius takes it, so it still encloses
-            radius = float(shape.radius) + 3 * drift * (1.0 + max(np.abs(a).max(), np.abs(b).max()) + shape.radius)
-            fitted.setdefault(frame, []).append([a.tolist(), b.tolist(), radius])
-    return fitted
+    kept = {link: model[link] for link in keep if link in model}
+    mapped = chain_geometry(load_robot_urdf(path), get(name), kept, base_pose=rot_z(turn))
+    return {frame: [[s.a.tolist(), s.b.tolist(), float(s.radius)] for s in shapes] for frame, shapes in mapped.items()}
 
 
 def write_builtin_models(data_folder=None) -> str:

@@ -67,32 +67,41 @@ class SceneError(ValueError):
         super().__init__(f"{path}: {message}" if key is None else f"{path}: key {key!r}: {message}")
 
 
-def load_scene(path) -> list:
+def load_scene(path, named: bool = False) -> list | dict:
     """The obstacles of a scene file, as `kinematics.collision` shapes, in the file's order by kind
     (halfspace, sphere, capsule, box, pointcloud; within a kind, as written).
 
     Args:
         path: the TOML file (str or os.PathLike).
+        named: return {label: shape} instead, the label being the table's `name` or else
+            "kind[i]" (the i-th table of that kind), as `kinematics.Avoid` takes them to label
+            its pairs.
 
     Returns:
-        A list of Sphere, Capsule, Box, HalfSpace and PointCloud.
+        A list of Sphere, Capsule, Box, HalfSpace and PointCloud (a dict with `named`).
 
     Raises:
         SceneError (a ValueError): invalid TOML, an unknown kind or key, a missing field, a bad
             value; the message names the file and the key.
         FileNotFoundError: the file, or a point cloud's .npy file, cannot be read.
+        With `named`, SceneError also for two obstacles with one label.
     """
     path, data, reader = read_toml(path, "load_scene", "scene file", SceneError)
     reader.keys(data, set(_KINDS) | {"angles"}, "")
     reader.read_angles(data)
-    shapes = []
+    shapes = {}
     for kind in ("halfspace", "sphere", "capsule", "box", "pointcloud"):
         tables = data.get(kind, [])
         if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
             raise reader.error(kind, f"expected an array of tables ([[{kind}]]), got {type(tables).__name__}")
         for i, table in enumerate(tables):
-            shapes.append(_shape(reader, kind, table, f"{kind}[{i}]", os.path.dirname(os.path.abspath(path))))
-    return shapes
+            key = f"{kind}[{i}]"
+            shape = _shape(reader, kind, table, key, os.path.dirname(os.path.abspath(path)))
+            label = table.get("name", key) if named else key
+            if label in shapes:
+                raise reader.error(f"{key}.name", f"{label!r} also names another obstacle")
+            shapes[label] = shape
+    return shapes if named else list(shapes.values())
 
 
 def _shape(reader, kind, table, key, folder):

@@ -305,3 +305,91 @@ def test_arms_without_a_stored_model_say_which_have_one():
     with pytest.raises(ValueError, match="no built-in collision model for 'puma560'; built-in models: panda, "
                                          "panda_hand, ur5"):
         builtin_model("puma560")
+
+
+# -- a description's model on a chain cut out of its tree ------------------------------------------
+
+def placed(shape, T):
+    """(first end, second end, radius) of a shape moved by the pose T (4, 4)."""
+    ends = [shape.center] * 2 if isinstance(shape, Sphere) else [shape.a, shape.b]
+    return np.concatenate([apply(T, np.array(ends)).ravel(), [shape.radius]])
+
+
+def pinocchio_poses(path, tree, q_tree, links):
+    """{link: (4, 4)} world poses of a URDF's links by pinocchio (the oracle) at armgrad's tree q (n,)."""
+    pin = pytest.importorskip("pinocchio", reason="pinocchio (pip install pin) is the oracle")
+    model = pin.buildModelFromXML(open(path).read(), mimic=True)
+    data = model.createData()
+    configuration = pin.neutral(model)
+    for name, value in zip(tree.joint_names, q_tree):
+        configuration[model.joints[model.getJointId(name)].idx_q] = value
+    pin.framesForwardKinematics(model, data, configuration)
+    return {link: data.oMf[model.getFrameId(link, pin.FrameType.BODY)].homogeneous for link in links}
+
+
+PANDA_PRIMITIVES = "panda_description/urdf/panda_collision.urdf"  # spheres and cylinders, no meshes
+
+
+@pytest.mark.parametrize("frame, base, left_out", [
+    ("panda_hand_tcp", None, ["panda_leftfinger", "panda_rightfinger"]),  # fingers: a joint off the chain
+    ("panda_link5", "panda_link2", ["panda_link0", "panda_link1", "panda_link6", "panda_link7", "panda_hand",
+                                    "panda_leftfinger", "panda_rightfinger"]),  # above the base, below the end
+    ("panda_link8", None, ["panda_leftfinger", "panda_rightfinger"]),  # the hand is fixed beyond the end: it rides
+])
+def test_chain_geometry_places_every_shape_where_the_tree_does(frame, base, left_out):
+    from robots.geometry import chain_geometry
+
+    data = robots.example_robot_data()
+    if data is None or not (data / PANDA_PRIMITIVES).is_file():
+        pytest.skip("example-robot-data (with panda_collision.urdf) is not installed")
+    import kinematics as kin
+
+    path = data / PANDA_PRIMITIVES
+    tree = robots.load_robot(path)
+    model = collision_model(path)
+    chain = tree.chain(frame, base=base)
+    with pytest.warns(GeometryWarning) as caught:
+        mapped = chain_geometry(tree, chain, model, base)
+    assert len(caught) == 1
+    for link in left_out:
+        assert f"{link} (" in str(caught[0].message)
+    kept = [link for link in model if link not in left_out]
+    assert sum(map(len, mapped.values())) == sum(len(model[link]) for link in kept) > 0
+    chain_tree = kin.Robot.from_chain(chain)
+    for q in np.random.default_rng(3).uniform(chain_tree.lower, chain_tree.upper, (4, chain_tree.n)):
+        q_tree = np.zeros(tree.n)
+        q_tree[[tree.index[j] for j in chain_tree.joint_names]] = q
+        world = pinocchio_poses(path, tree, q_tree, kept + [base or tree.root])
+        to_base = np.linalg.inv(world[base or tree.root])  # the chain's base frame is base's
+        expected = np.array([placed(s, to_base @ world[link]) for link in kept for s in model[link]])
+        got = np.array([placed(s, kin.frame_poses(chain_tree, q, [f])[0]) for f in mapped for s in mapped[f]])
+        gap = np.abs(got[:, None] - expected[None]).max(axis=-1)  # (got, expected): each got shape is one expected
+        match = gap.argmin(axis=1)
+        assert sorted(match) == list(range(len(expected)))
+        assert gap[np.arange(len(got)), match].max() <= 1e-12
+
+
+def test_chain_geometry_of_a_builtin_sub_chain_and_a_chain_from_another_tree():
+    import kinematics as kin
+    from robots.geometry import chain_geometry
+
+    arm = robots.get("panda")
+    tree = kin.Robot.from_chain(arm)
+    sub = tree.chain("panda_joint4")
+    with pytest.warns(GeometryWarning, match="panda_joint5 .moved by joint 'panda_joint5'"):
+        mapped = chain_geometry(tree, sub, arm.geometry)
+    assert list(mapped) == ["base", "panda_joint1", "panda_joint2", "panda_joint3", "panda_joint4"]
+    q = np.random.default_rng(1).uniform(sub.lower, sub.upper, (3, 4))
+    full = np.c_[q, np.zeros((3, 3))]
+    for f in mapped:
+        for s, t in zip(mapped[f], arm.geometry[f]):
+            for k in range(3):
+                np.testing.assert_allclose(placed(s, kin.frame_poses(kin.Robot.from_chain(sub), q[k], [f])[0]),
+                                           placed(t, kin.frame_poses(tree, full[k], [f])[0]), rtol=0, atol=1e-12)
+    unrelated = kin.Robot.from_chain(robots.from_dh([{"d": 0.3, "a": 0.0, "alpha": 0.5}] * 7))  # other joint names
+    with pytest.raises(ValueError, match="'panda_joint1'.* of chain 'panda' are not free joints of robot"):
+        chain_geometry(unrelated, arm, arm.geometry)
+    bent = kin.Chain([j if j.name != "panda_joint3" else kin.Joint(j.name, axis=[1, 0, 0], origin=j.origin,
+                                                                  limits=j.limits) for j in arm.joints])
+    with pytest.raises(ValueError, match="'panda_joint3' of robot .* does not ride on chain frame 'panda_joint3'"):
+        chain_geometry(tree, bent, {"panda_joint3": arm.geometry["panda_joint3"]})

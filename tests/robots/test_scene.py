@@ -56,6 +56,20 @@ def test_a_scene_of_every_kind(tmp_path):
     assert pair.points.shape == (2, 3) and pair.radius == 0.0
 
 
+def test_named_scenes_label_each_obstacle_by_its_name_or_kind_and_index(tmp_path):
+    np.save(tmp_path / "cloud.npy", np.zeros((3, 3)))
+    (tmp_path / "scene.toml").write_text(SCENE)
+    named = load_scene(tmp_path / "scene.toml", named=True)
+    assert list(named) == ["halfspace[0]", "ball", "sphere[1]", "capsule[0]", "box[0]", "pointcloud[0]",
+                           "pointcloud[1]"]
+    assert named["ball"].radius == 0.05 and named["sphere[1]"].radius == 0.02
+    (tmp_path / "twice.toml").write_text("[[sphere]]\nname = 'sphere[1]'\ncenter = [0, 0, 0]\nradius = 1\n"
+                                         "[[sphere]]\ncenter = [0, 0, 0]\nradius = 1\n")
+    with pytest.raises(SceneError, match=r"key 'sphere\[1\].name': 'sphere\[1\]' also names another obstacle"):
+        load_scene(tmp_path / "twice.toml", named=True)
+    assert len(load_scene(tmp_path / "twice.toml")) == 2  # unnamed lists do not care
+
+
 @pytest.mark.parametrize("text, key, message", [
     ("[[spher]]\nradius = 1", "spher", "unknown key"),
     ("[[sphere]]\nradius = 1", "sphere[0].center", "missing field"),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import math
 import socket
 import sys
 import threading
@@ -57,9 +56,7 @@ def register(subparsers) -> None:
         subparsers, "teach", help="drag a target in the browser and watch the arm follow (viser)",
         description="Serve a live view of ROBOT: drag the target gizmo and IK follows it.", epilog=EXAMPLES)
     common.add_robot_arguments(parser)
-    parser.add_argument("--scene", metavar="FILE", help="obstacles (a scene TOML file): drawn, and avoided")
-    parser.add_argument("--margin", type=float, default=0.0, metavar="M",
-                        help="with --scene: the clearance to keep (m, default 0)")
+    common.add_scene_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1: this machine "
                                                              "only; 0.0.0.0 serves every network)")
     parser.add_argument("--port", type=int, default=8080, help="the port (default 8080)")
@@ -108,9 +105,11 @@ class Teacher:
 
     Args:
         chain: the arm (a kinematics.Chain; the target frame is its "tool").
-        obstacles: None, or obstacles for kin.Avoid (then AvoidSelf joins too); the arm needs
-            `chain.geometry` (built-in models) for them.
+        obstacles: None, or obstacles for kin.Avoid (a list or {name: shape}).
         margin: the clearance the collision tasks keep (m).
+        geometry: the arm's collision shapes on the frames of kin.Robot.from_chain(chain) (None:
+            `chain.geometry`, which the built-in models carry); needed with obstacles.
+        self_collision: with obstacles, keep the links apart too (kin.AvoidSelf).
 
     Attributes:
         q: (n,) the arm's configuration.
@@ -119,14 +118,16 @@ class Teacher:
         last: the last Update, or None.
     """
 
-    def __init__(self, chain: kin.Chain, obstacles=None, margin: float = 0.0):
+    def __init__(self, chain: kin.Chain, obstacles=None, margin: float = 0.0, geometry=None,
+                 self_collision: bool = True):
         self.chain = chain
         self.q = kin.default_start(chain)
         self.method, self.tol, self.mode, self.posture = "lm", 1e-6, MODES[0], 0.0
-        self.obstacles, self.margin = obstacles, margin
-        if obstacles is not None and chain.geometry is None:
+        self.obstacles, self.margin, self.self_collision = obstacles, margin, self_collision
+        self.geometry = chain.geometry if geometry is None else geometry
+        if obstacles is not None and self.geometry is None:
             raise ValueError(f"--scene: robot {chain.name!r} has no collision model (built-in models: "
-                             "panda, panda_hand, ur5)")
+                             "panda, panda_hand, ur5; or a URDF or MJCF file with collision shapes)")
         self.rest = 0.5 * (np.maximum(chain.lower, -np.pi) + np.minimum(chain.upper, np.pi))
         self.last = None
         self._lock = threading.Lock()  # the worker solves while the panel may move joints
@@ -146,9 +147,14 @@ class Teacher:
             tasks = [kin.Pose("tool", T)]
         if self.posture > 0:
             tasks.append(kin.Posture(self.rest, self.posture))
-        if self.obstacles is not None:
-            tasks += [kin.Avoid(self.obstacles, self.margin), kin.AvoidSelf(self.margin)]
-        return tasks
+        return tasks + self.collision_tasks()
+
+    def collision_tasks(self) -> list:
+        """kin.Avoid (and kin.AvoidSelf) with the obstacles; [] without them."""
+        if self.obstacles is None:
+            return []
+        tasks = [kin.Avoid(self.obstacles, self.margin, geometry=self.geometry)]
+        return tasks + [kin.AvoidSelf(self.margin, geometry=self.geometry)] if self.self_collision else tasks
 
     def solve_to(self, T: np.ndarray, *, restarts: bool = False) -> Update:
         """Solve for target T (4, 4) and make the answer the arm's q.
@@ -172,7 +178,7 @@ class Teacher:
             self.q = np.array(result.q)
             clearance = None
             if self.obstacles is not None:
-                clearance = min(result.task_errors[-2]["distance"], result.task_errors[-1]["distance"])
+                clearance = min(e["distance"] for e in result.task_errors[-len(self.collision_tasks()):])
             self.last = Update(self.q.copy(), bool(result.success), float(result.position_error),
                                float(result.rotation_error), int(result.iterations), seconds, result.reason,
                                np.array(result.history["q"]), clearance)
@@ -199,10 +205,10 @@ class Teacher:
     def _clear(self, q) -> bool:
         """Whether configuration q (n,) keeps the margin from the obstacles and between the links."""
         robot = kin.Robot.from_chain(self.chain)
-        tasks = [kin.Avoid(self.obstacles, self.margin).bind(robot, self.chain.geometry),
-                 kin.AvoidSelf(self.margin).bind(robot, self.chain.geometry)]
-        P = kin.frame_poses(robot, q[None], list(tasks[1].frames))[0]
-        T = {f: P[None, k] for k, f in enumerate(tasks[1].frames)}
+        tasks = [task.bind(robot) for task in self.collision_tasks()]
+        frames = list(dict.fromkeys(f for task in tasks for f in task.frames))
+        P = kin.frame_poses(robot, q[None], frames)[0]
+        T = {f: P[None, k] for k, f in enumerate(frames)}
         return all(task.report(T)["distance"][0] >= self.margin for task in tasks)
 
 
@@ -366,7 +372,7 @@ class TeachView:
                 V, F = capsule_mesh(np.zeros(3), end, radius)
                 scene.add_mesh_simple(f"/arm/{self.frames[k]}/link", V, F, color=LINK_COLOR)
             scene.add_icosphere(f"/arm/{self.frames[k]}/joint", radius=1.3 * radius, color=(70, 70, 80))
-        for frame, shapes in (self.teacher.chain.geometry or {}).items() if self.teacher.obstacles is not None else ():
+        for frame, shapes in (self.teacher.geometry or {}).items() if self.teacher.obstacles is not None else ():
             for i, shape in enumerate((shapes,) if isinstance(shapes, kin.collision.Shape) else shapes):
                 a, b = (shape.center, shape.center) if isinstance(shape, kin.Sphere) else (shape.a, shape.b)
                 V, F = capsule_mesh(a, b, shape.radius)
@@ -514,8 +520,10 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def serve(chain, obstacles=None, margin: float = 0.0, host: str = "127.0.0.1", port: int = 8080):
-    """(server, view) for `chain`, served at http://host:port (a clear error when the port is taken)."""
+def serve(chain, obstacles=None, margin: float = 0.0, host: str = "127.0.0.1", port: int = 8080, *,
+          geometry=None, self_collision: bool = True):
+    """(server, view) for `chain`, served at http://host:port (a clear error when the port is taken);
+    obstacles, margin, geometry and self_collision as for `Teacher`."""
     viser = import_viser()
     if not 0 < port < 65536:
         raise common.CommandError(f"--port must be in 1..65535, got {port}")
@@ -528,7 +536,7 @@ def serve(chain, obstacles=None, margin: float = 0.0, host: str = "127.0.0.1", p
         stop(server)
         raise common.CommandError(f"port {port} on {host} is in use; pick another with --port")
     try:
-        view = TeachView(server, Teacher(chain, obstacles, margin))
+        view = TeachView(server, Teacher(chain, obstacles, margin, geometry, self_collision))
     except BaseException:
         stop(server)
         raise
@@ -543,14 +551,12 @@ def stop(server) -> None:
 
 def run(args) -> int:
     chain = common.robot_from_args(args)
-    obstacles = None
-    if args.scene:
-        import robots
-
-        obstacles = robots.load_scene(args.scene)
-    if not math.isfinite(args.margin) or args.margin < 0:
-        raise common.CommandError(f"--margin must be a finite number >= 0, got {args.margin}")
-    server, view = serve(chain, obstacles, args.margin, args.host, args.port)
+    scene = common.collision_from_args(args, chain)
+    if scene is None:
+        server, view = serve(chain, host=args.host, port=args.port)
+    else:
+        server, view = serve(chain, scene.obstacles, scene.margin, args.host, args.port, geometry=scene.geometry,
+                             self_collision=not args.no_self_collision)
     shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
     print(f"armgrad teach: {chain.name} at http://{shown}:{args.port}  (Ctrl-C stops)", flush=True)
     try:

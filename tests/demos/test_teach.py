@@ -284,3 +284,21 @@ def test_the_page_shows_the_robot_not_a_blank_canvas(served):
     assert arm_pixels(robot) > arm_pixels(empty) + 0.002, f"arm-coloured: {arm_pixels(robot):.4f} of the page, " \
                                                           f"{arm_pixels(empty):.4f} in an empty scene"
     assert np.abs(robot - empty).mean() > 2.0  # the scene differs from an empty one
+
+
+def test_a_scene_for_an_arm_without_collision_shapes_is_one_line(tmp_path):
+    scene = tmp_path / "scene.toml"
+    scene.write_text("[[sphere]]\ncenter = [0.5, 0, 0.3]\nradius = 0.1\n")
+    out = _armgrad("teach", "puma560", "--scene", str(scene), "--port", str(_free_port()))
+    assert out.returncode == 2 and "no collision geometry" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_given_geometry_and_no_self_collision():
+    arm = robots.get("panda")
+    geometry = {"panda_joint4": kin.Sphere((0.0, 0.0, 0.0), 0.08)}  # one ball at the elbow
+    t = teach.Teacher(arm, {"ball": kin.Sphere((0.3, 0.0, 0.2), 0.05)},
+                      geometry=geometry, self_collision=False)
+    assert [type(task).__name__ for task in t.collision_tasks()] == ["Avoid"]
+    update = t.solve_to(t.pose())
+    assert update.success and update.clearance > 0

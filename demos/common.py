@@ -104,7 +104,7 @@ def robot_from_args(args) -> kin.Chain:
     return resolve_robot(args.robot, args.base, args.tip, frame=args.frame, zero_range=args.zero_range,
                          xacro_args=parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE"),
                          package_paths=parse_assignments(args.packages, "=", "--package", "PKG=DIR"),
-                         mesh_packages=getattr(args, "scene", None) is not None)
+                         mesh_packages=getattr(args, "scene", None) is not None or getattr(args, "meshes", False))
 
 
 def parse_assignments(items, sign: str, what: str, form: str) -> dict:
@@ -653,18 +653,25 @@ def arm_geometry(args, chain: kin.Chain) -> dict:
         raise CommandError(f"no collision geometry for {_kind_label(kind, spec)}, which --scene needs (give a "
                            "URDF, xacro or MJCF file with collision shapes, or a built-in arm with a model: "
                            f"{', '.join(builtin_names())})")
-    xacro_args = parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE")
-    packages = parse_assignments(args.packages, "=", "--package", "PKG=DIR")
-    with warnings.catch_warnings():  # loading the chain has said these already
-        warnings.simplefilter("ignore", robots.URDFWarning)
-        warnings.simplefilter("ignore", robots.MJCFWarning)
-        options = {"zero_range": args.zero_range or "lock"} if kind != "mjcf" else {}
-        tree = robots.load_robot(spec, packages if kind == "xacro" else None,
-                                 args=xacro_args if kind == "xacro" else None, **options)
-    model = robots.collision_model(spec, packages, args=xacro_args if kind == "xacro" else None)
+    tree, packages, xacro_args = description_tree(args, kind)
+    model = robots.collision_model(spec, packages, args=xacro_args)
     geometry = chain_geometry(tree, chain, model, args.base) if model else {}
     if not geometry:
         where = f"the chain from {args.base or tree.root!r}" if model else "the file"
         raise CommandError(f"{spec}: no link of {where} has collision shapes, which --scene needs "
                            "(URDF <collision>, MJCF geoms that collide)")
     return geometry
+
+
+def description_tree(args, kind: str):
+    """(the whole tree of the ROBOT file, its --package folders, its xacro --arg values or None), for
+    the shapes a description adds to its chain (collision shapes, visual meshes)."""
+    xacro_args = parse_assignments(args.xacro_args, ":=", "--arg", "NAME:=VALUE")
+    packages = parse_assignments(args.packages, "=", "--package", "PKG=DIR")
+    with warnings.catch_warnings():  # loading the chain has said these already
+        warnings.simplefilter("ignore", robots.URDFWarning)
+        warnings.simplefilter("ignore", robots.MJCFWarning)
+        options = {"zero_range": args.zero_range or "lock"} if kind != "mjcf" else {}
+        tree = robots.load_robot(args.robot, packages if kind == "xacro" else None,
+                                 args=xacro_args if kind == "xacro" else None, **options)
+    return tree, packages, xacro_args if kind == "xacro" else None

@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 import kinematics as kin
+import robots
 from demos import common
 
 INSTALL_HINT = "pip install 'armgrad[teach]'"
@@ -57,6 +58,7 @@ def register(subparsers) -> None:
         description="Serve a live view of ROBOT: drag the target gizmo and IK follows it.", epilog=EXAMPLES)
     common.add_robot_arguments(parser)
     common.add_scene_arguments(parser)
+    parser.set_defaults(meshes=True)  # --package also finds a URDF's visual meshes
     parser.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1: this machine "
                                                              "only; 0.0.0.0 serves every network)")
     parser.add_argument("--port", type=int, default=8080, help="the port (default 8080)")
@@ -326,14 +328,17 @@ class TeachView:
         server: a viser.ViserServer.
         teacher: the Teacher.
         seed: seeds "random reachable target".
+        meshes: {frame of kin.Robot.from_chain(chain): [(vertices (N, 3), faces (M, 3))]} in frame
+            coordinates (`chain_meshes`): drawn instead of the link capsules (a checkbox shows them).
 
     Attributes:
         gizmo: the target's transform controls; status: the panel's markdown (errors, time, and
             whether the target is reached); sliders: one per joint; solver: the `Latest` worker.
     """
 
-    def __init__(self, server, teacher: Teacher, seed: int = 0):
+    def __init__(self, server, teacher: Teacher, seed: int = 0, meshes=None):
         self.server, self.teacher, self.rng = server, teacher, np.random.default_rng(seed)
+        self.meshes = meshes or {}
         chain = teacher.chain
         self.frames = ["base", *(j.name for j in chain.joints), "tool"]
         lengths = [np.linalg.norm(j.origin[:3, 3]) for j in chain.joints] + [np.linalg.norm(chain.tool[:3, 3])]
@@ -367,11 +372,19 @@ class TeachView:
         # Segment k joins frame k-1's origin to joint k's origin: fixed in frame k-1 whatever q is.
         ends = [(chain.base @ chain.joints[0].origin)[:3, 3]] + [j.origin[:3, 3] for j in chain.joints[1:]] + \
             [chain.tool[:3, 3]]
+        self.capsules = []  # the links as capsules: hidden when the description's meshes are drawn
         for k, end in enumerate(ends):
             if np.linalg.norm(end) > 1e-9:
                 V, F = capsule_mesh(np.zeros(3), end, radius)
-                scene.add_mesh_simple(f"/arm/{self.frames[k]}/link", V, F, color=LINK_COLOR)
-            scene.add_icosphere(f"/arm/{self.frames[k]}/joint", radius=1.3 * radius, color=(70, 70, 80))
+                self.capsules.append(scene.add_mesh_simple(f"/arm/{self.frames[k]}/link", V, F, color=LINK_COLOR))
+            self.capsules.append(scene.add_icosphere(f"/arm/{self.frames[k]}/joint", radius=1.3 * radius,
+                                                     color=(70, 70, 80)))
+        for frame, meshes in self.meshes.items():
+            for i, (V, F) in enumerate(meshes):
+                scene.add_mesh_simple(f"/arm/{frame}/visual{i}", V.astype(np.float32), F.astype(np.uint32),
+                                      color=(220, 220, 225))
+        for handle in self.capsules if self.meshes else ():
+            handle.visible = False
         for frame, shapes in (self.teacher.geometry or {}).items() if self.teacher.obstacles is not None else ():
             for i, shape in enumerate((shapes,) if isinstance(shapes, kin.collision.Shape) else shapes):
                 a, b = (shape.center, shape.center) if isinstance(shape, kin.Sphere) else (shape.a, shape.b)
@@ -425,6 +438,8 @@ class TeachView:
         self.mode = gui.add_dropdown("target", MODES, initial_value=t.mode)
         self.posture = gui.add_slider("posture weight", 0.0, 1.0, 0.01, t.posture)
         self.show_frames = gui.add_checkbox("joint frames", False)
+        self.show_capsules = gui.add_checkbox("link capsules", not self.meshes)
+        self.show_capsules.on_update(lambda _: [setattr(h, "visible", self.show_capsules.value) for h in self.capsules])
         self.status = gui.add_markdown("drag the target (the gizmo at the tool) and the arm follows")
         with gui.add_folder("joints"):
             self.sliders = []
@@ -521,9 +536,9 @@ def port_free(host: str, port: int) -> bool:
 
 
 def serve(chain, obstacles=None, margin: float = 0.0, host: str = "127.0.0.1", port: int = 8080, *,
-          geometry=None, self_collision: bool = True):
+          geometry=None, self_collision: bool = True, meshes=None):
     """(server, view) for `chain`, served at http://host:port (a clear error when the port is taken);
-    obstacles, margin, geometry and self_collision as for `Teacher`."""
+    obstacles, margin, geometry and self_collision as for `Teacher`, meshes as for `TeachView`."""
     viser = import_viser()
     if not 0 < port < 65536:
         raise common.CommandError(f"--port must be in 1..65535, got {port}")
@@ -536,7 +551,7 @@ def serve(chain, obstacles=None, margin: float = 0.0, host: str = "127.0.0.1", p
         stop(server)
         raise common.CommandError(f"port {port} on {host} is in use; pick another with --port")
     try:
-        view = TeachView(server, Teacher(chain, obstacles, margin, geometry, self_collision))
+        view = TeachView(server, Teacher(chain, obstacles, margin, geometry, self_collision), meshes=meshes)
     except BaseException:
         stop(server)
         raise
@@ -549,14 +564,33 @@ def stop(server) -> None:
         server.stop()
 
 
+def chain_meshes(args, chain) -> dict:
+    """The visual meshes of a URDF or xacro ROBOT on the chain's frames: {frame: [(V (N, 3), F (M, 3))]}
+    in frame coordinates ({} for other arms, or without trimesh: the links are drawn as capsules)."""
+    kind = "built-in" if args.robot in robots.available() or common.builtin_tree(args.robot) is not None else \
+        common.robot_file_kind(args.robot)
+    if kind not in ("urdf", "xacro"):
+        return {}
+    from robots.geometry import chain_frames
+    from robots.visuals import visual_meshes
+
+    tree, packages, xacro_args = common.description_tree(args, kind)
+    meshes = visual_meshes(args.robot, packages, xacro_args)
+    placed = {}
+    for link, (frame, C, _) in chain_frames(tree, chain, list(meshes), args.base, what="visual meshes").items():
+        placed.setdefault(frame, []).extend((V @ C[:3, :3].T + C[:3, 3], F) for V, F in meshes[link])
+    return placed
+
+
 def run(args) -> int:
     chain = common.robot_from_args(args)
     scene = common.collision_from_args(args, chain)
+    meshes = chain_meshes(args, chain)
     if scene is None:
-        server, view = serve(chain, host=args.host, port=args.port)
+        server, view = serve(chain, host=args.host, port=args.port, meshes=meshes)
     else:
         server, view = serve(chain, scene.obstacles, scene.margin, args.host, args.port, geometry=scene.geometry,
-                             self_collision=not args.no_self_collision)
+                             self_collision=not args.no_self_collision, meshes=meshes)
     shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
     print(f"armgrad teach: {chain.name} at http://{shown}:{args.port}  (Ctrl-C stops)", flush=True)
     try:

@@ -247,14 +247,16 @@ def _positive(reader, element, key) -> float:
     return value
 
 
-def _mesh_points(reader, element, folder, package_paths, link, skipped):
-    """(N, 3) scaled vertices of a URDF mesh in its collision frame, or None (recorded in `skipped`)."""
-    filename = reader.attr(element, "filename")
-    scale = reader.numbers(element, "scale", 3, [1.0, 1.0, 1.0])
+def mesh_path(filename: str, folder, package_paths: dict, link: str, skipped: list, line: int):
+    """A URDF mesh file's path, or None with the reason appended to `skipped`.
+
+    `package://pkg/rest` resolves through package_paths, `file://path` and absolute paths are as
+    they are, and relative ones lie in `folder` (the description's).
+    """
     if filename.startswith("package://"):
         package, _, rest = filename[len("package://"):].partition("/")
         if package not in package_paths:
-            skipped.append(f"{link}: package {package!r} of {filename} is not in package_paths (line {element.line})")
+            skipped.append(f"{link}: package {package!r} of {filename} is not in package_paths (line {line})")
             return None
         path = os.path.join(package_paths[package], rest)
     elif filename.startswith("file://"):
@@ -262,7 +264,16 @@ def _mesh_points(reader, element, folder, package_paths, link, skipped):
     else:
         path = filename if os.path.isabs(filename) else os.path.join(folder, filename)
     if not os.path.isfile(path):
-        skipped.append(f"{link}: mesh file {path} not found (line {element.line})")
+        skipped.append(f"{link}: mesh file {path} not found (line {line})")
+        return None
+    return path
+
+
+def _mesh_points(reader, element, folder, package_paths, link, skipped):
+    """(N, 3) scaled vertices of a URDF mesh in its collision frame, or None (recorded in `skipped`)."""
+    scale = reader.numbers(element, "scale", 3, [1.0, 1.0, 1.0])
+    path = mesh_path(reader.attr(element, "filename"), folder, package_paths, link, skipped, element.line)
+    if path is None:
         return None
     try:
         import trimesh
@@ -352,6 +363,24 @@ def chain_geometry(tree, chain, model, base=None, *, base_pose=None, samples: in
         ValueError: a model key or chain joint the tree lacks, a frame whose offset to its chain
             frame is not constant (the chain is not cut from this tree at `base`).
     """
+    model = {frame: (shapes,) if isinstance(shapes, Sphere | Capsule) else tuple(shapes)
+             for frame, shapes in model.items()}
+    carried = chain_frames(tree, chain, [f for f, shapes in model.items() if shapes], base, base_pose=base_pose,
+                           samples=samples, what="collision shapes")
+    mapped = {}
+    for frame, (carrier, C, drift) in carried.items():
+        mapped.setdefault(carrier, []).extend(_moved(shape, C, drift) for shape in model[frame])
+    return {frame: tuple(shapes) for frame, shapes in mapped.items()}
+
+
+def chain_frames(tree, chain, frames, base=None, *, base_pose=None, samples: int = 5, what: str = "shapes") -> dict:
+    """Where frames of a tree ride on a chain cut out of it: {frame: (chain frame, C (4, 4), drift)}.
+
+    The rules, the measurement of the constant transform C (the tree frame in its chain frame) and
+    the errors are `chain_geometry`'s; drift is C's largest change over the sampled q (<= 1e-9).
+    Frames the chain does not carry are left out, named in one `GeometryWarning` (saying that their
+    `what` are dropped).
+    """
     import kinematics as kin
 
     chain_tree = kin.Robot.from_chain(chain)
@@ -365,22 +394,20 @@ def chain_geometry(tree, chain, model, base=None, *, base_pose=None, samples: in
         raise ValueError(f"chain_geometry: base {base!r} is not a link of robot {tree.name!r}")
     home = _body(tree, base)
     carriers, left_out = {}, []
-    for frame, shapes in model.items():
-        shapes = (shapes,) if isinstance(shapes, Sphere | Capsule) else tuple(shapes)
+    for frame in frames:
         if frame not in tree.frames:
             raise ValueError(f"chain_geometry: the model names {frame!r}, which is not a frame of robot {tree.name!r}")
         body = _body(tree, frame)
         joint = None if body == tree.root else tree.parent_joint[body].name
         carrier = "base" if body == home else joint if joint in on_path else None
         if carrier is None:
-            if shapes:
-                left_out.append(f"{frame} (fixed to the root, which moves against the chain's base)" if joint is None
-                                else f"{frame} (moved by joint {joint!r}, which the chain does not have)")
+            left_out.append(f"{frame} (fixed to the root, which moves against the chain's base)" if joint is None
+                            else f"{frame} (moved by joint {joint!r}, which the chain does not have)")
             continue
-        carriers[frame] = (carrier, shapes)
+        carriers[frame] = carrier
     if left_out:
-        warnings.warn(f"robot {tree.name!r}: {len(left_out)} link(s) with collision shapes are not carried by the "
-                      f"chain from {base!r} and are left out: " + "; ".join(left_out), GeometryWarning, stacklevel=2)
+        warnings.warn(f"robot {tree.name!r}: {len(left_out)} link(s) with {what} are not carried by the "
+                      f"chain from {base!r} and are left out: " + "; ".join(left_out), GeometryWarning, stacklevel=3)
     if not carriers:
         return {}
     rng = np.random.default_rng(0)
@@ -391,20 +418,19 @@ def chain_geometry(tree, chain, model, base=None, *, base_pose=None, samples: in
     A = kin.frame_poses(tree, q_tree, frames)  # (S, K, 4, 4) in the tree's root frame
     if base != tree.root:
         A = np.linalg.inv(kin.frame_poses(tree, q_tree, [base]))[:, :1] @ A  # in base's frame
-    B = kin.frame_poses(chain_tree, q, [carriers[f][0] for f in frames])
+    B = kin.frame_poses(chain_tree, q, [carriers[f] for f in frames])
     if base_pose is not None:
         B = np.asarray(base_pose, dtype=float) @ B
     C = np.linalg.inv(B) @ A  # each tree frame in its chain frame: constant on one body
-    mapped = {}
+    out = {}
     for k, frame in enumerate(frames):
-        carrier, shapes = carriers[frame]
         drift = float(np.abs(C[:, k] - C[0, k]).max())
         if drift > 1e-9:
             raise ValueError(f"chain_geometry: frame {frame!r} of robot {tree.name!r} does not ride on chain frame "
-                             f"{carrier!r} (its offset changes by {drift:.2g} over random q): the chain is not cut "
-                             f"from this robot at {base!r}")
-        mapped.setdefault(carrier, []).extend(_moved(shape, C[0, k], drift) for shape in shapes)
-    return {frame: tuple(shapes) for frame, shapes in mapped.items()}
+                             f"{carriers[frame]!r} (its offset changes by {drift:.2g} over random q): the chain is "
+                             f"not cut from this robot at {base!r}")
+        out[frame] = (carriers[frame], C[0, k], drift)
+    return out
 
 
 def _body(tree, frame) -> str:

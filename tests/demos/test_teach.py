@@ -302,3 +302,34 @@ def test_given_geometry_and_no_self_collision():
     assert [type(task).__name__ for task in t.collision_tasks()] == ["Avoid"]
     update = t.solve_to(t.pose())
     assert update.success and update.clearance > 0
+
+
+def test_a_urdf_arm_is_drawn_with_its_visual_meshes(tmp_path):
+    pytest.importorskip("trimesh", reason="trimesh (armgrad[collision], in the test extra) builds the visuals")
+    import argparse
+
+    urdf = tmp_path / "arm.urdf"
+    urdf.write_text("""<robot name="arm">
+      <link name="base"><visual><geometry><box size="0.2 0.2 0.1"/></geometry></visual></link>
+      <link name="upper"><visual><origin xyz="0 0 0.25"/><geometry><cylinder radius="0.04" length="0.5"/></geometry>
+        </visual></link>
+      <link name="lower"/>
+      <joint name="shoulder" type="revolute"><parent link="base"/><child link="upper"/><origin xyz="0 0 0.1"/>
+        <axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="1" velocity="1"/></joint>
+      <joint name="elbow" type="revolute"><parent link="upper"/><child link="lower"/><origin xyz="0 0 0.5"/>
+        <axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="1" velocity="1"/></joint>
+    </robot>""")
+    args = argparse.Namespace(robot=str(urdf), base=None, tip=None, frame=None, zero_range=None, xacro_args=[],
+                              packages=[], meshes=True, scene=None)
+    chain = teach.common.robot_from_args(args)
+    meshes = teach.chain_meshes(args, chain)
+    assert set(meshes) == {"base", "shoulder"}
+    server, view = teach.serve(chain, port=_free_port(), meshes=meshes)
+    try:
+        assert view.capsules and not any(h.visible for h in view.capsules)  # the meshes replace the capsules
+        assert server.scene.get_handle_by_name("/arm/shoulder/visual0") is not None
+        view.show_capsules.value = True
+        assert all(h.visible for h in view.capsules)
+    finally:
+        view.close()
+        teach.stop(server)

@@ -18,8 +18,14 @@ every conversion below encloses, never approximates from inside.
   sphere; capsule (radius, half-length or `fromto`) as it is; cylinder and box as above (MJCF
   sizes are half-lengths); ellipsoid radii a ≥ b ≥ c: the capsule along a of radius b on ±(a − b)
   (it encloses: the squared distance to the segment end is convex in x on [a − b, a] and ≤ b² at
-  both ends). Planes and height fields are not link geometry (skipped); mesh geoms are not read
-  yet (MuJoCo re-centres their vertices): their links are named in the warning below.
+  both ends). Planes and height fields are not link geometry (skipped). Mesh geoms (`type="mesh"`):
+  `enclosing_capsule` of their vertices in the body frame, geom pose · (scale ⊙ vertices) (with the
+  asset's legacy refpos/refquat: `robots.mjcf.MeshAsset.place`), the vertices from the asset's
+  file (trimesh; found as MuJoCo finds it, `<compiler meshdir>` and all) or its `vertex` list.
+  MuJoCo re-centres a mesh on its inertial frame but moves the geom to match, so the file's
+  vertices under the file's geom pose are where MuJoCo collides them (checked with mj_kinematics).
+  A primitive geom that names a mesh is sized by MuJoCo's fit to that mesh, which is not
+  reproduced here: it is skipped with the warning below, as are builtin (procedural) meshes.
 
 A mesh that cannot be read (the file is missing, its package is unknown, trimesh is not
 installed) leaves its link without that shape: one `GeometryWarning` per call names every such
@@ -273,8 +279,13 @@ def _mesh_points(reader, element, folder, package_paths, link, skipped):
     """(N, 3) scaled vertices of a URDF mesh in its collision frame, or None (recorded in `skipped`)."""
     scale = reader.numbers(element, "scale", 3, [1.0, 1.0, 1.0])
     path = mesh_path(reader.attr(element, "filename"), folder, package_paths, link, skipped, element.line)
-    if path is None:
-        return None
+    points = None if path is None else _mesh_vertices(path, link, skipped)
+    return None if points is None else points * scale
+
+
+def _mesh_vertices(path, link, skipped):
+    """(N, 3) the vertices of the mesh file `path` (which exists) as the file gives them, read with
+    trimesh, or None (the reason recorded in `skipped`, naming `link`)."""
     try:
         import trimesh
     except ImportError:
@@ -289,19 +300,27 @@ def _mesh_points(reader, element, folder, package_paths, link, skipped):
     if points.size == 0:
         skipped.append(f"{link}: mesh {path} has no vertices")
         return None
-    return points * scale
+    return points
 
 
 def _mjcf_model(path_or_xml, skipped) -> dict:
     from .mjcf import read_mjcf
 
+    mjcf = read_mjcf(path_or_xml)
     model = {}
-    for geom in read_mjcf(path_or_xml).geoms:
+    for geom in mjcf.geoms:
         if not geom.collides or geom.type in ("plane", "hfield", "sdf"):
             continue
         size = np.array(geom.size, dtype=float)
-        if geom.type == "mesh":
-            skipped.append(f"{geom.link}: mesh geom {geom.name or geom.mesh!r} (MJCF meshes are not read yet)")
+        if geom.mesh is not None:
+            if geom.type != "mesh":  # MuJoCo fits the primitive to the mesh (its inertia box): not enclosed
+                skipped.append(f"{geom.link}: {geom.type} geom {_label(geom)} is sized by fitting it to mesh "
+                               f"{geom.mesh!r} (not read; give its size, or type=\"mesh\")")
+                continue
+            points = _mjcf_mesh_points(mjcf.meshes[geom.mesh], geom, skipped)
+            if points is not None:  # body frame = geom.pose · (the asset's placed vertices)
+                a, b, r = enclosing_capsule(points @ geom.pose[:3, :3].T + geom.pose[:3, 3])
+                model.setdefault(geom.link, []).append(Capsule(a, b, r))
             continue
         half = None if geom.fromto is None else 0.5 * float(np.linalg.norm(np.subtract(geom.fromto[3:],
                                                                                         geom.fromto[:3])))
@@ -318,6 +337,37 @@ def _mjcf_model(path_or_xml, skipped) -> dict:
             shape = _ellipsoid_shape(geom.pose, size if half is None else [size[0], size[1], half])
         model.setdefault(geom.link, []).append(shape)
     return {link: tuple(shapes) for link, shapes in model.items()}
+
+
+def _label(geom) -> str:
+    return repr(geom.name) if geom.name else f"(unnamed, mesh {geom.mesh!r})"
+
+
+def _mjcf_mesh_points(asset, geom, skipped):
+    """(N, 3) a mesh geom's vertices in its geom frame (`MeshAsset.place`), or None (recorded in
+    `skipped`): from the asset's `vertex` list or its file (read with trimesh)."""
+    link, where = geom.link, f"mesh {asset.name!r}, {os.path.basename(asset.source)} line {asset.line}"
+    if asset.builtin is not None:
+        skipped.append(f"{link}: mesh {asset.name!r} is MuJoCo's builtin {asset.builtin!r} (builtin meshes are "
+                       "not read)")
+        return None
+    if asset.vertices is not None and asset.file is not None:
+        skipped.append(f"{link}: mesh {asset.name!r} gives both a file and a vertex list ({where}; MuJoCo "
+                       "refuses that)")
+        return None
+    if asset.file is None:
+        points = asset.vertices
+        if points is None:
+            skipped.append(f"{link}: mesh {asset.name!r} gives neither a file nor a vertex list ({where})")
+            return None
+    else:
+        if not os.path.isfile(asset.file):  # name every place MuJoCo would look
+            skipped.append(f"{link}: mesh file {' or '.join(asset.tried)} not found ({where})")
+            return None
+        points = _mesh_vertices(asset.file, link, skipped)
+        if points is None:
+            return None
+    return asset.place(points)
 
 
 # -- a description's model on a chain -------------------------------------------------------------

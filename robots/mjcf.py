@@ -2,9 +2,10 @@
 
 `load_mjcf` reads a MuJoCo model (a file path or the XML text itself) and returns its bodies
 and hinge and slide joints as a `kinematics.Robot`, whose link poses equal MuJoCo's body poses
-(`mj_kinematics`' xpos / xmat) at every qpos; `read_mjcf` also returns the geoms as records
-(`Geom`: for collision shapes later, ignored by the kinematics). What is read (MuJoCo's XML
-reference; each rule checked against the `mujoco` package in tests/robots/test_mjcf.py):
+(`mj_kinematics`' xpos / xmat) at every qpos; `read_mjcf` also returns the geoms and the mesh
+assets as records (`Geom`, `MeshAsset`: for collision shapes, ignored by the kinematics). What is
+read (MuJoCo's XML reference; each rule checked against the `mujoco` package in
+tests/robots/test_mjcf.py and, for meshes, tests/robots/test_geometry.py):
 
 - links: the world body is link "world"; every `<body>` is a link of its name, and an unnamed
   body is "body<id>", id being MuJoCo's body id (depth-first document order, world = 0). Bodies
@@ -47,24 +48,37 @@ reference; each rule checked against the `mujoco` package in tests/robots/test_m
 - `<site>`s are extra frames (`Robot.frames`) on their body (an unnamed site is "site<id>",
   MuJoCo's site id); sites and geoms take their pose from pos/orientation or from `fromto`
   (capsule, cylinder, box, ellipsoid: the centre is the midpoint and z points from `to` to
-  `from`, as MuJoCo). Geom records keep type, size and fromto as written and the mesh name
-  (meshes are not read; a mesh geom's pose is the file's, before MuJoCo re-centres the mesh);
+  `from`, as MuJoCo). Geom records keep type, size and fromto as written and the mesh name (a
+  mesh geom's pose is the file's: MuJoCo re-centres the mesh and moves the geom to match, so this
+  pose places the vertices as the file gives them, `MeshAsset.place`). A geom's `mesh` must name
+  a mesh asset, and a mesh geom needs one (MuJoCo's rules);
+- `<asset><mesh>` elements (`MJCFModel.meshes`, `MeshAsset`): name (default: the file's base name
+  without its extension), `file`, `scale` (3 numbers, default 1 1 1), a `vertex` list, legacy
+  `refpos`/`refquat` (the frame the vertices are written in) and `builtin` (recorded, not made),
+  through their `class` (mesh defaults; a childclass does not reach assets). The file is found
+  as MuJoCo 4 finds it: under `<compiler meshdir>` (`assetdir` sets meshdir too; in document
+  order, a meshdir on the same element wins), relative dirs and names from the main model file's
+  folder; for a mesh in an included file, next beside that file (without meshdir); absolute
+  names as they are; `strippath="true"` keeps the base name only. Mesh files are not opened
+  here (`robots.geometry` reads their vertices); a mesh name defined twice is refused;
 - `<default>` classes: the top `<default>` is class "main" (several top-level ones merge), a
   nested `<default class=...>` inherits its parent's attributes, an element's `class` or else
   the nearest enclosing body's or frame's `childclass` chooses its class (the body's own joints,
   sites and geoms included), and attributes written on the element win (an orientation written
-  there replaces the class's, in any form). Joint, site and geom defaults are read;
+  there replaces the class's, in any form). Joint, site, geom and mesh defaults are read;
 - `<include file=...>` elements are replaced by the children of the included file's root
   element, anywhere in the tree. As MuJoCo 4 does, a relative file name is looked up first in
   the main model file's folder (the working directory for XML text), then in the including
   file's folder; a file included twice, or including itself through others, is refused;
-- `<compiler>` elements, wherever they are, set angle, eulerseq and autolimits for the whole
-  model (the last setting wins, as in MuJoCo); coordinate="global" is refused (MuJoCo dropped it).
+- `<compiler>` elements, wherever they are, set angle, eulerseq, autolimits, meshdir (and
+  assetdir) and strippath for the whole model (the last setting wins, as in MuJoCo);
+  coordinate="global" is refused (MuJoCo dropped it).
 
 Errors are `MJCFError` (a `ValueError`) naming the file (the included file, for its elements),
 the element and its line, in one short line: malformed XML, a root other than `<mujoco>`, bad
 numbers (count, non-numeric, non-finite), unknown joint or geom types and keywords, a zero axis
-or quaternion, unknown classes, duplicate names, bad ranges, a missing or cyclic include.
+or quaternion, unknown classes, duplicate names, bad ranges, a missing or cyclic include, a geom
+naming no mesh asset.
 Elements nested more than `MAX_DEPTH` (500) deep in one file are refused (MuJoCo stops there too).
 
 Example:
@@ -98,7 +112,7 @@ from .xmlfile import clip as _clip
 from .xmlfile import names as _names
 from .xmlfile import q as _q
 
-__all__ = ["load_mjcf", "read_mjcf", "MJCFError", "MJCFWarning", "MJCFModel", "Geom"]
+__all__ = ["load_mjcf", "read_mjcf", "MJCFError", "MJCFWarning", "MJCFModel", "Geom", "MeshAsset"]
 
 MAX_DEPTH = 500
 """Deepest element nesting accepted in one file: bodies nest, one level each (MuJoCo's own XML parser,
@@ -110,7 +124,7 @@ _GEOM_TYPES = ("plane", "hfield", "sphere", "capsule", "ellipsoid", "cylinder", 
 _FROMTO_TYPES = ("capsule", "cylinder", "box", "ellipsoid")
 _SITE_TYPES = ("sphere", "capsule", "ellipsoid", "cylinder", "box")
 _ORIENTATIONS = ("quat", "euler", "axisangle", "xyaxes", "zaxis")
-_DEFAULT_KINDS = ("joint", "site", "geom")
+_DEFAULT_KINDS = ("joint", "site", "geom", "mesh")
 # Elements that make bodies or joints when MuJoCo compiles the model: reading around them would
 # give a different tree than MuJoCo's, so they are refused rather than skipped.
 _UNSUPPORTED = ("replicate", "attach", "composite", "flexcomp")
@@ -157,16 +171,61 @@ class Geom:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class MeshAsset:
+    """An `<asset><mesh>` as written, its file found as MuJoCo finds it (module docstring).
+
+    Attributes:
+        name: the asset's name (default: the file's base name without its extension).
+        file: the path of its file: the first of `tried` that exists, else the first of `tried`;
+            None when the mesh gives no file.
+        scale: (3,) the per-axis scale (after defaults).
+        vertices: (N, 3) the `vertex` list as written, or None.
+        refpos: (3,) and refrot: (3, 3) the frame the vertices are written in (MuJoCo's legacy
+            refpos and refquat, the latter as a rotation matrix; zero and identity by default).
+        builtin: the `builtin` keyword of a procedural mesh (not read here), or None.
+        tried: the paths MuJoCo looks for the file at, in order (empty without a file).
+        source, line: the file and line of the `<mesh>` element.
+    """
+
+    name: str
+    file: str | None
+    scale: np.ndarray
+    vertices: np.ndarray | None = None
+    refpos: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
+    refrot: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(3))
+    builtin: str | None = None
+    tried: tuple = ()
+    source: str = "<string>"
+    line: int | None = None
+
+    def place(self, vertices):
+        """(N, 3) the points a mesh geom of this asset has, in the GEOM's frame as written.
+
+        MuJoCo moves a mesh's vertices to its inertial frame when it compiles the model, and
+        moves the geom by the same offset (mesh_pos, mesh_quat), so the geom's pos/orientation
+        place the vertices as the file gives them: scale ⊙ (R_refᵀ (v − refpos)), checked against
+        mj_kinematics in tests/robots/test_geometry.py.
+
+        Args:
+            vertices: (N, 3) the mesh's vertices as its file (or `vertex` list) gives them.
+        """
+        v = np.asarray(vertices, dtype=float).reshape(-1, 3)
+        return ((v - self.refpos) @ self.refrot) * self.scale  # row form of R_refᵀ (v − refpos)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class MJCFModel:
-    """What `read_mjcf` reads: the kinematic tree and the geoms.
+    """What `read_mjcf` reads: the kinematic tree, the geoms and the mesh assets.
 
     Attributes:
         robot: the `kinematics.Robot` (bodies, joints, sites as frames).
         geoms: tuple of `Geom` records, in MuJoCo's order (by body, then document order).
+        meshes: {name: MeshAsset} of the `<asset><mesh>` elements, in document order.
     """
 
     robot: Robot
     geoms: tuple
+    meshes: dict = dataclasses.field(default_factory=dict)
 
 
 def load_mjcf(path_or_xml) -> Robot:
@@ -199,7 +258,8 @@ def load_mjcf(path_or_xml) -> Robot:
 
 
 def read_mjcf(path_or_xml) -> MJCFModel:
-    """The robot and the geom records of a MuJoCo model (arguments, warnings and errors as `load_mjcf`)."""
+    """The robot, the geom records and the mesh assets of a MuJoCo model (arguments, warnings and
+    errors as `load_mjcf`)."""
     model, warning = _read_mjcf(path_or_xml)
     if warning:
         warnings.warn(warning, MJCFWarning, stacklevel=2)
@@ -217,6 +277,8 @@ def _read_mjcf(path_or_xml):
     if not name:
         name = "mjcf" if source == "<string>" else os.path.splitext(os.path.basename(source))[0] or "mjcf"
     builder = _Builder(_compiler(root), _defaults(root), name, source)
+    builder.read_meshes([element for section in root.children if section.tag == "asset"
+                         for element in section.children if element.tag == "mesh"], folder)
     worlds = [element for element in root.children if element.tag == "worldbody"]
     if not worlds:
         raise MJCFError(source, "the model has no <worldbody>")
@@ -337,10 +399,13 @@ class _Compiler:
     degree: bool = True
     eulerseq: tuple = ("xyz", None)  # (sequence, the <compiler> element that set it)
     autolimits: bool = True
+    meshdir: str = ""  # where mesh files are looked for (assetdir sets it too)
+    strippath: bool = False
 
 
 def _compiler(root) -> _Compiler:
-    """The <compiler> settings that shape the kinematics; the last setting of each wins (MuJoCo)."""
+    """The <compiler> settings that shape the kinematics and find mesh files; the last setting of
+    each wins (MuJoCo)."""
     compiler = _Compiler()
     for element in root.children:
         if element.tag != "compiler":
@@ -352,6 +417,12 @@ def _compiler(root) -> _Compiler:
             compiler.autolimits = _keyword(element, "autolimits", attrs["autolimits"], ("true", "false")) == "true"
         if "eulerseq" in attrs:
             compiler.eulerseq = (attrs["eulerseq"], element)  # checked where an euler uses it, as MuJoCo
+        # assetdir sets meshdir too; a meshdir on the same element wins (MuJoCo 4, in document order)
+        for key in ("assetdir", "meshdir"):
+            if key in attrs:
+                compiler.meshdir = attrs[key].strip()
+        if "strippath" in attrs:
+            compiler.strippath = _keyword(element, "strippath", attrs["strippath"], ("true", "false")) == "true"
         if "coordinate" in attrs and _keyword(element, "coordinate", attrs["coordinate"],
                                               ("local", "global")) == "global":
             raise _error(element, "coordinate=\"global\" is not supported (MuJoCo dropped it in 2.3.3); "
@@ -458,6 +529,7 @@ class _Builder:
         self.joint_elements = {}  # MJCF joint name -> element
         self.sites = {}  # site name -> element
         self.geom_names = {}
+        self.meshes = {}  # mesh asset name -> MeshAsset
         self.joints, self.frames, self.geoms = [], {}, []
         self.joint_sources = []  # the element each RobotJoint comes from
         self.refs = {}  # MJCF joint name -> ref (rad or m): its qpos0
@@ -619,7 +691,7 @@ class _Builder:
             robot = Robot(self.joints, frames=self.frames, name=self.name)
         except ValueError as err:  # what only the whole tree shows (more than MAX_JOINTS joints in all)
             raise MJCFError(self.source, str(err)) from None
-        return MJCFModel(robot, tuple(self.geoms))
+        return MJCFModel(robot, tuple(self.geoms), dict(self.meshes))
 
     def item(self, element, F, cls, link, children):
         """A body's (or the world's) direct item other than a joint: a child body, site or geom."""
@@ -646,9 +718,64 @@ class _Builder:
         fromto = self.numbers(attrs, "fromto", (6,))
         pose = F @ self.pose(attrs, element, _FROMTO_TYPES)
         mesh = attrs["mesh"][0] if "mesh" in attrs else None
+        if (mesh is not None or kind == "mesh") and mesh not in self.meshes:  # MuJoCo refuses both
+            label = f"geom {_q(name)}" if name else f"the {kind} geom"
+            raise _error(element, f"{label}: no mesh asset named {_q(mesh)}; meshes: {_names(self.meshes)}"
+                         if mesh is not None else f"{label} needs a mesh attribute (a mesh asset's name)")
         contype, conaffinity = (self.numbers(attrs, key, (1,), [1.0])[0] for key in ("contype", "conaffinity"))
         self.geoms.append(Geom(name or None, link, kind, () if size is None else tuple(size), pose,
                                None if fromto is None else tuple(fromto), mesh, bool(contype or conaffinity)))
+
+    # ---- mesh assets
+
+    def read_meshes(self, elements, folder):
+        """Fill self.meshes from the <asset><mesh> elements; `folder` is the main file's folder."""
+        first = {}
+        for element in elements:
+            attrs = self.attributes(element, None)  # a mesh takes its class, never a childclass
+            file = attrs["file"][0].strip() if "file" in attrs else None
+            name = element.attrs.get("name", "").strip()
+            if not name and file:
+                name = os.path.splitext(os.path.basename(file.replace("\\", "/")))[0]
+            if not name:
+                continue  # MuJoCo refuses a mesh without a name; no geom could name it here
+            if name in first:
+                raise _error(element, f"mesh {_q(name)} is defined twice (first: {_clip(first[name].source, 80)}, "
+                                      f"line {first[name].line})")
+            first[name] = element
+            vertices = None
+            if "vertex" in attrs:
+                text, where = attrs["vertex"]
+                vertices = _numbers(where, "vertex", text, (len(text.split()),))
+                if len(vertices) == 0 or len(vertices) % 3:
+                    raise _error(where, f"attribute vertex: expected a multiple of 3 numbers, got {len(vertices)}")
+                vertices = vertices.reshape(-1, 3)
+            refquat = self.numbers(attrs, "refquat", (4,), [1.0, 0.0, 0.0, 0.0])
+            if not np.any(refquat):
+                raise _error(attrs["refquat"][1], "attribute refquat: a zero quaternion is no rotation")
+            refquat = refquat / np.abs(refquat).max()  # as for quat: no overflow in the norm
+            tried = () if file is None else self.mesh_paths(file, element, folder)
+            self.meshes[name] = MeshAsset(
+                name, next((p for p in tried if os.path.isfile(p)), tried[0]) if tried else None,
+                self.numbers(attrs, "scale", (3,), [1.0, 1.0, 1.0]), vertices,
+                self.numbers(attrs, "refpos", (3,), [0.0, 0.0, 0.0]),
+                _quat_matrix(*(refquat / np.linalg.norm(refquat))),
+                attrs["builtin"][0].strip() if "builtin" in attrs else None, tried, element.source, element.line)
+
+    def mesh_paths(self, file, element, folder):
+        """The paths MuJoCo 4 tries for a mesh file, in order (checked with the mujoco package): the
+        name under meshdir (relative ones from the main file's folder), then, for a mesh in an
+        included file, the name beside that file; strippath keeps only the base name (and makes
+        no second try)."""
+        if self.compiler.strippath:
+            file = os.path.basename(file.replace("\\", "/"))
+        if os.path.isabs(file):
+            return (file,)
+        meshdir = os.path.join(folder, self.compiler.meshdir)  # an absolute meshdir stays as it is
+        tried = [os.path.normpath(os.path.join(meshdir, file))]
+        if element.source not in (self.source, "<string>") and not self.compiler.strippath:
+            tried.append(os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(element.source)), file)))
+        return tuple(dict.fromkeys(tried))
 
     # ---- joints
 

@@ -222,10 +222,12 @@ MJCF = """<mujoco><default><default class="visual"><geom contype="0" conaffinity
 
 def test_mjcf_geoms_that_collide_become_enclosing_shapes():
     records = {g.name: g for g in robots.mjcf.read_mjcf(MJCF).geoms}
-    with pytest.warns(GeometryWarning, match=r"a: mesh geom 'blob' \(MJCF meshes are not read yet\)"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         model = collision_model(MJCF)
     assert list(model) == ["a"]  # the plane is not link geometry
-    ball, pill, can, brick, egg = model["a"]  # the visual geom (contype = conaffinity = 0) is not there
+    ball, pill, can, brick, egg, blob = model["a"]  # the visual geom (contype = conaffinity = 0) is not there
+    assert isinstance(blob, Capsule) and outside(blob, np.r_[np.zeros((1, 3)), np.eye(3)]).max() <= 0
     assert isinstance(ball, Sphere) and ball.radius == 0.05
     np.testing.assert_allclose(ball.center, records["ball"].pose[:3, 3], atol=1e-15)
     np.testing.assert_allclose(sorted([tuple(pill.a), tuple(pill.b)]), [(0, 0, 0), (0.3, 0.1, -0.2)], atol=1e-15)
@@ -235,6 +237,147 @@ def test_mjcf_geoms_that_collide_become_enclosing_shapes():
     u = RNG.normal(size=(4000, 3))
     surface = u / np.linalg.norm(u, axis=1, keepdims=True) * [0.05, 0.2, 0.1]
     assert outside(egg, apply(records["egg"].pose, surface)).max() <= 1e-15
+
+
+# -- MJCF mesh geoms: MuJoCo's own compiled vertices are the oracle -----------------------------------
+
+PANDA_MJCF = """<mujoco model="panda_meshes">
+  <compiler angle="radian" meshdir="assets/collision"/>
+  <default><default class="stretched"><mesh scale="1.1 0.9 1.25"/></default></default>
+  <asset>
+    <mesh file="link1.stl"/>
+    <mesh name="link2_big" class="stretched" file="link2.stl"/>
+    <mesh name="link3_mirror" file="link3.stl" scale="1 -1 0.8"/>
+    <mesh name="link4_ref" file="link4.stl" refpos="0.01 -0.02 0.03" refquat="0.9 0.1 -0.3 0.2"/>
+  </asset>
+  <include file="parts/hand.xml"/>
+  <worldbody>
+    <body name="l1" pos="0 0 0.333" euler="0.1 0.2 0.3"><joint name="j1"/>
+      <geom type="mesh" mesh="link1" pos="0.01 0.02 -0.03" quat="0.9 0.2 -0.1 0.3"/>
+      <geom type="mesh" mesh="link1" contype="0" conaffinity="0"/>
+      <body name="l2" pos="0 0.1 0" xyaxes="1 0 0 0 0 1"><joint name="j2" axis="0 1 0"/>
+        <geom type="mesh" mesh="link2_big" pos="0 0 0.05" euler="0.5 -0.2 1.0"/>
+        <frame pos="0.02 0 0" axisangle="0 0 1 0.7"><geom type="mesh" mesh="link3_mirror" pos="0 0.1 0"/></frame>
+        <body name="l3" pos="0.3 0 0"><joint name="j3" axis="1 0 0"/>
+          <geom type="mesh" mesh="link4_ref" pos="0.1 0 0"/>
+          <geom type="mesh" mesh="hand" pos="0 0.05 0.1" zaxis="1 1 0"/>
+        </body>
+      </body>
+    </body>
+  </worldbody>
+</mujoco>"""
+PANDA_PARTS = '<mujoco><asset><mesh file="hand.stl"/></asset></mujoco>'  # found beside this file (MuJoCo 4)
+
+
+def panda_mjcf(tmp_path):
+    """An MJCF in tmp_path whose mesh geoms use example-robot-data's Panda collision meshes (module
+    docstring of robots.mjcf: meshdir, a mesh class, scales, a mirror, legacy refpos/refquat, an
+    included asset found beside its file), or a skip naming what is missing."""
+    pytest.importorskip("trimesh", reason="trimesh (the [collision] extra, in [test]) reads the meshes")
+    data = robots.example_robot_data()
+    if data is None:
+        pytest.skip("example-robot-data is not installed (pip install example-robot-data, in the [test] extra)")
+    import shutil
+
+    meshes = data / "panda_description" / "meshes" / "collision"
+    (tmp_path / "assets" / "collision").mkdir(parents=True)
+    (tmp_path / "parts").mkdir()
+    for k in range(1, 5):
+        shutil.copy(meshes / f"link{k}.stl", tmp_path / "assets" / "collision")
+    shutil.copy(meshes / "hand.stl", tmp_path / "parts")
+    (tmp_path / "parts" / "hand.xml").write_text(PANDA_PARTS)
+    path = tmp_path / "panda_meshes.xml"
+    path.write_text(PANDA_MJCF)
+    return path, meshes
+
+
+def mujoco_world_vertices(model, data, k):
+    """(N, 3) MuJoCo's vertices of mesh geom k in the world: geom_xpos + geom_xmat · mesh_vert."""
+    mesh = model.geom_dataid[k]
+    start, count = model.mesh_vertadr[mesh], model.mesh_vertnum[mesh]
+    return data.geom_xpos[k] + model.mesh_vert[start:start + count].astype(float) @ data.geom_xmat[k].reshape(3, 3).T
+
+
+def test_mjcf_mesh_capsules_enclose_mujocos_compiled_meshes_at_every_q(tmp_path, monkeypatch):
+    mujoco = pytest.importorskip("mujoco", reason="mujoco (in the [test] extra) is the oracle")
+    import kinematics as kin
+
+    path, _ = panda_mjcf(tmp_path)
+    monkeypatch.chdir(tmp_path.parent)  # relative meshdirs are from the model's folder, not the working one
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shapes = collision_model(path)
+    robot = robots.load_robot(path)
+    model = mujoco.MjModel.from_xml_path(str(path))
+    data = mujoco.MjData(model)
+    assert model.nmesh == 5 and list(shapes) == ["l1", "l2", "l3"]
+    # MuJoCo's mesh geoms that collide, by body, in order: one capsule each (the visual copy has none)
+    colliding = [k for k in range(model.ngeom) if model.geom_contype[k] or model.geom_conaffinity[k]]
+    pairs = [(k, shape) for link in shapes for k, shape in
+             zip([k for k in colliding if model.body(model.geom_bodyid[k]).name == link], shapes[link], strict=True)]
+    assert len(pairs) == 5 and all(isinstance(shape, Capsule) for _, shape in pairs)
+    mjcf = robots.mjcf.read_mjcf(path)  # its geoms are in MuJoCo's order
+    trimesh = pytest.importorskip("trimesh")
+    written = {name: trimesh.load(mesh.file, force="mesh").vertices for name, mesh in mjcf.meshes.items()}
+    rng = np.random.default_rng(3)
+    for q in rng.uniform(-np.pi, np.pi, (6, robot.n)):
+        for column, name in enumerate(robot.joint_names):
+            data.qpos[model.jnt_qposadr[model.joint(name).id]] = q[column]
+        mujoco.mj_kinematics(model, data)
+        for k, shape in pairs:
+            T = kin.frame_poses(robot, q, [model.body(model.geom_bodyid[k]).name])[0]
+            placed = Capsule(apply(T, shape.a[None])[0], apply(T, shape.b[None])[0], shape.radius)
+            # in float64: MuJoCo's geom pose without its re-centring (mesh_pos, mesh_quat) is armgrad's
+            # FK · the geom's pose as written, and the file's vertices placed there lie in the capsule
+            geom, asset = mjcf.geoms[k], mjcf.meshes[mjcf.geoms[k].mesh]
+            R = np.zeros(9)
+            mujoco.mju_quat2Mat(R, model.mesh_quat[model.geom_dataid[k]])
+            inverse = np.eye(4)
+            inverse[:3, :3] = R.reshape(3, 3).T
+            inverse[:3, 3] = -inverse[:3, :3] @ model.mesh_pos[model.geom_dataid[k]]
+            mujoco_pose = np.eye(4)
+            mujoco_pose[:3, :3], mujoco_pose[:3, 3] = data.geom_xmat[k].reshape(3, 3), data.geom_xpos[k]
+            np.testing.assert_allclose(T @ geom.pose, mujoco_pose @ inverse, rtol=0, atol=1e-9)
+            assert outside(placed, apply(T @ geom.pose, asset.place(written[asset.name]))).max() <= 1e-12
+            world = mujoco_world_vertices(model, data, k)
+            # mesh_vert is float32: each coordinate is off by up to 2^-24 of the vertex's size (5e-9 here)
+            tolerance = 1e-9 + 2.0 ** -23 * np.abs(model.mesh_vert).max()
+            gap = outside(placed, world)
+            assert gap.max() <= tolerance, (model.mesh(model.geom_dataid[k]).name, gap.max())
+            assert gap.max() >= -1e-6  # and tight: some vertex is on the capsule's surface
+
+
+def test_mjcf_mesh_capsules_are_the_urdf_loaders_capsules_of_the_same_meshes(tmp_path):
+    # the two loaders agree: a mesh geom scaled in MJCF and the same mesh scaled in a URDF give the
+    # same capsule up to the rigid motion between their frames (enclosing_capsule is equivariant)
+    path, meshes = panda_mjcf(tmp_path)
+    shapes = collision_model(path)
+    for ours, mesh, scale in [(shapes["l1"][0], "link1", "1 1 1"), (shapes["l2"][0], "link2", "1.1 0.9 1.25"),
+                              (shapes["l2"][1], "link3", "1 -1 0.8")]:
+        urdf = (f'<robot name="r"><link name="a"><collision><geometry><mesh filename="{meshes / mesh}.stl" '
+                f'scale="{scale}"/></geometry></collision></link></robot>')
+        (reference,) = collision_model(urdf)["a"]
+        assert abs(ours.radius - reference.radius) <= 1e-9 * reference.radius
+        assert abs(np.linalg.norm(ours.b - ours.a) - np.linalg.norm(reference.b - reference.a)) <= 1e-9
+
+
+def test_mjcf_meshes_that_cannot_be_read_warn_once_naming_link_mesh_and_file(tmp_path):
+    (tmp_path / "main.xml").write_text("""<mujoco><compiler meshdir="meshes"/>
+<asset><mesh file="gone.stl"/><mesh name="ball" builtin="sphere" params="3"/>
+  <mesh name="blob" vertex="0 0 0 1 0 0 0 1 0 0 0 1"/></asset>
+<worldbody><body name="a"><joint/><geom size="0.05"/><geom type="mesh" mesh="gone"/>
+  <geom type="mesh" mesh="ball"/><geom type="box" mesh="blob" size="1 1 1"/></body></worldbody></mujoco>""")
+    with pytest.warns(GeometryWarning) as record:
+        model = collision_model(tmp_path / "main.xml")
+    assert len(record) == 1 and record[0].filename == __file__
+    text = str(record[0].message)
+    assert "3 collision shapes not read, so those links lack them: " in text
+    assert f"a: mesh file {tmp_path / 'meshes' / 'gone.stl'} not found (mesh 'gone', main.xml line 2)" in text
+    assert "a: mesh 'ball' is MuJoCo's builtin 'sphere' (builtin meshes are not read)" in text
+    # MuJoCo sizes a primitive that names a mesh by fitting it to the mesh, ignoring its size
+    assert "a: box geom (unnamed, mesh 'blob') is sized by fitting it to mesh 'blob'" in text
+    (sphere,) = model["a"]  # the sphere is kept
+    assert isinstance(sphere, Sphere) and sphere.radius == 0.05
 
 
 def test_xacro_descriptions_are_expanded_first(tmp_path):

@@ -440,10 +440,30 @@ def test_geom_records_match_mujocos_geom_poses():
     q = np.array([0.7])
     data.qpos[:] = q
     mujoco.mj_kinematics(model, data)
-    for k, geom in enumerate(model_.geoms[:-1]):  # MuJoCo re-centres mesh geoms: their pose differs
+    for k, geom in enumerate(model_.geoms):
         T = kin.frame_poses(model_.robot, q, [geom.link])[0] @ geom.pose
-        np.testing.assert_allclose(T[:3, 3], data.geom_xpos[k], atol=1e-12)
-        np.testing.assert_allclose(T[:3, :3], data.geom_xmat[k].reshape(3, 3), atol=1e-12)
+        # MuJoCo re-centres a mesh on its inertial frame (mesh_pos, mesh_quat) and moves the geom to
+        # match: the geom's pose as written is MuJoCo's geom pose times the inverse of that frame
+        G = geom_pose(data, k) @ (np.linalg.inv(mesh_frame(model, model.geom_dataid[k])) if geom.mesh else np.eye(4))
+        np.testing.assert_allclose(T, G, atol=1e-12)
+    assert model.geom_type[-1] == mujoco.mjtGeom.mjGEOM_MESH and model.mesh_pos[0].any()  # it was re-centred
+
+
+def geom_pose(data, k):
+    """(4, 4) MuJoCo's world pose of geom k (geom_xpos, geom_xmat)."""
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = data.geom_xmat[k].reshape(3, 3), data.geom_xpos[k]
+    return T
+
+
+def mesh_frame(model, mesh_id):
+    """(4, 4) the frame MuJoCo moved mesh `mesh_id`'s vertices to (mesh_pos, mesh_quat), in the frame
+    of a geom that uses it as written: a vertex of mesh_vert = frame⁻¹ · that vertex in the geom."""
+    R = np.zeros(9)
+    mujoco.mju_quat2Mat(R, model.mesh_quat[mesh_id])
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = R.reshape(3, 3), model.mesh_pos[mesh_id]
+    return T
 
 
 def test_geom_records_say_which_geoms_collide_as_mujoco_does():
@@ -462,6 +482,135 @@ def test_geom_records_say_which_geoms_collide_as_mujoco_does():
 # -- the built-in arms as MJCF files --------------------------------------------------------------
 
 # (file, built-in, base: the world pose of the arm's DH base, tool: flange -> attachment_site)
+# -- mesh assets --------------------------------------------------------------------------------------
+
+TETRA = np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.2, 0], [0, 0, 0.3]])
+OBJ = "".join(f"v {x} {y} {z}\n" for x, y, z in TETRA) + "f 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
+VERTEX = " ".join(str(x) for x in TETRA.ravel())
+
+
+def mesh_vertices(model, mesh_id):
+    """(N, 3) MuJoCo's vertices of a mesh in the frame of a geom using it as written (float32 data)."""
+    start, count = model.mesh_vertadr[mesh_id], model.mesh_vertnum[mesh_id]
+    T = mesh_frame(model, mesh_id)
+    return model.mesh_vert[start:start + count].astype(float) @ T[:3, :3].T + T[:3, 3]
+
+
+def test_mesh_assets_place_their_vertices_as_mujoco_does():
+    # scale through mesh classes (main, nested, an own scale winning; a body's childclass does not
+    # reach assets), and the legacy refpos/refquat: MuJoCo's re-centred vertices are the reference
+    xml = f"""<mujoco><default><mesh scale="2 1 1"/>
+        <default class="big"><mesh scale="3 0.5 1"/><default class="inner"/></default></default>
+      <asset><mesh name="main" vertex="{VERTEX}"/><mesh name="big" class="big" vertex="{VERTEX}"/>
+        <mesh name="inner" class="inner" vertex="{VERTEX}"/>
+        <mesh name="own" class="big" scale="1 1 5" vertex="{VERTEX}"/>
+        <mesh name="ref" vertex="{VERTEX}" scale="1 2 0.5" refpos="0.1 0.02 0.03" refquat="0.9 0.3 0.1 0.2"/>
+      </asset><worldbody><body name="a" childclass="big"><joint name="j"/>
+        <geom type="mesh" mesh="main"/><geom type="mesh" mesh="big"/><geom type="mesh" mesh="inner"/>
+        <geom type="mesh" mesh="own"/><geom type="mesh" mesh="ref"/></body></worldbody></mujoco>"""
+    meshes = read_mjcf(xml).meshes
+    assert list(meshes) == ["main", "big", "inner", "own", "ref"]
+    scales = {name: mesh.scale.tolist() for name, mesh in meshes.items()}
+    assert scales == {"main": [2, 1, 1], "big": [3, 0.5, 1], "inner": [3, 0.5, 1], "own": [1, 1, 5], "ref": [1, 2, 0.5]}
+    model = mujoco_model(xml)
+    for k in range(model.nmesh):
+        theirs, ours = mesh_vertices(model, k), meshes[model.mesh(k).name].place(TETRA)
+        np.testing.assert_allclose(theirs, ours, rtol=0, atol=1e-7)  # mesh_vert is float32
+
+
+def mesh_layout(tmp_path, compilers, file, where, include):
+    """A model in tmp_path/model/ with compilers (attribute strings, one element each) and a mesh
+    asset (in sub/inc.xml when `include`), whose OBJ file is put at `where` (under tmp_path)."""
+    folder = tmp_path / "model"
+    asset = f'<asset><mesh name="t" file="{file}"/></asset>'
+    write(folder / "sub" / "inc.xml", f"<mujoco>{asset}</mujoco>")
+    main = write(folder / "main.xml", "<mujoco>" + "".join(f"<compiler {c}/>" for c in compilers)
+                 + ('<include file="sub/inc.xml"/>' if include else asset)
+                 + '<worldbody><body name="a"><joint name="j"/><geom type="mesh" mesh="t"/></body></worldbody>'
+                 '</mujoco>')
+    write(tmp_path / where, OBJ)
+    return main
+
+
+@pytest.mark.parametrize("compilers, file, where, include, found", [
+    (['meshdir="m" assetdir="a"'], "t.obj", "model/m/t.obj", False, True),  # meshdir wins on one element
+    (['meshdir="m" assetdir="a"'], "t.obj", "model/a/t.obj", False, False),
+    (['meshdir="m"', 'assetdir="a"'], "t.obj", "model/a/t.obj", False, True),  # a later assetdir sets meshdir
+    (['assetdir="a"', 'meshdir="m"'], "t.obj", "model/m/t.obj", False, True),
+    (['meshdir="m"', 'meshdir=""'], "t.obj", "model/t.obj", False, True),
+    (['meshdir="m"'], "t.obj", "model/t.obj", False, False),  # no second try for the main file
+    (['meshdir="../shared"'], "t.obj", "shared/t.obj", False, True),  # from the main file's folder, not cwd
+    (['meshdir="{tmp}/elsewhere"'], "t.obj", "elsewhere/t.obj", False, True),
+    (['meshdir="m"'], "{tmp}/abs/t.obj", "abs/t.obj", False, True),  # an absolute name ignores meshdir
+    (['meshdir="m"'], "d/t.obj", "model/m/d/t.obj", False, True),
+    (['strippath="true" meshdir="m"'], "d/t.obj", "model/m/t.obj", False, True),
+    ([], "t.obj", "model/t.obj", True, True),  # an included file's mesh: the main folder first,
+    ([], "t.obj", "model/sub/t.obj", True, True),  # then beside the included file
+    (['meshdir="m"'], "t.obj", "model/m/t.obj", True, True),
+    (['meshdir="m"'], "t.obj", "model/sub/t.obj", True, True),  # (without meshdir)
+    (['meshdir="m"'], "t.obj", "model/sub/m/t.obj", True, False),
+    (['strippath="true"'], "d/t.obj", "model/sub/t.obj", True, False),  # strippath: no second try
+])
+def test_mesh_files_are_found_where_mujoco_finds_them(tmp_path, compilers, file, where, include, found):
+    main = mesh_layout(tmp_path, [c.format(tmp=tmp_path) for c in compilers], file.format(tmp=tmp_path), where,
+                       include)
+    asset = read_mjcf(main).meshes["t"]
+    assert os.path.isfile(asset.file) == found, asset.tried
+    if found:
+        assert os.path.samefile(asset.file, tmp_path / where)
+        mujoco_model(main)  # MuJoCo loads it (it reads that file: a wrong one would not be there)
+    else:
+        with pytest.raises(ValueError, match="Error opening file"):
+            mujoco_model(main)
+
+
+def test_a_mesh_is_named_after_its_file_by_default(tmp_path):
+    write(tmp_path / "m" / "link.v2.obj", OBJ)
+    main = write(tmp_path / "main.xml", '<mujoco><asset><mesh file="m/link.v2.obj"/></asset><worldbody><body>'
+                                        '<joint/><geom type="mesh" mesh="link.v2"/></body></worldbody></mujoco>')
+    assert list(read_mjcf(main).meshes) == [mujoco_model(main).mesh(0).name] == ["link.v2"]
+
+
+MESH_BAD = [
+    ('<geom name="g" type="mesh" mesh="nope"/>', 4, "geom 'g': no mesh asset named 'nope'; meshes: t"),
+    ('<geom mesh="nope" size="0.1"/>', 4, "the sphere geom: no mesh asset named 'nope'"),
+    ('<geom type="mesh"/>', 4, "the mesh geom needs a mesh attribute"),
+    ('<geom type="mesh" mesh="t"/>', 2, "mesh 't' is defined twice (first: "),  # (the asset has two)
+]
+
+
+@pytest.mark.parametrize("geom, line, message", MESH_BAD, ids=[m[:40] for _, _, m in MESH_BAD])
+def test_geoms_must_name_a_mesh_asset(tmp_path, geom, line, message):
+    xml = (f'<mujoco>\n<asset><mesh name="t" vertex="{VERTEX}"/><mesh name="t" vertex="{VERTEX}"/></asset>\n'
+           if "twice" in message else f'<mujoco>\n<asset><mesh name="t" vertex="{VERTEX}"/></asset>\n')
+    xml += f'<worldbody><body name="b"><joint/>\n{geom}</body></worldbody>\n</mujoco>'
+    path = write(tmp_path / "bad.xml", xml)
+    with pytest.raises(MJCFError) as err:
+        load_mjcf(path)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{path}, line {line}"), str(err.value)
+    assert message in str(err.value), str(err.value)
+    with pytest.raises(ValueError):  # MuJoCo refuses these files too
+        mujoco_model(path)
+
+
+@pytest.mark.parametrize("mesh, message", [
+    ('scale="1 2"', "attribute scale='1 2': expected 3 numbers, got 2"),
+    ('vertex="0 0 0 1"', "attribute vertex: expected a multiple of 3 numbers, got 4"),
+    ('refquat="0 0 0 0"', "attribute refquat: a zero quaternion is no rotation"),
+    ('class="nope"', "unknown default class 'nope'"),
+])
+def test_bad_mesh_assets_are_one_line(tmp_path, mesh, message):
+    vertex = "" if "vertex" in mesh else f'vertex="{VERTEX}"'
+    path = write(tmp_path / "bad.xml", f'<mujoco>\n<asset>\n<mesh name="t" {vertex} {mesh}/></asset>\n<worldbody>'
+                                      '<body><joint/><geom type="mesh" mesh="t"/></body></worldbody></mujoco>')
+    with pytest.raises(MJCFError) as err:
+        load_mjcf(path)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{path}, line 3"), str(err.value)
+    assert message in str(err.value), str(err.value)
+    with pytest.raises(ValueError):  # MuJoCo refuses these files too
+        mujoco_model(path)
+
+
 ARMS = [
     ("panda.xml", "panda", translation([0.5, 0.0, 0.0]), rot_z(-math.pi / 4)),
     ("iiwa14.xml", "iiwa14", np.eye(4), translation([0.0, 0.0, 0.045])),

@@ -382,7 +382,7 @@ class TeachView:
         for frame, meshes in self.meshes.items():
             for i, (V, F) in enumerate(meshes):
                 scene.add_mesh_simple(f"/arm/{frame}/visual{i}", V.astype(np.float32), F.astype(np.uint32),
-                                      color=(220, 220, 225))
+                                      color=(220, 220, 225), side="double")  # (a mirroring scale flips faces)
         for handle in self.capsules if self.meshes else ():
             handle.visible = False
         for frame, shapes in (self.teacher.geometry or {}).items() if self.teacher.obstacles is not None else ():
@@ -565,11 +565,11 @@ def stop(server) -> None:
 
 
 def chain_meshes(args, chain) -> dict:
-    """The visual meshes of a URDF or xacro ROBOT on the chain's frames: {frame: [(V (N, 3), F (M, 3))]}
+    """The visual meshes of a URDF, xacro or MJCF ROBOT on the chain's frames: {frame: [(V (N, 3), F (M, 3))]}
     in frame coordinates ({} for other arms, or without trimesh: the links are drawn as capsules)."""
     kind = "built-in" if args.robot in robots.available() or common.builtin_tree(args.robot) is not None else \
         common.robot_file_kind(args.robot)
-    if kind not in ("urdf", "xacro"):
+    if kind not in ("urdf", "xacro", "mjcf"):
         return {}
     from robots.geometry import chain_frames
     from robots.visuals import visual_meshes

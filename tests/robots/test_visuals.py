@@ -84,5 +84,42 @@ def test_without_trimesh_one_warning_and_capsules():
 
 
 def test_other_descriptions_are_refused():
-    with pytest.raises(ValueError, match="reads URDF and xacro"):
+    with pytest.raises(ValueError, match="reads URDF, xacro and MJCF"):
         visual_meshes(os.path.join(os.path.dirname(robots.__file__), "examples", "planar4.toml"))
+
+
+def test_mjcf_visual_meshes_sit_where_mujoco_puts_them(tmp_path):
+    mujoco = pytest.importorskip("mujoco", reason="mujoco (in the test extra) is the oracle for MJCF placement")
+    import trimesh
+
+    # an off-centre, lopsided mesh, so that MuJoCo's re-centring to the inertial frame matters
+    box = trimesh.creation.box(extents=(0.3, 0.1, 0.05))
+    box.apply_translation((0.2, 0.05, -0.1))
+    box.export(tmp_path / "part.stl")
+    xml = tmp_path / "arm.xml"
+    xml.write_text("""<mujoco><compiler meshdir="."/>
+      <asset><mesh name="part" file="part.stl" scale="1 -1 0.8"/></asset>
+      <worldbody><body name="upper" pos="0 0 0.1" euler="10 20 30">
+        <joint name="shoulder" axis="0 1 0" range="-90 90"/>
+        <geom type="mesh" mesh="part" pos="0.05 0 0.2" euler="0 45 0" contype="0" conaffinity="0"/>
+        <geom type="capsule" fromto="0 0 0 0 0 0.4" size="0.03"/>
+        <body name="lower" pos="0 0 0.4"><joint name="elbow" axis="0 1 0" range="-90 90"/>
+          <geom type="sphere" size="0.03"/></body>
+      </body></worldbody></mujoco>""")
+    meshes = visual_meshes(str(xml))
+    assert set(meshes) == {"upper"}
+    (V, F), = meshes["upper"]
+    model = mujoco.MjModel.from_xml_path(str(xml))
+    data = mujoco.MjData(model)
+    tree = robots.load_robot(str(xml))
+    for qpos in ([0.0, 0.0], [0.7, -0.4]):
+        data.qpos[:] = qpos
+        mujoco.mj_kinematics(model, data)
+        g = 0  # the mesh geom
+        start, count = model.mesh_vertadr[0], model.mesh_vertnum[0]
+        theirs = data.geom_xpos[g] + model.mesh_vert[start:start + count].astype(float) @ data.geom_xmat[g].reshape(3, 3).T
+        T = kin.frame_poses(tree, np.array(qpos), ["upper"])[0]
+        ours = V @ T[:3, :3].T + T[:3, 3]
+        # the same point set (MuJoCo keeps float32 vertices: 1e-6)
+        d = np.linalg.norm(theirs[:, None] - ours[None], axis=-1)
+        assert d.min(axis=1).max() < 1e-6 and d.min(axis=0).max() < 1e-6

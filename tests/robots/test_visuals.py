@@ -117,7 +117,8 @@ def test_mjcf_visual_meshes_sit_where_mujoco_puts_them(tmp_path):
         mujoco.mj_kinematics(model, data)
         g = 0  # the mesh geom
         start, count = model.mesh_vertadr[0], model.mesh_vertnum[0]
-        theirs = data.geom_xpos[g] + model.mesh_vert[start:start + count].astype(float) @ data.geom_xmat[g].reshape(3, 3).T
+        vertices = model.mesh_vert[start:start + count].astype(float)
+        theirs = data.geom_xpos[g] + vertices @ data.geom_xmat[g].reshape(3, 3).T
         T = kin.frame_poses(tree, np.array(qpos), ["upper"])[0]
         ours = V @ T[:3, :3].T + T[:3, 3]
         # the same point set (MuJoCo keeps float32 vertices: 1e-6)

@@ -41,6 +41,7 @@ import difflib
 import functools
 import itertools
 import math
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -167,16 +168,54 @@ class _Group:
 
 
 class _Cloud:
-    """A point cloud obstacle with its KD-tree (built once) and bounding sphere."""
+    """A point cloud obstacle: its KD-tree, a bounding sphere and a coarse distance grid, built once
+    per PointCloud (cached: a task list made anew for every solve reuses them).
+
+    The grid holds, for the centre of each cell of side h (CLOUD_CELLS along the longest side of
+    the points' box, padded by one cell), the distance to the nearest point; any x in a cell is
+    then at least that minus h√3/2 from every point, a lower bound read in O(1) per query.
+    """
 
     def __init__(self, index, shape):
-        from scipy.spatial import cKDTree
-
         self.index, self.shape = index, shape
-        lo, hi = shape.points.min(axis=0), shape.points.max(axis=0)
-        self.center = 0.5 * (lo + hi)
-        self.reach = 0.5 * float(np.linalg.norm(hi - lo)) + shape.radius
-        self.tree = cKDTree(shape.points)
+        built = _CLOUDS.get(shape)
+        if built is None:
+            built = _build_cloud(shape.points)
+            _CLOUDS[shape] = built
+        self.tree, self.center, self.reach, self._origin, self._cell, self._grid = built
+        self.reach += shape.radius
+
+    def lower_bound(self, x):
+        """(E,) a lower bound on the distance from points x (E, 3) to the nearest point of the cloud."""
+        k = np.floor((x - self._origin) / self._cell).astype(np.int64)
+        inside = np.all((k >= 0) & (k < self._grid.shape), axis=-1)
+        k = np.clip(k, 0, np.array(self._grid.shape) - 1)
+        bound = self._grid[k[:, 0], k[:, 1], k[:, 2]] - 0.5 * np.sqrt(3.0) * self._cell
+        # outside the grid: at least the distance to the padded box, plus the pad, from any point
+        box = np.linalg.norm(np.maximum(np.maximum(self._origin - x, x - self._end), 0.0), axis=-1) + self._cell
+        return np.where(inside, bound, box)
+
+    @property
+    def _end(self):
+        return self._origin + self._cell * np.array(self._grid.shape)
+
+
+CLOUD_CELLS = 24  # cells along the longest side of a cloud's box, for the lower-bound grid
+_CLOUDS = weakref.WeakKeyDictionary()  # PointCloud -> what _build_cloud returns
+
+
+def _build_cloud(points):
+    """(tree, centre, radius of the bounding sphere, grid origin, cell side, grid of nearest distances)."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(points)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    cell = max(float((hi - lo).max()) / CLOUD_CELLS, 1e-6)
+    origin = lo - cell
+    shape = np.ceil((hi - lo) / cell).astype(int) + 2
+    centres = origin + cell * (np.stack(np.meshgrid(*(np.arange(n) for n in shape), indexing="ij"), axis=-1) + 0.5)
+    grid = tree.query(centres.reshape(-1, 3))[0].reshape(tuple(shape))
+    return tree, 0.5 * (lo + hi), 0.5 * float(np.linalg.norm(hi - lo)), origin, cell, grid
 
 
 def _group_distance(group, r, g, a, b):
@@ -426,13 +465,13 @@ def _cloud_hinges(obstacle, a, b, r, plus, grad):
     center, reach = _bounds(a, b, r)
     e = np.zeros(len(a))
     cloud = obstacle.shape
-    # Every point p is at least |p − c| − reach from the capsule: the nearest point to the centre c
-    # (one vectorised query) rules most entries out before the per-entry ball queries.
-    nearest, _ = obstacle.tree.query(center)
-    maybe = np.flatnonzero(nearest - reach - cloud.radius < plus)
+    # Every point p is at least |p − c| − reach from the capsule: a lower bound on the nearest point's
+    # distance from the centre c (the grid's, O(1) each) rules most entries out before the ball queries.
+    within = reach + cloud.radius + plus  # a point closer than this to c may be within m⁺ of the capsule
+    maybe = np.flatnonzero(obstacle.lower_bound(center) < within)
     if not maybe.size:
         return e, None
-    entry, point = _ball_points(obstacle.tree, center[maybe], reach[maybe] + cloud.radius + plus)
+    entry, point = _capsule_points(obstacle.tree, a[maybe], b[maybe], r[maybe] + cloud.radius + plus)
     if not entry.size:
         return e, None
     entry = maybe[entry]
@@ -451,6 +490,18 @@ def _cloud_hinges(obstacle, a, b, r, plus, grad):
     np.add.at(Ga, ent, w * ga)
     np.add.at(Gb, ent, w * gb)
     return e, (hot, -Ga[hot], -Gb[hot])  # the caller's A is ∂d/∂q = −∂e/∂q
+
+
+def _capsule_points(tree, a, b, radius, pieces: int = 2):
+    """(entry, point) index pairs (M,), each pair once, of the tree's points within `radius` (E,) of the
+    segments a–b (E, 3): each segment cut into `pieces`, each piece covered by the ball about its
+    midpoint of radius half its length + radius (tighter than one ball about the whole segment)."""
+    s = (np.arange(pieces) + 0.5) / pieces
+    centres = a[:, None] + s[:, None] * (b - a)[:, None]  # (E, pieces, 3)
+    radii = 0.5 * np.linalg.norm(b - a, axis=-1) / pieces + radius
+    entry, point = _ball_points(tree, centres.reshape(-1, 3), np.repeat(radii, pieces))
+    key = np.unique((entry // pieces) * tree.n + point)  # a point in two balls counts once
+    return key // tree.n, key % tree.n
 
 
 def _ball_points(tree, centers, radii):

@@ -32,7 +32,7 @@ import numpy as np
 
 import kinematics as kin
 import robots
-from demos import common
+from demos import animation, common
 
 INSTALL_HINT = "pip install 'armgrad[teach]'"
 MODES = ("full pose", "position only", "tool axis")
@@ -270,33 +270,15 @@ class Latest:
 
 # -- the view -----------------------------------------------------------------------------------
 
-def capsule_mesh(a, b, radius: float, segments: int = 16):
-    """A triangle mesh of the capsule around segment a-b: (vertices (V, 3), faces (F, 3))."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    axis = b - a
-    length = float(np.linalg.norm(axis))
-    z = axis / length if length > 0 else np.array([0.0, 0.0, 1.0])
-    x = np.cross(z, [1.0, 0.0, 0.0] if abs(z[0]) < 0.9 else [0.0, 1.0, 0.0])
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    rings = segments // 2
-    phi = np.linspace(0, 2 * np.pi, segments, endpoint=False)
-    vertices = []
-    for end, sign in ((a, -1.0), (b, 1.0)):  # a hemisphere at each end, from the pole to the equator
-        order = range(rings, -1, -1) if sign < 0 else range(rings + 1)
-        for i in order:
-            theta = 0.5 * np.pi * i / rings
-            ring = np.cos(theta) * (np.cos(phi)[:, None] * x + np.sin(phi)[:, None] * y) + sign * np.sin(theta) * z
-            vertices.append(end + radius * ring)
-    V = np.concatenate(vertices)
-    count = len(vertices)
-    faces = []
-    for i in range(count - 1):
-        for j in range(segments):
-            k = (j + 1) % segments
-            p, q, r, s = i * segments + j, i * segments + k, (i + 1) * segments + j, (i + 1) * segments + k
-            faces += [(p, r, q), (q, r, s)]
-    return V, np.array(faces, dtype=np.int32)
+def capsule_mesh(a, b, radius: float):
+    """A triangle mesh of the capsule around segment a-b (3,): (vertices (V, 3), faces (F, 3)).
+
+    The quads of `demos.animation.capsule_surface` (the animations' capsules), two triangles each.
+    """
+    quads = animation.capsule_surface(a, b, radius, around=16, cap=4)
+    first = 4 * np.arange(len(quads))[:, None]
+    faces = np.concatenate([first + [0, 1, 2], first + [0, 2, 3]])
+    return quads.reshape(-1, 3), faces.astype(np.int32)
 
 
 def _wxyz(R: np.ndarray) -> np.ndarray:
@@ -376,7 +358,8 @@ class TeachView:
         for k, end in enumerate(ends):
             if np.linalg.norm(end) > 1e-9:
                 V, F = capsule_mesh(np.zeros(3), end, radius)
-                self.capsules.append(scene.add_mesh_simple(f"/arm/{self.frames[k]}/link", V, F, color=LINK_COLOR))
+                self.capsules.append(scene.add_mesh_simple(f"/arm/{self.frames[k]}/link", V, F, color=LINK_COLOR,
+                                                             side="double"))
             self.capsules.append(scene.add_icosphere(f"/arm/{self.frames[k]}/joint", radius=1.3 * radius,
                                                      color=(70, 70, 80)))
         for frame, meshes in self.meshes.items():
@@ -389,7 +372,8 @@ class TeachView:
             for i, shape in enumerate((shapes,) if isinstance(shapes, kin.collision.Shape) else shapes):
                 a, b = (shape.center, shape.center) if isinstance(shape, kin.Sphere) else (shape.a, shape.b)
                 V, F = capsule_mesh(a, b, shape.radius)
-                scene.add_mesh_simple(f"/arm/{frame}/collision{i}", V, F, color=(90, 160, 255), opacity=0.3)
+                scene.add_mesh_simple(f"/arm/{frame}/collision{i}", V, F, color=(90, 160, 255), opacity=0.3,
+                                      side="double")
 
     def _draw_obstacles(self, obstacles):
         scene = self.server.scene
@@ -401,7 +385,7 @@ class TeachView:
                 scene.add_icosphere(path, radius=shape.radius, color=grey, position=shape.center)
             elif isinstance(shape, kin.Capsule):
                 V, F = capsule_mesh(shape.a, shape.b, shape.radius)
-                scene.add_mesh_simple(path, V, F, color=grey)
+                scene.add_mesh_simple(path, V, F, color=grey, side="double")
             elif isinstance(shape, kin.Box):
                 scene.add_box(path, color=grey, dimensions=shape.size, position=shape.pose[:3, 3],
                               wxyz=_wxyz(shape.pose[:3, :3]))

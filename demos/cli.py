@@ -25,6 +25,7 @@ COMMANDS = [
     "demos.solve_cmd",
     "demos.animate",
     "demos.teach",
+    "demos.reach_cmd",
     "demos.train",
     "demos.graph",
 ]

@@ -111,7 +111,7 @@ class ReachMap:
 
 
 def reachability(chain, *, resolution: float = 0.05, orientations: int = 64, tol: float = 1e-6,
-                 max_restarts: int = 10, chunk_size: int = CHUNK_SIZE, client=None, seed: int = 0,
+                 max_restarts: int = 20, chunk_size: int = CHUNK_SIZE, client=None, seed: int = 0,
                  progress=None) -> ReachMap:
     """The reachability map of a chain's tool (module docstring).
 

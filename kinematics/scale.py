@@ -89,7 +89,7 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
         from distributed import as_completed
     except ImportError:
         raise ImportError(f"solving on a Dask cluster needs dask.distributed: {INSTALL_HINT}") from None
-    robot_future = client.scatter(robot, broadcast=True)
+    robot_future = client.scatter(robot, broadcast=True, hash=False)  # its own key: not one an earlier call frees
     futures = {client.submit(_solve_chunk, robot_future, targets[lo:hi], chunk_seed(seed, k), goal, solve_options,
                              key=f"armgrad-chunk-{k}-{chunk_seed(seed, k)}-{lo}", pure=False): (k, lo, hi)
                for k, lo, hi in todo}

@@ -6,7 +6,9 @@ with success false and the solver's reason), 2 for bad input.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import signal
 import sys
 import time
 from pathlib import Path
@@ -16,9 +18,12 @@ import numpy as np
 import kinematics as kin
 from autodiff.files import atomic_output
 from demos import chunks, common
+from kinematics import scale
 
+# The API's default, so a batch here and kin.solve_many give the same answers.
+MAX_RESTARTS = kin.solve.__kwdefaults__["max_restarts"]
 # The answers file formats --out writes (by extension).
-OUT_FORMATS = (".csv",)
+OUT_FORMATS = (".csv", ".npy", ".parquet")
 
 EXAMPLES = f"""\
 examples:
@@ -28,16 +33,20 @@ examples:
   armgrad solve panda --target 0.5 0 0.4 --method adam --seed 3
   armgrad solve panda --targets targets.csv --out answers.csv
   armgrad solve planar3 --targets points.npy --out answers.csv
+  armgrad solve panda --targets many.parquet --out answers.parquet --workers 8
+  armgrad solve panda --targets many.csv --out answers.csv --scheduler tcp://10.0.0.5:8786
   armgrad solve panda --target 0.5 0 0.3 --rpy 3.1416 0 0 --scene table.toml --margin 0.02
 
 target: --target X Y Z (metres; X Y for planar arms) alone is a position target; add --rpy R P Y
 ({common.RPY_CONVENTION}, rad) or --quat QX QY QZ QW (scalar last) for a full pose.
 
---targets FILE: a CSV whose header names x,y,z (x,y for planar arms) and optionally
+--targets FILE: a CSV or .parquet whose header names x,y,z (x,y for planar arms) and optionally
 roll,pitch,yaw or qx,qy,qz,qw (other columns are ignored), or an .npy of positions (B, 3) or
-poses (B, 4, 4). Targets are solved in chunks (progress bar on stderr); the answers go to --out
-(CSV: the target columns, q1..qn, success, position_error, rotation_error, iterations,
-restarts), or to stdout without --out.
+poses (B, 4, 4). Targets are solved in chunks of --chunk-size (progress bar on stderr); the
+answers go to --out (.csv, .parquet or .npy: the target columns, q1..qn, success,
+position_error, rotation_error, iterations, restarts), or to stdout (CSV) without --out.
+--workers N solves the chunks on N local processes, --scheduler ADDRESS on a running Dask
+cluster (pip install 'armgrad[scale]'); the answers are the same as in this process.
 
 --scene FILE: obstacles (TOML: [[halfspace]], [[sphere]], [[capsule]], [[box]], [[pointcloud]]; see
 docs/collision.md) that every answer keeps --margin M clear of, with the arm's links kept apart too
@@ -61,9 +70,9 @@ def register(subparsers) -> None:
         epilog=EXAMPLES)
     common.add_robot_arguments(parser)
     common.add_target_arguments(parser)
-    parser.add_argument("--targets", metavar="FILE", help="a CSV or .npy file of targets (see below)")
+    parser.add_argument("--targets", metavar="FILE", help="a .csv, .parquet or .npy file of targets (see below)")
     parser.add_argument("--out", metavar="FILE",
-                        help="with --targets: write the answers to this .csv file, once complete")
+                        help="with --targets: write the answers to this .csv, .parquet or .npy file, once complete")
     parser.add_argument("--method", choices=kin.METHODS, default="lm",
                         help="lm (Levenberg-Marquardt, default), gd, momentum or adam")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
@@ -71,15 +80,23 @@ def register(subparsers) -> None:
     parser.add_argument("--tol-position", type=float, default=1e-6, metavar="M", help="position tolerance (m)")
     parser.add_argument("--tol-rotation", type=float, default=1e-6, metavar="RAD", help="rotation tolerance (rad)")
     parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
-    parser.add_argument("--max-restarts", type=int, default=50, metavar="N", help="random restarts (default 50)")
+    parser.add_argument("--max-restarts", type=int, default=MAX_RESTARTS, metavar="N",
+                        help="random restarts (default: kin.solve's, %(default)s)")
     parser.add_argument("--degrees", action="store_true",
                         help="angles (--rpy, --q0, rpy columns, printed q) in degrees; --json and CSV q stay rad")
     parser.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="stop searching after this long: per target with --target, per chunk with --targets")
-    # 512: a Panda batch solves 2-3x faster than in chunks of 64 (cache-sized batches), and a
-    # chunk still takes under a second, so the bar moves and Ctrl-C loses little.
-    parser.add_argument("--chunk", type=int, default=512, metavar="N",
-                        help="targets per solver call in a batch (default 512)")
+    # 2048: Panda poses solved 2600-2900 per second in chunks of 2048, 1700-1900 in chunks of
+    # 512 and ~1100 in chunks of 128 (one process, 2-core machine; kin.solve_many
+    # on 4096 FK poses), and a chunk still takes under a second, so the bar moves and Ctrl-C
+    # loses little; on a cluster, chunks are the unit of work each worker takes.
+    parser.add_argument("--chunk-size", type=int, default=2048, metavar="K",
+                        help="targets per chunk (one solver call, one task on a cluster; default 2048)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="solve the chunks on N local worker processes (Dask; pip install 'armgrad[scale]')")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="solve the chunks on a running Dask cluster (e.g. tcp://10.0.0.5:8786)")
     common.add_scene_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -116,6 +133,9 @@ def run(args) -> int:
         return _run_batch(args, chain)
     if args.out is not None:
         raise common.CommandError("--out writes the answers of a batch: use it with --targets FILE")
+    if args.workers is not None or args.scheduler is not None:
+        option = "--workers" if args.workers is not None else "--scheduler"
+        raise common.CommandError(f"{option} solves the chunks of a batch: use it with --targets FILE")
     target = common.target_from_args(chain, args, args.degrees)
     options = _options(args, chain)
     collision = common.collision_from_args(args, chain)
@@ -182,6 +202,8 @@ def _check_out(path: str) -> Path:
         got = f"a {suffix} file" if suffix else "a file without an extension"
         raise common.CommandError(f"--out: cannot write {got} ({path}); answers are written as "
                                   f"{', '.join(OUT_FORMATS)}")
+    if suffix == ".parquet":
+        common.need_pyarrow("--out", path)
     return common.check_writable(path)
 
 
@@ -194,9 +216,12 @@ def _manifest(args, chain, options: dict, count: int, collision=None) -> dict:
     if chain.mimic:  # only then: the fingerprints of chains without mimic joints stay as they were
         structure["mimic"] = {name: list(coupling) for name, coupling in chain.mimic.items()}
         structure["masters"] = [[j.name, j.type, list(j.limits)] for j in chain.masters]
+    # chunk_seeds: chunk k's starts come from kinematics.scale.chunk_seed(seed, k) (earlier runs
+    # gave every chunk `seed` itself); the key makes their parts folders refuse to resume.
     manifest = {"armgrad": autodiff.__version__, "robot": chain.name,
                 "robot_fingerprint": chunks.fingerprint(structure), "targets": chunks.file_fingerprint(args.targets),
-                "count": count, "degrees": args.degrees, "chunk": args.chunk}
+                "count": count, "degrees": args.degrees, "chunk_size": args.chunk_size,
+                "chunk_seeds": "SeedSequence([seed, chunk])"}
     manifest.update({key: (value.tolist() if isinstance(value, np.ndarray) else value)
                      for key, value in options.items()})
     if collision is not None:  # only then: the manifests of runs without --scene stay as they were
@@ -204,35 +229,81 @@ def _manifest(args, chain, options: dict, count: int, collision=None) -> dict:
     return manifest
 
 
-def _solve_chunk(chain, targets, options, collision=None) -> dict:
-    r = kin.solve(chain, targets if collision is None else collision.goal(targets), **options)
+def _part(r, collision=None) -> dict:
+    """A solved chunk's arrays, as its part file holds them (r: the chunk's batch IKResult)."""
     part = {"q": np.asarray(r.q, dtype=float), "success": np.asarray(r.success, dtype=bool),
             "position_error": np.asarray(r.position_error, dtype=float),
             "rotation_error": np.asarray(r.rotation_error, dtype=float),
-            "iterations": np.asarray(r.iterations, dtype=np.int64), "restarts": np.asarray(r.restarts, dtype=np.int64)}
+            "iterations": np.asarray(r.iterations, dtype=np.int64), "restarts": np.asarray(r.restarts, dtype=np.int64),
+            "reason": np.asarray(r.reason, dtype=str)}
     if collision is not None:
         part["clearance"], part["clearance_pair"] = collision.clearance(r.task_errors)
     return part
+
+
+def _need_distributed(args):
+    """dask.distributed when --workers or --scheduler asks for it (before any work), else None."""
+    if args.workers is None and args.scheduler is None:
+        return None
+    try:
+        import distributed
+    except ImportError:
+        option = "--workers" if args.workers is not None else "--scheduler"
+        raise common.CommandError(f"{option} needs dask.distributed: {scale.INSTALL_HINT}") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def _client(args):
+    """None (solve here), or the distributed.Client of --workers N / --scheduler ADDRESS."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    distributed = _need_distributed(args)
+    if args.workers is not None:
+        with contextlib.ExitStack() as stack:
+            # The workers start with SIGINT ignored (a terminal's Ctrl-C reaches the whole
+            # process group): the driver alone stops, saves nothing half-done, and closes them.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                client = stack.enter_context(scale.local_cluster(args.workers))
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            yield client
+        return
+    try:
+        client = distributed.Client(args.scheduler, timeout="5s")
+    except (OSError, ValueError, TimeoutError) as err:
+        raise common.CommandError(f"--scheduler: cannot connect to {args.scheduler}: {err}") from None
+    with client:
+        yield client
 
 
 def _run_batch(args, chain) -> int:
     from tqdm import tqdm
 
     out = _check_out(args.out) if args.out is not None else None
-    if args.chunk < 1:
-        raise common.CommandError("--chunk must be at least 1")
+    if args.chunk_size < 1:
+        raise common.CommandError("--chunk-size must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise common.CommandError("--workers must be at least 1")
+    _need_distributed(args)
     options = _options(args, chain)
+    seed = options.pop("seed")
+    if seed < 0:
+        raise common.CommandError("--seed must be >= 0 with --targets (chunk k's starts derive from (seed, k))")
     collision = common.collision_from_args(args, chain)
     targets, ignored = common.read_targets(args.targets, chain, args.degrees)
     if ignored:
         print(f"armgrad solve: note: ignoring columns {', '.join(ignored)} in {args.targets}", file=sys.stderr)
     B = len(targets)
-    bounds = [(lo, min(B, lo + args.chunk)) for lo in range(0, B, args.chunk)]
+    bounds = [(lo, min(B, lo + args.chunk_size)) for lo in range(0, B, args.chunk_size)]
     # With --out, finished chunks go to FILE.parts/ and FILE is written only once all are done,
-    # so Ctrl-C or a full disk keeps them and the same command resumes. Every chunk is solved
-    # with the same seed and options, so an answer does not depend on the run being resumed.
-    store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, options, B, collision)) \
-        if out else None
+    # so Ctrl-C or a full disk keeps them and the same command resumes. Chunk k's answers depend
+    # only on its targets, the options and (seed, k), so they do not depend on the run being
+    # resumed, nor on where the chunk was solved.
+    store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, dict(options, seed=seed), B,
+                                                                       collision)) if out else None
     parts = {i: store.load(i) for i in store.done() if i < len(bounds)} if store else {}
 
     def targets_in(indices) -> int:
@@ -246,19 +317,21 @@ def _run_batch(args, chain) -> int:
     if resumed:
         print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
 
-    started = time.perf_counter()
     try:
-        # Chunks keep the bar moving and bound the solver's batch; each chunk is one batched solve.
-        with tqdm(total=B, initial=resumed, desc="solving (resumed)" if resumed else "solving", unit="target",
-                  file=sys.stderr, disable=args.no_progress, dynamic_ncols=True) as bar:
-            for i, (lo, hi) in enumerate(bounds):
-                if i in parts:
-                    continue
-                part = _solve_chunk(chain, targets[lo:hi], options, collision)
-                if store:
-                    store.save(i, part)
-                parts[i] = part
-                bar.update(hi - lo)
+        with _client(args) as client:
+            started = time.perf_counter()  # the summary's rate: solving, not starting workers
+            # The bar moves a chunk at a time; its rate is solves (targets) per second.
+            with tqdm(total=B, initial=resumed, desc="solving (resumed)" if resumed else "solving", unit="solve",
+                      file=sys.stderr, disable=args.no_progress, dynamic_ncols=True) as bar:
+                for i, (lo, hi), result in scale.iter_chunks(
+                        chain, targets, chunk_size=args.chunk_size, client=client, seed=seed, skip=set(parts),
+                        goal=None if collision is None else collision.goal, **options):
+                    part = _part(result, collision)
+                    if store:  # the driver saves each part as it arrives, whole or not at all
+                        store.save(i, part)
+                    parts[i] = part
+                    bar.update(hi - lo)
+                    bar.set_postfix_str(f"chunk {len(parts)}/{len(bounds)}", refresh=False)
         seconds = time.perf_counter() - started
         return _report(args, chain, targets, parts, bounds, out, store, seconds, resumed)
     except KeyboardInterrupt:
@@ -278,48 +351,102 @@ def _run_batch(args, chain) -> int:
                                   f"fix that and re-run the same command to resume") from err
 
 
+def _columns(chain, targets, fields: dict, clearance: bool) -> dict:
+    """The answers as named columns {name: (B,) array}, in the order every --out format writes them."""
+    pose = targets.ndim == 3
+    if pose:
+        quaternions = np.array([common.rotation_summary(t[:3, :3])["quaternion"] for t in targets])
+        target = np.column_stack([targets[:, :3, 3], quaternions])
+    else:
+        target = targets
+    names = ["x", "y", "z"] + (["qx", "qy", "qz", "qw"] if pose else [])
+    columns = {name: target[:, k] for k, name in enumerate(names)}
+    q = fields["q"].reshape(len(targets), chain.n)
+    columns.update({f"q{k + 1}": q[:, k] for k in range(chain.n)})
+    columns.update({name: fields[name] for name in ("success", "position_error", "rotation_error", "iterations",
+                                                    "restarts")})
+    if clearance:
+        columns.update(clearance=fields["clearance"], clearance_pair=fields["clearance_pair"].astype(str))
+    return columns
+
+
+def _csv_rows(columns: dict) -> list:
+    """The CSV text of each answer row (targets and q at full precision, errors in 4 digits)."""
+    formats = {"success": lambda v: str(bool(v)).lower(), "position_error": "{:.3e}".format,
+               "rotation_error": "{:.3e}".format, "iterations": str, "restarts": str,
+               "clearance": "{:.6g}".format, "clearance_pair": str}
+    # `+ 0.0` turns -0.0 into 0.0, so no "-0" appears in the file.
+    default = {name: (lambda v: f"{v + 0.0:.12g}") if name[0] == "q" and name[1:].isdigit()
+               else (lambda v: f"{v + 0.0:.10g}") for name in columns}
+    cells = [list(map(formats.get(name, default[name]), values.tolist())) for name, values in columns.items()]
+    return [list(row) for row in zip(*cells)]
+
+
+def _write_answers(out: Path, columns: dict) -> None:
+    """--out by its extension: CSV (text as on stdout), .npy (a structured array), .parquet (pyarrow)."""
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise common.CommandError(f"--out: writing .parquet needs pyarrow: {scale.INSTALL_HINT}") from None
+        table = pa.table({name: pa.array(values) for name, values in columns.items()})
+        with atomic_output(out) as tmp:
+            pq.write_table(table, tmp)
+    elif suffix == ".npy":
+        answers = np.empty(len(next(iter(columns.values()))), dtype=[(name, values.dtype)
+                                                                    for name, values in columns.items()])
+        for name, values in columns.items():
+            answers[name] = values
+        with atomic_output(out) as tmp, open(tmp, "wb") as f:
+            np.save(f, answers, allow_pickle=False)
+    else:
+        with atomic_output(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(list(columns))
+            writer.writerows(_csv_rows(columns))
+
+
+def _failures(success, reasons) -> str:
+    """The failed targets by kind of reason, e.g. "2 out of reach, 1 not converged"."""
+    kinds = {}
+    for reason in np.asarray(reasons)[~np.asarray(success)]:
+        kind = str(reason).split(":")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda item: -item[1]))
+
+
 def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -> int:
     """Print or write the answers of a finished batch; the exit status."""
     B = len(targets)
-    names = ["q", "success", "position_error", "rotation_error", "iterations", "restarts"]
+    names = ["q", "success", "position_error", "rotation_error", "iterations", "restarts", "reason"]
     clearance = args.scene is not None  # every part has the columns (a resumed run's manifest agrees)
     names += ["clearance", "clearance_pair"] if clearance else []
     fields = {name: np.concatenate([parts[i][name] for i in range(len(bounds))]) for name in names}
-    q, success = fields["q"].reshape(B, chain.n), fields["success"]
-    pos_err, rot_err = fields["position_error"], fields["rotation_error"]
-    iterations, restarts = fields["iterations"], fields["restarts"]
-    pose = targets.ndim == 3
+    columns = _columns(chain, targets, fields, clearance)
+    success = fields["success"]
     if args.json:
+        q = fields["q"].reshape(B, chain.n)
         answers = [{"target": targets[i].tolist(), "q": q[i].tolist(), "success": bool(success[i]),
-                    "position_error": float(pos_err[i]), "rotation_error": float(rot_err[i]),
-                    "iterations": int(iterations[i]), "restarts": int(restarts[i])} for i in range(B)]
-        for i, answer in enumerate(answers if clearance else []):
-            answer["clearance"] = float(fields["clearance"][i])
-            answer["clearance_pair"] = str(fields["clearance_pair"][i])
+                    "position_error": float(fields["position_error"][i]),
+                    "rotation_error": float(fields["rotation_error"][i]),
+                    "iterations": int(fields["iterations"][i]), "restarts": int(fields["restarts"][i])}
+                   for i in range(B)]
+        for i, answer in enumerate(answers):
+            if not success[i]:
+                answer["reason"] = str(fields["reason"][i])
+            if clearance:
+                answer["clearance"] = float(fields["clearance"][i])
+                answer["clearance_pair"] = str(fields["clearance_pair"][i])
         report = {"robot": chain.name, "method": args.method, "targets": B, "solved": int(success.sum()),
                   "seconds": seconds, "joint_names": chain.joint_names, "answers": answers}
-    header = (["x", "y", "z"] + (["qx", "qy", "qz", "qw"] if pose else [])
-              + [f"q{k}" for k in range(1, chain.n + 1)]
-              + ["success", "position_error", "rotation_error", "iterations", "restarts"]
-              + (["clearance", "clearance_pair"] if clearance else []))
-    rows = []
-    for i in range(B):
-        t = targets[i]
-        target_cols = (list(t[:3, 3]) + list(common.rotation_summary(t[:3, :3])["quaternion"])) if pose else list(t)
-        # `+ 0.0` turns -0.0 into 0.0, so no "-0" appears in the file.
-        rows.append([f"{v + 0.0:.10g}" for v in target_cols] + [f"{v + 0.0:.12g}" for v in q[i]]
-                    + [str(bool(success[i])).lower(), f"{pos_err[i]:.3e}", f"{rot_err[i]:.3e}",
-                       str(iterations[i]), str(restarts[i])]
-                    + ([f"{fields['clearance'][i]:.6g}", str(fields["clearance_pair"][i])] if clearance else []))
     solved_now = B - resumed
     summary = (f"solved {int(success.sum())}/{B} targets on {chain.name} with {args.method} "
                f"in {seconds:.2f} s ({solved_now / max(seconds, 1e-9):.0f} targets/s)"
                + (f", {resumed} of them resumed from {store.folder}/" if resumed else ""))
     if out is not None:
-        with atomic_output(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(rows)
+        _write_answers(out, columns)
         store.remove()
         if args.json:
             report["out"] = str(out)
@@ -330,14 +457,14 @@ def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -
         print(common.dumps(report))
     else:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow(list(columns))
+        writer.writerows(_csv_rows(columns))
         print(summary, file=sys.stderr)
     if not success.all():
         failed = np.flatnonzero(~success)
         listed = ", ".join(str(i + 1) for i in failed[:10]) + (" ..." if len(failed) > 10 else "")
-        print(f"armgrad solve: {len(failed)} target(s) not solved (rows {listed}); see the success column",
-              file=sys.stderr)
+        print(f"armgrad solve: {len(failed)} target(s) not solved (rows {listed}): "
+              f"{_failures(success, fields['reason'])}; see the success column", file=sys.stderr)
         return 1
     return 0
 

@@ -535,7 +535,7 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     for lo in range(0, B, TARGET_CHUNK):  # a large batch in chunks: time and memory linear in B
         part = slice(lo, lo + TARGET_CHUNK)
         # Every chunk draws from a fresh generator for the seed, so its answers are those of
-        # solving its targets alone (and those of the CLI's --chunk of the same size).
+        # solving its targets alone with that seed.
         loop = functools.partial(
             _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=_generator(seed),
             record_history=record_history, deadline=deadline, soft_rank=soft_rank)

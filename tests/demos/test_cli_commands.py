@@ -146,7 +146,7 @@ def test_solve_targets_csv_round_trip(capsys, tmp_path):
     _write_pose_csv(tmp_path / "targets.csv", T, extra_column=True)
     out_csv = tmp_path / "answers.csv"
     status, out, err = armgrad(capsys, "solve", "panda", "--targets", str(tmp_path / "targets.csv"),
-                               "--out", str(out_csv), "--chunk", "5")
+                               "--out", str(out_csv), "--chunk-size", "5")
     assert status == 0, err
     assert "solved 12/12" in out and "ignoring columns note" in err and "solving" in err  # the progress bar
     with open(out_csv, newline="") as f:
@@ -271,9 +271,12 @@ BAD_INPUT = [
     (["solve", "panda", "--target", "0.4", "0", "0.4", "--q0", *["0"] * 7], "outside the joint limits"),
     (["solve", "panda", "--targets", "no-such-file.csv"], "file not found"),
     (["solve", "panda", "--target", "0.4", "0", "0.4", "--out", "a.csv"], "use it with --targets"),
-    (["solve", "panda", "--targets", "t.csv", "--out", "answers.parquet"],
-     "--out: cannot write a .parquet file (answers.parquet); answers are written as .csv"),
+    (["solve", "panda", "--targets", "t.csv", "--out", "answers.xlsx"],
+     "--out: cannot write a .xlsx file (answers.xlsx); answers are written as .csv, .npy, .parquet"),
     (["solve", "panda", "--targets", "t.csv", "--out", "answers"], "cannot write a file without an extension"),
+    (["solve", "panda", "--target", "0.4", "0", "0.4", "--workers", "2"], "--workers solves the chunks of a batch"),
+    (["solve", "panda", "--targets", "no-such-file.csv", "--workers", "0"], "--workers must be at least 1"),
+    (["solve", "panda", "--targets", "no-such-file.csv", "--chunk-size", "0"], "--chunk-size must be at least 1"),
     (["solve", "planar2", "--target", "3", "0", "--tol-position", "inf"], "--tol-position: must be a finite number"),
     (["solve", "planar2", "--target", "3", "0", "--tol-rotation", "nan"], "--tol-rotation: must be a finite number"),
     (["solve", "planar2", "--target", "3", "0", "--tol-position", "0"], "--tol-position: must be a finite number"),

@@ -125,7 +125,7 @@ def test_a_resumed_batch_must_have_the_same_scene_and_margin(tmp_path, capsys, m
     (tmp_path / "scene.toml").write_text("[[sphere]]\ncenter = [0.4, -0.3, 0.45]\nradius = 0.08\n")
     (tmp_path / "targets.csv").write_text("x,y,z,qx,qy,qz,qw\n0.617,0.191,0.326,0.97,-0.25,0,0\n0.5,0,0.4,1,0,0,0\n")
     out = tmp_path / "a.csv"
-    plain = ["solve", "panda", "--targets", str(tmp_path / "targets.csv"), "--out", str(out), "--chunk", "1",
+    plain = ["solve", "panda", "--targets", str(tmp_path / "targets.csv"), "--out", str(out), "--chunk-size", "1",
              "--no-progress"]
     argv = plain + ["--scene", str(tmp_path / "scene.toml"), "--no-self-collision"]
     real, calls = kin.solve, []
@@ -138,6 +138,7 @@ def test_a_resumed_batch_must_have_the_same_scene_and_margin(tmp_path, capsys, m
 
     with monkeypatch.context() as patch:
         patch.setattr(kin, "solve", solve)
+        patch.setattr(kin.scale, "solve", solve)  # the batch's in-process chunks call it there
         assert armgrad(capsys, *argv)[0] == 130
     for other in (argv + ["--margin", "0.01"], plain):  # another margin, or no scene at all
         status, _, err = armgrad(capsys, *other)

@@ -55,7 +55,10 @@ def panda_pose_csv(path, count=12, seed=7):
 
 
 def interrupt_after(monkeypatch, calls):
-    """kin.solve raises KeyboardInterrupt (as Ctrl-C would) on call number `calls` + 1."""
+    """kin.solve raises KeyboardInterrupt (as Ctrl-C would) on call number `calls` + 1 (the batch
+    CLI's in-process chunks call it as kinematics.scale.solve)."""
+    from kinematics import scale
+
     real = kin.solve
     count = {"n": 0}
 
@@ -66,6 +69,7 @@ def interrupt_after(monkeypatch, calls):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(kin, "solve", solve)
+    monkeypatch.setattr(scale, "solve", solve)
 
 
 def listing(folder):
@@ -78,7 +82,7 @@ def listing(folder):
 def test_sigint_keeps_finished_chunks_and_the_same_command_resumes(capsys, tmp_path):
     targets = planar_targets(tmp_path / "t.npy", 160)  # 80 chunks: a second or so
     reference = tmp_path / "reference.csv"
-    common = ["solve", "planar3", "--targets", targets, "--chunk", "2", "--no-progress"]
+    common = ["solve", "planar3", "--targets", targets, "--chunk-size", "2", "--no-progress"]
     assert armgrad(capsys, *common, "--out", reference)[0] == 0
     out = tmp_path / "answers.csv"
     out.write_text("the previous answers\n")
@@ -115,7 +119,7 @@ def test_sigint_keeps_finished_chunks_and_the_same_command_resumes(capsys, tmp_p
 
 def test_resumed_pose_batch_is_identical_and_the_bar_says_resumed(capsys, tmp_path, monkeypatch):
     targets = panda_pose_csv(tmp_path / "targets.csv")
-    common = ["solve", "panda", "--targets", targets, "--chunk", "4"]
+    common = ["solve", "panda", "--targets", targets, "--chunk-size", "4"]
     assert armgrad(capsys, *common, "--out", tmp_path / "reference.csv")[0] == 0
     out = tmp_path / "answers.csv"
     with monkeypatch.context() as patch:
@@ -134,7 +138,8 @@ def test_resumed_pose_batch_is_identical_and_the_bar_says_resumed(capsys, tmp_pa
 def test_interrupt_without_out_is_one_line_and_130(capsys, tmp_path, monkeypatch):
     targets = planar_targets(tmp_path / "t.npy", 6)
     interrupt_after(monkeypatch, 1)
-    status, stdout, stderr = armgrad(capsys, "solve", "planar3", "--targets", targets, "--chunk", "2", "--no-progress")
+    status, stdout, stderr = armgrad(capsys, "solve", "planar3", "--targets", targets, "--chunk-size", "2",
+                                     "--no-progress")
     assert status == 130 and stdout == ""
     assert stderr == ("armgrad solve: interrupted after 2 of 6 targets; nothing written "
                       "(with --out FILE finished chunks are kept and a re-run resumes)\n")
@@ -156,23 +161,23 @@ def test_interrupt_in_any_command_is_one_line_and_130(capsys, monkeypatch):
 
 @pytest.mark.parametrize("change, named", [
     (["--seed", "1"], "seed: 0 there, 1 now"),
-    (["--chunk", "3"], "chunk: 2 there, 3 now"),
+    (["--chunk-size", "3"], "chunk_size: 2 there, 3 now"),
     (["--method", "adam"], 'method: "lm" there, "adam" now'),
     (["--tol-position", "1e-5"], "tol_position: 1e-06 there, 1e-05 now"),
-    (["--max-restarts", "7"], "max_restarts: 50 there, 7 now"),
+    (["--max-restarts", "7"], "max_restarts: 100 there, 7 now"),
     (["--time-budget", "5"], "time_budget: none there, 5.0 now"),
     (["--q0", "0.1", "0.2", "0.3"], "q0: none there, [0.1, 0.2, 0.3] now"),
 ])
 def test_other_options_refuse_to_resume_and_say_what_differs(capsys, tmp_path, monkeypatch, change, named):
     targets = planar_targets(tmp_path / "t.npy", 6)
     out = tmp_path / "answers.csv"
-    common = ["solve", "planar3", "--targets", targets, "--out", out, "--chunk", "2", "--no-progress"]
+    common = ["solve", "planar3", "--targets", targets, "--out", out, "--chunk-size", "2", "--no-progress"]
     with monkeypatch.context() as patch:
         interrupt_after(patch, 1)
         assert armgrad(capsys, *common)[0] == 130
     argv = common + change
-    if "--chunk" in change:
-        argv = [a for i, a in enumerate(common) if a != "--chunk" and common[i - 1] != "--chunk"] + change
+    if "--chunk-size" in change:
+        argv = [a for i, a in enumerate(common) if a != "--chunk-size" and common[i - 1] != "--chunk-size"] + change
     status, stdout, stderr = armgrad(capsys, *argv)
     assert status == 2 and stdout == "" and stderr.count("\n") == 1
     assert named in stderr and f"delete {out}.parts/ to start over" in stderr
@@ -185,7 +190,7 @@ def test_a_changed_targets_file_or_robot_file_refuses_to_resume(capsys, tmp_path
     targets = tmp_path / "t.npy"
     np.save(targets, np.array([[1.0, 1.0], [0.5, 1.2], [1.5, 0.3], [-1.0, 0.4]]))
     out = tmp_path / "answers.csv"
-    command = ["solve", arm, "--targets", targets, "--out", out, "--chunk", "2", "--no-progress"]
+    command = ["solve", arm, "--targets", targets, "--out", out, "--chunk-size", "2", "--no-progress"]
     with monkeypatch.context() as patch:
         interrupt_after(patch, 1)
         assert armgrad(capsys, *command)[0] == 130
@@ -247,7 +252,7 @@ def test_full_disk_leaves_the_old_answers_and_names_the_path(capsys, tmp_path, m
     targets = planar_targets(tmp_path / "t.npy", 4)
     out = tmp_path / "answers.csv"
     out.write_text("the previous answers\n")
-    command = ["solve", "planar3", "--targets", targets, "--out", out, "--chunk", "2", "--no-progress"]
+    command = ["solve", "planar3", "--targets", targets, "--out", out, "--chunk-size", "2", "--no-progress"]
     with monkeypatch.context() as patch:
         patch.setattr(csv, "writer", FullDiskWriter)
         status, stdout, stderr = armgrad(capsys, *command)
@@ -294,7 +299,7 @@ def test_full_tmpfs_leaves_the_old_answers_and_names_the_path(capsys, tmp_path):
         out = disk / "answers.csv"
         out.write_text("the previous answers\n")
         status, stdout, stderr = armgrad(capsys, "solve", "planar3", "--targets", targets, "--out", out,
-                                         "--chunk", "400", "--no-progress")
+                                         "--chunk-size", "400", "--no-progress")
         assert status == 2 and stdout == "" and stderr.count("\n") == 1
         assert f"cannot write {out}: No space left on device" in stderr
         assert out.read_text() == "the previous answers\n"

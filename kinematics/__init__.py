@@ -12,6 +12,7 @@ from .fk import (
     pose_error, rotation_vector,
 )
 from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
+from .reach import reachability
 from .scale import solve_many
 from .robot import FIXED, Robot, RobotJoint
 from .collision import Avoid, AvoidSelf, Box, Capsule, HalfSpace, PointCloud, Sphere
@@ -21,7 +22,7 @@ __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
     "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
-    "solve", "solve_many", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
+    "solve", "solve_many", "reachability", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
     "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud", "Avoid", "AvoidSelf",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

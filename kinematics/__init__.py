@@ -22,7 +22,8 @@ __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
     "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
-    "solve", "solve_many", "reachability", "solve_path", "default_start", "IKResult", "PathResult", "METHODS", "DAMPING",
+    "solve", "solve_many", "reachability", "solve_path", "default_start", "IKResult", "PathResult", "METHODS",
+    "DAMPING",
     "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud", "Avoid", "AvoidSelf",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

@@ -7,6 +7,7 @@ with success false and the solver's reason), 2 for bad input.
 from __future__ import annotations
 
 import contextlib
+import logging
 import csv
 import signal
 import sys
@@ -269,7 +270,13 @@ def _client(args):
                 client = stack.enter_context(scale.local_cluster(args.workers))
             finally:
                 signal.signal(signal.SIGINT, previous)
-            yield client
+            try:
+                yield client
+            except KeyboardInterrupt:
+                # Closed mid-run, the scheduler logs every connection it loses (CRITICAL, with
+                # tracebacks): the command's one line says what happened instead.
+                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+                raise
         return
     try:
         client = distributed.Client(args.scheduler, timeout="5s")

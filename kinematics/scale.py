@@ -21,6 +21,7 @@ Dask is the optional extra `armgrad[scale]`; it is imported only when a client o
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import numpy as np
 
@@ -131,7 +132,8 @@ def solve_many(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, see
 
 @contextlib.contextmanager
 def local_cluster(workers: int, *, memory_limit="auto"):
-    """A LocalCluster of `workers` processes (one thread each, WORKER_ENVIRONMENT) and its client.
+    """A LocalCluster of `workers` processes (one thread each, WORKER_ENVIRONMENT) and its client; the
+    cluster's own log lines below ERROR are not shown (a worker restarted after dying still is).
 
     Yields:
         distributed.Client.
@@ -150,5 +152,5 @@ def local_cluster(workers: int, *, memory_limit="auto"):
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENVIRONMENT)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         with LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0",
-                          memory_limit=memory_limit) as cluster, Client(cluster) as client:
+                          memory_limit=memory_limit, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client

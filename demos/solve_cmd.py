@@ -263,20 +263,25 @@ def _client(args):
     distributed = _need_distributed(args)
     if args.workers is not None:
         with contextlib.ExitStack() as stack:
+            # The local scheduler runs in this process; closed mid-run (Ctrl-C) it logs every
+            # connection it loses, CRITICAL and with tracebacks. The command reports what matters
+            # itself (a chunk's error is its task's exception; a dead worker's chunk is rerun),
+            # so its log stays quiet until the cluster is closed (the callback runs last).
+            # (tornado.application too: a Ctrl-C inside distributed's `sync` can make its cancel
+            # callback raise NameError, logged there, in distributed 2026.8.)
+            logs = [logging.getLogger(name) for name in ("distributed", "tornado.application")]
+            for log in logs:
+                stack.callback(log.setLevel, log.level)
             # The workers start with SIGINT ignored (a terminal's Ctrl-C reaches the whole
             # process group): the driver alone stops, saves nothing half-done, and closes them.
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                client = stack.enter_context(scale.local_cluster(args.workers))
+                client = stack.enter_context(scale.local_cluster(args.workers, quiet=True))
             finally:
                 signal.signal(signal.SIGINT, previous)
-            try:
-                yield client
-            except KeyboardInterrupt:
-                # Closed mid-run, the scheduler logs every connection it loses (CRITICAL, with
-                # tracebacks): the command's one line says what happened instead.
-                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
-                raise
+            for log in logs:  # after the cluster set its own level (local_cluster: ERROR)
+                log.setLevel(logging.CRITICAL + 1)
+            yield client
         return
     try:
         client = distributed.Client(args.scheduler, timeout="5s")

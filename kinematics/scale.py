@@ -131,9 +131,11 @@ def solve_many(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, see
 
 
 @contextlib.contextmanager
-def local_cluster(workers: int, *, memory_limit="auto"):
+def local_cluster(workers: int, *, memory_limit="auto", quiet: bool = False):
     """A LocalCluster of `workers` processes (one thread each, WORKER_ENVIRONMENT) and its client; the
-    cluster's own log lines below ERROR are not shown (a worker restarted after dying still is).
+    cluster's own log lines below ERROR are not shown (with `quiet`, none are: a command that
+    reports its chunks' outcomes itself, whose teardown after Ctrl-C makes workers log lost
+    heartbeats).
 
     Yields:
         distributed.Client.
@@ -151,6 +153,7 @@ def local_cluster(workers: int, *, memory_limit="auto"):
         raise ImportError(f"armgrad's workers need dask.distributed: {INSTALL_HINT}") from None
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENVIRONMENT)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        silence = logging.CRITICAL + 1 if quiet else logging.ERROR
         with LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0",
-                          memory_limit=memory_limit, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          memory_limit=memory_limit, silence_logs=silence) as cluster, Client(cluster) as client:
             yield client

@@ -61,6 +61,8 @@ def run(args) -> int:
     out = common.check_writable(args.out)
     if out.suffix not in (".parquet", ".csv", ".npy"):
         raise common.CommandError(f"--out {args.out}: expected a .parquet, .csv or .npy file")
+    if out.suffix == ".parquet":
+        common.need_pyarrow("--out", out)  # before any work
     common.finite_positive(args.resolution, "--resolution")
     common.finite_positive(args.tol, "--tol")
     for name, value, least in (("--orientations", args.orientations, 1), ("--max-restarts", args.max_restarts, 0),
@@ -117,11 +119,9 @@ def write_map(out: Path, m) -> None:
         elif out.suffix == ".csv":
             np.savetxt(tmp, table, delimiter=",", header=",".join(COLUMNS), comments="", fmt="%.17g")
         else:
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise ImportError("Parquet files need pyarrow: pip install 'armgrad[scale]'") from None
+            pq = common.need_pyarrow("--out", out)
+            import pyarrow as pa
+
             columns = {name: table[:, k] for k, name in enumerate(COLUMNS)}
             columns["queried"] = m.queried
             pq.write_table(pa.table(columns), tmp)

@@ -18,12 +18,15 @@ Glossary: q joint values (n,); T pose (4, 4); R rotation (3, 3); p position (3,)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import json
+import logging
 import math
 import os
 import re
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -148,7 +151,7 @@ def resolve_robot(spec: str, base: str | None = None, tip: str | None = None, *,
     builtin = spec in robots.available()
     tree = builtin_tree(spec)
     path = Path(spec)
-    kind = "built-in" if builtin else "built-in tree" if tree is not None else robot_file_kind(spec)
+    kind = robot_kind(spec)
     packages_apply = kind == "xacro" or (mesh_packages and kind == "urdf")  # a URDF's collision meshes
     if (xacro_args and kind != "xacro") or (package_paths and not packages_apply):
         also = " (with --scene, --package to URDF files too)" if mesh_packages else ""
@@ -182,6 +185,13 @@ def builtin_tree(spec: str):
     except ValueError:
         return None
     return robot if isinstance(robot, kin.Robot) else None
+
+
+def robot_kind(spec: str) -> str:
+    """What ROBOT names: "built-in", "built-in tree" (e.g. dual_panda) or its file's kind (`robot_file_kind`)."""
+    if spec in robots.available():
+        return "built-in"
+    return "built-in tree" if builtin_tree(spec) is not None else robot_file_kind(spec)
 
 
 def robot_file_kind(spec: str) -> str:
@@ -705,7 +715,7 @@ def arm_geometry(args, chain: kin.Chain) -> dict:
             raise CommandError(f"{spec} has no collision geometry, which --scene needs (built-in arms with a model: "
                                f"{', '.join(builtin_names())}; or give a URDF or MJCF file with collision shapes)")
         return chain_geometry(kin.Robot.from_chain(builtin), chain, builtin.geometry, args.base)
-    kind = "built-in tree" if builtin_tree(spec) is not None else robot_file_kind(spec)
+    kind = robot_kind(spec)
     if kind not in ("urdf", "xacro", "mjcf"):
         raise CommandError(f"no collision geometry for {_kind_label(kind, spec)}, which --scene needs (give a "
                            "URDF, xacro or MJCF file with collision shapes, or a built-in arm with a model: "
@@ -732,3 +742,54 @@ def description_tree(args, kind: str):
         tree = robots.load_robot(args.robot, packages if kind == "xacro" else None,
                                  args=xacro_args if kind == "xacro" else None, **options)
     return tree, packages, xacro_args if kind == "xacro" else None
+
+
+# ----------------------------------------------------------------------------- workers
+
+def need_distributed(args):
+    """dask.distributed when --workers or --scheduler asks for it (before any work), else None."""
+    if args.workers is None and args.scheduler is None:
+        return None
+    try:
+        import distributed
+    except ImportError:
+        option = "--workers" if args.workers is not None else "--scheduler"
+        raise CommandError(f"{option} needs dask.distributed: {kin.scale.INSTALL_HINT}") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(args):
+    """None (solve here), or the distributed.Client of --workers N / --scheduler ADDRESS."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    distributed = need_distributed(args)
+    if args.workers is not None:
+        with contextlib.ExitStack() as stack:
+            # The local scheduler runs in this process; closed mid-run (Ctrl-C) it logs every
+            # connection it loses, CRITICAL and with tracebacks. The command reports what matters
+            # itself (a chunk's error is its task's exception; a dead worker's chunk is rerun),
+            # so its log stays quiet until the cluster is closed (the callback runs last).
+            # (tornado.application too: a Ctrl-C inside distributed's `sync` can make its cancel
+            # callback raise NameError, logged there, in distributed 2026.8.)
+            logs = [logging.getLogger(name) for name in ("distributed", "tornado.application")]
+            for log in logs:
+                stack.callback(log.setLevel, log.level)
+            # The workers start with SIGINT ignored (a terminal's Ctrl-C reaches the whole
+            # process group): the driver alone stops, saves nothing half-done, and closes them.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                client = stack.enter_context(kin.scale.local_cluster(args.workers, quiet=True))
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            for log in logs:  # after the cluster set its own level (local_cluster: ERROR)
+                log.setLevel(logging.CRITICAL + 1)
+            yield client
+        return
+    try:
+        client = distributed.Client(args.scheduler, timeout="5s")
+    except (OSError, ValueError, TimeoutError) as err:
+        raise CommandError(f"--scheduler: cannot connect to {args.scheduler}: {err}") from None
+    with client:
+        yield client

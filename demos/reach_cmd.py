@@ -66,10 +66,12 @@ def run(args) -> int:
     common.finite_positive(args.resolution, "--resolution")
     common.finite_positive(args.tol, "--tol")
     for name, value, least in (("--orientations", args.orientations, 1), ("--max-restarts", args.max_restarts, 0),
-                               ("--chunk-size", args.chunk_size, 1), ("--workers", args.workers or 1, 1)):
+                               ("--chunk-size", args.chunk_size, 1),
+                               ("--workers", 1 if args.workers is None else args.workers, 1)):
         if value < least:
             raise common.CommandError(f"{name} must be at least {least}, got {value}")
-    with _client(args) as client, tqdm(total=0, desc="reach", unit="query", file=sys.stderr,
+    common.need_distributed(args)  # before any work
+    with common.dask_client(args) as client, tqdm(total=0, desc="reach", unit="query", file=sys.stderr,
                                        disable=args.no_progress, dynamic_ncols=True) as bar:
         def progress(done, total):
             bar.total = total
@@ -89,23 +91,6 @@ def run(args) -> int:
           f"{int((m.fraction == 1).sum())}; fractions are lower bounds for --max-restarts {m.max_restarts}")
     print(f"  wrote {out}" + ("" if args.no_pictures else f" and {draw_map(out.with_suffix('.png'), m, chain)}"))
     return 0
-
-
-def _client(args):
-    """A context manager giving None (this process) or a Dask client (local workers or a scheduler)."""
-    import contextlib
-
-    from kinematics import scale
-
-    if args.workers:
-        return scale.local_cluster(args.workers)
-    if args.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ImportError(f"--scheduler needs dask.distributed: {scale.INSTALL_HINT}") from None
-        return Client(args.scheduler)
-    return contextlib.nullcontext(None)
 
 
 def write_map(out: Path, m) -> None:

@@ -6,10 +6,7 @@ with success false and the solver's reason), 2 for bad input.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import csv
-import signal
 import sys
 import time
 from pathlib import Path
@@ -242,55 +239,6 @@ def _part(r, collision=None) -> dict:
     return part
 
 
-def _need_distributed(args):
-    """dask.distributed when --workers or --scheduler asks for it (before any work), else None."""
-    if args.workers is None and args.scheduler is None:
-        return None
-    try:
-        import distributed
-    except ImportError:
-        option = "--workers" if args.workers is not None else "--scheduler"
-        raise common.CommandError(f"{option} needs dask.distributed: {scale.INSTALL_HINT}") from None
-    return distributed
-
-
-@contextlib.contextmanager
-def _client(args):
-    """None (solve here), or the distributed.Client of --workers N / --scheduler ADDRESS."""
-    if args.workers is None and args.scheduler is None:
-        yield None
-        return
-    distributed = _need_distributed(args)
-    if args.workers is not None:
-        with contextlib.ExitStack() as stack:
-            # The local scheduler runs in this process; closed mid-run (Ctrl-C) it logs every
-            # connection it loses, CRITICAL and with tracebacks. The command reports what matters
-            # itself (a chunk's error is its task's exception; a dead worker's chunk is rerun),
-            # so its log stays quiet until the cluster is closed (the callback runs last).
-            # (tornado.application too: a Ctrl-C inside distributed's `sync` can make its cancel
-            # callback raise NameError, logged there, in distributed 2026.8.)
-            logs = [logging.getLogger(name) for name in ("distributed", "tornado.application")]
-            for log in logs:
-                stack.callback(log.setLevel, log.level)
-            # The workers start with SIGINT ignored (a terminal's Ctrl-C reaches the whole
-            # process group): the driver alone stops, saves nothing half-done, and closes them.
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
-                client = stack.enter_context(scale.local_cluster(args.workers, quiet=True))
-            finally:
-                signal.signal(signal.SIGINT, previous)
-            for log in logs:  # after the cluster set its own level (local_cluster: ERROR)
-                log.setLevel(logging.CRITICAL + 1)
-            yield client
-        return
-    try:
-        client = distributed.Client(args.scheduler, timeout="5s")
-    except (OSError, ValueError, TimeoutError) as err:
-        raise common.CommandError(f"--scheduler: cannot connect to {args.scheduler}: {err}") from None
-    with client:
-        yield client
-
-
 def _run_batch(args, chain) -> int:
     from tqdm import tqdm
 
@@ -299,7 +247,7 @@ def _run_batch(args, chain) -> int:
         raise common.CommandError("--chunk-size must be at least 1")
     if args.workers is not None and args.workers < 1:
         raise common.CommandError("--workers must be at least 1")
-    _need_distributed(args)
+    common.need_distributed(args)
     options = _options(args, chain)
     seed = options.pop("seed")
     if seed < 0:
@@ -330,7 +278,7 @@ def _run_batch(args, chain) -> int:
         print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
 
     try:
-        with _client(args) as client:
+        with common.dask_client(args) as client:
             started = time.perf_counter()  # the summary's rate: solving, not starting workers
             # The bar moves a chunk at a time; its rate is solves (targets) per second.
             with tqdm(total=B, initial=resumed, desc="solving (resumed)" if resumed else "solving", unit="solve",

@@ -31,7 +31,6 @@ import time
 import numpy as np
 
 import kinematics as kin
-import robots
 from demos import animation, common
 
 INSTALL_HINT = "pip install 'armgrad[teach]'"
@@ -551,8 +550,7 @@ def stop(server) -> None:
 def chain_meshes(args, chain) -> dict:
     """The visual meshes of a URDF, xacro or MJCF ROBOT on the chain's frames: {frame: [(V (N, 3), F (M, 3))]}
     in frame coordinates ({} for other arms, or without trimesh: the links are drawn as capsules)."""
-    kind = "built-in" if args.robot in robots.available() or common.builtin_tree(args.robot) is not None else \
-        common.robot_file_kind(args.robot)
+    kind = common.robot_kind(args.robot)
     if kind not in ("urdf", "xacro", "mjcf"):
         return {}
     from robots.geometry import chain_frames

@@ -193,24 +193,26 @@ class Teacher:
             self.q = q
             return self.pose()
 
-    def random_target(self, rng: np.random.Generator) -> np.ndarray:
-        """A reachable pose (4, 4): FK of a random configuration within the limits (clear of the
-        obstacles and the arm itself when there are obstacles)."""
+    def random_target(self, rng: np.random.Generator, draws: int = 1000) -> np.ndarray:
+        """A reachable pose (4, 4): FK of a random configuration within the limits (with obstacles,
+        the first of `draws` that keeps the margin from them and between the links)."""
         lo, hi = np.maximum(self.chain.lower, -np.pi), np.minimum(self.chain.upper, np.pi)
-        for _ in range(1000):
-            q = rng.uniform(lo, hi)
-            if self.obstacles is None or self._clear(q):
-                return self.pose(q)
-        raise ValueError("no collision-free configuration in 1000 random draws: the scene fills the workspace")
+        q = rng.uniform(lo, hi, (draws if self.obstacles is not None else 1, self.chain.n))
+        clear = np.flatnonzero(self._clear(q))
+        if not clear.size:
+            raise ValueError(f"no collision-free configuration in {draws} random draws: the scene fills the workspace")
+        return self.pose(q[clear[0]])
 
-    def _clear(self, q) -> bool:
-        """Whether configuration q (n,) keeps the margin from the obstacles and between the links."""
+    def _clear(self, q) -> np.ndarray:
+        """(R,) whether each configuration of q (R, n) keeps the margin from the obstacles and between the links."""
+        if self.obstacles is None:
+            return np.ones(len(q), dtype=bool)
         robot = kin.Robot.from_chain(self.chain)
         tasks = [task.bind(robot) for task in self.collision_tasks()]
         frames = list(dict.fromkeys(f for task in tasks for f in task.frames))
-        P = kin.frame_poses(robot, q[None], frames)[0]
-        T = {f: P[None, k] for k, f in enumerate(frames)}
-        return all(task.report(T)["distance"][0] >= self.margin for task in tasks)
+        P = kin.frame_poses(robot, q, frames)
+        T = {f: P[:, k] for k, f in enumerate(frames)}
+        return np.all([task.report(T)["distance"] >= self.margin for task in tasks], axis=0)
 
 
 class Latest:

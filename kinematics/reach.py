@@ -19,12 +19,13 @@ Glossary: V voxels, O orientations per voxel.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
 from .fk import geometric_jacobian
 from .ik import _reach
-from .scale import CHUNK_SIZE
+from .scale import CHUNK_SIZE, iter_chunks
 
 __all__ = ["ReachMap", "reachability", "so3_grid", "planar_grid", "voxel_centres"]
 
@@ -127,10 +128,6 @@ def reachability(chain, *, resolution: float = 0.05, orientations: int = 64, tol
     Returns:
         ReachMap.
     """
-    import time
-
-    from .scale import iter_chunks
-
     centres = voxel_centres(chain, resolution)
     rotations = planar_grid(orientations) if chain.planar else so3_grid(orientations)
     queried = np.linalg.norm(centres - chain.base[:3, 3], axis=-1) <= _reach(chain) + tol

@@ -20,13 +20,15 @@ For every voxel centre of the workspace (a cube about the base, of half side the
 bound; a square for planar arms) IK is solved for a fixed, near-uniform set of tool orientations
 (--orientations; planar arms: angles about z). The table has one row per voxel: x, y, z, the
 fraction reached at --tol, the best manipulability √det(J Jᵀ) among the reached orientations,
-and whether the voxel was queried (centres beyond the reach bound are not: fraction 0). A
+whether the voxel was queried (centres beyond the reach bound are not: fraction 0), and whether
+its centre was reached as a position (one query per voxel first: where it is not, no orientation
+can be, and the voxel's orientations are skipped; --no-early-out queries them anyway). A
 failed query may still be reachable with more restarts: each fraction is a lower bound for
 --max-restarts. Beside the table, FILE.png shows a horizontal and a vertical slice through the
 base and a 3-D scatter coloured by the fraction (planar arms: the map in their plane).
 """
 
-COLUMNS = ("x", "y", "z", "fraction", "manipulability", "queried")
+COLUMNS = ("x", "y", "z", "fraction", "manipulability", "queried", "position_reached")
 
 
 def register(subparsers) -> None:
@@ -47,6 +49,9 @@ def register(subparsers) -> None:
     workers.add_argument("--scheduler", metavar="ADDRESS", help="solve on the Dask cluster at ADDRESS")
     parser.add_argument("--chunk-size", type=int, default=10_000, metavar="K", help="queries per task (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
+    parser.add_argument("--no-early-out", action="store_true",
+                        help="query every orientation of every voxel within the reach bound, even where the "
+                             "voxel's centre is not reached as a position")
     parser.add_argument("--no-pictures", action="store_true", help="skip FILE.png")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -80,13 +85,16 @@ def run(args) -> int:
         started = time.perf_counter()
         m = reach.reachability(chain, resolution=args.resolution, orientations=args.orientations, tol=args.tol,
                                max_restarts=args.max_restarts, chunk_size=args.chunk_size, client=client,
-                               seed=args.seed, progress=progress)
+                               seed=args.seed, position_first=not args.no_early_out, progress=progress)
     write_map(out, m)
     seconds = time.perf_counter() - started
     where = "here" if client is None else f"{args.workers} local workers" if args.workers else args.scheduler
     print(f"armgrad reach: {chain.name}: {len(m.centres)} voxels of {m.resolution:g} m, {int(m.queried.sum())} "
           f"within reach, {m.orientations} orientations: {m.solves} solves in {seconds:.1f} s "
           f"({m.solves / max(m.seconds, 1e-9):.0f}/s, {where})")
+    skipped = int((m.queried & ~m.position_reached).sum())
+    if skipped:
+        print(f"  {skipped} voxels within the bound are not reached as a position: their orientations were skipped")
     print(f"  reached in some orientation: {int((m.fraction > 0).sum())} voxels; in all: "
           f"{int((m.fraction == 1).sum())}; fractions are lower bounds for --max-restarts {m.max_restarts}")
     print(f"  wrote {out}" + ("" if args.no_pictures else f" and {draw_map(out.with_suffix('.png'), m, chain)}"))
@@ -97,7 +105,7 @@ def write_map(out: Path, m) -> None:
     """The map as a table (COLUMNS, one row per voxel), written whole or not at all."""
     from autodiff.files import atomic_output
 
-    table = np.column_stack([m.centres, m.fraction, m.manipulability, m.queried.astype(float)])
+    table = np.column_stack([m.centres, m.fraction, m.manipulability, m.queried, m.position_reached]).astype(float)
     with atomic_output(out) as tmp:
         if out.suffix == ".npy":
             np.save(tmp, table)
@@ -108,7 +116,7 @@ def write_map(out: Path, m) -> None:
             import pyarrow as pa
 
             columns = {name: table[:, k] for k, name in enumerate(COLUMNS)}
-            columns["queried"] = m.queried
+            columns["queried"], columns["position_reached"] = m.queried, m.position_reached
             pq.write_table(pa.table(columns), tmp)
 
 

@@ -19,9 +19,12 @@ from demos import chunks, common
 from kinematics import scale
 
 # The API's default, so a batch here and kin.solve_many give the same answers.
-MAX_RESTARTS = kin.solve.__kwdefaults__["max_restarts"]
+MAX_RESTARTS = kin.ik.solve.__kwdefaults__["max_restarts"]
 # The answers file formats --out writes (by extension).
 OUT_FORMATS = (".csv", ".npy", ".parquet")
+# The least rows per row group of a Parquet answers file (parts are buffered up to it): readers
+# pay per row group, and chunks of 2048 rows would make thousands.
+ROW_GROUP = 65_536
 
 EXAMPLES = f"""\
 examples:
@@ -227,20 +230,71 @@ def _manifest(args, chain, options: dict, count: int, collision=None) -> dict:
     return manifest
 
 
-def _part(r, collision=None) -> dict:
-    """A solved chunk's arrays, as its part file holds them (r: the chunk's batch IKResult)."""
-    part = {"q": np.asarray(r.q, dtype=float), "success": np.asarray(r.success, dtype=bool),
-            "position_error": np.asarray(r.position_error, dtype=float),
-            "rotation_error": np.asarray(r.rotation_error, dtype=float),
-            "iterations": np.asarray(r.iterations, dtype=np.int64), "restarts": np.asarray(r.restarts, dtype=np.int64),
-            "reason": np.asarray(r.reason, dtype=str)}
+def _part(chain, targets, result, problems: dict, lo: int, collision=None) -> dict:
+    """A solved chunk's answers as its part file holds them: {column name: (k,) array}, in output order.
+
+    Args:
+        targets: the chunk's (k, 3) or (k, 4, 4) targets, NaN where a row is malformed.
+        result: the chunk's batch IKResult.
+        problems: {row: text} of the chunk's malformed rows, as the file reader named them
+            (they replace the solver's plainer "malformed target: NaN or infinite values").
+        lo: the chunk's first row.
+    """
+    part = _target_columns(targets)
+    q = np.asarray(result.q, dtype=float).reshape(len(targets), chain.n)
+    part.update({f"q{k + 1}": q[:, k] for k in range(chain.n)})
+    part.update(success=np.asarray(result.success, dtype=bool),
+                position_error=np.asarray(result.position_error, dtype=float),
+                rotation_error=np.asarray(result.rotation_error, dtype=float),
+                iterations=np.asarray(result.iterations, dtype=np.int64),
+                restarts=np.asarray(result.restarts, dtype=np.int64))
+    reason = np.array(["" if ok else str(why) for ok, why in zip(part["success"], result.reason)], dtype=object)
+    for row, text in problems.items():
+        reason[row - lo] = f"malformed target: {text}"
+    part["reason"] = reason.astype(str)
     if collision is not None:
-        part["clearance"], part["clearance_pair"] = collision.clearance(r.task_errors)
+        part["clearance"], part["clearance_pair"] = collision.clearance(result.task_errors)
     return part
+
+
+def _target_columns(targets) -> dict:
+    """x, y, z (and qx, qy, qz, qw with w >= 0 for poses) of (k, 3) or (k, 4, 4) targets; NaN rows stay NaN."""
+    pose = targets.ndim == 3
+    position = targets[:, :3, 3] if pose else targets
+    columns = {name: position[:, k].copy() for k, name in enumerate("xyz")}
+    if pose:
+        quaternion = np.full((len(targets), 4), np.nan)
+        finite = np.isfinite(targets.reshape(len(targets), -1)).all(axis=1)
+        if finite.any():
+            quaternion[finite] = common._rotation().from_matrix(targets[finite, :3, :3]).as_quat()
+        quaternion[quaternion[:, 3] < 0] *= -1  # q and -q are the same rotation: the one with w >= 0
+        columns.update({name: quaternion[:, k] for k, name in enumerate(("qx", "qy", "qz", "qw"))})
+    return columns
+
+
+class _Handed:
+    """The targets file as `iter_chunks` reads it: each chunk's targets and problems kept until its answers
+    arrive (on a cluster, chunks are read when submitted, up to a window ahead)."""
+
+    def __init__(self, file):
+        self.file, self.kept = file, {}
+
+    def __len__(self):
+        return len(self.file)
+
+    def __getitem__(self, rows: slice):
+        targets = self.file[rows]
+        self.kept[rows.start] = targets, self.file.problems
+        return targets
+
+    def take(self, lo: int):
+        return self.kept.pop(lo)
 
 
 def _run_batch(args, chain) -> int:
     from tqdm import tqdm
+
+    from demos.targets import TargetFile
 
     out = _check_out(args.out) if args.out is not None else None
     if args.chunk_size < 1:
@@ -253,30 +307,35 @@ def _run_batch(args, chain) -> int:
     if seed < 0:
         raise common.CommandError("--seed must be >= 0 with --targets (chunk k's starts derive from (seed, k))")
     collision = common.collision_from_args(args, chain)
-    targets, ignored = common.read_targets(args.targets, chain, args.degrees)
-    if ignored:
-        print(f"armgrad solve: note: ignoring columns {', '.join(ignored)} in {args.targets}", file=sys.stderr)
-    B = len(targets)
+    file = TargetFile(args.targets, chain, args.degrees)
+    if file.ignored:
+        print(f"armgrad solve: note: ignoring columns {', '.join(file.ignored)} in {args.targets}", file=sys.stderr)
+    B = len(file)
     bounds = [(lo, min(B, lo + args.chunk_size)) for lo in range(0, B, args.chunk_size)]
     # With --out, finished chunks go to FILE.parts/ and FILE is written only once all are done,
     # so Ctrl-C or a full disk keeps them and the same command resumes. Chunk k's answers depend
     # only on its targets, the options and (seed, k), so they do not depend on the run being
-    # resumed, nor on where the chunk was solved.
+    # resumed, nor on where the chunk was solved. Only chunks in flight are in memory.
     store = chunks.ChunkStore.open(chunks.parts_folder(out), _manifest(args, chain, dict(options, seed=seed), B,
                                                                        collision)) if out else None
-    parts = {i: store.load(i) for i in store.done() if i < len(bounds)} if store else {}
+    done = {i for i in store.done() if i < len(bounds)} if store else set()
+    parts = {}  # without --out: the answers, printed at the end
+    given = {}  # with --json: each chunk's targets
 
     def targets_in(indices) -> int:
         return sum(bounds[i][1] - bounds[i][0] for i in indices if i < len(bounds))
 
     def kept() -> int:
-        # What is on disk counts: Ctrl-C may land between a part's rename and `parts[i] = part`.
+        # What is on disk counts: Ctrl-C may land between a part's rename and `done.add(i)`.
         return targets_in(store.done() if store else parts)
 
-    resumed = targets_in(parts)
+    resumed = targets_in(done)
+    if args.time_budget is not None:
+        print("armgrad solve: note: with --time-budget the answers depend on the machine's speed and load: "
+              "another run (or a resumed one) may differ", file=sys.stderr)
     if resumed:
         print(f"armgrad solve: resuming: {resumed} of {B} targets already solved in {store.folder}/", file=sys.stderr)
-
+    source = _Handed(file)
     try:
         with common.dask_client(args) as client:
             started = time.perf_counter()  # the summary's rate: solving, not starting workers
@@ -284,16 +343,26 @@ def _run_batch(args, chain) -> int:
             with tqdm(total=B, initial=resumed, desc="solving (resumed)" if resumed else "solving", unit="solve",
                       file=sys.stderr, disable=args.no_progress, dynamic_ncols=True) as bar:
                 for i, (lo, hi), result in scale.iter_chunks(
-                        chain, targets, chunk_size=args.chunk_size, client=client, seed=seed, skip=set(parts),
+                        chain, source, chunk_size=args.chunk_size, client=client, seed=seed, skip=done,
                         goal=None if collision is None else collision.goal, **options):
-                    part = _part(result, collision)
+                    chunk_targets, problems = source.take(lo)
+                    part = _part(chain, chunk_targets, result, problems, lo, collision)
+                    if args.json:  # the targets as given (a pose from its quaternion differs in the last bits)
+                        given[i] = chunk_targets
                     if store:  # the driver saves each part as it arrives, whole or not at all
                         store.save(i, part)
-                    parts[i] = part
+                        done.add(i)
+                    else:
+                        parts[i] = part
                     bar.update(hi - lo)
-                    bar.set_postfix_str(f"chunk {len(parts)}/{len(bounds)}", refresh=False)
+                    bar.set_postfix_str(f"chunk {len(done | set(parts))}/{len(bounds)}", refresh=False)
         seconds = time.perf_counter() - started
-        return _report(args, chain, targets, parts, bounds, out, store, seconds, resumed)
+        load = store.load if store else parts.__getitem__
+        if args.json and len(given) < len(bounds):  # a resumed run: the finished chunks' targets from the file
+            given.update({i: file[lo:hi] for i, (lo, hi) in enumerate(bounds) if i not in given})
+        parts = (load(i) for i in range(len(bounds)))
+        return _report(args, chain, parts, [given[i] for i in range(len(bounds))] if args.json else None, B, out,
+                       store, seconds, resumed)
     except KeyboardInterrupt:
         if store and not store.folder.exists():  # stopped after the answers file was complete
             print(f"armgrad solve: interrupted; {out} was written", file=sys.stderr)
@@ -311,29 +380,10 @@ def _run_batch(args, chain) -> int:
                                   f"fix that and re-run the same command to resume") from err
 
 
-def _columns(chain, targets, fields: dict, clearance: bool) -> dict:
-    """The answers as named columns {name: (B,) array}, in the order every --out format writes them."""
-    pose = targets.ndim == 3
-    if pose:
-        quaternions = np.array([common.rotation_summary(t[:3, :3])["quaternion"] for t in targets])
-        target = np.column_stack([targets[:, :3, 3], quaternions])
-    else:
-        target = targets
-    names = ["x", "y", "z"] + (["qx", "qy", "qz", "qw"] if pose else [])
-    columns = {name: target[:, k] for k, name in enumerate(names)}
-    q = fields["q"].reshape(len(targets), chain.n)
-    columns.update({f"q{k + 1}": q[:, k] for k in range(chain.n)})
-    columns.update({name: fields[name] for name in ("success", "position_error", "rotation_error", "iterations",
-                                                    "restarts")})
-    if clearance:
-        columns.update(clearance=fields["clearance"], clearance_pair=fields["clearance_pair"].astype(str))
-    return columns
-
-
 def _csv_rows(columns: dict) -> list:
     """The CSV text of each answer row (targets and q at full precision, errors in 4 digits)."""
     formats = {"success": lambda v: str(bool(v)).lower(), "position_error": "{:.3e}".format,
-               "rotation_error": "{:.3e}".format, "iterations": str, "restarts": str,
+               "rotation_error": "{:.3e}".format, "iterations": str, "restarts": str, "reason": str,
                "clearance": "{:.6g}".format, "clearance_pair": str}
     # `+ 0.0` turns -0.0 into 0.0, so no "-0" appears in the file.
     default = {name: (lambda v: f"{v + 0.0:.12g}") if name[0] == "q" and name[1:].isdigit()
@@ -342,89 +392,129 @@ def _csv_rows(columns: dict) -> list:
     return [list(row) for row in zip(*cells)]
 
 
-def _write_answers(out: Path, columns: dict) -> None:
-    """--out by its extension: CSV (text as on stdout), .npy (a structured array), .parquet (pyarrow)."""
+class _Summary:
+    """What a batch's summary says, gathered part by part: solved, failed rows, failures by kind of reason."""
+
+    def __init__(self):
+        self.count, self.solved, self.failed, self.kinds = 0, 0, [], {}
+
+    def add(self, part: dict) -> dict:
+        success = part["success"]
+        failed = np.flatnonzero(~success)
+        self.failed.extend((self.count + failed[:10 - len(self.failed)]).tolist() if len(self.failed) < 10 else [])
+        for reason in part["reason"][failed]:
+            kind = str(reason).split(":")[0]
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        self.count += len(success)
+        self.solved += int(success.sum())
+        return part
+
+    def failures(self) -> str:
+        """The failed targets by kind of reason, e.g. "2 out of reach, 1 not converged"."""
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(self.kinds.items(), key=lambda item: -item[1]))
+
+
+def _write_answers(out: Path, parts, count: int, summary: _Summary) -> None:
+    """--out by its extension, a part at a time: CSV (text as on stdout), .npy (a structured array),
+    .parquet (pyarrow; row groups of at least ROW_GROUP rows)."""
     suffix = out.suffix.lower()
     if suffix == ".parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise common.CommandError(f"--out: writing .parquet needs pyarrow: {scale.INSTALL_HINT}") from None
-        table = pa.table({name: pa.array(values) for name, values in columns.items()})
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         with atomic_output(out) as tmp:
-            pq.write_table(table, tmp)
+            writer, waiting = None, []
+            for part in parts:
+                waiting.append(pa.table({name: pa.array(values) for name, values in summary.add(part).items()}))
+                if sum(t.num_rows for t in waiting) >= ROW_GROUP:
+                    writer = writer or pq.ParquetWriter(tmp, waiting[0].schema)
+                    writer.write_table(pa.concat_tables(waiting), row_group_size=1 << 30)
+                    waiting = []
+            if waiting:
+                writer = writer or pq.ParquetWriter(tmp, waiting[0].schema)
+                writer.write_table(pa.concat_tables(waiting), row_group_size=1 << 30)
+            writer.close()
     elif suffix == ".npy":
-        answers = np.empty(len(next(iter(columns.values()))), dtype=[(name, values.dtype)
-                                                                    for name, values in columns.items()])
-        for name, values in columns.items():
-            answers[name] = values
-        with atomic_output(out) as tmp, open(tmp, "wb") as f:
-            np.save(f, answers, allow_pickle=False)
+        parts = list(parts) if not isinstance(parts, list) else parts
+        widths = {}  # the text columns' widths: a structured array's are fixed
+        for part in parts:
+            summary.add(part)
+            for name, values in part.items():
+                if values.dtype.kind == "U":
+                    widths[name] = max(widths.get(name, 1), values.dtype.itemsize // 4)
+        dtype = [(name, f"<U{widths[name]}" if name in widths else values.dtype) for name, values in parts[0].items()]
+        with atomic_output(out) as tmp:
+            answers = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(count,))
+            row = 0
+            for part in parts:
+                k = len(part["success"])
+                for name, values in part.items():
+                    answers[name][row:row + k] = values
+                row += k
+            answers.flush()
+            del answers
     else:
         with atomic_output(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(list(columns))
-            writer.writerows(_csv_rows(columns))
+            for k, part in enumerate(parts):
+                if k == 0:
+                    writer.writerow(list(part))
+                writer.writerows(_csv_rows(summary.add(part)))
 
 
-def _failures(success, reasons) -> str:
-    """The failed targets by kind of reason, e.g. "2 out of reach, 1 not converged"."""
-    kinds = {}
-    for reason in np.asarray(reasons)[~np.asarray(success)]:
-        kind = str(reason).split(":")[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
-    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda item: -item[1]))
+def _report(args, chain, parts, given, B, out, store, seconds, resumed) -> int:
+    """Write or print the answers of a finished batch; the exit status.
 
-
-def _report(args, chain, targets, parts, bounds, out, store, seconds, resumed) -> int:
-    """Print or write the answers of a finished batch; the exit status."""
-    B = len(targets)
-    names = ["q", "success", "position_error", "rotation_error", "iterations", "restarts", "reason"]
-    clearance = args.scene is not None  # every part has the columns (a resumed run's manifest agrees)
-    names += ["clearance", "clearance_pair"] if clearance else []
-    fields = {name: np.concatenate([parts[i][name] for i in range(len(bounds))]) for name in names}
-    columns = _columns(chain, targets, fields, clearance)
-    success = fields["success"]
+    Args:
+        parts: each chunk's columns, in order (an iterable: read once, or twice for .npy).
+        given: with --json, each chunk's targets as read, in order.
+    """
+    summary = _Summary()
+    if args.json or out is None:
+        parts = [summary.add(part) for part in parts]
     if args.json:
-        q = fields["q"].reshape(B, chain.n)
-        answers = [{"target": targets[i].tolist(), "q": q[i].tolist(), "success": bool(success[i]),
-                    "position_error": float(fields["position_error"][i]),
-                    "rotation_error": float(fields["rotation_error"][i]),
-                    "iterations": int(fields["iterations"][i]), "restarts": int(fields["restarts"][i])}
-                   for i in range(B)]
-        for i, answer in enumerate(answers):
-            if not success[i]:
-                answer["reason"] = str(fields["reason"][i])
-            if clearance:
-                answer["clearance"] = float(fields["clearance"][i])
-                answer["clearance_pair"] = str(fields["clearance_pair"][i])
-        report = {"robot": chain.name, "method": args.method, "targets": B, "solved": int(success.sum()),
-                  "seconds": seconds, "joint_names": chain.joint_names, "answers": answers}
-    solved_now = B - resumed
-    summary = (f"solved {int(success.sum())}/{B} targets on {chain.name} with {args.method} "
-               f"in {seconds:.2f} s ({solved_now / max(seconds, 1e-9):.0f} targets/s)"
-               + (f", {resumed} of them resumed from {store.folder}/" if resumed else ""))
+        answers = []
+        for part, targets in zip(parts, given):
+            q = np.column_stack([part[f"q{k + 1}"] for k in range(chain.n)])
+            for i in range(len(q)):
+                answer = {"target": targets[i].tolist(), "q": q[i].tolist(),
+                          "success": bool(part["success"][i]), "position_error": float(part["position_error"][i]),
+                          "rotation_error": float(part["rotation_error"][i]),
+                          "iterations": int(part["iterations"][i]), "restarts": int(part["restarts"][i])}
+                if not answer["success"]:
+                    answer["reason"] = str(part["reason"][i])
+                if "clearance" in part:
+                    answer["clearance"] = float(part["clearance"][i])
+                    answer["clearance_pair"] = str(part["clearance_pair"][i])
+                answers.append(answer)
     if out is not None:
-        _write_answers(out, columns)
+        _write_answers(out, parts, B, summary)
         store.remove()
-        if args.json:
-            report["out"] = str(out)
-            print(common.dumps(report))
-        else:
-            print(f"{summary}; wrote {out}")
-    elif args.json:
-        print(common.dumps(report))
-    else:
+    elif not args.json:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(list(columns))
-        writer.writerows(_csv_rows(columns))
-        print(summary, file=sys.stderr)
-    if not success.all():
-        failed = np.flatnonzero(~success)
-        listed = ", ".join(str(i + 1) for i in failed[:10]) + (" ..." if len(failed) > 10 else "")
-        print(f"armgrad solve: {len(failed)} target(s) not solved (rows {listed}): "
-              f"{_failures(success, fields['reason'])}; see the success column", file=sys.stderr)
+        for k, part in enumerate(parts):
+            if k == 0:
+                writer.writerow(list(part))
+            writer.writerows(_csv_rows(part))
+    solved_now = B - resumed
+    text = (f"solved {summary.solved}/{B} targets on {chain.name} with {args.method} "
+            f"in {seconds:.2f} s ({solved_now / max(seconds, 1e-9):.0f} targets/s)"
+            + (f", {resumed} of them resumed from {store.folder}/" if resumed else ""))
+    if args.json:
+        report = {"robot": chain.name, "method": args.method, "targets": B, "solved": summary.solved,
+                  "seconds": seconds, "joint_names": chain.joint_names, "answers": answers}
+        if out is not None:
+            report["out"] = str(out)
+        print(common.dumps(report))
+    elif out is not None:
+        print(f"{text}; wrote {out}")
+    else:
+        print(text, file=sys.stderr)
+    if summary.solved < B:
+        failed = B - summary.solved
+        listed = ", ".join(str(i + 1) for i in summary.failed) + (" ..." if failed > 10 else "")
+        print(f"armgrad solve: {failed} target(s) not solved (rows {listed}): {summary.failures()}; "
+              f"see the success and reason columns", file=sys.stderr)
         return 1
     return 0
 

@@ -8,6 +8,11 @@ orientations of `so3_grid(count)` (a planar chain: `count` angles about z, evenl
 each (centre, orientation) pose is one IK query at `tol`, solved in chunks by `solve_many` (here
 or on a Dask cluster). Voxels whose centre lies beyond the reach are not queried: fraction 0.
 
+The early-out: most of a map's voxels inside the reach bound are still out of reach (the bound
+ignores joint limits), and an unreachable pose query costs a whole restart budget. So first one
+position-only query per voxel (`position_first`): a voxel whose centre no configuration reaches
+cannot be reached in any orientation, and its O pose queries are skipped.
+
 Honest numbers: a query that fails within `max_restarts` restarts may still be reachable, so each
 fraction is a lower bound for that restart budget (the map records it). Per voxel the map also
 keeps the best manipulability √det(J Jᵀ) (Yoshikawa; the product of J's singular values, so a
@@ -25,7 +30,7 @@ import numpy as np
 
 from .fk import geometric_jacobian
 from .ik import _reach
-from .scale import CHUNK_SIZE, iter_chunks
+from .scale import CHUNK_SIZE, chunk_seed, iter_chunks
 
 __all__ = ["ReachMap", "reachability", "so3_grid", "planar_grid", "voxel_centres"]
 
@@ -95,6 +100,8 @@ class ReachMap:
         fraction: (V,) the fraction of the orientations reached at `tol` (a lower bound: see module docstring).
         manipulability: (V,) the best √det(J Jᵀ) among the reached orientations (0 where none).
         queried: (V,) whether the voxel was queried (False: beyond the reach bound, fraction 0).
+        position_reached: (V,) whether IK reached the voxel's centre as a position target (with
+            position_first; else `queried`): the voxels whose orientations were queried.
         resolution, orientations, tol, max_restarts: how the map was made.
         solves: IK queries solved; seconds: their wall time.
     """
@@ -103,6 +110,7 @@ class ReachMap:
     fraction: np.ndarray
     manipulability: np.ndarray
     queried: np.ndarray
+    position_reached: np.ndarray
     resolution: float
     orientations: int
     tol: float
@@ -113,7 +121,7 @@ class ReachMap:
 
 def reachability(chain, *, resolution: float = 0.05, orientations: int = 64, tol: float = 1e-6,
                  max_restarts: int = 20, chunk_size: int = CHUNK_SIZE, client=None, seed: int = 0,
-                 progress=None) -> ReachMap:
+                 position_first: bool = True, progress=None) -> ReachMap:
     """The reachability map of a chain's tool (module docstring).
 
     Args:
@@ -123,7 +131,10 @@ def reachability(chain, *, resolution: float = 0.05, orientations: int = 64, tol
         tol: success bound on the position (m) and rotation (rad) errors.
         max_restarts: random restarts per query (the fractions are lower bounds for this budget).
         chunk_size, client, seed: as for `solve_many` (answers do not depend on the workers).
-        progress: None, or a callable progress(done, total) called as chunks complete.
+        position_first: query each voxel's centre as a position first, and its orientations only
+            where that is reached (the early-out of the module docstring).
+        progress: None, or a callable progress(done, total) called as chunks complete (total:
+            the pose queries, known once the positions are done).
 
     Returns:
         ReachMap.
@@ -132,28 +143,57 @@ def reachability(chain, *, resolution: float = 0.05, orientations: int = 64, tol
     rotations = planar_grid(orientations) if chain.planar else so3_grid(orientations)
     queried = np.linalg.norm(centres - chain.base[:3, 3], axis=-1) <= _reach(chain) + tol
     V, O = len(centres), len(rotations)
-    where = np.flatnonzero(queried)
-    T = np.zeros((where.size, O, 4, 4))
-    T[..., :3, :3], T[..., :3, 3], T[..., 3, 3] = rotations, centres[where, None], 1.0
-    T = T.reshape(-1, 4, 4)
-    reached = np.zeros(len(T), dtype=bool)
-    best = np.zeros(len(T))
+    options = {"chunk_size": chunk_size, "client": client, "tol_position": tol, "tol_rotation": tol,
+               "max_restarts": max_restarts}
     start = time.perf_counter()
+    reached_position = queried.copy()
+    solves = 0
+    if position_first:
+        where = np.flatnonzero(queried)
+        for _, (lo, hi), result in iter_chunks(chain, centres[where], seed=chunk_seed(seed, _POSITION_STREAM),
+                                               **options):
+            reached_position[where[lo:hi]] = result.success
+        solves += len(where)
+    where = np.flatnonzero(reached_position)
+    poses = _Poses(centres[where], rotations)
+    reached, best = np.zeros(len(poses), dtype=bool), np.zeros(len(poses))
     done = 0
-    for _, (lo, hi), result in iter_chunks(chain, T, chunk_size=chunk_size, client=client, seed=seed,
-                                           tol_position=tol, tol_rotation=tol, max_restarts=max_restarts):
+    for _, (lo, hi), result in iter_chunks(chain, poses, seed=seed, **options):
         reached[lo:hi] = result.success
         ok = np.flatnonzero(result.success)
         if ok.size:  # Yoshikawa's √det(J Jᵀ), as the product of J's singular values (a planar J has rank 3)
             best[lo + ok] = np.prod(np.linalg.svd(geometric_jacobian(chain, result.q[ok]), compute_uv=False), axis=-1)
         done += hi - lo
         if progress is not None:
-            progress(done, len(T))
+            progress(done, len(poses))
     seconds = time.perf_counter() - start
     fraction, manipulability = np.zeros(V), np.zeros(V)
     fraction[where] = reached.reshape(-1, O).mean(axis=1)
     manipulability[where] = best.reshape(-1, O).max(axis=1, initial=0.0)
-    return ReachMap(centres, fraction, manipulability, queried, float(resolution), O, float(tol), int(max_restarts),
-                    len(T), seconds)
+    return ReachMap(centres, fraction, manipulability, queried, reached_position, float(resolution), O, float(tol),
+                    int(max_restarts), solves + len(poses), seconds)
 
 
+# The position queries' chunks draw their starts from chunk_seed(seed, this) rather than from
+# (seed, k), so that they never share a stream with the pose queries' chunk k.
+_POSITION_STREAM = 0x905171
+
+
+class _Poses:
+    """The (centre, orientation) pose queries, built a chunk at a time: `poses[lo:hi]` is (hi - lo, 4, 4).
+
+    Query i is centre i // O in orientation i % O (O = len(rotations))."""
+
+    def __init__(self, centres: np.ndarray, rotations: np.ndarray):
+        self.centres, self.rotations = centres, rotations
+
+    def __len__(self) -> int:
+        return len(self.centres) * len(self.rotations)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        lo, hi, _ = rows.indices(len(self))
+        i = np.arange(lo, max(lo, hi))
+        T = np.zeros((len(i), 4, 4))
+        T[:, :3, :3], T[:, :3, 3], T[:, 3, 3] = self.rotations[i % len(self.rotations)], \
+            self.centres[i // len(self.rotations)], 1.0
+        return T

@@ -4,14 +4,23 @@ A batch is cut into chunks of `chunk_size` consecutive targets; chunk k is one `
 whose random starts come from the seed `chunk_seed(seed, k)`. A chunk's answers therefore depend
 only on its targets, the options and (seed, k): the same whether it is solved here, on one worker
 or on many, first or last, in a fresh run or in a resumed one. Rows come back in the targets'
-order.
+order. (Not with a `time_budget`: a chunk then stops when its clock runs out, so its answers
+depend on the machine's speed and load; such a run is not reproducible, and says so nowhere
+else.)
+
+A row that `solve` would refuse (NaN or infinite values, a pose that is not a rigid transform,
+a coordinate beyond any chain's reach) does not stop its chunk: it is answered with success
+False, q NaN and the reason "malformed target: ..." (`malformed`), and the chunk's other rows
+are solved as if it were not there.
 
 With `client` (a `distributed.Client`: a `LocalCluster`'s, or a real scheduler's address) each
 chunk is a task; Dask reruns a chunk whose worker died, so a run completes as long as some
 worker is alive. `local_cluster(n)` starts the workers armgrad recommends: processes with one
 thread each (the solver is numpy-bound), one BLAS thread, and glibc's trim threshold raised
 (MALLOC_TRIM_THRESHOLD_: Dask's nannies set 65536, which made the solver 4.7x slower inside a
-task, as page faults of arrays freed and re-allocated every iteration). A user's own cluster
+task, as page faults of arrays freed and re-allocated every iteration). Only `window` chunks are
+in flight at a time (twice the cluster's threads), each read from `targets` when it is
+submitted, so a file of any length streams through with bounded memory. A user's own cluster
 should start its workers the same way: `--nthreads 1`, and the environment `WORKER_ENVIRONMENT`
 holds (e.g. in the `distributed.nanny.pre-spawn-environ` config).
 
@@ -26,8 +35,9 @@ import logging
 import numpy as np
 
 from .ik import IKResult, _concatenate, solve
+from .tasks import MAX_REACH, rigid_rows
 
-__all__ = ["solve_many", "iter_chunks", "chunk_seed", "local_cluster", "WORKER_ENVIRONMENT"]
+__all__ = ["solve_many", "iter_chunks", "chunk_seed", "malformed", "local_cluster", "WORKER_ENVIRONMENT"]
 
 INSTALL_HINT = "pip install 'armgrad[scale]'"
 CHUNK_SIZE = 10_000  # targets per task: 10k-target chunks were best here (scheduler overhead 3.6 ms a task)
@@ -47,9 +57,68 @@ def _bounds(count: int, chunk_size: int) -> list:
     return [(lo, min(count, lo + chunk_size)) for lo in range(0, count, chunk_size)]
 
 
+def malformed(targets) -> np.ndarray:
+    """Why each row of a batch is not a target `solve` takes ("" where it is one).
+
+    Args:
+        targets: (B, 4, 4) poses, (B, 3) or (B, 2) positions; another shape is left to `solve`
+            to refuse as a whole.
+
+    Returns:
+        (B,) object array of strings: "malformed target: NaN or infinite values", "... not a
+        rigid transform ..." or "... beyond any chain's reach ...", or "".
+    """
+    t = np.asarray(targets, dtype=np.float64)
+    reasons = np.full(len(t), "", dtype=object)
+    pose = t.shape[1:] == (4, 4)
+    if not (pose or t.shape[1:] in ((3,), (2,))):
+        return reasons
+    finite = np.isfinite(t.reshape(len(t), -1)).all(axis=1)
+    p = np.where(finite[:, None], t[:, :3, 3] if pose else t, 0.0)
+    reasons[~finite] = "malformed target: NaN or infinite values"
+    reasons[finite & (np.abs(p).max(axis=1, initial=0.0) > MAX_REACH)] = \
+        f"malformed target: a coordinate beyond any chain's reach ({MAX_REACH:.0e} m)"
+    if pose:
+        reasons[finite & ~rigid_rows(np.where(finite[:, None, None], t, np.eye(4)))] = \
+            "malformed target: not a rigid transform (orthonormal rotation, det +1, last row 0 0 0 1)"
+    return reasons
+
+
 def _solve_chunk(robot, targets, seed, goal, options) -> IKResult:
-    """One chunk: `solve(robot, goal(targets), seed=seed, **options)` (a task on a worker, or a call here)."""
-    return solve(robot, targets if goal is None else goal(targets), seed=seed, **options)
+    """One chunk: `solve(robot, goal(targets), seed=seed, **options)` (a task on a worker, or a call here),
+    its malformed rows answered as such (`malformed`) and the others solved without them."""
+    targets = np.asarray(targets, dtype=np.float64)
+    reasons = malformed(targets)
+    good = np.flatnonzero(reasons == "")
+    if len(good) < len(targets):
+        targets = targets[good]
+    result = solve(robot, targets if goal is None else goal(targets), seed=seed, **options)
+    return result if len(good) == len(reasons) else _spread(result, good, reasons)
+
+
+def _spread(result: IKResult, good: np.ndarray, reasons: np.ndarray) -> IKResult:
+    """A batch result for all B rows from the result of rows `good`: the others failed for `reasons`."""
+    B = len(reasons)
+
+    def full(values, fill):
+        values = np.asarray(values)
+        out = np.full((B,) + values.shape[1:], fill, dtype=values.dtype if values.dtype.kind in "biU" else float)
+        out[good] = values
+        return out
+
+    reason = list(reasons)
+    for i, text in zip(good, result.reason):
+        reason[i] = text
+    history = None
+    if result.history is not None:
+        history = [None] * B
+        for i, h in zip(good, result.history):
+            history[i] = h
+    task_errors = [{key: full(values, "" if np.asarray(values).dtype.kind == "U" else np.nan)
+                    for key, values in entry.items()} for entry in result.task_errors]
+    return IKResult(full(result.q, np.nan), full(result.success, False), full(result.position_error, np.nan),
+                    full(result.rotation_error, np.nan), full(result.iterations, 0), full(result.restarts, 0),
+                    reason, history, task_errors)
 
 
 def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, seed: int = 0, skip=(), goal=None,
@@ -59,7 +128,9 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
     Args:
         robot: a kinematics.Chain or Robot.
         targets: (B, 4, 4) poses or (B, 3) positions (anything `solve` takes with a leading batch
-            axis; `goal` may turn them into tasks).
+            axis; `goal` may turn them into tasks): an array, or any object with `len` whose
+            slices `targets[lo:hi]` are such arrays (a memory map, a file reader), sliced once
+            per chunk in ascending order. Malformed rows: see `malformed`.
         chunk_size: targets per chunk (>= 1).
         client: None (solve here, chunk after chunk, in order) or a distributed.Client (chunks are
             tasks; they complete in any order).
@@ -67,7 +138,8 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
         skip: indices of chunks not to solve (finished in an earlier run).
         goal: None, or a picklable callable mapping a chunk's targets to what `solve` takes (a task
             list: e.g. [kin.Pose("tool", T), kin.Avoid(...)]).
-        **solve_options: passed to `solve` (not `seed`).
+        **solve_options: passed to `solve` (not `seed`). A `time_budget` makes the answers depend
+            on timing (module docstring).
 
     Raises:
         ValueError, TypeError: a bad chunk size, seed or option.
@@ -91,16 +163,29 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
     except ImportError:
         raise ImportError(f"solving on a Dask cluster needs dask.distributed: {INSTALL_HINT}") from None
     robot_future = client.scatter(robot, broadcast=True, hash=False)  # its own key: not one an earlier call frees
-    futures = {client.submit(_solve_chunk, robot_future, targets[lo:hi], chunk_seed(seed, k), goal, solve_options,
-                             key=f"armgrad-chunk-{k}-{chunk_seed(seed, k)}-{lo}", pure=False): (k, lo, hi)
-               for k, lo, hi in todo}
+    waiting, futures = iter(todo), {}
+
+    def top_up(queue):
+        """Submit chunks until `window` are in flight: every worker busy, the driver's memory bounded."""
+        window = max(4, 2 * sum(client.nthreads().values()))  # asked each time: a cluster may grow
+        while len(futures) < window and (chunk := next(waiting, None)) is not None:
+            k, lo, hi = chunk
+            future = client.submit(_solve_chunk, robot_future, targets[lo:hi], chunk_seed(seed, k), goal,
+                                   solve_options, key=f"armgrad-chunk-{k}-{chunk_seed(seed, k)}-{lo}", pure=False)
+            futures[future] = chunk
+            queue.add(future)
+
+    queue = as_completed()
+    top_up(queue)
     try:
-        for future in as_completed(futures):
-            k, lo, hi = futures[future]
-            yield k, (lo, hi), future.result()
+        for future in queue:
+            k, lo, hi = futures.pop(future)
+            result = future.result()
             future.release()
+            top_up(queue)  # before handing the result on, so the workers never wait for the consumer
+            yield k, (lo, hi), result
     finally:  # a consumer that stops early (Ctrl-C) cancels what is left
-        client.cancel([f for f in futures if not f.done()])
+        client.cancel(list(futures))
 
 
 def solve_many(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, seed: int = 0, goal=None,
@@ -122,9 +207,11 @@ def solve_many(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, see
         >>> result.success.tolist()
         [True, True, True]
     """
-    targets = np.asarray(targets, dtype=np.float64)
+    if not hasattr(targets, "__getitem__") or not hasattr(targets, "__len__") or isinstance(targets, list | tuple):
+        targets = np.asarray(targets, dtype=np.float64)
     if not len(targets):
-        return solve(robot, targets if goal is None else goal(targets), **solve_options)
+        empty = np.asarray(targets[0:0], dtype=np.float64)
+        return solve(robot, empty if goal is None else goal(empty), **solve_options)
     parts = {k: result for k, _, result in iter_chunks(robot, targets, chunk_size=chunk_size, client=client,
                                                       seed=seed, goal=goal, **solve_options)}
     return _concatenate([parts[k] for k in sorted(parts)])

@@ -51,11 +51,16 @@ MAX_REACH = MAX_JOINTS * (MAX_LENGTH + MAX_LIMIT)
 _EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
 
 
+def rigid_rows(T: np.ndarray) -> np.ndarray:
+    """(...,) True where T (..., 4, 4) is a rigid transform: RᵀR = I and det R = 1 to 1e-6, last row 0 0 0 1."""
+    R = T[..., :3, :3]
+    orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(axis=(-2, -1), initial=0.0) < 1e-6
+    return orthonormal & (np.abs(np.linalg.det(R) - 1.0) <= 1e-6) & (T[..., 3, :] == _BOTTOM_ROW).all(axis=-1)
+
+
 def _check_rigid(T: np.ndarray, label: str):
     """Raise ValueError naming `label` unless every T (..., 4, 4) is a rigid transform within MAX_REACH."""
-    R = T[..., :3, :3]
-    orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(initial=0.0) < 1e-6
-    if not orthonormal or (np.abs(np.linalg.det(R) - 1.0) > 1e-6).any() or (T[..., 3, :] != _BOTTOM_ROW).any():
+    if not rigid_rows(T).all():
         raise ValueError(f"{label}: poses must be rigid transforms (orthonormal rotation, det +1, last row 0 0 0 1)")
     _check_far(T[..., :3, 3], label)
 

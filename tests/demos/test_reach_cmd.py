@@ -8,7 +8,7 @@ from tests.demos.test_cli_commands import armgrad
 
 def _read_csv(path):
     data = np.loadtxt(path, delimiter=",", skiprows=1)
-    assert open(path).readline().strip() == "x,y,z,fraction,manipulability,queried"
+    assert open(path).readline().strip() == "x,y,z,fraction,manipulability,queried,position_reached"
     return data
 
 
@@ -25,7 +25,7 @@ def test_a_planar_map_is_written_with_its_picture(capsys, tmp_path):
                                 "--out", str(out), "--no-progress")
     assert status == 0 and "fractions are lower bounds for --max-restarts 20" in stdout
     table = _read_csv(out)
-    assert table.shape[1] == 6 and len(table) == 17 * 17
+    assert table.shape[1] == 7 and len(table) == 17 * 17
     assert np.all(table[:, 3] <= _closed_form(table[:, :3], 8) + 1e-12)  # never above the truth
     assert np.all(table[np.linalg.norm(table[:, :2], axis=1) > 2.4, 3] == 0)
     from PIL import Image
@@ -48,7 +48,7 @@ def test_npy_and_parquet_hold_the_same_map(capsys, tmp_path):
             tables[suffix] = np.load(out)
         else:
             t = pq.read_table(out)
-            assert t.column_names == ["x", "y", "z", "fraction", "manipulability", "queried"]
+            assert t.column_names == ["x", "y", "z", "fraction", "manipulability", "queried", "position_reached"]
             tables[suffix] = np.column_stack([t[c].to_numpy().astype(float) for c in t.column_names])
     np.testing.assert_array_equal(tables["csv"], tables["npy"])
     np.testing.assert_array_equal(tables["npy"], tables["parquet"])

@@ -204,13 +204,107 @@ def test_answers_files_hold_the_same_columns_and_read_back_as_targets(capsys, tm
         assert [r[:7] for r in csv.reader(f)] == [r[:7] for r in rows]
 
 
-def test_a_malformed_parquet_row_is_refused_naming_row_and_column(capsys, tmp_path):
+MALFORMED_CSV = """x,y,z,qx,qy,qz,qw
+0.4,0.1,0.5,1,0,0,0
+0.4,0.1,zero,1,0,0,0
+0.4,0.1
+0.4,0.1,0.5,0,0,0,0
+0.4,inf,0.5,1,0,0,0
+0.3,0.2,0.6,1,0,0,0
+"""
+MALFORMED_REASONS = ["", "malformed target: line 3, column z: 'zero' is not a number",
+                     "malformed target: line 4, column z: '' is not a number",
+                     "malformed target: line 5: the quaternion (qx, qy, qz, qw) must not be zero",
+                     "malformed target: line 6, column y: 'inf' is not finite", ""]
+
+
+@pytest.mark.parametrize("where", ["here", "workers"])
+def test_malformed_rows_are_answered_as_such_and_never_stop_the_run(capsys, tmp_path, where, client):
+    path = tmp_path / "t.csv"
+    path.write_text(MALFORMED_CSV)
+    out = tmp_path / "a.parquet"
+    argv = ["solve", "panda", "--targets", path, "--out", out, "--chunk-size", 2, "--no-progress"]
+    status, _, err = armgrad(capsys, *argv, *(["--scheduler", client.scheduler.address] if where == "workers" else []))
+    assert status == 1 and "4 target(s) not solved (rows 2, 3, 4, 5): 4 malformed target" in err
+    table = pq.read_table(out)
+    assert table.column("reason").to_pylist() == MALFORMED_REASONS
+    assert table.column("success").to_pylist() == [True, False, False, False, False, True]
+    q = np.column_stack([table.column(f"q{k}").to_numpy() for k in range(1, 8)])
+    assert np.isnan(q[1:5]).all() and np.isfinite(q[[0, 5]]).all()
+    T = np.stack([np.eye(4)] * 2)
+    T[:, :3, :3] = np.diag([1.0, -1.0, -1.0])  # qx = 1: a half turn about x
+    T[:, :3, 3] = [[0.4, 0.1, 0.5], [0.3, 0.2, 0.6]]
+    e = kin.pose_error(kin.forward_kinematics(robots.get("panda"), q[[0, 5]]), T)  # the oracle: FK of the answers
+    assert np.abs(e).max() < 1e-6
+    assert np.isnan(table.column("z").to_numpy()[[1, 2]]).all() and table.column("z").to_numpy()[3] == 0.5
+
+
+def test_a_malformed_parquet_row_and_npy_rows_name_their_row(capsys, tmp_path):
     import pyarrow as pa
 
     pq.write_table(pa.table({"x": [0.4, None], "y": [0.1, 0.2], "z": [0.5, 0.5]}), tmp_path / "t.parquet")
-    status, out, err = armgrad(capsys, "solve", "panda", "--targets", tmp_path / "t.parquet")
-    assert status == 2 and out == "" and err.count("\n") == 1
-    assert f"--targets: {tmp_path / 't.parquet'} row 2, column x: None is not a number" in err
+    status, out, err = armgrad(capsys, "solve", "panda", "--targets", tmp_path / "t.parquet", "--no-progress")
+    assert status == 1
+    rows = list(csv.DictReader(out.splitlines()))
+    assert rows[0]["success"] == "true"
+    assert rows[1]["reason"] == "malformed target: row 2, column x: None is not a number"
+    _, T = panda_poses(4)
+    T[1, 0, 3] = np.nan
+    T[2, :3, :3] *= 1.5  # not a rotation
+    np.save(tmp_path / "t.npy", T)
+    status, out, _ = armgrad(capsys, "solve", "panda", "--targets", tmp_path / "t.npy", "--no-progress")
+    rows = list(csv.DictReader(out.splitlines()))
+    assert status == 1 and [r["success"] for r in rows] == ["true", "false", "false", "true"]
+    assert rows[1]["reason"] == "malformed target: row 2: NaN or infinite values"
+    assert rows[2]["reason"].startswith("malformed target: not a rigid transform")
+
+
+def test_a_path_reader_still_refuses_a_file_with_a_malformed_row(tmp_path):
+    from demos import common
+
+    path = tmp_path / "t.csv"
+    path.write_text(MALFORMED_CSV)
+    with pytest.raises(cli.CommandError, match=f"--targets: {path} line 3, column z: 'zero' is not a number"):
+        common.read_targets(path, robots.get("panda"))
+
+
+def test_a_targets_file_streams_a_chunk_at_a_time(tmp_path):
+    """Reading 300k rows in chunks of 1000 holds a chunk, not the file: the peak is a fraction of a whole read."""
+    import tracemalloc
+
+    import pyarrow as pa
+
+    from demos.targets import TargetFile
+
+    count = 300_000
+    rng = np.random.default_rng(0)
+    columns = {name: rng.uniform(-0.5, 0.5, count) for name in ("x", "y", "z")}
+    columns.update(roll=rng.uniform(-3, 3, count), pitch=rng.uniform(-1.5, 1.5, count), yaw=rng.uniform(-3, 3, count))
+    pq.write_table(pa.table(columns), tmp_path / "t.parquet", row_group_size=50_000)
+    np.save(tmp_path / "t.npy", np.column_stack([columns[n] for n in "xyz"]))
+    for name in ("t.parquet", "t.npy"):
+        whole = TargetFile(tmp_path / name, robots.get("panda"))
+        tracemalloc.start()
+        everything = whole[0:count]
+        peak_whole = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        file = TargetFile(tmp_path / name, robots.get("panda"))
+        tracemalloc.start()
+        agree = all(np.array_equal(file[lo:lo + 1000], everything[lo:lo + 1000]) for lo in range(0, count, 1000))
+        peak_chunks = tracemalloc.get_traced_memory()[1] - everything.nbytes  # `everything` is not the reader's
+        tracemalloc.stop()
+        assert agree and file.problems == {}
+        assert peak_chunks < peak_whole / 4, (name, peak_chunks, peak_whole)
+    assert everything.shape == (count, 3)
+    rows = np.column_stack(list(columns.values()))[:200_000].tolist()
+    text = "x,y,z,roll,pitch,yaw\n" + "".join(",".join(map(repr, r)) + "\n" for r in rows)  # repr: exact
+    (tmp_path / "t.csv").write_text(text)
+    whole = TargetFile(tmp_path / "t.parquet", robots.get("panda"))[0:200_000]
+    file = TargetFile(tmp_path / "t.csv", robots.get("panda"))
+    assert len(file) == 200_000
+    # skipped rows, a restart from an earlier row, the end of the file
+    for lo, hi in [(0, 10), (70_000, 70_010), (150_000, 200_000), (100, 110), (199_990, 200_500)]:
+        assert np.array_equal(file[lo:hi], whole[lo:min(hi, 200_000)])
 
 
 def test_a_parts_folder_from_before_chunk_seeds_is_refused(capsys, monkeypatch, tmp_path):
@@ -257,6 +351,27 @@ print(status, repr(err.getvalue()))
 
 
 # ----------------------------------------------------------------------------- a worker dies (last: it costs a worker)
+
+def test_a_cluster_run_reads_chunks_only_as_workers_take_them(client):
+    """At most the window (twice the threads, at least 4) of chunks is read ahead of the answers."""
+    chain, T = panda_poses(40)
+    reads, seen = [], []
+
+    class Recorded:
+        def __len__(self):
+            return len(T)
+
+        def __getitem__(self, rows):
+            reads.append(rows.start)
+            return T[rows]
+
+    for k, _, _ in scale.iter_chunks(chain, Recorded(), chunk_size=2, client=client, max_restarts=5):
+        seen.append((k, len(reads)))
+    window = max(4, 2 * sum(client.nthreads().values()))
+    assert sorted(k for k, _ in seen) == list(range(20)) and reads == list(range(0, 40, 2))
+    assert all(read <= done + window for done, (_, read) in enumerate(seen, start=1))
+    assert seen[0][1] <= window + 1 < 20
+
 
 def test_a_worker_killed_mid_run_still_gives_every_answer(client):
     chain, T = panda_poses(60, seed=4)

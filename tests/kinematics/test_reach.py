@@ -36,8 +36,21 @@ def test_planar_map_matches_the_closed_form():
     assert np.all(m.fraction <= expected + 1e-12)
     assert np.mean(m.fraction[clear] == expected[clear]) >= 0.95
     assert np.all(m.fraction[np.linalg.norm(m.centres[:, :2], axis=1) > 2.4 + 1e-9] == 0)
-    assert m.solves == m.queried.sum() * 12 and m.manipulability.max() > 0
+    assert m.solves == m.queried.sum() + m.position_reached.sum() * 12 and m.manipulability.max() > 0
     assert np.all(m.manipulability[m.fraction == 0] == 0)
+
+
+def test_the_position_early_out_skips_only_voxels_no_orientation_reaches():
+    """A limited planar arm reaches a sector: the voxels inside the reach bound but outside the sector get one
+    position query instead of O pose queries, and the map without the early-out has fraction 0 on all of them."""
+    arm = robots.planar([1.0, 0.8, 0.6], limits=[(-0.8, 0.8)] * 3)
+    fast = reach.reachability(arm, resolution=0.2, orientations=8, max_restarts=10)
+    full = reach.reachability(arm, resolution=0.2, orientations=8, max_restarts=10, position_first=False)
+    skipped = fast.queried & ~fast.position_reached
+    assert skipped.sum() > 0.4 * fast.queried.sum() and np.array_equal(full.position_reached, full.queried)
+    assert np.all(full.fraction[skipped] == 0) and np.all(fast.fraction[skipped] == 0)
+    assert fast.solves == fast.queried.sum() + 8 * fast.position_reached.sum() < 0.7 * full.solves
+    assert np.mean(fast.fraction == full.fraction) >= 0.98 and fast.fraction.max() > 0
 
 
 def test_bad_arguments():

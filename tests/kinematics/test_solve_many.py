@@ -73,3 +73,25 @@ def test_the_empty_batch_and_bad_arguments():
 def test_docstring_example_runs():
     failures, _ = doctest.testmod(scale, verbose=False)
     assert failures == 0
+
+
+def test_malformed_rows_are_answered_as_such_and_the_others_solved_as_without_them():
+    T = _targets(6, seed=4)
+    bad = T.copy()
+    bad[1, 2, 3] = np.nan
+    bad[3, :3, :3] = bad[3, :3, :3] @ np.diag([1.0, 1.0, -1.0])  # a reflection: det -1
+    bad[4, 0, 3] = 1e12
+    result = kin.solve_many(ARM, bad, chunk_size=6, seed=2)
+    assert result.success.tolist() == [True, False, True, False, False, True]
+    assert result.reason[1] == "malformed target: NaN or infinite values"
+    assert result.reason[3].startswith("malformed target: not a rigid transform")
+    assert result.reason[4].startswith("malformed target: a coordinate beyond any chain's reach")
+    assert np.isnan(result.q[[1, 3, 4]]).all() and (result.iterations[[1, 3, 4]] == 0).all()
+    alone = kin.solve(ARM, T[[0, 2, 5]], seed=scale.chunk_seed(2, 0))  # the good rows, as one chunk without the rest
+    assert np.array_equal(result.q[[0, 2, 5]], alone.q)
+    assert np.isnan(result.task_errors[0]["position"][[1, 3, 4]]).all()
+    assert scale.malformed(T).tolist() == [""] * 6
+    planar = robots.get("planar2")
+    assert scale.malformed(np.array([[1.0, 0.5], [np.inf, 0.0]])).tolist() == ["", "malformed target: NaN or "
+                                                                                 "infinite values"]
+    assert kin.solve_many(planar, [[1.0, 0.5], [np.nan, 0.0]]).success.tolist() == [True, False]

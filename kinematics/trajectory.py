@@ -98,8 +98,9 @@ class TrajectoryResult:
         before, after: {"velocity", "acceleration", "jerk"}: Σ_i ‖Δ^p q_i / dt^p‖² of q_init and
             of q (rad²/s², rad²/s⁴, rad²/s⁶), whatever the weights.
         objective_before, objective_after: the weighted objective F of q_init and of q.
-        freedom: (K,) free directions the hard tasks (and limits) leave each waypoint at q:
-            n − rank of its Jacobian (0 everywhere: the path is fixed by its tasks).
+        freedom: (K,) free directions the hard tasks leave each waypoint at q: n − rank of its
+            Jacobian (0 everywhere: the path is fixed by its tasks; 0 at a waypoint held fixed
+            because q_init misses its tasks).
         max_joint_step: max over k and joints of |q_{k+1} − q_k|.
         iterations: accepted and rejected steps taken.
         reason: "converged", "stalled", "iteration budget" or "isolated", with words on what
@@ -547,13 +548,14 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
     with _one_blas_thread():
         Q, _, A, errors = _correct(waypoints, Q0.copy(), np.zeros(K, dtype=bool), lower, upper)
         init_met = waypoints.evaluate(Q0)[2][2] <= 1.0
-        # A correction must not cost a waypoint that q_init met its tasks (it should not happen): keep q_init's.
-        lost = init_met & (errors[2] > 1.0)
-        if lost.any():
-            Q[lost] = Q0[lost]
+        # A waypoint that the correction leaves unmet keeps q_init's values, and stays there (frozen):
+        # one whose tasks q_init misses is reported as it came, and one that q_init met (which a
+        # correction should never break) keeps its answer.
+        frozen = errors[2] > 1.0
+        if frozen.any():
+            Q[frozen] = Q0[frozen]
             _, A, errors = waypoints.evaluate(Q)
-        met = errors[2] <= 1.0
-        frozen = ~met  # waypoints whose tasks cannot be met from q_init stay where they are
+        met = ~frozen
         F = _objective(Q, dt, costs)
         mu, iterations, reason = MU_START, 0, "iteration budget"
         while iterations < max_iterations:

@@ -251,6 +251,39 @@ def test_joint_limits_hold_at_every_waypoint(panda_line):
     assert result.after["jerk"] < result.before["jerk"]
 
 
+def test_an_obstacle_at_every_waypoint_is_kept_clear_by_coal(panda_line):
+    from kinematics.robot import as_robot
+    from tests.kinematics.test_collision_tasks import coal_clearances
+
+    T, path = panda_line
+    # a ball just off the elbow's path (joint 5's frame moves ~3 cm towards it when the jerk is lowered freely)
+    avoid = kin.Avoid([kin.Sphere([0.17983727, 0.21063138, 0.64551237], 0.02)], 0.0)
+    bound = kin.Avoid([kin.Sphere([0.17983727, 0.21063138, 0.64551237], 0.02)], 0.0).bind(
+        as_robot(PANDA), PANDA.geometry)
+    free = kin.optimize_trajectory(PANDA, T, path.q, dt=DT)
+    assert coal_clearances(bound, path.q).min() > 0.005  # q_init clears it
+    assert coal_clearances(bound, free.q).min() < 0  # the smoothest path without the task hits it
+    result = kin.optimize_trajectory(PANDA, [[kin.Pose("tool", T[k]), avoid] for k in range(len(T))], path.q, dt=DT)
+    _check_path(PANDA, result, T)
+    assert coal_clearances(bound, result.q).min() >= -1e-9
+    assert result.after["jerk"] < 0.7 * result.before["jerk"]
+
+
+def test_a_waypoint_that_q_init_misses_is_held_and_reported(panda_line):
+    T, path = panda_line
+    T = T[:30].copy()
+    T[12, :3, 3] += [0.0, 0.0, 3.0]  # out of reach
+    q = path.q[:30]
+    result = kin.optimize_trajectory(PANDA, T, q, dt=DT)
+    assert not result.success[12] and result.success[np.arange(30) != 12].all()
+    np.testing.assert_array_equal(result.q[12], q[12])
+    assert "1 waypoint(s) miss their tasks: 12 (held fixed: q_init misses them)" in result.reason
+    ok = np.arange(30) != 12
+    pe, re = _fk_errors(PANDA, result.q[ok], T[ok])
+    assert pe.max() <= TOL and re.max() <= TOL
+    assert result.position_error[12] > 1.0
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(dt=0.0), "dt must be a finite positive number"),
     (dict(dt=-0.1), "dt must be a finite positive number"),

@@ -16,6 +16,7 @@ from .reach import reachability
 from .scale import solve_many
 from .robot import FIXED, Robot, RobotJoint
 from .collision import Avoid, AvoidSelf, Box, Capsule, HalfSpace, PointCloud, Sphere
+from .trajectory import TrajectoryResult, optimize_trajectory
 from .tasks import Axis, Cost, Manipulability, Orientation, Pose, Position, Posture, Relative, Task
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
     "solve", "solve_many", "reachability", "solve_path", "default_start", "IKResult", "PathResult", "METHODS",
-    "DAMPING",
+    "DAMPING", "optimize_trajectory", "TrajectoryResult",
     "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud", "Avoid", "AvoidSelf",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

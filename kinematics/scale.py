@@ -16,9 +16,10 @@ are solved as if it were not there.
 With `client` (a `distributed.Client`: a `LocalCluster`'s, or a real scheduler's address) each
 chunk is a task; Dask reruns a chunk whose worker died, so a run completes as long as some
 worker is alive. `local_cluster(n)` starts the workers armgrad recommends: processes with one
-thread each (the solver is numpy-bound), one BLAS thread, and glibc's trim threshold raised
-(MALLOC_TRIM_THRESHOLD_: Dask's nannies set 65536, which made the solver 4.7x slower inside a
-task, as page faults of arrays freed and re-allocated every iteration). Only `window` chunks are
+thread each (the solver is numpy-bound), one BLAS thread, and glibc's malloc thresholds as
+`autodiff.memory` sets them (MALLOC_TRIM_THRESHOLD_: Dask's nannies set 65536, which made the
+solver 4.7x slower inside a task, as page faults of arrays freed and re-allocated every
+iteration). Only `window` chunks are
 in flight at a time (twice the cluster's threads), each read from `targets` when it is
 submitted, so a file of any length streams through with bounded memory. A user's own cluster
 should start its workers the same way: `--nthreads 1`, and the environment `WORKER_ENVIRONMENT`
@@ -34,6 +35,8 @@ import logging
 
 import numpy as np
 
+import autodiff as ad
+
 from .ik import IKResult, _concatenate, solve
 from .tasks import MAX_REACH, rigid_rows
 
@@ -41,10 +44,11 @@ __all__ = ["solve_many", "iter_chunks", "chunk_seed", "malformed", "local_cluste
 
 INSTALL_HINT = "pip install 'armgrad[scale]'"
 CHUNK_SIZE = 10_000  # targets per task: 10k-target chunks were best here (scheduler overhead 3.6 ms a task)
-WORKER_ENVIRONMENT = {
-    "MALLOC_TRIM_THRESHOLD_": str(256 << 20),  # glibc keeps freed memory up to 256 MiB instead of 64 KiB
-    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-}
+# glibc's malloc as `autodiff.memory` sets it in every armgrad process (Dask's nannies set
+# MALLOC_TRIM_THRESHOLD_=65536, which also froze the mmap threshold at 128 KiB: 8,000 page faults
+# per 2048-target Panda chunk in a worker, 56 with these), and one BLAS thread.
+WORKER_ENVIRONMENT = {**ad.memory.ENVIRONMENT, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                      "MKL_NUM_THREADS": "1"}
 
 
 def chunk_seed(seed: int, index: int) -> int:

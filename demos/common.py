@@ -382,7 +382,7 @@ def target_from_args(chain: kin.Chain, args, degrees: bool = False) -> np.ndarra
     return position
 
 
-def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False):
+def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False, option: str = "--targets"):
     """Targets from a CSV, .parquet or .npy file.
 
     CSV: a header naming x, y, z (x, y for planar arms) and optionally roll, pitch, yaw (rad,
@@ -395,41 +395,44 @@ def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = Fals
         path: the file.
         chain: the arm (planar arms accept 2-D positions).
         degrees: roll, pitch, yaw columns are in degrees.
+        option: the command-line option the file came from, which error messages name.
 
     Returns:
         (targets, ignored): targets (B, 3) positions or (B, 4, 4) poses; ignored column names.
     """
     path = Path(path)
     if not path.is_file():
-        raise CommandError(f"--targets: file not found: {path}")
+        raise CommandError(f"{option}: file not found: {path}")
     if path.suffix.lower() == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as err:
-            raise CommandError(f"--targets: cannot read {path} as .npy: {err}") from None
+            raise CommandError(f"{option}: cannot read {path} as .npy: {err}") from None
         if data.dtype.names:  # a structured array (an answers .npy): its fields are the CSV's columns
-            return _targets_from_columns(path, chain, degrees, {name: data[name] for name in data.dtype.names})
+            return _targets_from_columns(path, chain, degrees, {name: data[name] for name in data.dtype.names},
+                                        option)
         if data.ndim == 1 and data.shape[0] in (2, 3):
             data = data[None]
         shapes = "(B, 3) positions or (B, 4, 4) poses" + (" or (B, 2) positions" if chain.planar else "")
         if not np.issubdtype(data.dtype, np.number) or data.ndim not in (2, 3) or len(data) == 0:
-            raise CommandError(f"--targets: {path} must hold {shapes}, got {data.dtype} {data.shape}")
+            raise CommandError(f"{option}: {path} must hold {shapes}, got {data.dtype} {data.shape}")
         data = data.astype(float)
         if data.ndim == 2 and data.shape[1] == 2 and chain.planar:
             data = chain.lift(data)
         if not (data.shape[1:] == (3,) or data.shape[1:] == (4, 4)):
-            raise CommandError(f"--targets: {path} must hold {shapes}, got shape {data.shape}")
+            raise CommandError(f"{option}: {path} must hold {shapes}, got shape {data.shape}")
         if not np.all(np.isfinite(data)):
-            raise CommandError(f"--targets: {path} contains NaN or infinite values")
+            raise CommandError(f"{option}: {path} contains NaN or infinite values")
         return data, []
     if path.suffix.lower() == ".parquet":
-        pq = need_pyarrow("--targets", path)
+        pq = need_pyarrow(option, path)
         try:
             table = pq.read_table(path)
         except (OSError, ValueError) as err:
-            raise CommandError(f"--targets: cannot read {path} as Parquet: {err}") from None
-        return _targets_from_columns(path, chain, degrees, {name: table.column(name) for name in table.column_names})
-    return _read_targets_csv(path, chain, degrees)
+            raise CommandError(f"{option}: cannot read {path} as Parquet: {err}") from None
+        return _targets_from_columns(path, chain, degrees, {name: table.column(name) for name in table.column_names},
+                                    option)
+    return _read_targets_csv(path, chain, degrees, option)
 
 
 def need_pyarrow(option: str, path):
@@ -441,10 +444,10 @@ def need_pyarrow(option: str, path):
     return pq
 
 
-def _targets_from_columns(path: Path, chain: kin.Chain, degrees: bool, table: dict):
+def _targets_from_columns(path: Path, chain: kin.Chain, degrees: bool, table: dict, option: str = "--targets"):
     """Targets from named columns {name: (B,) values} (a Parquet table, a structured .npy): as the CSV reader."""
     columns = {str(name).strip().lower(): values for name, values in table.items()}
-    needed, rpy, quat, ignored = _target_columns(path, chain, list(columns))
+    needed, rpy, quat, ignored = _target_columns(path, chain, list(columns), option)
     used = needed + rpy + quat
     values = np.zeros((len(next(iter(columns.values()))) if columns else 0, len(used)))
     for j, name in enumerate(used):
@@ -459,26 +462,27 @@ def _targets_from_columns(path: Path, chain: kin.Chain, degrees: bool, table: di
             try:
                 values[i, j] = float(cell)
             except (TypeError, ValueError):
-                raise CommandError(f"--targets: {path} row {i + 1}, column {name}: {cell!r} is not a number") from None
+                raise CommandError(f"{option}: {path} row {i + 1}, column {name}: {cell!r} is not a number") from None
             if not math.isfinite(values[i, j]):
-                raise CommandError(f"--targets: {path} row {i + 1}, column {name}: {cell!r} is not finite")
+                raise CommandError(f"{option}: {path} row {i + 1}, column {name}: {cell!r} is not finite")
     if len(values) == 0:
-        raise CommandError(f"--targets: {path} has columns but no targets")
-    return _targets_from_values(path, chain, degrees, values, len(needed), bool(rpy), bool(quat)), ignored
+        raise CommandError(f"{option}: {path} has columns but no targets")
+    return _targets_from_values(path, chain, degrees, values, len(needed), bool(rpy), bool(quat),
+                                option), ignored
 
 
-def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool):
+def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool, option: str = "--targets"):
     # utf-8-sig drops the byte-order mark Excel writes before the header ("\ufeffx" is not "x").
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [row for row in csv.reader(f) if row and not row[0].lstrip().startswith("#")]
     except UnicodeDecodeError as err:
-        raise CommandError(f"--targets: {path} is not UTF-8 text (byte {err.start}): save it as UTF-8 CSV") from None
+        raise CommandError(f"{option}: {path} is not UTF-8 text (byte {err.start}): save it as UTF-8 CSV") from None
     if not rows:
-        raise CommandError(f"--targets: {path} is empty; expected a header such as x,y,z")
+        raise CommandError(f"{option}: {path} is empty; expected a header such as x,y,z")
     header = [name.strip().lower() for name in rows[0]]
     index = {name: k for k, name in enumerate(header)}
-    needed, rpy, quat, ignored = _target_columns(path, chain, header)
+    needed, rpy, quat, ignored = _target_columns(path, chain, header, option)
     used = needed + rpy + quat
     values = np.zeros((len(rows) - 1, len(used)))
     for i, row in enumerate(rows[1:]):
@@ -488,34 +492,36 @@ def _read_targets_csv(path: Path, chain: kin.Chain, degrees: bool):
             try:
                 values[i, j] = float(text)
             except ValueError:
-                raise CommandError(f"--targets: {path} line {line}, column {name}: {text!r} is not a number") from None
+                raise CommandError(f"{option}: {path} line {line}, column {name}: {text!r} is not a number") from None
             if not math.isfinite(values[i, j]):
-                raise CommandError(f"--targets: {path} line {line}, column {name}: {text!r} is not finite")
+                raise CommandError(f"{option}: {path} line {line}, column {name}: {text!r} is not finite")
     if len(values) == 0:
-        raise CommandError(f"--targets: {path} has a header but no targets")
-    return _targets_from_values(path, chain, degrees, values, len(needed), bool(rpy), bool(quat)), ignored
+        raise CommandError(f"{option}: {path} has a header but no targets")
+    return _targets_from_values(path, chain, degrees, values, len(needed), bool(rpy), bool(quat),
+                                option), ignored
 
 
-def _target_columns(path, chain: kin.Chain, header: list):
+def _target_columns(path, chain: kin.Chain, header: list, option: str = "--targets"):
     """(position, rpy, quaternion, ignored) column names of a targets table's header, checked."""
     index = set(header)
     needed = ["x", "y"] + ([] if chain.planar and "z" not in index else ["z"])
     missing = [c for c in needed if c not in index]
     if missing:
-        raise CommandError(f"--targets: {path}: the header must name {','.join(needed)} "
+        raise CommandError(f"{option}: {path}: the header must name {','.join(needed)} "
                            f"(and optionally roll,pitch,yaw or qx,qy,qz,qw); missing {','.join(missing)}")
     rpy = [c for c in RPY_COLUMNS if c in index]
     quat = [c for c in QUAT_COLUMNS if c in index]
     if rpy and quat:
-        raise CommandError(f"--targets: {path}: give roll,pitch,yaw or qx,qy,qz,qw, not both")
+        raise CommandError(f"{option}: {path}: give roll,pitch,yaw or qx,qy,qz,qw, not both")
     for found, full in ((rpy, RPY_COLUMNS), (quat, QUAT_COLUMNS)):
         if found and len(found) != len(full):
-            raise CommandError(f"--targets: {path}: orientation needs all of {','.join(full)}; found {','.join(found)}")
+            raise CommandError(f"{option}: {path}: orientation needs all of {','.join(full)}; found {','.join(found)}")
     used = needed + rpy + quat
     return needed, rpy, quat, [name for name in header if name not in used]
 
 
-def _targets_from_values(path, chain: kin.Chain, degrees: bool, values, n_position: int, rpy: bool, quat: bool):
+def _targets_from_values(path, chain: kin.Chain, degrees: bool, values, n_position: int, rpy: bool, quat: bool,
+                         option: str = "--targets"):
     """(B, 3) positions or (B, 4, 4) poses from a table's used columns (B, n_position [+ 3 | 4])."""
     position = values[:, :n_position]
     if position.shape[1] == 2:
@@ -526,7 +532,7 @@ def _targets_from_values(path, chain: kin.Chain, degrees: bool, values, n_positi
     if rpy:
         R = rpy_to_rotation(np.radians(angles) if degrees else angles)
     else:
-        R = quat_to_rotation(angles, f"--targets: {path}")
+        R = quat_to_rotation(angles, f"{option}: {path}")
     T = np.tile(np.eye(4), (len(values), 1, 1))
     T[:, :3, :3] = R
     T[:, :3, 3] = position

@@ -447,16 +447,17 @@ def _repair(solve_at, q_prev, limit, k: int, restarts: int, spent):
         back = spent.add(solve_at(s_lo, beyond.q))
         if not (_step_ok(back, beyond.q, limit) and _step_ok(back, q_lo, limit)):
             step = float(np.abs(beyond.q - q_lo).max())
-            breaks.append(f"s = {s_lo:.3g}..{s_hi:.3g} (joints jump by up to {step:.3g})")
+            breaks.append(f"s = {s_lo:.3g}..{s_hi:.3g} (a joint moves {step:.3g})")
         s, q = s_hi, beyond.q
         if s_hi == 1.0:
             result = beyond
             break
     if not breaks:
         return result, None
-    return result, (f"jump at waypoint {k}: no continuous branch from {_describe_start(k)} crosses "
-                    f"{', '.join(breaks)} of the segment (a singularity or a joint limit); "
-                    "reached by random restarts beyond the break")
+    within = "" if limit is None else f" within max_joint_step per 1/{2 ** MAX_DEPTH} of the segment"
+    return result, (f"jump at waypoint {k}: no answer continues from {_describe_start(k)}{within} across "
+                    f"{', '.join(breaks)} (a singularity or a joint limit on the way); the answer beyond "
+                    "came from random restarts")
 
 
 def solve_path(robot, tasks_per_waypoint, q0, *, dt=None, max_joint_step=None, velocity_limits=None,

@@ -205,7 +205,8 @@ def test_a_limit_that_blocks_the_branch_is_a_located_jump():
     B = kin.forward_kinematics(arm, qb)[:2, 3]
     path = kin.solve_path(arm, B[None], qa, max_joint_step=0.3)
     assert path.jumps == [0] and path.repaired == [0] and path.success[0]
-    assert "no continuous branch from q0 crosses" in path.reason[0] and "joints jump by" in path.reason[0]
+    assert path.reason[0].startswith("jump at waypoint 0: no answer continues from q0 within max_joint_step")
+    assert "a joint moves" in path.reason[0] and "random restarts" in path.reason[0]
     np.testing.assert_allclose(kin.forward_kinematics(arm, path.q[0])[:2, 3], B, atol=TOL)
 
 

@@ -473,9 +473,9 @@ def solve_path(robot, tasks_per_waypoint, q0, *, dt=None, max_joint_step=None, v
         robot: a kinematics.Chain or Robot.
         tasks_per_waypoint: end-effector targets, (K, 4, 4) poses or (K, 3) positions ((K, 2)
             for planar arms), or a list of K task lists (kinematics.Pose, Position, Orientation,
-            Axis, Relative, soft tasks, collision tasks: `kinematics.tasks`), each task with one
-            target. Consecutive task lists with the same tasks (types and frames) are interpolated
-            for the repair; others are solved as given.
+            Axis, Relative, soft tasks, collision tasks: `kinematics.tasks`; a lone Task counts as a
+            list of one), each task with one target. Consecutive task lists with the same tasks
+            (types and frames) are interpolated for the repair; others are solved as given.
         q0: (n,) the configuration before the first waypoint, inside the limits.
         dt: seconds between waypoints (or (K − 1,) segment durations): the result is timed
             (`time_scale`) to respect the velocity and acceleration limits. None: no times.

@@ -1,10 +1,15 @@
-"""`armgrad animate ROBOT --target ... --out FILE`: watch a solver converge (GIF/MP4 + PNG filmstrip)."""
+"""`armgrad animate ROBOT --target ... --out FILE`: watch a solver converge (GIF/MP4 + PNG filmstrip).
+
+`armgrad animate ROBOT --path FILE --out FILE`: the arm moving along a path of waypoints solved by
+`kinematics.solve_path`, beside its joint velocities (GIF/MP4 + a PNG of the last frame).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 
+import numpy as np
 
 import kinematics as kin
 from demos import common
@@ -18,6 +23,7 @@ examples:
   armgrad animate panda --target 0.45 0.25 0.35 --rpy 3.1416 0 0 --compare gd,lm --out panda.gif
   armgrad animate ur5 --target 0.3 0.3 0.4 --out ur5.mp4          (MP4 needs ffmpeg)
   armgrad animate panda --target 0.5 0 0.3 --rpy 3.1416 0 0 --scene table.toml --out panda-scene.gif
+  armgrad animate panda --path line.csv --q0 0 0 0 -1.6 0 1.6 0.8 --dt 0.02 --out panda-line.gif
 
 Writes the animation (.gif by Pillow, or .mp4 by ffmpeg when it is installed) and a PNG
 filmstrip with the same name (.png). Every method starts from the same q0 (default: the middle
@@ -29,6 +35,14 @@ memory until the file is written, so a large --dpi allows fewer). Orientation: -
 ({common.RPY_CONVENTION}) or --quat QX QY QZ QW (scalar last).
 With --scene FILE the solver keeps the arm --margin clear of the obstacles (and of itself, unless
 --no-self-collision), and the animation draws the obstacles and the arm's collision capsules.
+
+--path FILE (instead of --target): a CSV (or .parquet, .npy) of waypoints with the columns
+`armgrad solve --targets` reads (x,y,z and optionally roll,pitch,yaw or qx,qy,qz,qw), solved in
+order from --q0 by kinematics.solve_path (each waypoint from the previous answer; a joint step
+above --max-joint-step repaired by bisecting the segment, or reported as a jump), timed at --dt
+seconds per waypoint and slowed where a joint would pass its speed limit (the arm's own, or
+--velocity-limit). The animation shows the arm at --frames frames evenly spaced along the path and
+the joint velocities beside it; FILE.png is its last frame (--no-filmstrip: none).
 """
 
 
@@ -38,7 +52,9 @@ def register(subparsers) -> None:
         description="Solve IK for ROBOT and write an animation of the iterations, with a PNG filmstrip.",
         epilog=EXAMPLES)
     common.add_robot_arguments(parser)
-    common.add_target_arguments(parser, required=True)
+    common.add_target_arguments(parser)
+    parser.add_argument("--path", metavar="FILE", help="waypoints to follow (instead of --target): "
+                        "CSV with x,y,z[,roll,pitch,yaw | qx,qy,qz,qw], .parquet or .npy")
     parser.add_argument("--out", metavar="FILE", required=True, help="the animation: FILE.gif or FILE.mp4")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--method", choices=kin.METHODS, default="lm", help="the solver (default lm)")
@@ -50,6 +66,13 @@ def register(subparsers) -> None:
                         help="random restarts allowed (default 0: the path from q0 only)")
     parser.add_argument("--max-iterations", type=int, metavar="N", help="iterations per start (solver default)")
     parser.add_argument("--degrees", action="store_true", help="--rpy and --q0 in degrees")
+    parser.add_argument("--dt", type=float, default=0.05, metavar="SECONDS",
+                        help="with --path: seconds per waypoint before the speed limits slow it (default 0.05)")
+    parser.add_argument("--max-joint-step", type=float, default=0.1, metavar="STEP",
+                        help="with --path: the largest joint step between waypoints before a repair or a "
+                             "reported jump (rad or m; default 0.1)")
+    parser.add_argument("--velocity-limit", type=float, metavar="SPEED",
+                        help="with --path: one speed limit for every joint (rad/s or m/s; default: the arm's own)")
     common.add_scene_arguments(parser)
     animation.add_render_arguments(parser, "frame budget")
     parser.add_argument("--no-filmstrip", action="store_true", help="skip the PNG filmstrip")
@@ -112,6 +135,11 @@ def run(args) -> int:
                                   "(e.g. apt-get install ffmpeg); write a .gif instead")
     if not args.no_filmstrip:
         common.check_writable(out.with_suffix(".png"), "--out (the filmstrip next to it)")
+    if (args.path is None) == (args.target is None):
+        raise common.CommandError("give either --target X Y Z (a solver converging) or --path FILE "
+                                  "(waypoints to follow)")
+    if args.path is not None:
+        return run_path(args, chain, out)
     methods = parse_methods(args.compare) if args.compare else [args.method]
     check_render_options(args, len(methods))
     if args.restarts < 0:
@@ -145,6 +173,77 @@ def run(args) -> int:
     print(f"solve {solved:.2f} s, render {rendered:.2f} s", file=sys.stderr)
     # The files are the product: a run that does not converge is shown, not an error.
     return 0
+
+
+def path_start(args, chain: kin.Chain):
+    """--q0 checked against the limits, or the solver's default start."""
+    if args.q0 is None:
+        return kin.default_start(chain)
+    q0 = common.parse_q(chain, args.q0, args.degrees, "--q0")
+    outside = common.outside_limits(chain, q0)
+    if outside:
+        raise common.CommandError(f"--q0: outside the joint limits: {', '.join(outside)}")
+    return q0
+
+
+def run_path(args, chain: kin.Chain, out) -> int:
+    """`armgrad animate ROBOT --path FILE`: solve the waypoints with kin.solve_path and animate the motion."""
+    for option, value in (("--compare", args.compare), ("--rpy", args.rpy), ("--quat", args.quat)):
+        if value is not None:
+            raise common.CommandError(f"{option} does not apply to --path (the file's columns give the orientations)")
+    if args.method != "lm":
+        raise common.CommandError("--method does not apply to --path (waypoints are solved by Levenberg-Marquardt)")
+    check_render_options(args)
+    dt = common.finite_positive(args.dt, "--dt")
+    step = common.finite_positive(args.max_joint_step, "--max-joint-step")
+    speed = None if args.velocity_limit is None else common.finite_positive(args.velocity_limit, "--velocity-limit")
+    if args.restarts < 0:
+        raise common.CommandError("--restarts must be >= 0")
+    if args.max_iterations is not None and args.max_iterations < 1:
+        raise common.CommandError("--max-iterations must be at least 1")
+    targets, ignored = common.read_targets(args.path, chain, args.degrees, option="--path")
+    if len(targets) < 2:
+        raise common.CommandError(f"--path: {args.path} holds {len(targets)} waypoint; a path needs at least 2")
+    if ignored:
+        print(f"--path: ignored columns {', '.join(ignored)}", file=sys.stderr)
+    q0 = path_start(args, chain)
+    collision = common.collision_from_args(args, chain)
+    goals = targets if collision is None else [collision.goal(t) for t in targets]
+    started = time.perf_counter()
+    path = kin.solve_path(chain, goals, q0, dt=dt, max_joint_step=step, velocity_limits=speed, seed=args.seed,
+                          max_restarts=args.restarts, max_iterations=args.max_iterations)
+    solved = time.perf_counter() - started
+    for line in path_summary(chain, path):
+        print(line)
+    scene = {} if collision is None else {"obstacles": collision.obstacles, "geometry": collision.geometry}
+    started = time.perf_counter()
+    written = animation.render_path(chain, targets, path, out, frames=args.frames, fps=args.fps, dpi=args.dpi,
+                                    still=not args.no_filmstrip, progress=not args.no_progress, **scene)
+    rendered = time.perf_counter() - started
+    print(f"wrote {written['animation']} ({written['frames']} frames)")
+    if written["filmstrip"]:
+        print(f"wrote {written['filmstrip']}")
+    print(f"solve {solved:.2f} s, render {rendered:.2f} s", file=sys.stderr)
+    return 0
+
+
+def path_summary(chain: kin.Chain, path) -> list:
+    """Lines describing a solved path: waypoints met, the largest step, its duration, every jump."""
+    K = len(path.q)
+    failed = np.flatnonzero(~path.success)
+    met = f"all {K} waypoints converged" if not failed.size else \
+        f"{K - failed.size} of {K} waypoints converged (not: {', '.join(map(str, failed[:10]))}" + \
+        (", ...)" if failed.size > 10 else ")")
+    speed = np.abs(animation.segment_velocities(path.q, path.times)).max(axis=0)
+    fastest = int(np.argmax(speed / np.where(np.isfinite(path.velocity_limits), path.velocity_limits, np.inf))
+                  if np.isfinite(path.velocity_limits).any() else np.argmax(speed))
+    lines = [f"path: {met}; largest joint step {path.max_joint_step:.3g}; {path.times[-1]:.2f} s "
+             f"(fastest: {chain.joint_names[fastest]} at {speed[fastest]:.4g}/s"
+             + (f", limit {path.velocity_limits[fastest]:.4g}" if np.isfinite(path.velocity_limits[fastest]) else "")
+             + ")"]
+    lines += [f"  {path.reason[k]}" for k in path.jumps]
+    lines += [f"  waypoint {k}: {path.reason[k]}" for k in failed if k not in path.jumps]
+    return lines
 
 
 def summary_line(method: str, result, collision=None) -> str:

@@ -22,6 +22,12 @@ interpolation (q_k + f (q_{k+1} - q_k)), so few-iteration methods such as Levenb
 move smoothly instead of jumping; the trail, the counters and the error panel's points are
 the solver's real iterates.
 
+Paths (`render_path`, `armgrad animate --path`): the arm moves along the waypoints of a
+`kinematics.solve_path` answer, F frames evenly spaced over the waypoints (joint-space interpolation
+between them), the waypoints' targets drawn as a dashed line and the tool's trail over it; beside it
+the joints' velocities per segment, Δq/Δt from the path's times, with their speed limits dashed and
+the current time marked; waypoints listed in `jumps` are marked on the time axis.
+
 Only matplotlib's Agg canvas is used (no pyplot, no window). Artists are created once and
 updated per frame. GIFs are written by Pillow, MP4 by piping raw frames to ffmpeg when it is
 installed.
@@ -44,7 +50,7 @@ import kinematics as kin
 
 __all__ = ["MAX_FRAMES", "FPS_RANGE", "DPI_RANGE", "HOLD_RANGE", "MAX_FRAME_BYTES", "METHOD_NAMES", "Run",
            "check_render_settings", "ffmpeg_path", "figure_size", "frame_times", "render", "snapshot_iterations",
-           "capsule_surface", "stadium", "plane_patch"]
+           "capsule_surface", "stadium", "plane_patch", "render_path", "path_frames", "segment_velocities"]
 
 # Bounds on what one render may ask for. Every frame is held in memory until the file is written
 # (Pillow needs them all for a GIF) and costs about 25 ms to draw at 80 dpi, so 1000 frames is
@@ -419,8 +425,8 @@ class _Bounds:
     """Shared view limits: every point any frame draws (the collision capsules too), the target, the
     finite obstacles, equal scaling on all axes."""
 
-    def __init__(self, tracks, target_position, planar: bool, obstacles=()):
-        extra = _scene_points(obstacles)
+    def __init__(self, tracks, target_position, planar: bool, obstacles=(), points=None):
+        extra = _scene_points(obstacles) + ([] if points is None else [np.asarray(points, dtype=float)])
         for t in tracks:
             if t.capsules is not None:
                 A, B, r = t.capsules
@@ -443,6 +449,7 @@ class _ArmView:
     def __init__(self, ax, track: _Track, bounds: _Bounds, target_position, target_rotation, planar: bool,
                  color: str, title: str, obstacles=(), plane_z: float = 0.0):
         self.ax, self.track, self.planar, self.title = ax, track, planar, title
+        self.counter, self.clock = "iteration", None  # a path's view counts waypoints and shows their times
         self.L = bounds.axis_length
         c, h = bounds.center, bounds.half
         dims = 2 if planar else 3
@@ -541,8 +548,10 @@ class _ArmView:
                     self.hulls.do_3d_projection()
         k = tr.shown[f]
         self._set(self.trail, np.concatenate([tr.iterates_tip[: k + 1], pts[-1:]]))
-        lines = [f"iteration {k:>4d}/{tr.K}",
-                 f"position {tr.position_error[k]:.1e} m"]
+        lines = [f"{self.counter} {k:>4d}/{tr.K}"]
+        if self.clock is not None:
+            lines.append(f"t {float(np.interp(tr.t[f], np.arange(len(self.clock)), self.clock)):.2f} s")
+        lines.append(f"position {tr.position_error[k]:.1e} m")
         if tr.run.history.get("rotation_error") is not None and np.any(tr.run.history["rotation_error"]):
             lines.append(f"rotation {tr.rotation_error[k]:.1e} rad")
         if k == tr.K and tr.run.success is not None:
@@ -861,3 +870,151 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
         with atomic_output(strip) as tmp:
             film.savefig(tmp, dpi=max(dpi, 90))
     return {"animation": out, "filmstrip": strip, "frames": len(images)}
+
+
+# ----------------------------------------------------------------------------- paths
+
+JUMP_COLOR = "#d62728"
+
+
+def path_frames(K: int, frames: int) -> np.ndarray:
+    """The fractional waypoint index of each of min(frames, K) frames, evenly spaced from 0 to K − 1.
+
+    Example:
+        >>> path_frames(5, 3)
+        array([0., 2., 4.])
+    """
+    count = max(min(int(frames), K), 1)
+    return np.linspace(0.0, K - 1.0, count) if count > 1 else np.array([float(K - 1)])
+
+
+def segment_velocities(q: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """(K − 1, n) joint velocities Δq / Δt of each segment of q (K, n) timed by times (K,)."""
+    return np.diff(q, axis=0) / np.diff(times)[:, None]
+
+
+class _VelocityPanel:
+    """Each joint's velocity per segment (steps) against time, limits dashed, jumps marked, the time now."""
+
+    def __init__(self, ax, chain, q, times, velocity_limits, jumps):
+        v = segment_velocities(q, times)
+        colors = [f"C{j % 10}" for j in range(chain.n)]
+        for j in range(chain.n):
+            name = chain.joint_names[j]
+            ax.step(times, np.append(v[:, j], v[-1, j]), where="post", color=colors[j], linewidth=1.3,
+                    label=name if len(name) <= 14 else f"joint {j + 1}")
+            if velocity_limits is not None and math.isfinite(velocity_limits[j]):
+                for sign in (1, -1):
+                    ax.axhline(sign * velocity_limits[j], color=colors[j], linestyle="--", linewidth=0.8, alpha=0.6)
+        for k in jumps:
+            ax.axvline(times[k], color=JUMP_COLOR, linewidth=1.0, alpha=0.5)
+        prismatic = any(j.type == kin.PRISMATIC for j in chain.free_joints)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("joint velocity (rad/s" + (", m/s)" if prismatic else ")"))
+        ax.set_xlim(times[0], times[-1] if times[-1] > times[0] else times[0] + 1.0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6, loc="best", ncol=2, framealpha=0.85)
+        notes = (["dashed: speed limits"] if velocity_limits is not None and np.isfinite(velocity_limits).any()
+                 else []) + (["red: jumps"] if jumps else [])
+        ax.set_title("joint velocities" + (f" ({', '.join(notes)})" if notes else ""), fontsize=9)
+        self.times = times
+        self.now = ax.axvline(times[0], color="#444444", linewidth=1.0, alpha=0.7)
+        self.dynamic = [self.now]
+
+    def show(self, t: float) -> None:
+        self.now.set_xdata([t, t])
+
+
+def render_path(chain: kin.Chain, targets, path, out, *, frames: int = 60, fps: float = 12.0, hold: float = 1.5,
+                dpi: int = 80, still: bool = True, progress: bool = True, title: str | None = None, obstacles=None,
+                geometry=None) -> dict:
+    """Write an animation of the arm moving along a solved path (GIF or MP4), with a still of its end.
+
+    Args:
+        chain: the arm.
+        targets: the waypoints' targets, (K, 3) positions or (K, 4, 4) poses (what `solve_path` was given).
+        path: `kinematics.solve_path`'s PathResult for them, with times (solved with dt), K >= 2.
+        out: the animation's path; ".gif" (Pillow) or ".mp4" (ffmpeg).
+        frames: the most frames, evenly spaced over the waypoints (min(frames, K) of them).
+        fps, hold, dpi, progress, title, obstacles, geometry: as for `render`.
+        still: also write `<out stem>.png`, the last frame (the whole trail and the velocity plot).
+
+    Returns:
+        {"animation": Path, "filmstrip": Path of the still or None, "frames": F}.
+
+    Raises:
+        ValueError: a path without times or with fewer than 2 waypoints, a bad file type, MP4
+            without ffmpeg, settings outside `check_render_settings`' bounds.
+        OSError: a file could not be written; the message names it.
+    """
+    from tqdm import tqdm
+
+    from autodiff.files import atomic_output
+
+    out = Path(out)
+    kind = out.suffix.lower()
+    if kind not in (".gif", ".mp4"):
+        raise ValueError(f"animation output must end in .gif or .mp4, got {out.name!r}")
+    ffmpeg = ffmpeg_path() if kind == ".mp4" else None
+    if kind == ".mp4" and ffmpeg is None:
+        raise ValueError("writing MP4 needs ffmpeg, which is not installed (e.g. apt-get install ffmpeg); "
+                         "write a .gif instead")
+    check_render_settings(frames, fps, dpi, hold, 1)
+    targets = np.asarray(targets, dtype=float)
+    if targets.ndim == 2 and targets.shape[1] == 2 and chain.planar:
+        targets = chain.lift(targets)  # (x, y) in the arm's plane
+    K = len(path.q)
+    if K < 2 or path.times is None or len(targets) != K:
+        raise ValueError(f"render_path: needs a timed path (solve_path with dt) of >= 2 waypoints and one target "
+                         f"per waypoint, got {K} answers, {len(targets)} targets, times "
+                         f"{'None' if path.times is None else len(path.times)}")
+    obstacles = list(obstacles.values()) if isinstance(obstacles, Mapping) else list(obstacles or ())
+    t = path_frames(K, frames)
+    run = Run("path", {"q": path.q, "position_error": path.position_error, "rotation_error": path.rotation_error},
+              bool(np.all(path.success)))
+    track = _Track(chain, run, t, geometry)
+    positions = targets[:, :3, 3] if targets.ndim == 3 else targets
+    fig = _figure(figure_size(1), dpi)
+    grid = fig.add_gridspec(1, 2, width_ratios=[1.15, 1.0], left=0.06, right=0.97, bottom=0.12, top=0.86,
+                            wspace=0.22)
+    ax = fig.add_subplot(grid[0, 0], projection=None if chain.planar else "3d")
+    end, rotation = _target_pose(targets[-1])
+    bounds = _Bounds([track], end, chain.planar, obstacles, points=positions)
+    color = COLORS["lm"]
+    view = _ArmView(ax, track, bounds, end, rotation, chain.planar, color, "", obstacles, chain.plane_z)
+    view.counter, view.clock = "waypoint", path.times
+    line = positions[:, :2] if chain.planar else positions
+    ax.plot(*[line[:, i] for i in range(line.shape[1])], linestyle="--", linewidth=1.0, color=TARGET_COLOR,
+            alpha=0.8, zorder=2)
+    panel = _VelocityPanel(fig.add_subplot(grid[0, 1]), chain, path.q, path.times, path.velocity_limits, path.jumps)
+    jumps = f", jumps at waypoints {_short_list(path.jumps)}" if path.jumps else ""
+    fig.suptitle(f"{title or chain.name}: {K} waypoints in {path.times[-1]:.2f} s, largest joint step "
+                 f"{path.max_joint_step:.3g}{jumps}", fontsize=10)
+    blitter = _Blitter(fig, view.dynamic + panel.dynamic)
+    images = []
+    clock = np.interp(t, np.arange(K), path.times)
+    with tqdm(total=2 * len(t), desc=f"rendering {out.name}", unit="frame", disable=not progress,
+              leave=False) as bar:
+        for f in range(len(t)):
+            view.show(f)
+            panel.show(clock[f])
+            images.append(blitter.frame())
+            bar.update(1)
+        with atomic_output(out) as tmp:
+            if kind == ".gif":
+                _write_gif(images, tmp, fps, hold, lambda: bar.update(1))
+            else:
+                _write_mp4(images, tmp, fps, hold, lambda: bar.update(1), ffmpeg)
+    strip = None
+    if still:
+        strip = out.with_suffix(".png")
+        for artist in blitter.artists:  # drawn in place: the last frame, as a plain figure
+            artist.set_animated(False)
+        with atomic_output(strip) as tmp:
+            fig.savefig(tmp, dpi=max(dpi, 90))
+    return {"animation": out, "filmstrip": strip, "frames": len(images)}
+
+
+def _short_list(values, limit: int = 6) -> str:
+    values = [str(v) for v in values]
+    return ", ".join(values) if len(values) <= limit else ", ".join(values[:limit]) + f", ... ({len(values)} in all)"

@@ -381,15 +381,16 @@ def target_from_args(chain: kin.Chain, args, degrees: bool = False) -> np.ndarra
     return position
 
 
-def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False):
-    """All targets of a CSV, .parquet or .npy file, refused at the first malformed row (`demos.targets`).
+def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False, option: str = "--targets"):
+    """All targets of a CSV, .parquet or .npy file, refused at the first malformed row (`demos.targets`;
+    messages name `option`, the command-line option the file came from).
 
     Returns:
         (targets, ignored): targets (B, 3) positions or (B, 4, 4) poses; ignored column names.
     """
     from demos import targets  # it builds on this module
 
-    return targets.read_targets(path, chain, degrees)
+    return targets.read_targets(path, chain, degrees, option)
 
 
 def need_pyarrow(option: str, path):

@@ -35,7 +35,7 @@ __all__ = ["TargetFile", "read_targets"]
 BLOCK = 65_536  # rows parsed at a time
 
 
-def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False):
+def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = False, option: str = "--targets"):
     """All targets of a file, refusing it at the first malformed row (a path, say, must not have a hole).
 
     Returns:
@@ -44,10 +44,10 @@ def read_targets(path: str | os.PathLike, chain: kin.Chain, degrees: bool = Fals
     Raises:
         CommandError: the file or one of its rows is malformed (the message names the line or row).
     """
-    file = TargetFile(path, chain, degrees)
+    file = TargetFile(path, chain, degrees, option)
     targets = file[0:len(file)]
     if file.problems:
-        raise CommandError(f"--targets: {file.path} {file.problems[min(file.problems)]}")
+        raise CommandError(f"{option}: {file.path} {file.problems[min(file.problems)]}")
     return targets, file.ignored
 
 
@@ -58,6 +58,7 @@ class TargetFile:
         path: the file (.csv, .parquet or .npy).
         chain: the arm (planar arms accept 2-D positions).
         degrees: roll, pitch, yaw columns are in degrees.
+        option: the command-line option the file came from, which messages name.
 
     Attributes:
         path: the file, as a Path.
@@ -65,10 +66,10 @@ class TargetFile:
         problems: {row (0-based): text} for the malformed rows among the last rows read.
     """
 
-    def __init__(self, path, chain: kin.Chain, degrees: bool = False):
-        self.path, self.chain, self.degrees = Path(path), chain, degrees
+    def __init__(self, path, chain: kin.Chain, degrees: bool = False, option: str = "--targets"):
+        self.path, self.chain, self.degrees, self.option = Path(path), chain, degrees, option
         if not self.path.is_file():
-            raise CommandError(f"--targets: file not found: {self.path}")
+            raise CommandError(f"{self.option}: file not found: {self.path}")
         self.problems, self.ignored, self._plain, self._cursor = {}, [], None, None
         suffix = self.path.suffix.lower()
         if suffix == ".npy":
@@ -98,7 +99,7 @@ class TargetFile:
         try:
             data = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError) as err:
-            raise CommandError(f"--targets: cannot read {self.path} as .npy: {err}") from None
+            raise CommandError(f"{self.option}: cannot read {self.path} as .npy: {err}") from None
         if data.dtype.names:  # a structured array (an answers .npy): its fields are the CSV's columns
             self._layout(list(data.dtype.names), "row")
             self._count, self._data = len(data), data
@@ -109,15 +110,15 @@ class TargetFile:
         shapes = "(B, 3) positions or (B, 4, 4) poses" + (" or (B, 2) positions" if self.chain.planar else "")
         shape_ok = data.shape[1:] in ((3,), (4, 4)) or (data.shape[1:] == (2,) and self.chain.planar)
         if not np.issubdtype(data.dtype, np.number) or data.ndim not in (2, 3) or len(data) == 0 or not shape_ok:
-            raise CommandError(f"--targets: {self.path} must hold {shapes}, got {data.dtype} {data.shape}")
+            raise CommandError(f"{self.option}: {self.path} must hold {shapes}, got {data.dtype} {data.shape}")
         self._plain, self._count = data, len(data)
 
     def _open_parquet(self):
-        pq = need_pyarrow("--targets", self.path)
+        pq = need_pyarrow(self.option, self.path)
         try:
             self._parquet = pq.ParquetFile(self.path)
         except (OSError, ValueError) as err:
-            raise CommandError(f"--targets: cannot read {self.path} as Parquet: {err}") from None
+            raise CommandError(f"{self.option}: cannot read {self.path} as Parquet: {err}") from None
         self._layout(self._parquet.schema_arrow.names, "row")
         self._count = self._parquet.metadata.num_rows
         self._check_rows("has columns but no targets")
@@ -134,10 +135,10 @@ class TargetFile:
                     else:
                         self._count += 1
         except UnicodeDecodeError as err:
-            raise CommandError(f"--targets: {self.path} is not UTF-8 text (byte {err.start}): "
+            raise CommandError(f"{self.option}: {self.path} is not UTF-8 text (byte {err.start}): "
                                "save it as UTF-8 CSV") from None
         if header is None:
-            raise CommandError(f"--targets: {self.path} is empty; expected a header such as x,y,z")
+            raise CommandError(f"{self.option}: {self.path} is empty; expected a header such as x,y,z")
         self._layout(header, "line")
         self._check_rows("has a header but no targets")
 
@@ -148,15 +149,15 @@ class TargetFile:
         needed = ["x", "y"] + ([] if self.chain.planar and "z" not in index else ["z"])
         missing = [c for c in needed if c not in index]
         if missing:
-            raise CommandError(f"--targets: {self.path}: the header must name {','.join(needed)} "
+            raise CommandError(f"{self.option}: {self.path}: the header must name {','.join(needed)} "
                                f"(and optionally roll,pitch,yaw or qx,qy,qz,qw); missing {','.join(missing)}")
         rpy = [c for c in RPY_COLUMNS if c in index]
         quat = [c for c in QUAT_COLUMNS if c in index]
         if rpy and quat:
-            raise CommandError(f"--targets: {self.path}: give roll,pitch,yaw or qx,qy,qz,qw, not both")
+            raise CommandError(f"{self.option}: {self.path}: give roll,pitch,yaw or qx,qy,qz,qw, not both")
         for found, full in ((rpy, RPY_COLUMNS), (quat, QUAT_COLUMNS)):
             if found and len(found) != len(full):
-                raise CommandError(f"--targets: {self.path}: orientation needs all of {','.join(full)}; "
+                raise CommandError(f"{self.option}: {self.path}: orientation needs all of {','.join(full)}; "
                                    f"found {','.join(found)}")
         self._used = needed + rpy + quat
         self._column = {name: header[names.index(name)] for name in self._used}  # as the file spells it
@@ -166,7 +167,7 @@ class TargetFile:
 
     def _check_rows(self, message: str):
         if self._count == 0:
-            raise CommandError(f"--targets: {self.path} {message}")
+            raise CommandError(f"{self.option}: {self.path} {message}")
 
     # --------------------------------------------------------------------- reading
 

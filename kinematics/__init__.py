@@ -11,7 +11,8 @@ from .fk import (
     forward_kinematics, frame_jacobian, frame_poses, geometric_jacobian, jacobian, link_poses, pose_and_jacobian,
     pose_error, rotation_vector,
 )
-from .ik import DAMPING, METHODS, IKResult, PathResult, default_start, solve, solve_path
+from .ik import DAMPING, METHODS, IKResult, default_start, solve
+from .paths import PathResult, interpolate_poses, solve_path
 from .reach import reachability
 from .scale import solve_many
 from .robot import FIXED, Robot, RobotJoint
@@ -23,8 +24,8 @@ __all__ = [
     "Chain", "Joint", "REVOLUTE", "PRISMATIC", "transforms", "forward_kinematics", "link_poses",
     "Robot", "RobotJoint", "FIXED", "frame_poses", "frame_jacobian",
     "jacobian", "geometric_jacobian", "pose_and_jacobian", "pose_error", "rotation_vector",
-    "solve", "solve_many", "reachability", "solve_path", "default_start", "IKResult", "PathResult", "METHODS",
-    "DAMPING", "optimize_trajectory", "TrajectoryResult",
+    "solve", "solve_many", "reachability", "solve_path", "interpolate_poses", "default_start", "IKResult", "PathResult",
+    "METHODS", "DAMPING", "optimize_trajectory", "TrajectoryResult",
     "collision", "Sphere", "Capsule", "Box", "HalfSpace", "PointCloud", "Avoid", "AvoidSelf",
     "Task", "Pose", "Position", "Orientation", "Axis", "Relative", "Posture", "Manipulability", "Cost",
 ]

@@ -37,7 +37,7 @@ from .tasks import (
     Pose, Position, Problem, Task, _check_far, _check_rigid, _weights, is_chain_end_task, is_task_list,
 )
 
-__all__ = ["IKResult", "PathResult", "solve", "solve_path", "default_start", "METHODS", "DAMPING"]
+__all__ = ["IKResult", "solve", "default_start", "METHODS", "DAMPING"]
 
 METHODS = ("lm", "gd", "momentum", "adam")
 DAMPING = ("chan-lawrence", "sugihara", "constant")
@@ -119,17 +119,6 @@ class IKResult:
     reason: list | str
     history: list | dict | None = None
     task_errors: list | None = None
-
-
-@dataclasses.dataclass
-class PathResult(IKResult):
-    """`solve_path`'s result: a batch IKResult plus the largest joint step between waypoints.
-
-    Attributes:
-        max_joint_step: max over waypoints k and joints of |q_k − q_{k−1}| (q_{−1} = q0).
-    """
-
-    max_joint_step: float = 0.0
 
 
 def _parse_target(chain: Chain, target):
@@ -1128,44 +1117,3 @@ def _history(trace, n):
         return {"q": np.zeros((0, n)), "position_error": np.zeros(0), "rotation_error": np.zeros(0)}
     qs, pes, res = zip(*trace)
     return {"q": np.array(qs), "position_error": np.array(pes), "rotation_error": np.array(res)}
-
-
-def solve_path(chain: Chain, targets, q0, **options) -> PathResult:
-    """Solve a sequence of targets, each warm-started from the previous answer.
-
-    Starting each waypoint from the last answer keeps the arm on one solution branch, so
-    consecutive answers stay close (restarts happen only where the warm start fails).
-
-    Args:
-        chain: the arm.
-        targets: (K, 4, 4) poses or (K, 3) positions ((K, 2) for planar arms).
-        q0: (n,) the configuration before the first waypoint.
-        **options: passed to `solve` (method, tolerances, budgets, ...).
-
-    Returns:
-        PathResult with (K, ...) fields and `max_joint_step`.
-    """
-    if not isinstance(chain, Chain):
-        raise TypeError(f"solve_path takes a kinematics.Chain and end-effector targets, got {type(chain).__name__}; "
-                        "solve each waypoint's tasks with kin.solve(robot, tasks, q0=previous answer)")
-    targets_arr, kind, _ = _parse_target(chain, targets)
-    q_prev = _check_q0(chain, q0, 1)[0]
-    if np.asarray(q0).ndim != 1:
-        raise ValueError(f"solve_path: q0 must be (n,), got shape {np.shape(q0)}")
-    if not len(targets_arr):
-        empty = solve(chain, targets_arr, q0=q_prev, **options)
-        return PathResult(**dataclasses.asdict(empty), max_joint_step=0.0)
-    results = []
-    for t in targets_arr:
-        r = solve(chain, t, q0=q_prev, **options)
-        results.append(r)
-        q_prev = r.q
-    qs = np.stack([r.q for r in results])
-    steps = np.abs(np.diff(np.concatenate([np.asarray(q0, dtype=float)[None], qs]), axis=0))
-    return PathResult(
-        qs, np.array([r.success for r in results]), np.array([r.position_error for r in results]),
-        np.array([r.rotation_error for r in results]), np.array([r.iterations for r in results]),
-        np.array([r.restarts for r in results]), [r.reason for r in results],
-        [r.history for r in results] if options.get("record_history") else None,
-        max_joint_step=float(steps.max()),
-    )

@@ -7,6 +7,7 @@ command works on it: the commands and tests that iterate `available()` take Chai
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from kinematics import Chain, Joint
@@ -31,7 +32,11 @@ def _panda():
               (-2.8973, 2.8973), (-0.0175, 3.7525), (-2.8973, 2.8973)]
     dh = [DHRow(a=a, alpha=al, d=d, limits=lim, name=f"panda_joint{i + 1}")
           for i, ((a, al, d), lim) in enumerate(zip(rows, limits))]
-    return from_dh(dh, modified=True, tool=translation([0, 0, 0.107]), name="panda")
+    arm = from_dh(dh, modified=True, tool=translation([0, 0, 0.107]), name="panda")
+    # Speed limits (rad/s): Franka's "Robot and interface specifications" (q̇_max), as in
+    # example-robot-data's panda.urdf <limit velocity>.
+    velocity = [2.1750] * 4 + [2.6100] * 3
+    return arm.replace(joints=[dataclasses.replace(j, velocity=v) for j, v in zip(arm.joints, velocity)])
 
 
 def _panda_hand():

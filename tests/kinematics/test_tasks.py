@@ -414,7 +414,11 @@ def test_manipulability_moves_the_arm_away_from_singularities_while_the_position
     assert np.linalg.norm(got - p, axis=-1).max() <= TOL
 
 
-def test_solve_path_says_it_takes_chains():
-    with pytest.raises(TypeError, match=r"solve_path takes a kinematics.Chain .* got Robot"):
-        kin.solve_path(two_pandas(), np.eye(4)[None], np.zeros(14))
+def test_solve_path_takes_trees_and_task_lists():
+    # solve_path took Chains only; a tree follows task lists now (tests/kinematics/test_paths.py).
+    robot = two_pandas()
+    q0 = kin.default_start(robot)
+    left = kin.frame_poses(robot, q0, "left_tool")[0]
+    path = kin.solve_path(robot, [[kin.Pose("left_tool", left @ translation([0, 0, 0.01 * k]))] for k in range(3)], q0)
+    assert path.success.all() and path.q.shape == (3, robot.n)
 

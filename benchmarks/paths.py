@@ -10,7 +10,12 @@ Cases: the Panda on full poses (7 joints, 6 constraints: one free direction per 
 Panda on positions (four), the UR5 on full poses (isolated answers: optimize_trajectory reports
 "isolated" and the jerk stays), the UR5 on positions (three). Medians over --rounds runs.
 
-    python -m benchmarks.paths [--quick] [--waypoints 200] [--rounds 3]
+With --lengths: the joint-space length Σ‖Δq‖ of solve_path's answer from a mid-range start,
+against the shortest of 20 paths started from random configurations solved at the first
+waypoint (the issue's "within 5 %" check), on Panda lines from three starts along four
+directions; and the length after optimize_trajectory(costs={"velocity": 1}, q_start=q0).
+
+    python -m benchmarks.paths [--quick] [--waypoints 200] [--rounds 3] [--lengths]
 """
 
 from __future__ import annotations
@@ -81,7 +86,10 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="30 waypoints, one round (a smoke test)")
     parser.add_argument("--waypoints", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--lengths", action="store_true", help="only the joint-length comparison")
     args = parser.parse_args(argv)
+    if args.lengths:
+        return lengths()
     K, rounds = (30, 1) if args.quick else (args.waypoints, args.rounds)
     print(f"straight-line paths, {K} waypoints, dt = {DT} s; median of {rounds} run(s); "
           "checked by FK at every waypoint (1e-6 m, 1e-6 rad) and the limits")
@@ -99,6 +107,41 @@ def main(argv=None) -> int:
     print("FK ok: solve_path's answer / optimize_trajectory's. Free dirs: n minus the rank of a waypoint's task "
           "Jacobian (0: isolated answers, the jerk cannot drop).")
     print(blas_threads())
+    return 0
+
+
+LENGTH_STARTS = ([0.0, 0.0, 0.0, -1.6, 0.0, 1.6, 0.8], None, [0.5, -0.3, 0.2, -2.0, 0.3, 2.0, 0.0])
+LENGTH_SHIFTS = ([0.15, 0.2, -0.15], [0.0, -0.3, 0.1], [-0.2, 0.1, 0.2], [0.25, 0.0, 0.0])
+
+
+def joint_length(q0, q) -> float:
+    """Σ_k ‖q_k − q_{k−1}‖ over the path q (K, n) that departs from q0 (n,)."""
+    return float(np.linalg.norm(np.diff(np.vstack([q0, q]), axis=0), axis=1).sum())
+
+
+def lengths(K: int = 200, step: float = 0.05, tries: int = 20) -> int:
+    arm = robots.get("panda")
+    print(f"Panda lines of {K} waypoints, orientation held; solve_path(max_joint_step={step}) from q0 against the "
+          f"shortest of {tries} paths from random starts at the first waypoint")
+    for q0 in LENGTH_STARTS:
+        q0 = kin.default_start(arm) if q0 is None else np.asarray(q0)
+        for shift in LENGTH_SHIFTS:
+            T = line(arm, q0, shift, K)
+            path = kin.solve_path(arm, T, q0, max_joint_step=step)
+            if not path.success.all() or path.jumps:
+                print(f"  q0 {np.round(q0, 2)}, shift {shift}: solve_path reports jumps {path.jumps[:3]}: left out")
+                continue
+            rng, found = np.random.default_rng(17), []
+            for i in range(tries):
+                start = kin.solve(arm, T[0], q0=rng.uniform(arm.lower, arm.upper), seed=i)
+                other = kin.solve_path(arm, T, start.q, max_joint_step=step)
+                if start.success and other.success.all() and not other.jumps:
+                    found.append(joint_length(start.q, other.q))
+            smooth = kin.optimize_trajectory(arm, T, path.q, dt=DT, costs={"velocity": 1.0}, q_start=q0)
+            best = min(found)
+            print(f"  q0 {np.round(q0, 2)}, shift {shift}: {joint_length(q0, path.q):.3f} rad, shortest of "
+                  f"{len(found)} {best:.3f} ({joint_length(q0, path.q) / best - 1:+.1%}); velocity-optimised "
+                  f"{joint_length(q0, smooth.q) / best - 1:+.1%} (FK ok: {judge(arm, smooth.q, T)})")
     return 0
 
 

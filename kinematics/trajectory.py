@@ -163,14 +163,18 @@ def hessian_bands(K: int, dt: float, costs: dict) -> np.ndarray:
     return bands
 
 
-def _gradient(Q: np.ndarray, dt: float, costs: dict) -> np.ndarray:
+def _gradient(Q: np.ndarray, dt: float, costs: dict, start=None) -> np.ndarray:
     """½ ∇F = (H_s ⊗ I) Q, (K, n), as Σ_p w_p D_pᵀ (Δ^p Q) / dt^{2p}: from the differences, not from H_s.
 
     H_s's entries are ~20/dt⁶ for jerk, and (H_s Q)_k sums them times q ~ 1 into a value ~1e6 times
     smaller: H_s Q by its diagonals loses ~6 digits (at dt = 0.01 the objective came out 0.68 where
     Σ‖Δ³q/dt³‖² was 3.3). The differences Δ^p Q are formed first, then D_pᵀ as p adjoint
     differences (D₁ᵀ y)_k = y_{k−1} − y_k (y_{−1} = y_{K−1} = 0), which cancel nothing large.
+
+    With `start` (n,), the path is [start; Q] with start fixed: the gradient's rows for Q.
     """
+    if start is not None:
+        return _gradient(np.concatenate([start[None], Q]), dt, costs)[1:]
     out = np.zeros_like(Q)
     for name, w in costs.items():
         p = COSTS[name]
@@ -183,8 +187,11 @@ def _gradient(Q: np.ndarray, dt: float, costs: dict) -> np.ndarray:
     return out
 
 
-def _objective(Q: np.ndarray, dt: float, costs: dict) -> float:
-    """F(Q) = Σ_p w_p ‖Δ^p Q / dt^p‖², from the differences (see `_gradient` for why not Qᵀ H Q)."""
+def _objective(Q: np.ndarray, dt: float, costs: dict, start=None) -> float:
+    """F(Q) = Σ_p w_p ‖Δ^p Q / dt^p‖², from the differences (see `_gradient` for why not Qᵀ H Q); of
+    [start; Q] with `start` (n,)."""
+    if start is not None:
+        Q = np.concatenate([start[None], Q])
     return float(sum(w * np.sum((np.diff(Q, COSTS[name], axis=0) / dt ** COSTS[name]) ** 2)
                      for name, w in costs.items() if w > 0))
 
@@ -413,6 +420,14 @@ def _check_q_init(robot, q_init) -> np.ndarray:
     return np.clip(Q, robot.lower, robot.upper)
 
 
+def _check_q_start(robot, q_start) -> np.ndarray:
+    _check_values(robot, q_start, "q_start")
+    q = np.array(q_start, dtype=np.float64)
+    if q.shape != (robot.n,):
+        raise ValueError(f"q_start must be (n,) = ({robot.n},) for {robot.name!r}, got shape {q.shape}")
+    return q
+
+
 def _held_by_limits(Q, step, lower, upper):
     """(K, n) joints on a limit that `step` pushes outward."""
     return ((Q <= lower) & (step < 0)) | ((Q >= upper) & (step > 0))
@@ -439,7 +454,7 @@ def _correct(waypoints, Q, frozen, lower, upper):
         Q[fix] = np.clip(Qf + dq, lower, upper)
 
 
-def _step(waypoints, Q, A, frozen, dt, costs, bands, mu, lower, upper):
+def _step(waypoints, Q, A, frozen, dt, costs, bands, mu, lower, upper, start=None):
     """The damped Newton step on the tasks' manifolds: (step (K, n), freedom (K,)); step None when nothing can move.
 
     δ = N z, (Nᵀ H N + C + μ I) z = −Nᵀ g with g = ½ ∇F = (H_s ⊗ I) Q: Newton on the Lagrangian
@@ -451,7 +466,7 @@ def _step(waypoints, Q, A, frozen, dt, costs, bands, mu, lower, upper):
         numpy.linalg.LinAlgError: the reduced system is not positive definite at this μ.
     """
     K, n = Q.shape
-    g = _gradient(Q, dt, costs)
+    g = _gradient(Q, dt, costs, start)
     held = np.repeat(frozen[:, None], n, axis=1)
     for _ in range(n + 1):
         N, freedom = null_basis(A, held)
@@ -497,8 +512,8 @@ def _curvature(waypoints, Q, A, N, held, g):
 
 
 def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: dict | None = None,
-                        max_iterations: int = 100, tol_position: float = 1e-6, tol_rotation: float = 1e-6,
-                        ftol: float = 1e-6) -> TrajectoryResult:
+                        q_start=None, max_iterations: int = 100, tol_position: float = 1e-6,
+                        tol_rotation: float = 1e-6, ftol: float = 1e-6) -> TrajectoryResult:
     """Lower a path's summed squared velocity, acceleration and jerk while every waypoint keeps its hard tasks.
 
     All waypoints are one problem (see the module docstring): LM on the smoothness objective in
@@ -520,6 +535,10 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
         costs: {"velocity": w, "acceleration": w, "jerk": w}, weights >= 0 (absent: 0), at least
             one positive; default {"jerk": 1.0}. The terms are in physical units (Δ^p q / dt^p),
             so the weights trade rad²/s² against rad²/s⁶.
+        q_start: None, or (n,) the configuration the path departs from (where the arm is now: the
+            q0 given to `solve_path`), held fixed one dt before the first waypoint, so that the
+            terms, `before`/`after` and `max_joint_step` count the move from it. Without it the first
+            waypoint is as free as the others, and the path may start anywhere on its tasks.
         max_iterations: steps at most (accepted or rejected), >= 1.
         tol_position, tol_rotation: success bounds (m, rad) for tasks that set none.
         ftol: stop once an accepted step lowers the objective by less than this fraction.
@@ -541,9 +560,11 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
     costs = _check_costs(costs)
     Q0 = _check_q_init(robot, q_init)
     K, n = Q0.shape
+    start = None if q_start is None else _check_q_start(robot, q_start)
     waypoints = _Waypoints(robot, tasks_per_waypoint, K, tol_position, tol_rotation)
     lower, upper = robot.lower, robot.upper
-    bands = hessian_bands(K, dt, costs)
+    # With a start the path is [start; Q], start fixed: H_s of K + 1 points without its first row and column.
+    bands = hessian_bands(K, dt, costs) if start is None else hessian_bands(K + 1, dt, costs)[:, 1:]
     scale = float(bands[0].max(initial=0.0)) or 1.0
     with _one_blas_thread():
         Q, _, A, errors = _correct(waypoints, Q0.copy(), np.zeros(K, dtype=bool), lower, upper)
@@ -556,11 +577,11 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
             Q[frozen] = Q0[frozen]
             _, A, errors = waypoints.evaluate(Q)
         met = ~frozen
-        F = _objective(Q, dt, costs)
+        F = _objective(Q, dt, costs, start)
         mu, iterations, reason = MU_START, 0, "iteration budget"
         while iterations < max_iterations:
             try:
-                step, _ = _step(waypoints, Q, A, frozen, dt, costs, bands, mu * scale, lower, upper)
+                step, _ = _step(waypoints, Q, A, frozen, dt, costs, bands, mu * scale, lower, upper, start)
             except np.linalg.LinAlgError:  # the model is not positive definite at this damping
                 step = False
             if step is None:
@@ -568,7 +589,7 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
                     reason = "isolated"
                     Q = np.where((met & init_met)[:, None], Q0, Q)
                     _, A, errors = waypoints.evaluate(Q)
-                    F = _objective(Q, dt, costs)
+                    F = _objective(Q, dt, costs, start)
                 else:  # the limits hold every free direction
                     reason = "converged"
                 break
@@ -576,7 +597,7 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
             accept = False
             if step is not False:
                 trial, _, A_t, errors_t = _correct(waypoints, np.clip(Q + step, lower, upper), frozen, lower, upper)
-                F_t = _objective(trial, dt, costs)
+                F_t = _objective(trial, dt, costs, start)
                 accept = bool(np.all(errors_t[2][met] <= 1.0)) and F_t < F
             if accept:
                 small = F - F_t <= ftol * F or np.abs(trial - Q).max() < 1e-13
@@ -593,10 +614,11 @@ def optimize_trajectory(robot, tasks_per_waypoint, q_init, *, dt: float, costs: 
         freedom = null_basis(A, np.broadcast_to(frozen[:, None], (K, n)))[1]
     pe, re, scaled = errors
     success = scaled <= 1.0
-    before, after = smoothness(Q0, dt), smoothness(Q, dt)
+    path = (lambda q: q) if start is None else (lambda q: np.concatenate([start[None], q]))
+    before, after = smoothness(path(Q0), dt), smoothness(path(Q), dt)
     return TrajectoryResult(
-        Q, success, pe, re, dt * np.arange(K), before, after, _objective(Q0, dt, costs), F, freedom,
-        float(np.abs(np.diff(Q, axis=0)).max(initial=0.0)), iterations,
+        Q, success, pe, re, dt * np.arange(K), before, after, _objective(Q0, dt, costs, start), F, freedom,
+        float(np.abs(np.diff(path(Q), axis=0)).max(initial=0.0)), iterations,
         _describe(reason, success, frozen, freedom, before, after))
 
 

@@ -315,3 +315,41 @@ def test_bad_q_init_names_the_problem(panda_line):
     with pytest.raises(ValueError, match="waypoint 1: Posture is a soft task"):
         kin.optimize_trajectory(PANDA, [[kin.Pose("tool", T[0])], [kin.Pose("tool", T[1]), kin.Posture(q[0])]],
                                 path.q[:2], dt=DT)
+
+
+# -- a fixed start ------------------------------------------------------------------------------
+
+def test_a_fixed_start_is_the_augmented_path_without_its_first_row():
+    """With q_start the objective is F([start; Q]); its bands, gradient and value against the dense oracle
+    and central differences."""
+    rng = np.random.default_rng(8)
+    K, n, dt = 6, 3, 0.4
+    costs = {"velocity": 0.7, "acceleration": 1.1, "jerk": 0.9}
+    Q, start = rng.standard_normal((K, n)), rng.standard_normal(n)
+    H = _dense_hessian(K + 1, dt, costs)[1:, 1:]
+    np.testing.assert_allclose(_bands_to_dense(tj.hessian_bands(K + 1, dt, costs)[:, 1:]), H, rtol=1e-13, atol=0)
+    assert tj._objective(Q, dt, costs, start) == pytest.approx(tj._objective(np.vstack([start, Q]), dt, costs))
+    h = 1e-6
+    grad = np.array([(tj._objective((Q.ravel() + h * e).reshape(K, n), dt, costs, start)
+                      - tj._objective((Q.ravel() - h * e).reshape(K, n), dt, costs, start)) / (2 * h)
+                     for e in np.eye(K * n)])
+    np.testing.assert_allclose(2 * tj._gradient(Q, dt, costs, start).ravel(), grad, rtol=1e-7, atol=1e-7)
+
+
+def test_a_fixed_start_keeps_the_path_where_the_arm_is(panda_line):
+    """Free, the first waypoint may slide along its self-motion away from the arm's configuration; with
+    q_start the move from it is part of the cost, and the path stays near it."""
+    T, path = panda_line
+    q0 = kin.default_start(PANDA)
+    free = kin.optimize_trajectory(PANDA, T, path.q, dt=DT, costs={"velocity": 1.0})
+    fixed = kin.optimize_trajectory(PANDA, T, path.q, dt=DT, costs={"velocity": 1.0}, q_start=q0)
+    _check_path(PANDA, fixed, T)
+    assert np.abs(path.q[0] - q0).max() == 0  # the line starts at FK(q0)
+    assert np.abs(fixed.q[0] - q0).max() < 0.1 * np.abs(free.q[0] - q0).max(), (fixed.q[0] - q0, free.q[0] - q0)
+    assert fixed.after["velocity"] <= fixed.before["velocity"]
+    assert fixed.before["velocity"] == pytest.approx(tj.smoothness(np.vstack([q0, path.q]), DT)["velocity"])
+    assert fixed.max_joint_step == pytest.approx(np.abs(np.diff(np.vstack([q0, fixed.q]), axis=0)).max())
+    with pytest.raises(ValueError, match=r"q_start must have shape \(\.\.\., 7\)"):
+        kin.optimize_trajectory(PANDA, T[:5], path.q[:5], dt=DT, q_start=q0[:6])
+    with pytest.raises(ValueError, match=r"q_start must be \(n,\) = \(7,\)"):
+        kin.optimize_trajectory(PANDA, T[:5], path.q[:5], dt=DT, q_start=path.q[:2])

@@ -166,11 +166,7 @@ def run(args) -> int:
     scene = {} if collision is None else {"obstacles": collision.obstacles, "geometry": collision.geometry}
     written = animation.render(chain, target, runs, out, frames=args.frames, fps=args.fps, dpi=args.dpi,
                                filmstrip=not args.no_filmstrip, progress=not args.no_progress, title=title, **scene)
-    rendered = time.perf_counter() - started
-    print(f"wrote {written['animation']} ({written['frames']} frames)")
-    if written["filmstrip"]:
-        print(f"wrote {written['filmstrip']}")
-    print(f"solve {solved:.2f} s, render {rendered:.2f} s", file=sys.stderr)
+    _say_written(written, solved, time.perf_counter() - started)
     # The files are the product: a run that does not converge is shown, not an error.
     return 0
 
@@ -219,11 +215,7 @@ def run_path(args, chain: kin.Chain, out) -> int:
     started = time.perf_counter()
     written = animation.render_path(chain, targets, path, out, frames=args.frames, fps=args.fps, dpi=args.dpi,
                                     still=not args.no_filmstrip, progress=not args.no_progress, **scene)
-    rendered = time.perf_counter() - started
-    print(f"wrote {written['animation']} ({written['frames']} frames)")
-    if written["filmstrip"]:
-        print(f"wrote {written['filmstrip']}")
-    print(f"solve {solved:.2f} s, render {rendered:.2f} s", file=sys.stderr)
+    _say_written(written, solved, time.perf_counter() - started)
     return 0
 
 
@@ -258,6 +250,14 @@ def summary_line(method: str, result, collision=None) -> str:
     line = (f"{method:<8} {status} in {result.iterations} iterations{restarts}: "
             f"position error {result.position_error:.2g} m{rot}{clear}")
     return line if result.success else f"{line}\n         ({result.reason})"
+
+
+def _say_written(written: dict, solved: float, rendered: float) -> None:
+    """The files `render` / `render_path` wrote (stdout) and the time spent (stderr)."""
+    print(f"wrote {written['animation']} ({written['frames']} frames)")
+    if written["filmstrip"]:
+        print(f"wrote {written['filmstrip']}")
+    print(f"solve {solved:.2f} s, render {rendered:.2f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

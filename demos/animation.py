@@ -767,6 +767,34 @@ def _write_gif(frames, path: Path, fps: float, hold: float, tick) -> None:
                    disposal=1)
 
 
+def _video(out):
+    """(out as a Path, write(images, fps, hold, tick)) for a .gif (Pillow) or .mp4 (ffmpeg) path, checked
+    before any work; write puts the file in place whole or not at all.
+
+    Raises:
+        ValueError: another file type, or MP4 without ffmpeg.
+    """
+    from autodiff.files import atomic_output
+
+    out = Path(out)
+    kind = out.suffix.lower()
+    if kind not in (".gif", ".mp4"):
+        raise ValueError(f"animation output must end in .gif or .mp4, got {out.name!r}")
+    ffmpeg = ffmpeg_path() if kind == ".mp4" else None
+    if kind == ".mp4" and ffmpeg is None:
+        raise ValueError("writing MP4 needs ffmpeg, which is not installed (e.g. apt-get install ffmpeg); "
+                         "write a .gif instead")
+
+    def write(images, fps, hold, tick):
+        with atomic_output(out) as tmp:
+            if kind == ".gif":
+                _write_gif(images, tmp, fps, hold, tick)
+            else:
+                _write_mp4(images, tmp, fps, hold, tick, ffmpeg)
+
+    return out, write
+
+
 def _write_mp4(frames, path: Path, fps: float, hold: float, tick, ffmpeg: str) -> None:
     h, w = frames[0].shape[:2]
     hold_frames = max(round(hold * fps) - 1, 0)
@@ -825,14 +853,7 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
 
     from autodiff.files import atomic_output
 
-    out = Path(out)
-    kind = out.suffix.lower()
-    if kind not in (".gif", ".mp4"):
-        raise ValueError(f"animation output must end in .gif or .mp4, got {out.name!r}")
-    ffmpeg = ffmpeg_path() if kind == ".mp4" else None
-    if kind == ".mp4" and ffmpeg is None:
-        raise ValueError("writing MP4 needs ffmpeg, which is not installed (e.g. apt-get install ffmpeg); "
-                         "write a .gif instead")
+    out, write_video = _video(out)
     runs = [runs] if isinstance(runs, Run) else list(runs)
     if not runs:
         raise ValueError("render: no runs to draw")
@@ -857,11 +878,7 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
             panel.show(f)
             images.append(blitter.frame())
             bar.update(1)
-        with atomic_output(out) as tmp:
-            if kind == ".gif":
-                _write_gif(images, tmp, fps, hold, lambda: bar.update(1))
-            else:
-                _write_mp4(images, tmp, fps, hold, lambda: bar.update(1), ffmpeg)
+        write_video(images, fps, hold, lambda: bar.update(1))
     strip = None
     if filmstrip:
         strip = out.with_suffix(".png")
@@ -951,14 +968,7 @@ def render_path(chain: kin.Chain, targets, path, out, *, frames: int = 60, fps: 
 
     from autodiff.files import atomic_output
 
-    out = Path(out)
-    kind = out.suffix.lower()
-    if kind not in (".gif", ".mp4"):
-        raise ValueError(f"animation output must end in .gif or .mp4, got {out.name!r}")
-    ffmpeg = ffmpeg_path() if kind == ".mp4" else None
-    if kind == ".mp4" and ffmpeg is None:
-        raise ValueError("writing MP4 needs ffmpeg, which is not installed (e.g. apt-get install ffmpeg); "
-                         "write a .gif instead")
+    out, write_video = _video(out)
     check_render_settings(frames, fps, dpi, hold, 1)
     targets = np.asarray(targets, dtype=float)
     if targets.ndim == 2 and targets.shape[1] == 2 and chain.planar:
@@ -1000,11 +1010,7 @@ def render_path(chain: kin.Chain, targets, path, out, *, frames: int = 60, fps: 
             panel.show(clock[f])
             images.append(blitter.frame())
             bar.update(1)
-        with atomic_output(out) as tmp:
-            if kind == ".gif":
-                _write_gif(images, tmp, fps, hold, lambda: bar.update(1))
-            else:
-                _write_mp4(images, tmp, fps, hold, lambda: bar.update(1), ffmpeg)
+        write_video(images, fps, hold, lambda: bar.update(1))
     strip = None
     if still:
         strip = out.with_suffix(".png")

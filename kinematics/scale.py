@@ -126,7 +126,7 @@ def _spread(result: IKResult, good: np.ndarray, reasons: np.ndarray) -> IKResult
 
 
 def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, seed: int = 0, skip=(), goal=None,
-                **solve_options):
+                window: int | None = None, **solve_options):
     """Solve the chunks of `targets`, yielding (index, (lo, hi), IKResult) as each completes.
 
     Args:
@@ -142,6 +142,9 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
         skip: indices of chunks not to solve (finished in an earlier run).
         goal: None, or a picklable callable mapping a chunk's targets to what `solve` takes (a task
             list: e.g. [kin.Pose("tool", T), kin.Avoid(...)]).
+        window: with a client, the most chunks in flight (read and submitted ahead of the
+            answers): None for twice the cluster's threads (at least 4), asked again as chunks
+            complete so that a growing cluster is used.
         **solve_options: passed to `solve` (not `seed`). A `time_budget` makes the answers depend
             on timing (module docstring).
 
@@ -153,6 +156,8 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
         raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer (chunks' seeds derive from it), got {seed!r}")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1):
+        raise ValueError(f"window must be an integer >= 1 or None, got {window!r}")
     if "seed" in solve_options:
         raise TypeError("iter_chunks: give seed once (chunk k's starts come from (seed, k))")
     skip = set(skip)
@@ -171,8 +176,8 @@ def iter_chunks(robot, targets, *, chunk_size: int = CHUNK_SIZE, client=None, se
 
     def top_up(queue):
         """Submit chunks until `window` are in flight: every worker busy, the driver's memory bounded."""
-        window = max(4, 2 * sum(client.nthreads().values()))  # asked each time: a cluster may grow
-        while len(futures) < window and (chunk := next(waiting, None)) is not None:
+        most = window or max(4, 2 * sum(client.nthreads().values()))  # asked each time: a cluster may grow
+        while len(futures) < most and (chunk := next(waiting, None)) is not None:
             k, lo, hi = chunk
             future = client.submit(_solve_chunk, robot_future, targets[lo:hi], chunk_seed(seed, k), goal,
                                    solve_options, key=f"armgrad-chunk-{k}-{chunk_seed(seed, k)}-{lo}", pure=False)

@@ -371,12 +371,18 @@ def test_a_cluster_run_reads_chunks_only_as_workers_take_them(client):
     assert sorted(k for k, _ in seen) == list(range(20)) and reads == list(range(0, 40, 2))
     assert all(read <= done + window for done, (_, read) in enumerate(seen, start=1))
     assert seen[0][1] <= window + 1 < 20
+    reads.clear()
+    for k, _, _ in scale.iter_chunks(chain, Recorded(), chunk_size=2, client=client, max_restarts=5, window=1):
+        assert len(reads) <= k + 2  # one in flight, and the next submitted as it completes
+    with pytest.raises(ValueError, match="window must be an integer >= 1"):
+        next(scale.iter_chunks(chain, T, client=client, window=0))
 
 
 def test_a_worker_killed_mid_run_still_gives_every_answer(client):
     chain, T = panda_poses(60, seed=4)
     options = dict(chunk_size=2, seed=1, max_restarts=3)  # 30 chunks of ~30 ms
     reference = kin.solve_many(chain, T, **options)
+    options["window"] = 30  # all submitted at once: workers still hold chunks when the first answer is in
     before = set(client.scheduler_info()["workers"])
     results, killed = {}, None
     for k, _, result in scale.iter_chunks(chain, T, client=client, **options):

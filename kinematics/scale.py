@@ -5,8 +5,8 @@ whose random starts come from the seed `chunk_seed(seed, k)`. A chunk's answers 
 only on its targets, the options and (seed, k): the same whether it is solved here, on one worker
 or on many, first or last, in a fresh run or in a resumed one. Rows come back in the targets'
 order. (Not with a `time_budget`: a chunk then stops when its clock runs out, so its answers
-depend on the machine's speed and load; such a run is not reproducible, and says so nowhere
-else.)
+depend on the machine's speed and load, and such a run is not reproducible; `armgrad solve`
+says so when it starts one.)
 
 A row that `solve` would refuse (NaN or infinite values, a pose that is not a rigid transform,
 a coordinate beyond any chain's reach) does not stop its chunk: it is answered with success
@@ -19,9 +19,9 @@ worker is alive. `local_cluster(n)` starts the workers armgrad recommends: proce
 thread each (the solver is numpy-bound), one BLAS thread, and glibc's malloc thresholds as
 `autodiff.memory` sets them (MALLOC_TRIM_THRESHOLD_: Dask's nannies set 65536, which made the
 solver 4.7x slower inside a task, as page faults of arrays freed and re-allocated every
-iteration). Only `window` chunks are
-in flight at a time (twice the cluster's threads), each read from `targets` when it is
-submitted, so a file of any length streams through with bounded memory. A user's own cluster
+iteration). Only a window of chunks is in flight at a time (by default twice the cluster's
+threads), each read from `targets` when it is submitted, so a file of any length streams
+through with bounded memory. A user's own cluster
 should start its workers the same way: `--nthreads 1`, and the environment `WORKER_ENVIRONMENT`
 holds (e.g. in the `distributed.nanny.pre-spawn-environ` config).
 

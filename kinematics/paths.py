@@ -460,7 +460,13 @@ def _repair(solve_at, q_prev, limit, k: int, restarts: int, spent):
                     "came from random restarts")
 
 
-def solve_path(robot, tasks_per_waypoint, q0, *, dt=None, max_joint_step=None, velocity_limits=None,
+# The default largest step per waypoint (rad or m): far above a dense path's steps (0.004-0.007
+# rad a waypoint on the 200-waypoint lines of the tests), far below a branch flip (a wrist or
+# elbow turning by ~π), so a flip is repaired or reported, never silently taken.
+MAX_JOINT_STEP = 0.5
+
+
+def solve_path(robot, tasks_per_waypoint, q0, *, dt=None, max_joint_step=MAX_JOINT_STEP, velocity_limits=None,
                acceleration_limits=None, repair: bool = True, **solve_options) -> PathResult:
     """Solve K waypoints in order on one solution branch, repairing large steps, optionally timed.
 
@@ -480,8 +486,9 @@ def solve_path(robot, tasks_per_waypoint, q0, *, dt=None, max_joint_step=None, v
         dt: seconds between waypoints (or (K − 1,) segment durations): the result is timed
             (`time_scale`) to respect the velocity and acceleration limits. None: no times.
         max_joint_step: the largest step |q_k − q_{k−1}| allowed per joint (rad or m): a number,
-            or (n,) one per joint. None: any step (only waypoints that fail from the previous
-            answer are repaired).
+            or (n,) one per joint; default MAX_JOINT_STEP (0.5), which lets a dense path through
+            and catches a branch flip. None: any step (only waypoints that fail from the previous
+            answer are repaired, and a flip goes unreported).
         velocity_limits: with dt: a number or (n,) speeds (rad/s, m/s; inf: none). None: each
             joint's `velocity` (the URDF's `<limit velocity>`; no limit where it has none).
         acceleration_limits: with dt: a number or (n,) (rad/s², m/s²; inf: none). None: none.

@@ -158,6 +158,18 @@ def test_repair_keeps_the_branch_where_the_warm_start_flips_the_wrist():
     assert path.max_joint_step <= 1.0 and path.iterations[0] > plain.iterations[0]  # the pieces' solves count
 
 
+def test_the_default_step_limit_catches_a_flip_that_no_limit_lets_through():
+    B = kin.forward_kinematics(UR5, UR5_B)
+    unlimited = kin.solve_path(UR5, B[None], UR5_A, max_joint_step=None)
+    assert unlimited.success[0] and unlimited.jumps == [] and np.abs(unlimited.q[0] - UR5_B).max() > 3.0
+    # With MAX_JOINT_STEP the flip is repaired onto UR5_B's branch; the one waypoint is still 0.78 rad
+    # of wrist_3 from q0 on that continuous branch, and is reported as such (too far apart, not a flip).
+    default = kin.solve_path(UR5, B[None], UR5_A)
+    assert default.success[0] and default.repaired == [0] and default.jumps == [0]
+    assert "on a continuous branch" in default.reason[0] and "too far apart" in default.reason[0]
+    np.testing.assert_allclose(default.q[0], UR5_B, atol=1e-5)
+
+
 def test_random_restarts_without_repair_also_leave_the_branch():
     B = kin.forward_kinematics(UR5, UR5_B)
     restarted = kin.solve_path(UR5, B[None], UR5_A, max_joint_step=1.0, repair=False, max_restarts=100)

@@ -360,7 +360,9 @@ def _run_batch(args, chain) -> int:
         load = store.load if store else parts.__getitem__
         if args.json and len(given) < len(bounds):  # a resumed run: the finished chunks' targets from the file
             given.update({i: file[lo:hi] for i, (lo, hi) in enumerate(bounds) if i not in given})
-        parts = (load(i) for i in range(len(bounds)))
+        def parts():  # each chunk's columns in order, read afresh on each call (from disk with --out)
+            return (load(i) for i in range(len(bounds)))
+
         return _report(args, chain, parts, [given[i] for i in range(len(bounds))] if args.json else None, B, out,
                        store, seconds, resumed)
     except KeyboardInterrupt:
@@ -401,7 +403,7 @@ class _Summary:
     def add(self, part: dict) -> dict:
         success = part["success"]
         failed = np.flatnonzero(~success)
-        self.failed.extend((self.count + failed[:10 - len(self.failed)]).tolist() if len(self.failed) < 10 else [])
+        self.failed += (self.count + failed[:max(0, 10 - len(self.failed))]).tolist()  # the first 10 rows
         for reason in part["reason"][failed]:
             kind = str(reason).split(":")[0]
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
@@ -416,7 +418,12 @@ class _Summary:
 
 def _write_answers(out: Path, parts, count: int, summary: _Summary) -> None:
     """--out by its extension, a part at a time: CSV (text as on stdout), .npy (a structured array),
-    .parquet (pyarrow; row groups of at least ROW_GROUP rows)."""
+    .parquet (pyarrow; row groups of at least ROW_GROUP rows).
+
+    Args:
+        parts: a callable returning an iterator over the chunks' columns, in order (called twice
+            for .npy: once for the text columns' widths, once to write).
+    """
     suffix = out.suffix.lower()
     if suffix == ".parquet":
         import pyarrow as pa
@@ -424,29 +431,26 @@ def _write_answers(out: Path, parts, count: int, summary: _Summary) -> None:
 
         with atomic_output(out) as tmp:
             writer, waiting = None, []
-            for part in parts:
+            for last, part in _with_last(parts()):
                 waiting.append(pa.table({name: pa.array(values) for name, values in summary.add(part).items()}))
-                if sum(t.num_rows for t in waiting) >= ROW_GROUP:
+                if last or sum(t.num_rows for t in waiting) >= ROW_GROUP:  # one row group
                     writer = writer or pq.ParquetWriter(tmp, waiting[0].schema)
                     writer.write_table(pa.concat_tables(waiting), row_group_size=1 << 30)
                     waiting = []
-            if waiting:
-                writer = writer or pq.ParquetWriter(tmp, waiting[0].schema)
-                writer.write_table(pa.concat_tables(waiting), row_group_size=1 << 30)
             writer.close()
     elif suffix == ".npy":
-        parts = list(parts) if not isinstance(parts, list) else parts
-        widths = {}  # the text columns' widths: a structured array's are fixed
-        for part in parts:
+        widths, first = {}, None  # the text columns' widths (a structured array's are fixed): a first pass
+        for part in parts():
+            first = first or part
             summary.add(part)
             for name, values in part.items():
                 if values.dtype.kind == "U":
                     widths[name] = max(widths.get(name, 1), values.dtype.itemsize // 4)
-        dtype = [(name, f"<U{widths[name]}" if name in widths else values.dtype) for name, values in parts[0].items()]
+        dtype = [(name, f"<U{widths[name]}" if name in widths else values.dtype) for name, values in first.items()]
         with atomic_output(out) as tmp:
             answers = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(count,))
             row = 0
-            for part in parts:
+            for part in parts():
                 k = len(part["success"])
                 for name, values in part.items():
                     answers[name][row:row + k] = values
@@ -456,25 +460,42 @@ def _write_answers(out: Path, parts, count: int, summary: _Summary) -> None:
     else:
         with atomic_output(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            for k, part in enumerate(parts):
+            for k, part in enumerate(parts()):
                 if k == 0:
                     writer.writerow(list(part))
                 writer.writerows(_csv_rows(summary.add(part)))
+
+
+def _with_last(iterable):
+    """(is_last, item) pairs of an iterable."""
+    items = iter(iterable)
+    previous = next(items, _END)
+    for item in items:
+        yield False, previous
+        previous = item
+    if previous is not _END:
+        yield True, previous
+
+
+_END = object()
 
 
 def _report(args, chain, parts, given, B, out, store, seconds, resumed) -> int:
     """Write or print the answers of a finished batch; the exit status.
 
     Args:
-        parts: each chunk's columns, in order (an iterable: read once, or twice for .npy).
+        parts: a callable returning an iterator over each chunk's columns, in order.
         given: with --json, each chunk's targets as read, in order.
     """
-    summary = _Summary()
-    if args.json or out is None:
-        parts = [summary.add(part) for part in parts]
+    summary, held = _Summary(), None
+    if args.json or out is None:  # held in memory: printed, or in the JSON report
+        held = [summary.add(part) for part in parts()]
+
+        def parts():
+            return iter(held)
     if args.json:
         answers = []
-        for part, targets in zip(parts, given):
+        for part, targets in zip(parts(), given):
             q = np.column_stack([part[f"q{k + 1}"] for k in range(chain.n)])
             for i in range(len(q)):
                 answer = {"target": targets[i].tolist(), "q": q[i].tolist(),
@@ -488,11 +509,11 @@ def _report(args, chain, parts, given, B, out, store, seconds, resumed) -> int:
                     answer["clearance_pair"] = str(part["clearance_pair"][i])
                 answers.append(answer)
     if out is not None:
-        _write_answers(out, parts, B, summary)
+        _write_answers(out, parts, B, summary if held is None else _Summary())  # counted once
         store.remove()
     elif not args.json:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        for k, part in enumerate(parts):
+        for k, part in enumerate(parts()):
             if k == 0:
                 writer.writerow(list(part))
             writer.writerows(_csv_rows(part))

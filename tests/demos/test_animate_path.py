@@ -4,33 +4,23 @@ import itertools
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
-from PIL import Image
 from scipy.spatial.transform import Rotation
 
 import kinematics as kin
 import robots
 from demos import animation, cli
+from tests.demos.test_cli_animation import PNG_SIGNATURE, REPO, gif_frames
 
 matplotlib.use("Agg")
 
-REPO = Path(__file__).resolve().parents[2]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLANAR_Q0 = np.array([0.4, 0.9, 0.6])
 PANDA_Q0 = np.array([0.0, 0.0, 0.0, -1.6, 0.0, 1.6, 0.8])
 
 
-def gif_frames(path):
-    with Image.open(path) as im:
-        frames = []
-        for k in range(im.n_frames):
-            im.seek(k)
-            frames.append(np.asarray(im.convert("RGB")))
-    return frames
 
 
 def planar_csv(path, K=8):

@@ -202,6 +202,7 @@ def test_solve_batch_json_key_set(capsys, tmp_path):
     assert status == 0 and set(data) == BATCH_KEYS and all(set(a) == ANSWER_KEYS for a in data["answers"])
     status, out, _ = armgrad(capsys, *argv, "--out", str(tmp_path / "a.csv"))
     assert status == 0 and set(json.loads(out)) == BATCH_KEYS | {"out"}
+    assert json.loads(out)["solved"] == 2  # counted once, though the answers are both written and reported
 
 
 @pytest.mark.parametrize("robot, targets, columns", [

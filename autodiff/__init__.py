@@ -16,9 +16,9 @@ Example:
 from . import data, files, losses, memory, nn, optim, viz
 from .checker import GradientCheckError, check_grads, numerical_jacobian
 from .ops import (
-    abs, add, arctan2, broadcast_to, concatenate, cos, div, exp, getitem, log, log_softmax, logdet, logsumexp,
-    matmul, max, maximum, mean, minimum, mul, neg, power, relu, reshape, sigmoid, sin, softmax, sqrt, stack,
-    sub, sum, swapaxes, tanh, transpose, where,
+    abs, add, arctan2, broadcast_to, concatenate, cos, cummatmul, div, exp, getitem, log, log_softmax, logdet,
+    logsumexp, matmul, max, maximum, mean, minimum, mul, neg, power, relu, reshape, sigmoid, sin, softmax, sqrt,
+    stack, sub, sum, swapaxes, tanh, transpose, where,
 )
 from .tensor import Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, unbroadcast
 from .trace import Traced, trace
@@ -33,7 +33,7 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2",
     "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "sum", "mean", "max", "reshape",
     "transpose", "swapaxes", "broadcast_to", "getitem", "stack", "concatenate", "softmax",
-    "log_softmax", "logsumexp", "logdet", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
+    "log_softmax", "logsumexp", "logdet", "cummatmul", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
     "numerical_jacobian", "GradientCheckError", "trace", "Traced", "losses", "nn", "optim", "data", "viz", "files",
     "memory",
 ]

@@ -20,6 +20,8 @@ from __future__ import annotations
 from functools import partial
 from types import MethodType as _bind  # _bind(rule, a)(g) = rule(a, g): the cheapest one-argument binding
 
+import math
+
 import numpy as np
 
 from . import tensor as _tensor
@@ -30,7 +32,7 @@ __all__ = [
     "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2", "tanh", "sigmoid", "relu",
     "maximum", "minimum", "where",
     "sum", "mean", "max", "reshape", "transpose", "swapaxes", "broadcast_to", "getitem",
-    "stack", "concatenate", "softmax", "log_softmax", "logsumexp",
+    "stack", "concatenate", "softmax", "log_softmax", "logsumexp", "cummatmul",
 ]
 
 
@@ -286,6 +288,67 @@ def _d_matmul_vector_y(a, b, shape2, out_ndim, g):
     else:
         gy = np.swapaxes(a2, -1, -2) @ g2
     return gy[..., 0] if b.ndim == 1 else gy
+
+
+def cummatmul(x):
+    """Prefix products along the first axis: out[i] = x[0] @ x[1] @ ... @ x[i].
+
+    A serial chain's link poses in one op (its local transforms stacked on the first axis),
+    so a chain of k factors costs k − 1 products and no slicing, forward and backward. With
+    P_i = out[i] and a cotangent G_i on each, the cotangent that reaches P_i through all later
+    products is Ḡ_{k−1} = G_{k−1}, Ḡ_i = G_i + Ḡ_{i+1} x_{i+1}ᵀ, and then
+    vjp(G)_0 = Ḡ_0, vjp(G)_i = P_{i−1}ᵀ Ḡ_i: k − 1 products back and one for all factors.
+
+    Args:
+        x: (k, ..., m, m) square matrices, k >= 1, the batch axes in between broadcast-free.
+
+    Returns:
+        A Tensor (k, ..., m, m).
+
+    Raises:
+        ValueError: x is not a stack of square matrices with a leading factor axis.
+    """
+    x = as_tensor(x)
+    a = x.data
+    if a.ndim < 3 or a.shape[-1] != a.shape[-2] or not a.shape[0]:
+        raise ValueError(f"cummatmul: expected (k, ..., m, m) square matrices with k >= 1, got shape {a.shape}")
+    out = _cummatmul(a)
+    return record(out, "cummatmul", (x,), (partial(_d_cummatmul, a, out),), _cummatmul)
+
+
+def _cummatmul(a):
+    out = np.empty(a.shape, dtype=np.result_type(a.dtype, np.float64))
+    out[0] = a[0]
+    for i in range(1, len(a)):
+        np.matmul(out[i - 1], a[i], out=out[i])
+    return out
+
+
+def _d_cummatmul(a, out, g):
+    # Tiny matrices (a chain's 4x4 poses) cost a BLAS call each, so the stacked pass's lead axis
+    # rides inside the matrices: the recursion right-multiplies block rows [Ḡ¹; Ḡ²; ...] (L·m, m)
+    # and the last product left-multiplies block columns [Ḡ¹ Ḡ² ...] (m, L·m), one call per
+    # factor and batch entry instead of L.
+    lead = g.shape[:g.ndim - out.ndim]
+    k, batch, m = out.shape[0], out.shape[1:-2], out.shape[-1]
+    L = math.prod(lead)
+    d = out.ndim  # (np.moveaxis's own checks cost more than the transposes here)
+    g = g.reshape((L,) + out.shape).transpose(tuple(range(1, d - 1)) + (0, d - 1, d))  # (k, ..., L, m, m), a view
+    bar = np.empty(g.shape, dtype=np.result_type(g.dtype, out.dtype))
+    rows = bar.reshape((k,) + batch + (L * m, m))
+    bar[-1] = g[-1]
+    inner = g[:-1].any()  # cotangents on the end product alone (a chain's end pose) skip the adds
+    at = a.mT
+    for i in range(k - 2, -1, -1):
+        np.matmul(rows[i + 1], at[i + 1], out=rows[i])
+        if inner:
+            bar[i] += g[i]
+    columns = bar.swapaxes(-3, -2).reshape((k,) + batch + (m, L * m))
+    grad = np.empty_like(columns)
+    grad[0] = columns[0]
+    np.matmul(out[:-1].mT, columns[1:], out=grad[1:])
+    grad = grad.reshape((k,) + batch + (m, L, m)).transpose((d - 1,) + tuple(range(d - 1)) + (d,))
+    return grad.reshape(lead + out.shape)
 
 
 # -- log-determinant ---------------------------------------------------------------------------

@@ -315,8 +315,8 @@ class _Program:
             w.lines.append(f"    {self._const(vjp, 'r')}.scatter_into({w.names[id(parent)]}, {g})")
             scatter(w.values[id(parent)], g_value)
             return
-        if probe.shape != target:
-            expr = f"unbroadcast({expr}, {target!r}, {lead!r})"
+        if probe.shape != lead + target:
+            expr = _summed(expr, probe.shape, target, lead)
             probe = unbroadcast(probe, target, lead)
         if id(parent) not in w.names:  # the first cotangent to reach this parent
             if expr == g:  # an identity VJP: the node's own array, no new variable
@@ -352,6 +352,21 @@ class _Program:
 
     def source(self) -> str:
         return "\n".join([self.forward_source] + [s for s, _ in self.backwards.values()])
+
+
+def _summed(expr: str, shape: tuple, target: tuple, lead: tuple) -> str:
+    """Source of `unbroadcast(expr, target, lead)` for a cotangent of `shape`, its sums decided
+    here: the very reductions unbroadcast makes, in its order, so the same bits."""
+    n_lead = len(lead)
+    extra = len(shape) - n_lead - len(target)
+    if extra:
+        expr = f"{expr}.sum(axis={tuple(range(n_lead, n_lead + extra))!r})"
+        shape = shape[:n_lead] + shape[n_lead + extra:]
+    stretched = tuple(n_lead + i for i, n in enumerate(target) if n == 1 and shape[n_lead + i] != 1)
+    if stretched:
+        expr = f"{expr}.sum(axis={stretched!r}, keepdims=True)"
+        shape = tuple(1 if i in stretched else n for i, n in enumerate(shape))
+    return expr if shape == lead + target else f"{expr}.reshape({lead + target!r})"
 
 
 # A VJP rule with its saved arguments bound: functools.partial, or a method object (ops bind one

@@ -148,8 +148,10 @@ def _product(chain: Chain, q, rows: int):
     few configurations.
     """
     L = _locals(_motion_values(chain, q), chain.compiled["table_fk"])
+    if rows == 4 and isinstance(L, ad.Tensor):  # one op for the chain: no slices, k − 1 products each way
+        return ad.cummatmul(L)[-1]
     T = L[0] if rows == 4 else L[0][..., :3, :]
-    for i in range(1, len(chain.joints)):
+    for i in range(1, len(chain.joints)):  # the same products in the same order: the same bits
         T = T @ L[i]
     return T
 
@@ -329,16 +331,15 @@ def jacobian(chain: Chain, q) -> np.ndarray:
     return pose_and_jacobian(chain, q)[1]
 
 
-# How the six cotangents travel (measured on the Panda, pose_and_jacobian per configuration):
-# up to STACKED_COPIES_LIMIT configurations, six copies of q in one ordinary pass are a little
-# faster (per-op overhead dominates, and a plain pass carries no lead axes); beyond, one forward
-# pass on q and one backward pass with the six cotangents stacked on a leading axis. With the
-# six rows stacked, the column-layout FK overtakes the 4x4 products from about rows·n = 350 (not
-# COLUMN_WORK, which is tuned for one gradient), and passes of 512 rows keep the stacked arrays
-# cache-sized.
-STACKED_COPIES_LIMIT = 8
+# How the six cotangents travel (measured on the Panda): one forward pass on q and one backward
+# pass with the six cotangents stacked on a leading axis. (Six copies of q in one ordinary pass
+# did as well for up to 8 rows while the 4x4 products were separate matmuls; with one cummatmul
+# the stacked pass runs 8 % fewer instructions per single-target solve, callgrind.) With the six
+# rows stacked, the column-layout FK overtakes the 4x4 products from about rows·n = 350 (not
+# COLUMN_WORK, which is tuned for one gradient), and passes of 1024 rows keep the stacked arrays
+# cache-sized (replayed, 1024 beat 512 by ~8 % and 2048 by ~10 % on a batch of 10,000).
 JACOBIAN_COLUMN_WORK = 350
-JACOBIAN_CHUNK = 512  # configurations per pass in larger batches: measured fastest on this machine
+JACOBIAN_CHUNK = 1024  # configurations per pass in larger batches: measured fastest on this machine (replayed)
 
 
 def pose_and_jacobian(chain: Chain, q):
@@ -346,10 +347,9 @@ def pose_and_jacobian(chain: Chain, q):
 
     The six rows need six cotangents on the pose: e_k on the position for v, and for ω the
     coefficients of ω = vex(dR R0ᵀ) (see `_seeds`). They go back together in one
-    backward pass, stacked on a leading axis (the engine's VJPs broadcast over it); the
-    smallest batches stack six copies of q instead. With mimic joints the pass runs through
-    the coupling too, so J's columns are the free joints' (a master's column sums the columns
-    of the joints that follow it, each times its multiplier).
+    backward pass, stacked on a leading axis (the engine's VJPs broadcast over it). With mimic
+    joints the pass runs through the coupling too, so J's columns are the free joints' (a
+    master's column sums the columns of the joints that follow it, each times its multiplier).
 
     Args:
         q: (..., n) joint values (array).
@@ -371,43 +371,53 @@ def _pose_and_jacobian_chunked(chain: Chain, q: np.ndarray):
     return _pose_and_jacobian(chain, q)
 
 
-# For few rows, where per-op overhead is the cost, FK and its backward pass are replayed from
-# traces (`ad.trace`): recorded once per chain, formulation and padded row count, then run as
-# straight-line numpy with no engine op. The column layout (many rows) runs on the engine: its
-# per-op overhead is amortised over the rows, so a replay saves ~3 % there and would not repay
-# its recording (5-30 ms per trace) in a batch of a few thousand targets. REPLAY = False runs
-# the engine on the same padded rows, with the same numbers bit for bit.
+# FK and its backward pass are replayed from traces (`ad.trace`): recorded once per chain,
+# formulation and padded row count, then run as straight-line numpy with no engine op. For few
+# rows that removes the per-op overhead that is the whole cost; for the column layout (many
+# rows) the engine's bookkeeping per pass (the walk, the accumulation, the unbroadcasting
+# decided anew each time) is what it saves. REPLAY = False runs the engine on the same padded
+# rows, with the same numbers bit for bit.
 REPLAY = True
+# A shape is traced on its TRACE_AFTER-th pass: recording one costs a few passes (5-60 ms), and a
+# replay saves a fraction of a pass, so a shape a batch meets only a few times stays on the engine
+# (a single-target loop meets its shape every iteration, and a batch of 10,000 every chunk).
+TRACE_AFTER = 16
 
 
-def _bucket(m: int) -> int:
-    """Rows a pass of m configurations is padded to: the next power of two (rows leaving an IK
-    batch would otherwise record a trace per count)."""
-    return 1 << (m - 1).bit_length()
+def _bucket(m: int, columns: bool) -> int:
+    """Rows a pass of m configurations is padded to (rows leaving an IK batch would otherwise
+    record a trace per count): the next power of two for the 4x4 products (few rows, whose cost is
+    per op); for the column layout (whose cost is per row) the next multiple of 64 rows up to 256
+    and of 128 above, so at most a quarter is padding and a chain has at most ten column
+    traces (the Panda's keep ~30 MB together; 1024 rows: 5.9 MB) and a few product traces."""
+    if not columns:
+        return 1 << (m - 1).bit_length()
+    step = 64 if m <= 256 else 128
+    return -(-m // step) * step
 
 
 def _pose_and_jacobian(chain: Chain, q: np.ndarray):
     n = chain.n
     m = q.size // n
     # The formulation is chosen by the true row count, so padding never changes it.
-    copies = m <= STACKED_COPIES_LIMIT
     columns = m * len(chain.joints) >= JACOBIAN_COLUMN_WORK
-    rows = m if columns else _bucket(m)
+    rows = _bucket(m, columns)
     x = q.reshape(m, n)
     if rows > m:  # padded with copies of the last row: finite, and never read back
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
-    if copies:  # six copies of the rows, flat (6 m, n): one ordinary pass
-        x = np.concatenate((x,) * 6)
     seeds = None
-    if REPLAY and not columns:
-        replays, key = _replays(chain), (copies, x.shape)
-        replay = replays.get(key)
-        if replay is None:
-            replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
+    replays, key = _replays(chain), (columns, rows)
+    replay = replays.get(key, 0)
+    if REPLAY and type(replay) is int and replay >= TRACE_AFTER:
+        replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
+    replayed = REPLAY and type(replay) is not int
+    if replayed:
         top = replay(x)
         pull_back = replay.backward
         seeds = _seed_buffers(chain).get(key)
     else:
+        if type(replay) is int:
+            replays[key] = replay + 1  # passes of this shape so far
         leaf = ad.Tensor(x, requires_grad=True)
         node = _fk_top(chain, columns)(leaf)
         top = node.data
@@ -415,11 +425,11 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
         def pull_back(seeds):
             node.backward(seeds)
             return leaf.grad
-    value = top[:rows]  # (rows, 4, 4) or [R | p] (rows, 3, 4)
+    value = top  # (rows, 4, 4) or [R | p] (rows, 3, 4)
     seeds = _seeds(value, seeds)
-    if REPLAY and not columns:  # kept with the replay, whose buffers live as long
+    if replayed:  # kept with the replay, whose buffers live as long
         _seed_buffers(chain)[key] = seeds
-    grad = pull_back(seeds.reshape((6 * rows,) + value.shape[1:]) if copies else seeds)
+    grad = pull_back(seeds)
     J = grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2).reshape(q.shape[:-1] + (6, n))
     if columns:  # [R | p]: the bottom row added
         T = np.zeros((m, 4, 4))
@@ -435,7 +445,7 @@ def _fk_top(chain: Chain, columns: bool):
     return functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain, rows=4)
 
 
-_REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(copies, input shape): ad.Traced}
+_REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): ad.Traced, or the passes run before it}
 
 
 def _replays(chain: Chain) -> dict:
@@ -445,7 +455,7 @@ def _replays(chain: Chain) -> dict:
     return replays
 
 
-_SEED_BUFFERS = weakref.WeakKeyDictionary()  # chain -> {(copies, input shape): `_seeds`' array, refilled per call}
+_SEED_BUFFERS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): `_seeds`' array, refilled per call}
 
 
 def _seed_buffers(chain: Chain) -> dict:

@@ -209,6 +209,13 @@ for shape in [(1, 1), (2, 2), (4, 4), (3, 2, 2), (2, 2, 3, 3)]:
 row("logdet", lambda a, b: ops.logdet(a @ (b + b.mT) @ a.mT) * ops.logdet(b + b.mT), normal(2, 3, 3) + 2 * np.eye(3),
     spd(3, 3), rid="broadcast-and-reuse")
 
+# -- cummatmul: prefix products of a stack of square matrices ---------------------------------
+for shape in [(1, 3, 3), (2, 2, 2), (4, 3, 3), (3, 5, 4, 4), (5, 2, 3, 1, 1)]:
+    row("cummatmul", ops.cummatmul, normal(*shape))
+row("cummatmul", lambda x: ops.cummatmul(x)[-1], normal(6, 2, 3, 3), rid="last-only")  # a chain's end pose
+row("cummatmul", lambda x, y: ops.cummatmul(ops.stack([x, y @ x, x]))[1:] * y, normal(3, 3), normal(3, 3),
+    rid="shared-factors")
+
 
 @pytest.mark.parametrize("op, f, args", ROWS)
 def test_gradient_matches_finite_differences(op, f, args):
@@ -243,6 +250,8 @@ def test_table_covers_every_op():
     (lambda x: ops.logdet(x), [np.array([[4.0, 2.0], [2.0, 3.0]])], np.log(8.0)),
     (lambda x: ops.logdet(x), [np.array([[[2.0, 0.0], [0.0, 3.0]], [[1e-300, 0.0], [0.0, 1e-300]]])],
      [np.log(6.0), 2 * np.log(1e-300)]),  # det = 1e-600 underflows; its log does not
+    (lambda x: ops.cummatmul(x), [np.array([[[1.0, 1.0], [0.0, 1.0]]] * 3)],
+     [[[1.0, 1.0], [0.0, 1.0]], [[1.0, 2.0], [0.0, 1.0]], [[1.0, 3.0], [0.0, 1.0]]]),  # shears add up
 ])
 def test_values(f, args, expected):
     np.testing.assert_allclose(f(*[ad.Tensor(a) for a in args]).data, expected, rtol=1e-12, atol=1e-300)
@@ -336,3 +345,15 @@ def test_logdet_takes_the_symmetric_part_of_a_rounding_asymmetry():
 def test_logdet_refuses_matrices_that_are_not_symmetric_positive_definite(a, message):
     with pytest.raises(ValueError, match=message):
         ops.logdet(ad.Tensor(a, requires_grad=True))
+
+
+def test_cummatmul_is_the_running_product_and_refuses_what_is_not_a_stack_of_square_matrices():
+    x = _rng.standard_normal((5, 2, 3, 3))
+    out = ops.cummatmul(x).data
+    running = x[0]
+    for i in range(5):
+        running = running if i == 0 else running @ x[i]
+        np.testing.assert_array_equal(out[i], running)  # the same products in the same order: the same bits
+    for shape in [(3, 3), (2, 3, 4), (0, 2, 2)]:
+        with pytest.raises(ValueError, match=r"cummatmul: expected \(k, \.\.\., m, m\)"):
+            ops.cummatmul(np.zeros(shape))

@@ -201,7 +201,7 @@ def test_forward_kinematics_six_cotangents_in_one_pass(batch):
         np.testing.assert_allclose(stacked[k], leaf.grad, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("batch", [(), (8,), (9,), (3, 17), (600,)])  # copies, products, columns, two chunks
+@pytest.mark.parametrize("batch", [(), (8,), (9,), (3, 17), (600,)])  # products, columns
 def test_pose_and_jacobian_one_stacked_pass_matches_the_closed_form(batch):
     import kinematics
     import robots

@@ -14,7 +14,13 @@ import kinematics as kin
 import robots
 from kinematics import fk, tasks
 
-ROWS = [1, 3, 8, 9, 20, 49, 50, 300, 513]  # copies, stacked 4x4, columns, padded, chunked
+ROWS = [1, 3, 8, 9, 20, 49, 50, 300, 1025]  # 4x4 products, padded, columns, chunked
+
+
+@pytest.fixture(autouse=True)
+def _trace_at_once(monkeypatch):
+    """Every shape replayed from its first pass (by default the first TRACE_AFTER run on the engine)."""
+    monkeypatch.setattr(fk, "TRACE_AFTER", 0)
 
 
 def _configs(chain, m, seed=0):
@@ -50,11 +56,27 @@ def test_padding_does_not_change_real_rows():
 
 def test_rows_leaving_a_batch_reuse_a_few_traces():
     chain = robots.from_dh([robots.DHRow(d=0.1, a=0.5, alpha=0.3)] * 4)  # a fresh chain: no traces yet
-    for m in range(1, 65):
+    for m in range(1, 257):
         fk._pose_and_jacobian(chain, _configs(chain, m))
-    # 1, 2, 4, 8 rows as six copies each (an ordinary pass), then 16, 32 and 64 rows (stacked cotangents)
-    shapes = {(key[0], key[1][0]) for key in fk._replays(chain)}
-    assert shapes == {(True, 6 * m) for m in (1, 2, 4, 8)} | {(False, 16), (False, 32), (False, 64)}
+    # 1 to 128 rows of 4x4 products (padded to powers of two), then, from 88 rows (88 · 4 >=
+    # JACOBIAN_COLUMN_WORK), the column layout in multiples of 64: eleven traces for 256 row counts.
+    assert set(fk._replays(chain)) == ({(False, r) for r in (1, 2, 4, 8, 16, 32, 64, 128)}
+                                       | {(True, 128), (True, 192), (True, 256)})
+    assert [fk._bucket(m, True) for m in (50, 64, 65, 256, 257, 1000, 1024)] == [64, 64, 128, 256, 384, 1024, 1024]
+
+
+def test_a_shape_is_traced_on_its_trace_after_th_pass(monkeypatch):
+    monkeypatch.setattr(fk, "TRACE_AFTER", 3)
+    chain = robots.from_dh([robots.DHRow(d=0.2, a=0.4, alpha=0.5)] * 3)
+    q = _configs(chain, 5)
+    answers = []
+    for passes in range(1, 6):
+        answers.append(fk._pose_and_jacobian(chain, q))
+        recorded = fk._replays(chain)[(False, 8)]
+        assert (recorded == passes) if passes <= 3 else isinstance(recorded, ad.Traced)
+    for T, J in answers[1:]:  # the engine's passes and the replays: the same bits
+        np.testing.assert_array_equal(T, answers[0][0])
+        np.testing.assert_array_equal(J, answers[0][1])
 
 
 @pytest.mark.parametrize("name, kind", [("panda", "pose"), ("ur5", "pose"), ("planar3", "position")])

@@ -25,7 +25,10 @@ What a replay is valid for:
   numpy calls on them) and Tensors fn closes over are constants of the trace.
 
 Lifetime: the arrays a replay returns are its own buffers and are overwritten by the next call
-of the same trace; copy what must outlive it.
+of the same trace; copy what must outlive it. Once a backward pass is compiled, the recorded
+graph is let go (it is about half of a trace's memory): a new lead shape, or `Traced.graph`,
+runs fn again on a copy of the example arguments, so fn must build the same graph each time
+(a different one is refused).
 
 Glossary: tape the recorded nodes in creation order; x an input, v a node's value, c a constant,
 f an op's forward, r a VJP rule, g a cotangent.
@@ -127,8 +130,9 @@ class Traced:
 
     @property
     def graph(self):
-        """The output Tensor(s) of the latest recording, for `ad.viz.to_dot`."""
-        return self._last.outputs if self._last is not None else None
+        """The output Tensor(s) of the latest program's graph, for `ad.viz.to_dot` (recorded
+        again once a backward pass has been compiled: a trace keeps only what its replay needs)."""
+        return self._last.graph() if self._last is not None else None
 
     @property
     def source(self) -> str:
@@ -159,7 +163,19 @@ class _Program:
     """One recording of fn for one signature: its forward function and backward functions per lead."""
 
     def __init__(self, fn, arrays):
-        leaves = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+        self.fn, self.arrays = fn, tuple(np.array(a) for a in arrays)  # the example, to record again
+        self.consts = {"np": np, "unbroadcast": unbroadcast}
+        self._record()
+        self.out_shapes = [t.shape for t in self.out_nodes]
+        self.forward_source = self._compile_forward()
+        self.forward = self._define(self.forward_source, "forward")
+        self.backwards = {}  # (lead shape, which outputs have cotangents) -> (source, function)
+
+    def _record(self):
+        """Run fn on the example with the engine, every node on the tape; name the traced nodes
+        (inputs x, then v in creation order: the same names at every recording)."""
+        fn = self.fn
+        leaves = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in self.arrays]
         tape = Tape(leaves)
         previous, _tensor._tape = _tensor._tape, tape
         try:
@@ -176,7 +192,6 @@ class _Program:
         self.leaves, self.tape, self.out_nodes = leaves, tape, outputs
         self.grad_leaves = [leaf for leaf in leaves if leaf.requires_grad]
         self.names = {id(leaf): f"x{i}" for i, leaf in enumerate(leaves)}  # traced node -> variable
-        self.consts = {"np": np, "unbroadcast": unbroadcast}
         self.entries = {}  # id(node) -> its tape entry (traced nodes only)
         for entry in tape:
             node, op, parents, _, forward = entry
@@ -185,9 +200,29 @@ class _Program:
                     raise TypeError(f"trace: op {op!r} was recorded without a forward function: it cannot be replayed")
                 self.names[id(node)] = f"v{len(self.entries)}"
                 self.entries[id(node)] = entry
-        self.forward_source = self._compile_forward()
-        self.forward = self._define(self.forward_source, "forward")
-        self.backwards = {}  # (lead shape, which outputs have cotangents) -> (source, function)
+        self.live = self._live()
+        self.ops = tuple(entry[1] for entry in self.live)
+
+    def _recorded(self):
+        """The tape, recorded again if it was released; the same graph, or an error."""
+        if self.tape is None:
+            ops = self.ops
+            self._record()
+            if self.ops != ops or self._saved_names() != self.saved:
+                raise RuntimeError(f"trace: {getattr(self.fn, '__name__', 'fn')} recorded another graph on the "
+                                   "same example arrays: a traced function must be deterministic")
+
+    def _release(self):
+        """Let the recorded graph go (its arrays are about half of a trace's memory); a new lead
+        shape or `graph` records it again."""
+        self.tape = self.outputs = self.leaves = self.out_nodes = self.grad_leaves = None
+        self.names = self.entries = self.live = None
+
+    def graph(self):
+        self._recorded()
+        outputs = self.outputs
+        self._release()
+        return outputs
 
     # -- code generation ---------------------------------------------------------------------
     def _const(self, value, prefix="c") -> str:
@@ -217,7 +252,6 @@ class _Program:
     def _compile_forward(self) -> str:
         args = ", ".join(self.names[id(leaf)] for leaf in self.leaves)
         lines = [f"def forward({args}):"]
-        self.live = self._live()
         for node, op, parents, vjps, forward in self.live:
             for vjp in vjps:
                 if getattr(vjp, "__closure__", None):
@@ -328,25 +362,27 @@ class _Program:
 
     def backward(self, cotangent):
         cotangents = (cotangent,) if self.single else tuple(cotangent)
-        if len(cotangents) != len(self.out_nodes):
-            raise ValueError(f"backward: {len(cotangents)} cotangents for {len(self.out_nodes)} outputs")
+        if len(cotangents) != len(self.out_shapes):
+            raise ValueError(f"backward: {len(cotangents)} cotangents for {len(self.out_shapes)} outputs")
         arrays, lead = [], None
-        for g, t in zip(cotangents, self.out_nodes):
+        for g, shape in zip(cotangents, self.out_shapes):
             if g is None:
                 arrays.append(None)
                 continue
             g = g if type(g) is np.ndarray and g.dtype == np.float64 else np.asarray(g, dtype=np.float64)
-            k = g.ndim - t.ndim
-            if k < 0 or g.shape[k:] != t.shape or (lead is not None and g.shape[:k] != lead):
-                raise ValueError(f"backward: cotangent of shape {g.shape} for an output of shape {t.shape} "
+            k = g.ndim - len(shape)
+            if k < 0 or g.shape[k:] != shape or (lead is not None and g.shape[:k] != lead):
+                raise ValueError(f"backward: cotangent of shape {g.shape} for an output of shape {shape} "
                                  "(expected its shape, or lead + its shape, the same lead for every output)")
             lead = g.shape[:k]
             arrays.append(g)
         key = (lead or (), tuple(g is not None for g in arrays))
         compiled = self.backwards.get(key)
         if compiled is None:
+            self._recorded()
             source = self._compile_backward(*key)
             compiled = self.backwards[key] = (source, self._define(source, "backward"))
+            self._release()
         grads = compiled[1](arrays)
         return grads[0] if len(grads) == 1 else grads
 

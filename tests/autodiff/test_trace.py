@@ -231,3 +231,33 @@ def test_stacked_backward_compiles_once_per_lead():
     np.testing.assert_array_equal(np.diag(rows), np.cos([0.1, 0.2, 0.3]) * [0.1, 0.2, 0.3] + np.sin([0.1, 0.2, 0.3]))
     traced.backward(np.ones(3))
     assert len(traced._last.backwards) == 2
+
+
+def test_a_compiled_backward_releases_the_recording_and_a_new_lead_records_it_again():
+    """After its first backward pass a trace keeps only what its replay needs (the recorded graph
+    is about half of its memory); another lead shape, or `graph`, records fn again on the example."""
+    traced = ad.trace(lambda x: ops.sum(ops.sin(x) * x, axis=-1), np.zeros((4, 3)))
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    traced(x)
+    one = traced.backward(np.ones(4))
+    assert traced._last.tape is None
+    stacked = traced.backward(np.arange(8.0).reshape(2, 4))
+    leaf = ad.Tensor(x, requires_grad=True)
+    ops.sum(ops.sin(leaf) * leaf, axis=-1).backward(np.arange(8.0).reshape(2, 4))
+    np.testing.assert_array_equal(stacked, leaf.grad)
+    np.testing.assert_array_equal(one, np.cos(x) * x + np.sin(x))
+    assert "sin" in ad.viz.to_dot(traced.graph) and traced._last.tape is None
+
+
+def test_a_function_that_records_another_graph_on_the_same_example_is_refused():
+    calls = []
+
+    def moody(x):  # a different graph at its second recording: not a function of its inputs alone
+        calls.append(1)
+        return x * 2.0 if len(calls) == 1 else ops.sin(x)
+
+    traced = ad.trace(moody, np.zeros(3))
+    traced(np.ones(3))
+    traced.backward(np.ones(3))
+    with pytest.raises(RuntimeError, match="recorded another graph on the same example arrays"):
+        traced.backward(np.ones((2, 3)))

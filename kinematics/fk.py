@@ -389,7 +389,7 @@ def _bucket(m: int, columns: bool) -> int:
     record a trace per count): the next power of two for the 4x4 products (few rows, whose cost is
     per op); for the column layout (whose cost is per row) the next multiple of 64 rows up to 256
     and of 128 above, so at most a quarter is padding and a chain has at most ten column
-    traces (the Panda's keep ~30 MB together; 1024 rows: 5.9 MB) and a few product traces."""
+    traces (the Panda's keep ~15 MB together; 1024 rows: 3.1 MB) and a few product traces."""
     if not columns:
         return 1 << (m - 1).bit_length()
     step = 64 if m <= 256 else 128

@@ -219,6 +219,7 @@ class _Program:
         self.names = self.entries = self.live = None
 
     def graph(self):
+        """The output Tensor(s) of a recording (made again where it was let go), for drawings."""
         self._recorded()
         outputs = self.outputs
         self._release()

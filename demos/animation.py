@@ -742,6 +742,24 @@ class _Blitter:
             self.fig.draw_artist(artist)
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
+    def render(self, count: int, show, write_video, out: Path, fps: float, hold: float, progress: bool) -> int:
+        """Draw frames 0..count-1 (`show(f)` moves the artists) and write them with `write_video`.
+
+        One bar over drawing and encoding (each frame counts twice): encoding a long GIF takes a
+        while too, and a bar that sits at 100% looks like a hang. Returns the frames written.
+        """
+        from tqdm import tqdm
+
+        images = []
+        with tqdm(total=2 * count, desc=f"rendering {out.name}", unit="frame", disable=not progress,
+                  leave=False) as bar:
+            for f in range(count):
+                show(f)
+                images.append(self.frame())
+                bar.update(1)
+            write_video(images, fps, hold, lambda: bar.update(1))
+        return len(images)
+
 
 def _write_gif(frames, path: Path, fps: float, hold: float, tick) -> None:
     from matplotlib.colors import to_rgb
@@ -849,8 +867,6 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
             bounds `check_render_settings` documents.
         OSError: a file could not be written; the message names it.
     """
-    from tqdm import tqdm
-
     from autodiff.files import atomic_output
 
     out, write_video = _video(out)
@@ -867,18 +883,13 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
     fig, views, panel = _layout(chain, runs, tracks, target, colors, tol_position, tol_rotation, dpi, title,
                                 obstacles)
     blitter = _Blitter(fig, [a for view in views for a in view.dynamic] + panel.dynamic)
-    images = []
-    # One bar over drawing and encoding (each frame counts twice): encoding a long GIF takes a
-    # while too, and a bar that sits at 100% looks like a hang.
-    with tqdm(total=2 * len(times), desc=f"rendering {out.name}", unit="frame", disable=not progress,
-              leave=False) as bar:
-        for f in range(len(times)):
-            for view in views:
-                view.show(f)
-            panel.show(f)
-            images.append(blitter.frame())
-            bar.update(1)
-        write_video(images, fps, hold, lambda: bar.update(1))
+
+    def show(f):
+        for view in views:
+            view.show(f)
+        panel.show(f)
+
+    frames = blitter.render(len(times), show, write_video, out, fps, hold, progress)
     strip = None
     if filmstrip:
         strip = out.with_suffix(".png")
@@ -886,7 +897,7 @@ def render(chain: kin.Chain, target, runs, out, *, frames: int = 60, fps: float 
                           title, obstacles, geometry)
         with atomic_output(strip) as tmp:
             film.savefig(tmp, dpi=max(dpi, 90))
-    return {"animation": out, "filmstrip": strip, "frames": len(images)}
+    return {"animation": out, "filmstrip": strip, "frames": frames}
 
 
 # ----------------------------------------------------------------------------- paths
@@ -964,8 +975,6 @@ def render_path(chain: kin.Chain, targets, path, out, *, frames: int = 60, fps: 
             without ffmpeg, settings outside `check_render_settings`' bounds.
         OSError: a file could not be written; the message names it.
     """
-    from tqdm import tqdm
-
     from autodiff.files import atomic_output
 
     out, write_video = _video(out)
@@ -1001,16 +1010,13 @@ def render_path(chain: kin.Chain, targets, path, out, *, frames: int = 60, fps: 
     fig.suptitle(f"{title or chain.name}: {K} waypoints in {path.times[-1]:.2f} s, largest joint step "
                  f"{path.max_joint_step:.3g}{jumps}", fontsize=10)
     blitter = _Blitter(fig, view.dynamic + panel.dynamic)
-    images = []
     clock = np.interp(t, np.arange(K), path.times)
-    with tqdm(total=2 * len(t), desc=f"rendering {out.name}", unit="frame", disable=not progress,
-              leave=False) as bar:
-        for f in range(len(t)):
-            view.show(f)
-            panel.show(clock[f])
-            images.append(blitter.frame())
-            bar.update(1)
-        write_video(images, fps, hold, lambda: bar.update(1))
+
+    def show(f):
+        view.show(f)
+        panel.show(clock[f])
+
+    frames = blitter.render(len(t), show, write_video, out, fps, hold, progress)
     strip = None
     if still:
         strip = out.with_suffix(".png")
@@ -1018,7 +1024,7 @@ def render_path(chain: kin.Chain, targets, path, out, *, frames: int = 60, fps: 
             artist.set_animated(False)
         with atomic_output(strip) as tmp:
             fig.savefig(tmp, dpi=max(dpi, 90))
-    return {"animation": out, "filmstrip": strip, "frames": len(images)}
+    return {"animation": out, "filmstrip": strip, "frames": frames}
 
 
 def _short_list(values, limit: int = 6) -> str:

@@ -131,7 +131,7 @@ def _forward_kinematics(chain: Chain, q):
 
     def fk(q):
         if math.prod(q.shape[:-1]) * len(chain.joints) < COLUMN_WORK:
-            return _product(chain, q, rows=4)  # few ops: the whole pose, no slicing
+            return _product(chain, q)  # few ops: the whole pose, no slicing
         top = _top_rows_columns(chain, q)
         bottom = np.broadcast_to([0.0, 0.0, 0.0, 1.0], top.shape[:-2] + (1, 4))
         return _namespace(q).concatenate([top, bottom], axis=-2)
@@ -139,21 +139,13 @@ def _forward_kinematics(chain: Chain, q):
     return _run(q, fk)
 
 
-def _product(chain: Chain, q, rows: int):
-    """Π_i C_{i-1} Mz(q_i) from the local 4×4 transforms, keeping the first `rows` rows.
-
-    With rows = 3 the running product keeps only [R | p] (the bottom row of every factor is
-    0 0 0 1): a (3, 4) · (4, 4) product costs 3/4 of a full one, forward and backward; with
-    rows = 4 it saves the two ops that cut and restore the bottom row, which matters more for a
-    few configurations.
-    """
+def _product(chain: Chain, q):
+    """Π_i C_{i-1} Mz(q_i) from the local 4×4 transforms (n, ..., 4, 4): one cummatmul, whose
+    last prefix is the pose (no per-joint slices, k − 1 products each way; for arrays the same
+    products in the same order, so the same bits)."""
     L = _locals(_motion_values(chain, q), chain.compiled["table_fk"])
-    if rows == 4 and isinstance(L, ad.Tensor):  # one op for the chain: no slices, k − 1 products each way
-        return ad.cummatmul(L)[-1]
-    T = L[0] if rows == 4 else L[0][..., :3, :]
-    for i in range(1, len(chain.joints)):  # the same products in the same order: the same bits
-        T = T @ L[i]
-    return T
+    P = ad.cummatmul(L)  # for arrays a constant Tensor: no graph
+    return P[-1] if isinstance(L, ad.Tensor) else P.data[-1]
 
 
 # `_top_rows_columns` pays ~10 engine ops per joint whatever the batch; it overtakes the stacks
@@ -442,7 +434,7 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
 
 def _fk_top(chain: Chain, columns: bool):
     """The pose's top rows as a function of q: the column layout, or the 4×4 products."""
-    return functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain, rows=4)
+    return functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain)
 
 
 _REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): ad.Traced, or the passes run before it}

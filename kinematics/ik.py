@@ -73,6 +73,15 @@ TARGET_CHUNK = 10_000
 # arithmetic, are the cost.
 RESOLVE_ALL_ROWS = 16
 
+# np.linalg.solve's gufunc without its wrapper (type checks and an errstate context, ~10 µs of a
+# ~15 µs call on a few 7×7 systems, made twice in most single-target iterations): the same LU,
+# the same bits. The damped systems are positive definite (λ >= 1e-12), so numpy's wrapper
+# would never raise for them; numpy without the module (it is private) takes the public call.
+_solve = getattr(getattr(np.linalg, "_umath_linalg", None), "solve", None)
+if _solve is None:  # pragma: no cover - every numpy this project supports has it
+    def _solve(a, b, signature=None):
+        return np.linalg.solve(a, b)
+
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
 STALL_WINDOW = {"lm": 8, "gd": 200, "momentum": 200, "adam": 200}
@@ -272,23 +281,21 @@ class _LevenbergMarquardt:
         JtW = J.mT * self.W2 if self.weighted else J.mT  # (numpy's products of the view: the same bits)
         JtWJ, JtWe = JtW @ J, JtW @ e[..., None]
         damping = lam[:, None, None] * self.eye
-        dq = np.linalg.solve(JtWJ + damping, JtWe)[..., 0]
+        dq = _solve(JtWJ + damping, JtWe, signature="dd->d")[..., 0]
         # A joint at a limit that the step pushes further out leaves the system (its column of J
         # is zeroed) and the step is recomputed, so the other joints compensate: clipping alone
         # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
         # so the reduced system is a masked copy of the full one: the blocked joint's row keeps
         # only λ on the diagonal, and its step comes out 0.
-        at_lower, at_upper = q <= self.lower, q >= self.upper  # iterates are clipped: on a limit
-        if at_lower.any() or at_upper.any():  # most steps have no joint on a limit: two checks
-            blocked = (at_lower & (dq < 0)) | (at_upper & (dq > 0))
-            rows = blocked.any(axis=1)
-            if rows.any():
-                # A few rows are all solved again, with no gathers (per-call cost rules there): a row
-                # with no blocked joint has the very same system, hence the very same step.
-                pick = slice(None) if len(q) <= RESOLVE_ALL_ROWS else rows
-                free = ~blocked[pick]
-                A = JtWJ[pick] * (free[:, :, None] & free[:, None, :]) + damping[pick]
-                dq[pick] = np.linalg.solve(A, JtWe[pick] * free[..., None])[..., 0]
+        # (Iterates are clipped, so a joint on a limit equals it.)
+        blocked = ((q <= self.lower) & (dq < 0)) | ((q >= self.upper) & (dq > 0))
+        if blocked.any():
+            # A few rows are all solved again, with no gathers (per-call cost rules there): a row
+            # with no blocked joint has the very same system, hence the very same step.
+            pick = slice(None) if len(q) <= RESOLVE_ALL_ROWS else blocked.any(axis=1)
+            free = ~blocked[pick]
+            A = JtWJ[pick] * (free[:, :, None] & free[:, None, :]) + damping[pick]
+            dq[pick] = _solve(A, JtWe[pick] * free[..., None], signature="dd->d")[..., 0]
         return q + dq
 
 
@@ -954,7 +961,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         q[::starts] = q_first
     else:
         q = np.array(start_q, dtype=np.float64)
-    rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "age": np.zeros(len(q), dtype=int),
+    # A row's age in iteration `step` is step + 1 − born: it starts at 1 in its first iteration.
+    rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "born": np.zeros(len(q), dtype=int),
             "stall_ref": np.full(len(q), np.inf), **stepper.init_state(q)}
     traces = [[] for _ in range(len(q))] if record_history else None
     rotation = math.isfinite(tol_r)
@@ -969,7 +977,13 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
     reasons = ["" for _ in range(B)]
     histories = [[] for _ in range(B)]
 
-    regroup = True
+    def next_event(step):
+        """The first iteration after `step` in which some row reaches a progress check or ages out."""
+        age = step + 2 - rows["born"]  # in the next iteration (a row never outlives max_iterations)
+        wait = max_iterations - age if not stall_window else np.minimum((-age) % stall_window, max_iterations - age)
+        return step + 1 + int(wait.min())
+
+    regroup, step, event = True, 0, 0  # event: the next iteration in which some row expires or is checked
     while len(rows["q"]):
         tgt, q = rows["tgt"], rows["q"]
         if regroup:  # the set of rows changed
@@ -1023,24 +1037,24 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
                 t_id = tgt[r]
                 if not done[t_id]:
                     done[t_id] = leaving = True
-                    reasons[t_id] = "converged"
+                    reasons[t_id], iterations[t_id] = "converged", step
                     best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
                     if record_history:
                         histories[t_id] = traces[r]
 
-        # A row expires when it stalls (no halving of its error over a window) or ages out.
-        age = rows["age"]
-        age += 1
-        expired = age >= max_iterations
-        stalled = None
-        if stall_window:
-            check = age % stall_window == 0
-            if check.any():  # some rows reach a progress check
+        # A row expires when it stalls (no halving of its error over a window) or ages out; in most
+        # iterations no row does, which `event` (a Python int) tells without an op.
+        again, retired, stalled = _NO_ROWS, None, None
+        expired = step >= event
+        if expired:
+            age = step + 1 - rows["born"]
+            expired = age >= max_iterations
+            if stall_window:
+                check = age % stall_window == 0
                 stalled = check & (cost > 0.5 * rows["stall_ref"])
                 expired |= stalled
                 rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
-        again, retired = _NO_ROWS, None
-        if expired.any():
+        if expired is not False and expired.any():
             # An expired row restarts while its target has restarts left; several rows of one
             # target expiring together draw on the same budget, in row order.
             exp_rows = np.flatnonzero(expired & ~done[tgt])
@@ -1053,16 +1067,13 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
                 alive = np.zeros(B, dtype=bool)
                 alive[tgt[~retired]] = True
                 for t_id in t_ids[~alive[t_ids] & ~done[t_ids]]:
-                    done[t_id] = True
+                    done[t_id], iterations[t_id] = True, step
                     reasons[t_id] = "stalled" if stalled is not None and np.any(stalled[tgt == t_id]) \
                         else "iteration budget"
         if deadline is not None and time.perf_counter() > deadline:
             for t_id in t_ids[~done[t_ids]]:
                 done[t_id] = leaving = True
-                reasons[t_id] = "time budget"
-        # The targets that take a step now (all their rows together): every target with rows, as the
-        # rows of finished targets leave at the end of the iteration they finish in.
-        iterations[t_ids[~done[t_ids]] if leaving else t_ids] += 1
+                reasons[t_id], iterations[t_id] = "time budget", step
 
         if leaving:
             keep = ~done[tgt] if retired is None else ~done[tgt] & ~retired
@@ -1076,7 +1087,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         if again.size:
             restarts += np.bincount(tgt[again], minlength=B)
             rows["q"][again] = random_q(again.size)
-            rows["age"][again] = 0
+            rows["born"][again] = step + 1
             rows["stall_ref"][again] = np.inf
             stepper.reset(rows, again)
             if record_history:
@@ -1097,13 +1108,16 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             if new_tgt.size:
                 restarts[stragglers] += np.maximum(extra, 0)
                 q_new = random_q(new_tgt.size)
-                new = {"tgt": new_tgt, "q": q_new, "age": np.zeros(new_tgt.size, dtype=int),
+                new = {"tgt": new_tgt, "q": q_new, "born": np.full(new_tgt.size, step + 1),
                        "stall_ref": np.full(new_tgt.size, np.inf), **stepper.init_state(q_new)}
                 order = np.argsort(np.concatenate([rows["tgt"], new_tgt]), kind="stable")  # keep targets grouped
                 rows = {key: np.concatenate([rows[key], new[key]])[order] for key in rows}
                 regroup = True
                 if record_history:
                     traces = [(traces + [[] for _ in range(new_tgt.size)])[i] for i in order]
+        if step >= event or leaving or again.size:  # the rows or their ages changed
+            event = next_event(step) if len(rows["q"]) else 0
+        step += 1
 
     # reasons: "converged", "stalled", "iteration budget" or "time budget"; `solve` words them.
     success = np.array([r == "converged" for r in reasons])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import kinematics as kin
+from kinematics import ik
 import robots
 
 TOL = 1e-6
@@ -212,6 +213,34 @@ def test_iterations_count_steps_and_q0_starts_the_history():
     assert result.iterations == len(result.history["q"]) - 1  # k steps, k + 1 iterates
     at_target = kin.solve(chain, kin.forward_kinematics(chain, q0), q0=q0)
     assert at_target.success and at_target.iterations == 0
+
+
+@pytest.mark.parametrize("method", kin.METHODS)
+def test_a_start_ages_one_iteration_per_step_whatever_the_method(method):
+    # The loop's row ages once shared a key with Adam's step counter, so Adam's rows aged twice
+    # per step: half the iteration budget, and a wrong bias correction.
+    chain = robots.get("planar2")  # reach 1.8 m: unreachable
+    targets, kind, _ = ik._parse_target(chain, [3.0, 0.0])
+    W, budget = np.ones(3), 20
+    if method == "lm":
+        stepper = ik._LevenbergMarquardt(ik._chain_evaluator(chain, kind), chain, W, "chan-lawrence", 0.1)
+    else:
+        stepper = ik._GradientMethod(method, ik._chain_gradient(chain, kind, W), 0.02, 0.9)
+    result = ik._solve_batch(stepper, targets, np.zeros((1, 2)), chain=chain, prefer_q0=False, tol_p=1e-6,
+                             tol_r=math.inf, max_iterations=budget, max_restarts=0, starts=1, stall_window=None,
+                             deadline=None, rng=np.random.default_rng(0), record_history=True)
+    assert result.iterations[0] == budget - 1  # budget evaluations, the last one judged, not stepped
+    assert len(result.history[0]["q"]) == budget
+
+
+def test_adams_first_step_is_bias_corrected():
+    # With both moments bias-corrected, Adam's first step is step_size · sign(gradient) in every joint.
+    chain = robots.get("planar2")
+    q0 = np.array([0.3, 0.4])
+    result = kin.solve(chain, [3.0, 0.0], q0=q0, method="adam", step_size=0.02, starts=1, max_iterations=3,
+                       max_restarts=0, record_history=True)
+    step = result.history["q"][1] - result.history["q"][0]
+    np.testing.assert_allclose(np.abs(step), 0.02, rtol=1e-9)
 
 
 def test_default_start_is_inside_the_limits():

@@ -940,7 +940,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
     Each iteration: evaluate every active row (one forward and one backward pass for all),
     keep each target's best answer, retire targets that converged, restart rows that stalled,
-    and let the stepper move the rest. Row state (target index, q, age, progress reference and
+    and let the stepper move the rest. Row state (target index, q, first iteration, progress reference and
     the stepper's own arrays) lives in one dict of arrays, filtered together.
 
     For one target the rows are few and every numpy call costs about a microsecond whatever
@@ -963,7 +963,10 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         q = np.array(start_q, dtype=np.float64)
     # A row's age in iteration `step` is step + 1 − born: it starts at 1 in its first iteration.
     rows = {"tgt": np.repeat(np.arange(B), starts), "q": q, "born": np.zeros(len(q), dtype=int),
-            "stall_ref": np.full(len(q), np.inf), **stepper.init_state(q)}
+            "stall_ref": np.full(len(q), np.inf)}
+    state = stepper.init_state(q)
+    assert not rows.keys() & state.keys(), "a stepper's row state must not reuse the loop's keys"
+    rows.update(state)
     traces = [[] for _ in range(len(q))] if record_history else None
     rotation = math.isfinite(tol_r)
 

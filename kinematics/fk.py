@@ -148,10 +148,10 @@ def _product(chain: Chain, q):
     return P[-1] if isinstance(L, ad.Tensor) else P.data[-1]
 
 
-# `_top_rows_columns` pays ~10 engine ops per joint whatever the batch; it overtakes the stacks
-# of matmuls (FK + gradient, one core) from B ≈ 200 on the Panda (n = 7) and B ≈ 800 for a
-# 2-link arm, i.e. from about B·n = 1600.
-COLUMN_WORK = 2600
+# `_top_rows_columns` pays ~4 engine ops per revolute joint whatever the batch; it overtakes the
+# cummatmul of 4×4 products (FK + gradient, untraced, callgrind instruction counts) between
+# B = 50 and 100 on the Panda (n = 7) and near B = 200 for a 2-link arm: from about B·n = 500.
+COLUMN_WORK = 500
 
 
 def _top_rows_columns(chain: Chain, q):
@@ -347,10 +347,12 @@ def jacobian(chain: Chain, q) -> np.ndarray:
 # pass with the six cotangents stacked on a leading axis. (Six copies of q in one ordinary pass
 # did as well for up to 8 rows while the 4x4 products were separate matmuls; with one cummatmul
 # the stacked pass runs 8 % fewer instructions per single-target solve, callgrind.) With the six
-# rows stacked, the column-layout FK overtakes the 4x4 products from about rows·n = 350 (not
-# COLUMN_WORK, which is tuned for one gradient), and passes of 1024 rows keep the stacked arrays
-# cache-sized (replayed, 1024 beat 512 by ~8 % and 2048 by ~10 % on a batch of 10,000).
-JACOBIAN_COLUMN_WORK = 350
+# rows stacked and replayed, the column-layout FK (padded to 64 rows) overtakes the 4x4 products
+# (padded to powers of two) above rows·n = 224 (callgrind: the Panda's 32 rows 2.7 M instructions
+# against 4.5 M, 48 rows 4.9 M against 3.7 M; a 2-link arm's 64 rows 0.86 M against 0.89 M, 128 rows
+# 4.1 M against 1.8 M); not COLUMN_WORK, which is tuned for one gradient. Passes of 1024 rows keep
+# the stacked arrays cache-sized (replayed, 1024 beat 512 by ~8 % and 2048 by ~10 % on a batch of 10,000).
+JACOBIAN_COLUMN_WORK = 230
 JACOBIAN_CHUNK = 1024  # configurations per pass in larger batches: measured fastest on this machine (replayed)
 
 

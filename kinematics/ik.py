@@ -1047,9 +1047,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
         # A row expires when it stalls (no halving of its error over a window) or ages out; in most
         # iterations no row does, which `event` (a Python int) tells without an op.
-        again, retired, stalled = _NO_ROWS, None, None
-        expired = step >= event
-        if expired:
+        again, retired, expired, stalled = _NO_ROWS, None, None, None
+        if step >= event:
             age = step + 1 - rows["born"]
             expired = age >= max_iterations
             if stall_window:
@@ -1057,7 +1056,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
                 stalled = check & (cost > 0.5 * rows["stall_ref"])
                 expired |= stalled
                 rows["stall_ref"] = np.where(check, cost, rows["stall_ref"])
-        if expired is not False and expired.any():
+        if expired is not None and expired.any():
             # An expired row restarts while its target has restarts left; several rows of one
             # target expiring together draw on the same budget, in row order.
             exp_rows = np.flatnonzero(expired & ~done[tgt])

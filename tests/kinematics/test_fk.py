@@ -7,6 +7,7 @@ import pytest
 import autodiff as ad
 import kinematics as kin
 import robots
+from kinematics import fk
 from kinematics.transforms import dh_modified, dh_standard, rot_x, rot_z, translation
 from robots import DHRow
 
@@ -228,6 +229,18 @@ def test_large_and_small_batches_agree(name):
     np.testing.assert_allclose(T, np.concatenate([p[0] for p in parts]), atol=1e-14)
     np.testing.assert_allclose(g, np.concatenate([p[1] for p in parts]), atol=1e-12)
     np.testing.assert_allclose(kin.forward_kinematics(chain, q), T, atol=1e-15)  # arrays in, same values
+
+
+def test_array_fk_in_chunks_gives_the_same_poses(monkeypatch):
+    # Arrays of more than FK_CHUNK configurations are computed a chunk at a time (bounded memory).
+    chain = layout_chain("scara_dh.toml")  # a prismatic joint between revolute ones
+    q = random_q(chain, (30, 40), seed=21)
+    whole = kin.forward_kinematics(chain, q)
+    monkeypatch.setattr(fk, "FK_CHUNK", 128)  # 1,200 configurations: 10 chunks, the last one short
+    chunked = kin.forward_kinematics(chain, q)
+    assert chunked.shape == (30, 40, 4, 4)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-14)  # a short last chunk may take the 4x4 layout
+    np.testing.assert_allclose(chunked[3, 7], kin.forward_kinematics(chain, q[3, 7]), rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("name", ["panda", "gen3", "scara_dh.toml"])

@@ -134,16 +134,26 @@ def _forward_kinematics(chain: Chain, q):
         if B * len(chain.joints) < COLUMN_WORK:
             return _product(chain, q)  # few ops: the whole pose, no slicing
         if B > FK_CHUNK and isinstance(q, np.ndarray):  # no graph: chunks of rows, cache-sized temporaries
-            rows = q.reshape(B, q.shape[-1])
-            T = np.empty((B, 4, 4))
-            for i in range(0, B, FK_CHUNK):
-                T[i:i + FK_CHUNK] = fk(rows[i:i + FK_CHUNK])
-            return T.reshape(q.shape[:-1] + (4, 4))
+            return _in_chunks(fk, q.reshape(B, q.shape[-1]), FK_CHUNK)[0].reshape(q.shape[:-1] + (4, 4))
         top = _top_rows_columns(chain, q)
         bottom = np.broadcast_to([0.0, 0.0, 0.0, 1.0], top.shape[:-2] + (1, 4))
         return _namespace(q).concatenate([top, bottom], axis=-2)
 
     return _run(q, fk)
+
+
+def _in_chunks(fn, rows: np.ndarray, size: int) -> tuple:
+    """fn's output arrays (one, or a tuple) for rows (B, n), computed `size` rows at a time into
+    arrays of B rows: no list of parts to join, so the peak is the outputs and one chunk's work."""
+    outputs = None
+    for i in range(0, len(rows), size):
+        part = fn(rows[i:i + size])
+        part = part if isinstance(part, tuple) else (part,)
+        if outputs is None:
+            outputs = tuple(np.empty((len(rows),) + p.shape[1:], dtype=p.dtype) for p in part)
+        for out, p in zip(outputs, part):
+            out[i:i + size] = p
+    return outputs
 
 
 # Configurations per pass of array FK on large batches: the column layout's temporaries, (3, 6, B)
@@ -392,8 +402,7 @@ def _pose_and_jacobian_chunked(chain: Chain, q: np.ndarray):
     """`pose_and_jacobian` without input validation (the IK loop's entry): q (..., n) float64."""
     rows = q.reshape(-1, chain.n)
     if len(rows) > JACOBIAN_CHUNK:  # keep each pass's arrays cache-sized
-        parts = [_pose_and_jacobian(chain, rows[i:i + JACOBIAN_CHUNK]) for i in range(0, len(rows), JACOBIAN_CHUNK)]
-        T, J = (np.concatenate(part) for part in zip(*parts))
+        T, J = _in_chunks(functools.partial(_pose_and_jacobian, chain), rows, JACOBIAN_CHUNK)
         return T.reshape(q.shape[:-1] + (4, 4)), J.reshape(q.shape[:-1] + (6, chain.n))
     return _pose_and_jacobian(chain, q)
 

@@ -398,7 +398,10 @@ def test_manipulability_cost_gradient_matches_differences():
     c, g = problem.soft_cost(q, idx, grad=True)
     # −w log √det(J Jᵀ): the ε = 1e-9 in the task shifts it by about ε·tr((J Jᵀ)⁻¹)
     np.testing.assert_allclose(c, -2.0 * np.log(yoshikawa(PANDA, q, "tool")), rtol=1e-5)
-    fd = fd_jacobian(lambda x: problem.soft_cost(x, idx, grad=False)[0][:, None], q)[:, 0]
+    # h = 1e-5: row 1 is near a singularity, where log det J Jᵀ magnifies the cost's rounding
+    # (~5e-13 here) and differences over 1e-6 carry ~1e-7 of noise (measured: 2.8e-7 at 1e-6,
+    # 4.6e-8 at 1e-5, 4.6e-7 at 3e-5, where the truncation error takes over)
+    fd = fd_jacobian(lambda x: problem.soft_cost(x, idx, grad=False)[0][:, None], q, h=1e-5)[:, 0]
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7)
 
 

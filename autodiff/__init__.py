@@ -16,7 +16,7 @@ Example:
 from . import data, files, losses, memory, nn, optim, viz
 from .checker import GradientCheckError, check_grads, numerical_jacobian
 from .ops import (
-    abs, add, arctan2, broadcast_to, concatenate, cos, cummatmul, div, exp, getitem, log, log_softmax, logdet,
+    abs, add, arctan2, broadcast_to, concatenate, cos, cos_sin, cummatmul, div, exp, getitem, log, log_softmax, logdet,
     logsumexp, matmul, max, maximum, mean, minimum, mul, neg, power, relu, reshape, sigmoid, sin, softmax, sqrt,
     stack, sub, sum, swapaxes, tanh, transpose, where,
 )
@@ -30,8 +30,8 @@ memory.configure()  # glibc keeps the arrays numpy frees: the one place that dec
 
 __all__ = [
     "Tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast",
-    "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "sqrt", "abs", "sin", "cos", "arctan2",
-    "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "sum", "mean", "max", "reshape",
+    "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "sqrt", "abs", "sin", "cos", "cos_sin",
+    "arctan2", "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "sum", "mean", "max", "reshape",
     "transpose", "swapaxes", "broadcast_to", "getitem", "stack", "concatenate", "softmax",
     "log_softmax", "logsumexp", "logdet", "cummatmul", "grad", "value_and_grad", "vjp", "jacobian", "check_grads",
     "numerical_jacobian", "GradientCheckError", "trace", "Traced", "losses", "nn", "optim", "data", "viz", "files",

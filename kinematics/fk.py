@@ -178,31 +178,53 @@ COLUMN_WORK = 500
 
 
 def _top_rows_columns(chain: Chain, q):
-    """The top rows [R | p] of the pose for large batches, with the batch on the last axis: (..., n) -> (..., 3, 4).
+    """The top rows [R | p] of the pose for large batches, with the batch on the last axis: (..., n) -> (..., 3, 4)."""
+    xp = _namespace(q)
+    batch = q.shape[:-1]
+    P = _columns(chain, xp.reshape(q, (1, math.prod(batch), q.shape[-1])))
+    return xp.reshape(xp.transpose(P, (2, 0, 1)), batch + (3, 4))
 
-    The pose's top three rows are kept as P (3, 4, M), P[r, k, b] = T_b[r, k], M = the batch
-    size. Right-multiplying by a constant C is the matmul Cᵀ P (C's columns contract P's axis
-    1: one BLAS product per row, whatever M), and a turn about z changes only two columns: with
+
+def _top_rows_by_row(chain: Chain, q):
+    """The Jacobian's column layout: row r of the top rows from its own copy of q, (3, M, n) -> (M, 3, 4).
+
+    Right-multiplication keeps the pose's rows apart, so with a copy of q per row the backward
+    pass keeps each row's share of the gradient apart too: q's gradient (3, M, n) holds row r's
+    in entry r. The Jacobian needs only nine such shares, and three stacked cotangents carry
+    them (`_row_seeds`): half the arithmetic of six cotangents on a shared q, whose eighteen
+    row shares are half zeros. (The price, the trigonometry of three copies of q, is the
+    smaller: a batch of 10,000 Panda targets −15 % CPU time, FK + J of 1,024 rows −29 %
+    instructions.)
+    """
+    return ad.transpose(_columns(chain, q), (2, 0, 1))
+
+
+def _columns(chain: Chain, q):
+    """The pose's top three rows as P (3, 4, M) with the batch last, P[r, k, b] = T_b[r, k], from q (R, M, n).
+
+    R = 1: one q for all rows; R = 3: row r computed from q[r] alone (`_top_rows_by_row`).
+
+    Right-multiplying by a constant C is the matmul Cᵀ P (C's columns contract P's axis 1: one
+    BLAS product per row, whatever M), and a turn about z changes only two columns: with
     W = P C, (W Rz(q))₀ = c W₀ + s W₁ and (W Rz(q))₁ = c W₁ − s W₀.
 
     So a revolute joint is one constant product and one whole-batch product, with no slicing
     (a slice's VJP fills a zero array of the whole input): X = K P with K = [C₀ C₁ C₁ −C₀ C₂ C₃]ᵀ
-    (6, 4) gives the rows W₀ W₁ W₁ −W₀ W₂ W₃, Y = (c, c, s, s, 1, 1) ⊙ X weights them, and
-    P' = Σ Y, with Σ (4, 6) adding rows 0 + 2 and 1 + 3 and keeping 4 and 5. Σ is folded into the
-    next joint's constant (K' Σ) Y, so that each joint's backward pass has one product with the
-    six cotangents instead of three, and a third of the memory traffic (measured: a batch of
-    10,000 Panda targets −22 % CPU time, 1,000 −10 % instructions).
+    (6, 4) gives the rows W₀ W₁ W₁ −W₀ W₂ W₃, Y = (c, s, c, s, 1, 1) ⊙ X weights them (the first
+    four are `cos_sin` twice: one op whose VJP needs no trigonometry), and P' = Σ Y, with Σ (4, 6)
+    adding rows 0 + 1 and 2 + 3 and keeping 4 and 5. Σ is folded into the next joint's constant
+    (K' Σ) Y, so that each joint's backward pass has one product with the stacked cotangents
+    instead of three, and a third of the memory traffic (measured: a batch of 10,000 Panda
+    targets −22 % CPU time, 1,000 −10 % instructions).
 
     A slide along z adds q W₂ to W₃ (P itself first: Σ Y). With mimic joints the motions'
     values come first (`_motion_values`), and the joints below are the m motions.
     """
     xp = _namespace(q)
-    batch = q.shape[:-1]
     q = _motion_values(chain, q)
-    n, M = q.shape[-1], math.prod(batch)
-    qT = xp.transpose(xp.reshape(q, (M, n)))  # (n, M): row i is motion i over the batch
-    c, s = xp.cos(qT), xp.sin(qT)
-    ones = np.ones(M)
+    R, M = q.shape[:2]
+    qT = xp.transpose(q, (2, 0, 1))  # (m, R, M): entry i is motion i over the batch
+    ones = np.ones((R, 2, M))
     C = chain.compiled["constants"]  # (m, 4, 4)
     K = C[:, :, _TURN_COLUMNS].mT * _TURN_SIGNS  # (m, 6, 4): K_i above
     P = np.repeat(np.eye(4)[:3, :, None], M, axis=2)  # the identity's top rows, (3, 4, M)
@@ -210,23 +232,27 @@ def _top_rows_columns(chain: Chain, q):
     for i, joint in enumerate(chain.joints):
         if joint.type == REVOLUTE:
             X = K[i] @ P if Y is None else (K[i] @ _SUM_ROWS) @ Y
-            ci, si = c[i], s[i]
-            Y = xp.stack([ci, ci, si, si, ones, ones]) * X
+            cs = _cos_sin(qT[i])  # (R, 2, M)
+            Y = xp.concatenate([cs, cs, ones], axis=1) * X
         else:
             if Y is not None:
                 P, Y = _SUM_ROWS @ Y, None
             E = C[i].T @ P  # (3, 4, M)
-            P = xp.concatenate([E[:, 0:3], E[:, 3:4] + qT[i] * E[:, 2:3]], axis=1)
+            P = xp.concatenate([E[:, 0:3], E[:, 3:4] + xp.reshape(qT[i], (R, 1, M)) * E[:, 2:3]], axis=1)
     tip = chain.compiled["tip"].T
-    P = tip @ P if Y is None else (tip @ _SUM_ROWS) @ Y
-    return xp.reshape(xp.transpose(P, (2, 0, 1)), batch + (3, 4))
+    return tip @ P if Y is None else (tip @ _SUM_ROWS) @ Y
 
 
-# A revolute joint's rows in the column layout (`_top_rows_columns`): K = [C₀ C₁ C₁ −C₀ C₂ C₃]ᵀ,
-# and Σ, which adds the weighted rows into P's four.
+def _cos_sin(x):
+    """[cos x, sin x] on axis 1: the engine's op for a Tensor, numpy's functions for an array."""
+    return ad.cos_sin(x, axis=1) if isinstance(x, ad.Tensor) else np.stack([np.cos(x), np.sin(x)], axis=1)
+
+
+# A revolute joint's rows in the column layout (`_columns`): K = [C₀ C₁ C₁ −C₀ C₂ C₃]ᵀ, and Σ,
+# which adds the weighted rows into P's four.
 _TURN_COLUMNS = [0, 1, 1, 0, 2, 3]
 _TURN_SIGNS = np.array([1.0, 1.0, 1.0, -1.0, 1.0, 1.0])[:, None]
-_SUM_ROWS = np.array([[1.0, 0, 1, 0, 0, 0], [0, 1, 0, 1, 0, 0], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 1]])
+_SUM_ROWS = np.array([[1.0, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 1]])
 
 
 def frame_poses(robot, q, frames):
@@ -351,6 +377,44 @@ def _seeds(value: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
     return seeds
 
 
+# Row by row, the seeds above: ω_k's rows are a = k + 2 and b = k + 1 (mod 3), so row r carries
+# ½ R0[r + 2] (in ω_{r+1}'s seed) and −½ R0[r + 1] (in ω_{r+2}'s), and e_3 (in v_r's); row r + 1
+# and row r + 2 are R0[_NEXT] and R0[_AFTER] (defined with `geometric_jacobian`).
+
+
+def _row_seeds(value: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
+    """The column layout's three cotangents on the top rows (rows, 3, 4), one share of `_seeds` per pose row.
+
+    With a copy of q per pose row (`_top_rows_by_row`), cotangent j puts in row r its share of
+    one Jacobian row: j = 0 e_3 (v_r), j = 1 ½ R0[r + 2] (ω_{r+1}), j = 2 −½ R0[r + 1] (ω_{r+2});
+    `_row_jacobian` adds the shares up.
+
+    Args:
+        value: (rows, 3, 4) the pose's top rows.
+        seeds: None, or a (3, rows, 3, 4) array this function filled before for the same shape
+            (only the ω entries are written again).
+
+    Returns:
+        (3, rows, 3, 4) seeds (`seeds` itself when given).
+    """
+    if seeds is None:
+        seeds = np.zeros((3,) + value.shape)
+        seeds[0, :, :, 3] = 1.0
+    R0 = value[:, :, :3]
+    np.multiply(R0[:, _AFTER], 0.5, out=seeds[1, :, :, :3])
+    np.multiply(R0[:, _NEXT], -0.5, out=seeds[2, :, :, :3])
+    return seeds
+
+
+def _row_jacobian(grad: np.ndarray, m: int) -> np.ndarray:
+    """J (m, 6, n) from the shares (3, 3, rows, n) that `_row_seeds`' cotangents pull back:
+    grad[j, r] is row r's share for cotangent j; v_r = grad[0, r], ω_k = grad[1, k + 2] + grad[2, k + 1]."""
+    J = np.empty((m, 6, grad.shape[-1]))
+    J[:, :3] = grad[0, :, :m].transpose(1, 0, 2)
+    J[:, 3:] = (grad[1, _AFTER, :m] + grad[2, _NEXT, :m]).transpose(1, 0, 2)
+    return J
+
+
 def jacobian(chain: Chain, q) -> np.ndarray:
     """The geometric Jacobian from the engine's backward passes: J = d[p; θ]/dq.
 
@@ -366,16 +430,18 @@ def jacobian(chain: Chain, q) -> np.ndarray:
     return pose_and_jacobian(chain, q)[1]
 
 
-# How the six cotangents travel (measured on the Panda): one forward pass on q and one backward
-# pass with the six cotangents stacked on a leading axis. (Six copies of q in one ordinary pass
-# did as well for up to 8 rows while the 4x4 products were separate matmuls; with one cummatmul
-# the stacked pass runs 8 % fewer instructions per single-target solve, callgrind.) With the six
-# rows stacked and replayed, the column-layout FK (padded to 64 rows) overtakes the 4x4 products
-# (padded to powers of two) above rows·n = 224 (callgrind: the Panda's 32 rows 2.7 M instructions
-# against 4.5 M, 48 rows 4.9 M against 3.7 M; a 2-link arm's 64 rows 0.86 M against 0.89 M, 128 rows
-# 4.1 M against 1.8 M); not COLUMN_WORK, which is tuned for one gradient. Passes of 1024 rows keep
-# the stacked arrays cache-sized (replayed, 1024 beat 512 by ~8 % and 2048 by ~10 % on a batch of 10,000).
-JACOBIAN_COLUMN_WORK = 230
+# How the cotangents travel (measured on the Panda): one forward pass on q and one backward pass
+# with the cotangents stacked on a leading axis, six on the pose for the 4x4 products, three on
+# the rows for the column layout (`_top_rows_by_row`). (Six copies of q in one ordinary pass did as
+# well for up to 8 rows while the 4x4 products were separate matmuls; with one cummatmul the
+# stacked pass runs 8 % fewer instructions per single-target solve, callgrind.) Replayed, the
+# column layout (padded to 64 rows) overtakes the 4x4 products (padded to powers of two) above
+# 32 rows, whatever the chain's length (callgrind, per pass: the Panda's 32 rows 2.81 M
+# instructions in 4x4 products against 3.15 M in columns, 48 rows 5.04 M against 3.17 M; a 2-link
+# arm's 32 rows 1.01 M against 1.12 M, 48 rows 1.61 M against 1.13 M): the column pass costs per
+# op up to 64 rows, the products per row. Not COLUMN_WORK, which is tuned for one gradient.
+# Passes of 1024 rows keep the stacked arrays cache-sized.
+JACOBIAN_COLUMN_ROWS = 32
 JACOBIAN_CHUNK = 1024  # configurations per pass in larger batches: measured fastest on this machine (replayed)
 
 
@@ -384,7 +450,8 @@ def pose_and_jacobian(chain: Chain, q):
 
     The six rows need six cotangents on the pose: e_k on the position for v, and for ω the
     coefficients of ω = vex(dR R0ᵀ) (see `_seeds`). They go back together in one
-    backward pass, stacked on a leading axis (the engine's VJPs broadcast over it). With mimic
+    backward pass, stacked on a leading axis (the engine's VJPs broadcast over it); for many
+    rows, as three cotangents that carry each pose row's share apart (`_top_rows_by_row`). With mimic
     joints the pass runs through the coupling too, so J's columns are the free joints' (a
     master's column sums the columns of the joints that follow it, each times its multiplier).
 
@@ -436,11 +503,13 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
     n = chain.n
     m = q.size // n
     # The formulation is chosen by the true row count, so padding never changes it.
-    columns = m * len(chain.joints) >= JACOBIAN_COLUMN_WORK
+    columns = m > JACOBIAN_COLUMN_ROWS
     rows = _bucket(m, columns)
     x = q.reshape(m, n)
     if rows > m:  # padded with copies of the last row: finite, and never read back
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
+    if columns:  # a copy of q per pose row (`_top_rows_by_row`)
+        x = np.broadcast_to(x, (3, rows, n))
     seeds = None
     replays, key = _replays(chain), (columns, rows)
     replay = replays.get(key, 0)
@@ -462,11 +531,12 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
             node.backward(seeds)
             return leaf.grad
     value = top  # (rows, 4, 4) or [R | p] (rows, 3, 4)
-    seeds = _seeds(value, seeds)
+    seeds = _row_seeds(value, seeds) if columns else _seeds(value, seeds)
     if replayed:  # kept with the replay, whose buffers live as long
         _seed_buffers(chain)[key] = seeds
     grad = pull_back(seeds)
-    J = grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2).reshape(q.shape[:-1] + (6, n))
+    J = _row_jacobian(grad, m) if columns else grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2)
+    J = J.reshape(q.shape[:-1] + (6, n))
     if columns:  # [R | p]: the bottom row added
         T = np.zeros((m, 4, 4))
         T[:, :3, :] = value[:m]
@@ -478,7 +548,7 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
 
 def _fk_top(chain: Chain, columns: bool):
     """The pose's top rows as a function of q: the column layout, or the 4×4 products."""
-    return functools.partial(_top_rows_columns, chain) if columns else functools.partial(_product, chain)
+    return functools.partial(_top_rows_by_row, chain) if columns else functools.partial(_product, chain)
 
 
 _REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): ad.Traced, or the passes run before it}

@@ -97,6 +97,10 @@ for name, f, draw in UNARY:
     for shape in UNARY_SHAPES:
         row(name, f, draw(*shape))
 row("sigmoid", ops.sigmoid, np.array([-30.0, -5.0, 0.0, 5.0, 30.0]), rid="wide-range")
+# cos_sin: both values stacked on a new axis, anywhere (its VJP reads them back from the output)
+for shape, axis in [((), 0), ((3,), 0), ((3,), -1), ((2, 3), 1), ((2, 1, 3), 0), ((2, 1, 3), 2), ((2, 3), -1)]:
+    row("cos_sin", lambda x, axis=axis: ops.cos_sin(x, axis=axis), normal(*shape), rid=f"{shape}-axis={axis}")
+row("cos_sin", lambda x: ops.cos_sin(x)[1] * ops.cos_sin(x)[0], normal(2, 3), rid="sin-times-cos")
 row("tanh", ops.tanh, np.array([-8.0, -1.0, 0.0, 1.0, 8.0]), rid="wide-range")
 
 # where: the condition broadcasts against both branches
@@ -357,3 +361,17 @@ def test_cummatmul_is_the_running_product_and_refuses_what_is_not_a_stack_of_squ
     for shape in [(3, 3), (2, 3, 4), (0, 2, 2)]:
         with pytest.raises(ValueError, match=r"cummatmul: expected \(k, \.\.\., m, m\)"):
             ops.cummatmul(np.zeros(shape))
+
+
+def test_cos_sin_holds_the_bits_of_cos_and_sin_and_its_gradient_theirs():
+    x = _rng.uniform(-10, 10, (4, 5))
+    for axis in (0, 1, 2, -1):
+        t = ad.Tensor(x, requires_grad=True)
+        out = ops.cos_sin(t, axis=axis)
+        np.testing.assert_array_equal(np.moveaxis(out.data, axis, 0), [np.cos(x), np.sin(x)])
+        g = _rng.standard_normal(out.shape)
+        out.backward(g)
+        g_cos, g_sin = np.moveaxis(g, axis, 0)
+        u = ad.Tensor(x, requires_grad=True)
+        (ops.sum(ops.cos(u) * g_cos) + ops.sum(ops.sin(u) * g_sin)).backward()
+        np.testing.assert_array_equal(t.grad, u.grad)  # −g_cos sin x + g_sin cos x, the same roundings

@@ -58,10 +58,10 @@ def test_rows_leaving_a_batch_reuse_a_few_traces():
     chain = robots.from_dh([robots.DHRow(d=0.1, a=0.5, alpha=0.3)] * 4)  # a fresh chain: no traces yet
     for m in range(1, 257):
         fk._pose_and_jacobian(chain, _configs(chain, m))
-    # 1 to 57 rows of 4x4 products (padded to powers of two), then, from 58 rows (58 · 4 >=
-    # JACOBIAN_COLUMN_WORK), the column layout in multiples of 64: eleven traces for 256 row counts.
-    assert fk.JACOBIAN_COLUMN_WORK == 230
-    assert set(fk._replays(chain)) == ({(False, r) for r in (1, 2, 4, 8, 16, 32, 64)}
+    # 1 to 32 rows of 4x4 products (padded to powers of two), then, above JACOBIAN_COLUMN_ROWS,
+    # the column layout in multiples of 64: ten traces for 256 row counts.
+    assert fk.JACOBIAN_COLUMN_ROWS == 32
+    assert set(fk._replays(chain)) == ({(False, r) for r in (1, 2, 4, 8, 16, 32)}
                                        | {(True, 64), (True, 128), (True, 192), (True, 256)})
     assert [fk._bucket(m, True) for m in (50, 64, 65, 256, 257, 1000, 1024)] == [64, 64, 128, 256, 384, 1024, 1024]
 

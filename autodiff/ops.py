@@ -515,7 +515,10 @@ def cos_sin(x, axis=0):
 
     Worth an op of its own where both are needed: the VJP takes the derivatives (cos' = −sin,
     sin' = cos) from the two values it already holds, where separate cos and sin VJPs would
-    evaluate both functions again (a libm sine costs ~10 ns, thirty multiplications).
+    evaluate both functions again (a libm sine costs ~10 ns, thirty multiplications). For the
+    same reason an x that repeats along an axis as a broadcast view (stride 0: copies of one
+    value, as the Jacobian's column layout passes q, once per pose row) is computed once per
+    distinct value; the result is then a read-only broadcast view too.
 
     Args:
         x: a Tensor, array or number of any shape s (radians).
@@ -534,7 +537,14 @@ def cos_sin(x, axis=0):
 
 
 def _cos_sin(axis, a):
-    return np.stack([np.cos(a), np.sin(a)], axis=axis)
+    repeated = tuple(step == 0 and size > 1 for step, size in zip(a.strides, a.shape))
+    if not any(repeated):
+        return np.stack([np.cos(a), np.sin(a)], axis=axis)
+    # A broadcast view: each distinct value once (one entry along each repeating axis), then broadcast.
+    one = a[tuple(slice(0, 1) if r else slice(None) for r in repeated)]
+    out = np.stack([np.cos(one), np.sin(one)], axis=axis)
+    k = axis % out.ndim
+    return np.broadcast_to(out, a.shape[:k] + (2,) + a.shape[k:])
 
 
 def _d_cos_sin(out, at_cos, at_sin, g):

@@ -31,6 +31,7 @@ import autodiff as ad
 
 from .chain import PRISMATIC, Chain, _short
 from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
+from .linalg import solve_damped
 from .robot import Robot
 from .soft import soft_phase
 from .tasks import (
@@ -72,15 +73,6 @@ TARGET_CHUNK = 10_000
 # `_LevenbergMarquardt.update`): cheaper than gathering the blocked rows while calls, not
 # arithmetic, are the cost.
 RESOLVE_ALL_ROWS = 16
-
-# np.linalg.solve's gufunc without its wrapper (type checks and an errstate context, ~10 µs of a
-# ~15 µs call on a few 7×7 systems, made twice in most single-target iterations): the same LU,
-# the same bits. The damped systems are positive definite (λ >= 1e-12), so numpy's wrapper
-# would never raise for them; numpy without the module (it is private) takes the public call.
-_solve = getattr(getattr(np.linalg, "_umath_linalg", None), "solve", None)
-if _solve is None:  # pragma: no cover - every numpy this project supports has it
-    def _solve(a, b, signature=None):
-        return np.linalg.solve(a, b)
 
 # Iterations between progress checks: a start that has not halved its error since the last
 # check is restarted (99% of successful LM starts on the Panda converge within 16 iterations).
@@ -279,9 +271,9 @@ class _LevenbergMarquardt:
         # A step on a few rows costs per-op overhead, not arithmetic: JᵀWJ and JᵀWe are built
         # once, and the second solve below reuses them.
         JtW = J.mT * self.W2 if self.weighted else J.mT  # (numpy's products of the view: the same bits)
-        JtWJ, JtWe = JtW @ J, JtW @ e[..., None]
+        JtWJ, JtWe = JtW @ J, (JtW @ e[..., None])[..., 0]
         damping = lam[:, None, None] * self.eye
-        dq = _solve(JtWJ + damping, JtWe, signature="dd->d")[..., 0]
+        dq = solve_damped(JtWJ + damping, JtWe)
         # A joint at a limit that the step pushes further out leaves the system (its column of J
         # is zeroed) and the step is recomputed, so the other joints compensate: clipping alone
         # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
@@ -295,7 +287,7 @@ class _LevenbergMarquardt:
             pick = slice(None) if len(q) <= RESOLVE_ALL_ROWS else blocked.any(axis=1)
             free = ~blocked[pick]
             A = JtWJ[pick] * (free[:, :, None] & free[:, None, :]) + damping[pick]
-            dq[pick] = _solve(A, JtWe[pick] * free[..., None], signature="dd->d")[..., 0]
+            dq[pick] = solve_damped(A, JtWe[pick] * free)
         return q + dq
 
 

@@ -375,3 +375,17 @@ def test_cos_sin_holds_the_bits_of_cos_and_sin_and_its_gradient_theirs():
         u = ad.Tensor(x, requires_grad=True)
         (ops.sum(ops.cos(u) * g_cos) + ops.sum(ops.sin(u) * g_sin)).backward()
         np.testing.assert_array_equal(t.grad, u.grad)  # −g_cos sin x + g_sin cos x, the same roundings
+
+
+def test_cos_sin_of_a_broadcast_view_gives_the_same_bits_and_gradients():
+    x = _rng.uniform(-10, 10, (4, 5))
+    for view in (np.broadcast_to(x, (3, 4, 5)), np.broadcast_to(x[:, :1], (4, 5)),
+                 np.broadcast_to(x, (3, 4, 5)).transpose(2, 0, 1)):
+        for axis in (0, 1, -1):
+            got, want = ad.Tensor(view, requires_grad=True), ad.Tensor(view.copy(), requires_grad=True)
+            out = ops.cos_sin(got, axis=axis)
+            np.testing.assert_array_equal(out.data, ops.cos_sin(want, axis=axis).data)
+            g = _rng.standard_normal(out.shape)
+            out.backward(g)
+            ops.cos_sin(want, axis=axis).backward(g)
+            np.testing.assert_array_equal(got.grad, want.grad)

@@ -1003,7 +1003,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             improved = (t_ids[0], r) if cost[r] < best_cost[t_ids[0]] else None
             maybe_hit = cost[r] <= 1.0
         else:
-            best_rows = np.lexsort((cost, tgt))[first]  # the cheapest row of each group
+            # the cheapest row of each group (with one row per target, every row)
+            best_rows = np.arange(len(tgt)) if len(t_ids) == len(tgt) else np.lexsort((cost, tgt))[first]
             group_cost = cost[best_rows]
             better = group_cost < best_cost[t_ids]
             improved = None if not better.any() else (t_ids, best_rows) if better.all() else \
@@ -1028,12 +1029,16 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
                 dist = soft_rank(q[hit], targets[tgt[hit]])
             else:
                 dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
-            for r in hit[np.lexsort((dist, tgt[hit]))]:
-                t_id = tgt[r]
-                if not done[t_id]:
-                    done[t_id] = leaving = True
-                    reasons[t_id], iterations[t_id] = "converged", step
-                    best_q[t_id], best_pe[t_id], best_re[t_id], best_cost[t_id] = q[r], pe[r], re[r], cost[r]
+            order = hit[np.lexsort((dist, tgt[hit]))]
+            first_hit = np.ones(order.size, dtype=bool)  # each target's first row in that order
+            first_hit[1:] = tgt[order[1:]] != tgt[order[:-1]]
+            wins = order[first_hit & ~done[tgt[order]]]
+            if wins.size:
+                ids = tgt[wins]
+                done[ids], iterations[ids], leaving = True, step, True
+                best_q[ids], best_pe[ids], best_re[ids], best_cost[ids] = q[wins], pe[wins], re[wins], cost[wins]
+                for t_id, r in zip(ids.tolist(), wins.tolist()):
+                    reasons[t_id] = "converged"
                     if record_history:
                         histories[t_id] = traces[r]
 

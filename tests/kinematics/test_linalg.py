@@ -49,3 +49,12 @@ def test_a_row_whose_factorization_breaks_down_is_solved_by_lu():
         np.testing.assert_allclose(A[i] @ x[i], b[i], rtol=0, atol=1e-9)
     np.testing.assert_array_equal(x[[3, 500]], np.linalg.solve(A[[3, 500]], b[[3, 500], :, None])[..., 0])
     assert np.all(np.isfinite(x))
+
+
+def test_the_systems_are_left_as_they_were():
+    for n in (1, 7):
+        A, b = damped_systems(linalg.CHOLESKY_ROWS, n, seed=5)
+        A0, b0 = A.copy(), b.copy()
+        linalg.solve_damped(A, b)
+        np.testing.assert_array_equal(A, A0)
+        np.testing.assert_array_equal(b, b0)

@@ -158,6 +158,21 @@ def motion_basis(joint_type: str) -> np.ndarray:
     return K
 
 
+def affine_terms(table: np.ndarray) -> tuple:
+    """A table of local transforms (m, 4, 16) split by feature: φ @ table[i] =
+    constant[i] + (cos q, sin q) @ turn[i] + q slide[i], flattened.
+
+    FK computes the local transforms this way (`fk._locals`): cos and sin come from one op,
+    and the slide term, zero for a turn, is left out of chains that do not slide.
+
+    Returns:
+        (constant (m, 1, 16), turn (m, 2, 16), slide (m, 1, 16) or None where no joint slides),
+        contiguous copies.
+    """
+    slide = table[:, 3:4].copy() if table[:, 3].any() else None
+    return table[:, 0:1].copy(), table[:, 1:3].copy(), slide
+
+
 class Chain:
     """A serial kinematic chain.
 
@@ -324,6 +339,7 @@ class Chain:
                 φ_i = (1, cos q_i, sin q_i, q_i).
             table_fk: (m, 4, 16) — the same with the tool folded into the last joint's entry,
                 so that the product of the local transforms is the end-effector pose.
+            terms, terms_fk: both tables as `affine_terms` (what FK multiplies).
             frames: (m, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
             constants: (m, 4, 4) — C_i, so that T(q) = Π_i C_i Mz(q_i) · tip.
             tip: (4, 4) — the constant after the last motion (its Aᵀ and the tool).
@@ -341,8 +357,9 @@ class Chain:
             frames[i] = A.T
             left = A.T  # the next joint's constant starts with this joint's Aᵀ
         tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)
-        return {"table": table, "table_fk": np.concatenate([table[:-1], tip[None]]), "frames": frames,
-                "constants": constants, "tip": frames[-1] @ self.tool}
+        table_fk = np.concatenate([table[:-1], tip[None]])
+        return {"table": table, "table_fk": table_fk, "terms": affine_terms(table), "terms_fk": affine_terms(table_fk),
+                "frames": frames, "constants": constants, "tip": frames[-1] @ self.tool}
 
 
 def check_mimic(name: str, mimic) -> tuple:

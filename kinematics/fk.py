@@ -64,22 +64,31 @@ def _value(x) -> np.ndarray:
     return x.data if isinstance(x, ad.Tensor) else x
 
 
-def _locals(q, table: np.ndarray):
+def _locals(q, terms: tuple):
     """The local transforms C_{i-1} Mz(q_i) of all joints, (n, ..., 4, 4).
 
-    Each is linear in φ_i = (1, cos q_i, sin q_i, q_i), so all of them come from one batched
-    product with the constant (n, 4, 16) table. The joint axis goes first, so that each
-    joint's slice is contiguous and each product of the chain one matrix multiplication over
-    the batch.
+    Each is affine in (cos q_i, sin q_i, q_i): flattened, constant_i + (cos q_i, sin q_i) @
+    turn_i + q_i slide_i (`affine_terms`; the last only where a joint slides), so all of them
+    come from one batched product with a constant, after one `cos_sin` (both values in one op
+    whose VJP needs no trigonometry; the same bits as the product of (1, cos, sin, q) with the
+    whole table). The joint axis goes first, so that each joint's slice is contiguous and each
+    product of the chain one matrix multiplication over the batch.
+
+    Args:
+        q: (..., n) the motions' values, array or Tensor.
+        terms: `affine_terms` of the (n, 4, 16) table.
     """
     xp = _namespace(q)
+    constant, turn, slide = terms
     n, batch = q.shape[-1], q.shape[:-1]
     if q.ndim <= 2:  # (n,) or (M, n): one op to (n, M)
         qt = xp.reshape(q, (n, 1)) if q.ndim == 1 else xp.transpose(q)
     else:
         qt = xp.reshape(xp.transpose(q, (q.ndim - 1,) + tuple(range(q.ndim - 1))), (n, -1))
-    phi = xp.stack([np.ones(qt.shape), xp.cos(qt), xp.sin(qt), qt], axis=-1)  # (n, M, 4)
-    return xp.reshape(phi @ table, (n,) + batch + (4, 4))
+    flat = _cos_sin(qt, axis=-1) @ turn + constant  # (n, M, 16)
+    if slide is not None:
+        flat = flat + xp.reshape(qt, qt.shape + (1,)) * slide
+    return xp.reshape(flat, (n,) + batch + (4, 4))
 
 
 def _motion_values(chain: Chain, q):
@@ -166,7 +175,7 @@ def _product(chain: Chain, q):
     """Π_i C_{i-1} Mz(q_i) from the local 4×4 transforms (n, ..., 4, 4): one cummatmul, whose
     last prefix is the pose (no per-joint slices, k − 1 products each way; for arrays the same
     products in the same order, so the same bits)."""
-    L = _locals(_motion_values(chain, q), chain.compiled["table_fk"])
+    L = _locals(_motion_values(chain, q), chain.compiled["terms_fk"])
     P = ad.cummatmul(L)  # for arrays a constant Tensor: no graph
     return P[-1] if isinstance(L, ad.Tensor) else P.data[-1]
 
@@ -232,7 +241,7 @@ def _columns(chain: Chain, q):
     for i, joint in enumerate(chain.joints):
         if joint.type == REVOLUTE:
             X = K[i] @ P if Y is None else (K[i] @ _SUM_ROWS) @ Y
-            cs = _cos_sin(qT[i])  # (R, 2, M)
+            cs = _cos_sin(qT[i], axis=1)  # (R, 2, M)
             Y = xp.concatenate([cs, cs, ones], axis=1) * X
         else:
             if Y is not None:
@@ -243,9 +252,9 @@ def _columns(chain: Chain, q):
     return tip @ P if Y is None else (tip @ _SUM_ROWS) @ Y
 
 
-def _cos_sin(x):
-    """[cos x, sin x] on axis 1: the engine's op for a Tensor, numpy's functions for an array."""
-    return ad.cos_sin(x, axis=1) if isinstance(x, ad.Tensor) else np.stack([np.cos(x), np.sin(x)], axis=1)
+def _cos_sin(x, axis: int):
+    """[cos x, sin x] stacked on `axis`: the engine's op for a Tensor, numpy's functions for an array."""
+    return ad.cos_sin(x, axis=axis) if isinstance(x, ad.Tensor) else np.stack([np.cos(x), np.sin(x)], axis=axis)
 
 
 # A revolute joint's rows in the column layout (`_columns`): K = [C₀ C₁ C₁ −C₀ C₂ C₃]ᵀ, and Σ,
@@ -289,7 +298,7 @@ def frame_poses(robot, q, frames):
 
 def _frame_poses(robot, q, frames):
     """`frame_poses` without input validation (the IK loop's entry): robot a Robot, frames a list."""
-    columns, scale, shift, table, steps, outputs = robot.plan(frames)
+    columns, scale, shift, terms, steps, outputs = robot.plan(frames)
 
     def poses(q):
         batch = q.shape[:-1]
@@ -300,7 +309,7 @@ def _frame_poses(robot, q, frames):
                 values = values * scale
             if shift is not None:
                 values = values + shift
-            L = _locals(values, table)
+            L = _locals(values, terms)
         pose = {robot.root: None}  # None: the identity (the root's pose), never multiplied
         for link, anchor, i in steps:
             pose[link] = L[i] if pose[anchor] is None else pose[anchor] @ L[i]
@@ -332,10 +341,10 @@ def link_poses(chain: Chain, q):
         (..., m + 1, 4, 4) poses.
     """
     _check_q(chain, q)
-    table, frames = chain.compiled["table"], chain.compiled["frames"]
+    terms, frames = chain.compiled["terms"], chain.compiled["frames"]
 
     def poses(q):
-        L = _locals(_motion_values(chain, q), table)
+        L = _locals(_motion_values(chain, q), terms)
         out = [L[0]]
         for i in range(1, len(chain.joints)):
             out.append(out[-1] @ L[i])
@@ -466,12 +475,30 @@ def pose_and_jacobian(chain: Chain, q):
 
 
 def _pose_and_jacobian_chunked(chain: Chain, q: np.ndarray):
-    """`pose_and_jacobian` without input validation (the IK loop's entry): q (..., n) float64."""
+    """`pose_and_jacobian` without input validation: q (..., n) float64."""
+    T, jacobian = _pose_then_jacobian(chain, q)
+    return T, jacobian()
+
+
+def _pose_then_jacobian(chain: Chain, q: np.ndarray):
+    """The IK loop's entry: the poses now, the Jacobians on demand.
+
+    The backward pass waits until `jacobian()` is called, so an iteration after which no row
+    takes a step (a lone target's last) skips it. Call it before the next pass over this chain:
+    the replay's buffers hold the forward pass it pulls back (a stale call raises).
+
+    Args:
+        q: (..., n) float64 joint values.
+
+    Returns:
+        (T (..., 4, 4), jacobian: a function of no arguments that returns J (..., 6, n)).
+    """
     rows = q.reshape(-1, chain.n)
-    if len(rows) > JACOBIAN_CHUNK:  # keep each pass's arrays cache-sized
+    if len(rows) > JACOBIAN_CHUNK:  # keep each pass's arrays cache-sized (both passes per chunk)
         T, J = _in_chunks(functools.partial(_pose_and_jacobian, chain), rows, JACOBIAN_CHUNK)
-        return T.reshape(q.shape[:-1] + (4, 4)), J.reshape(q.shape[:-1] + (6, chain.n))
-    return _pose_and_jacobian(chain, q)
+        J = J.reshape(q.shape[:-1] + (6, chain.n))
+        return T.reshape(q.shape[:-1] + (4, 4)), lambda: J
+    return _pose_then_jacobian_pass(chain, q)
 
 
 # FK and its backward pass are replayed from traces (`ad.trace`): recorded once per chain,
@@ -500,6 +527,12 @@ def _bucket(m: int, columns: bool) -> int:
 
 
 def _pose_and_jacobian(chain: Chain, q: np.ndarray):
+    T, jacobian = _pose_then_jacobian_pass(chain, q)
+    return T, jacobian()
+
+
+def _pose_then_jacobian_pass(chain: Chain, q: np.ndarray):
+    """One pass of `_pose_then_jacobian` (at most JACOBIAN_CHUNK rows)."""
     n = chain.n
     m = q.size // n
     # The formulation is chosen by the true row count, so padding never changes it.
@@ -510,16 +543,21 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
     if columns:  # a copy of q per pose row (`_top_rows_by_row`)
         x = np.broadcast_to(x, (3, rows, n))
-    seeds = None
     replays, key = _replays(chain), (columns, rows)
     replay = replays.get(key, 0)
     if REPLAY and type(replay) is int and replay >= TRACE_AFTER:
         replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
-    replayed = REPLAY and type(replay) is not int
-    if replayed:
+    if REPLAY and type(replay) is not int:
         top = replay(x)
-        pull_back = replay.backward
-        seeds = _seed_buffers(chain).get(key)
+        stamp = _PASSES[replay] = object()  # this pass, for the staleness check
+
+        def pull_back():
+            if _PASSES[replay] is not stamp:
+                raise RuntimeError("pose_and_jacobian: the Jacobian of a pass asked for after a later pass "
+                                   "over the same chain (whose replay overwrote its values)")
+            buffers = _seed_buffers(chain)  # kept with the replay, whose buffers live as long
+            seeds = buffers[key] = (_row_seeds if columns else _seeds)(top, buffers.get(key))
+            return replay.backward(seeds)
     else:
         if type(replay) is int:
             replays[key] = replay + 1  # passes of this shape so far
@@ -527,23 +565,23 @@ def _pose_and_jacobian(chain: Chain, q: np.ndarray):
         node = _fk_top(chain, columns)(leaf)
         top = node.data
 
-        def pull_back(seeds):
-            node.backward(seeds)
+        def pull_back():  # once: the graph is let go, as it was before the deferral (the loop keeps this
+            nonlocal node  # closure while its next pass builds another)
+            node.backward((_row_seeds if columns else _seeds)(top))
+            node = None
             return leaf.grad
-    value = top  # (rows, 4, 4) or [R | p] (rows, 3, 4)
-    seeds = _row_seeds(value, seeds) if columns else _seeds(value, seeds)
-    if replayed:  # kept with the replay, whose buffers live as long
-        _seed_buffers(chain)[key] = seeds
-    grad = pull_back(seeds)
-    J = _row_jacobian(grad, m) if columns else grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2)
-    J = J.reshape(q.shape[:-1] + (6, n))
     if columns:  # [R | p]: the bottom row added
         T = np.zeros((m, 4, 4))
-        T[:, :3, :] = value[:m]
+        T[:, :3, :] = top[:m]
         T[:, 3, 3] = 1.0
     else:  # the 4×4 products' bottom row is exactly 0 0 0 1 (each factor's is); a copy outlives the replay
-        T = value[:m].copy()
-    return T.reshape(q.shape[:-1] + (4, 4)), J
+        T = top[:m].copy()
+
+    def jacobian():
+        grad = pull_back()
+        J = _row_jacobian(grad, m) if columns else grad.reshape(6, rows, n)[:, :m].transpose(1, 0, 2)
+        return J.reshape(q.shape[:-1] + (6, n))
+    return T.reshape(q.shape[:-1] + (4, 4)), jacobian
 
 
 def _fk_top(chain: Chain, columns: bool):
@@ -560,6 +598,8 @@ def _replays(chain: Chain) -> dict:
         replays = _REPLAYS[chain] = {}
     return replays
 
+
+_PASSES = weakref.WeakKeyDictionary()  # replay -> a token of its latest forward pass
 
 _SEED_BUFFERS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): `_seeds`' array, refilled per call}
 

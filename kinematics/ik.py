@@ -30,7 +30,7 @@ import numpy as np
 import autodiff as ad
 
 from .chain import PRISMATIC, Chain, _short
-from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_and_jacobian_chunked, pose_error
+from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_then_jacobian, pose_error
 from .linalg import solve_damped
 from .robot import Robot
 from .soft import soft_phase
@@ -221,8 +221,10 @@ class _LevenbergMarquardt:
     """Damped least squares with the engine's Jacobian: Δq = (JᵀWJ + λ_k I)⁻¹ JᵀW e.
 
     `evaluate(q, targets) -> (e, position error, rotation error, J)` gives the residual (R, m)
-    and J = −∂e/∂q (R, m, n): a chain's end pose (`_chain_evaluator`) or a task list's stacked
-    hard residuals (`_problem_evaluator`).
+    and J = −∂e/∂q (R, m, n), or a function of no arguments that computes it when the step
+    needs it: a chain's end pose (`_chain_evaluator`, which defers its backward pass so that a
+    last iteration, with no step after it, skips it) or a task list's stacked hard residuals
+    (`_problem_evaluator`).
 
     With `monotone`, a step that raises ½eᵀWe is undone and retried with ten times the
     damping (classic LM); otherwise every step is taken, as in Chan-Lawrence's and Sugihara's
@@ -252,6 +254,7 @@ class _LevenbergMarquardt:
             state["prev_sq"][rows] = np.inf
 
     def update(self, q, e, J, state):
+        J = J() if callable(J) else J
         sq = 0.5 * ((self.W2 * e if self.weighted else e) * e).sum(axis=-1)  # .sum: no np.sum dispatch layer
         if self.monotone:
             worse = sq > state["prev_sq"]
@@ -333,11 +336,11 @@ class _GradientMethod:
 
 
 def _chain_evaluator(chain: Chain, kind: str):
-    """LM's evaluation for a chain's end: e, its norms and J from one engine pass (`pose_and_jacobian`)."""
+    """LM's evaluation for a chain's end: e, its norms, and J's backward pass deferred until the step asks."""
     def evaluate(q, target):
-        T, J = _pose_and_jacobian_chunked(chain, q)
+        T, jacobian = _pose_then_jacobian(chain, q)
         e, pe, re = _errors(T, target, kind)
-        return e, pe, re, J[:, : e.shape[-1]]
+        return e, pe, re, jacobian if kind == "pose" else lambda: jacobian()[:, :3]
     return evaluate
 
 
@@ -890,7 +893,8 @@ def _blocked_by_limits(result, robot, problem, targets, kind, W, far) -> list:
         return blocked
     q = result.q[rows]
     if problem is None:
-        e, _, _, J = _chain_evaluator(robot, kind)(q, targets[rows])
+        e, _, _, jacobian = _chain_evaluator(robot, kind)(q, targets[rows])
+        J = jacobian()
     else:
         e, J = problem.evaluate(q, targets[rows])
     d = (np.swapaxes(J, -1, -2) @ ((W * W) * e)[..., None])[..., 0]

@@ -33,7 +33,7 @@ import weakref
 import numpy as np
 
 from .chain import (
-    MAX_JOINTS, PRISMATIC, REVOLUTE, Chain, Joint, _pose, _short, check_mimic, mimic_limits, motion_basis,
+    MAX_JOINTS, PRISMATIC, REVOLUTE, Chain, Joint, _pose, _short, affine_terms, check_mimic, mimic_limits, motion_basis,
     plane_height, resolve_mimic,
 )
 from .transforms import axis_to_z
@@ -305,7 +305,7 @@ class Robot:
         raise ValueError(f"Robot {self.name!r} has no frame {frame!r}; {hint}")
 
     def plan(self, frames) -> tuple:
-        """The walk that computes `frames` (cached per tuple of names): (columns, scale, shift, table,
+        """The walk that computes `frames` (cached per tuple of names): (columns, scale, shift, terms,
         steps, outputs).
 
         Only links on the union of the frames' root paths are visited, parents first, each once,
@@ -318,7 +318,7 @@ class Robot:
                 joint's is its free source's); None when they are q's columns in order.
             scale, shift: (m,) the motions' values are q[..., columns] * scale + shift (None:
                 all ones, all zeros; both None without mimic joints on the walk).
-            table: (m, 4, 16) feature table for `_locals` of those motions.
+            terms: `affine_terms` of the (m, 4, 16) feature table of those motions (for `fk._locals`).
             steps: (link, anchor, i): pose[link] = pose[anchor] · local_i (local_i alone when
                 anchor is the root), in topological order; i indexes `columns`.
             outputs: (anchor, C) per frame: its pose is pose[anchor] · C (C None: the identity).
@@ -362,7 +362,7 @@ class Robot:
             for link, offset in targets:
                 anchor, C = held[link]
                 outputs.append((anchor, offset if C is None else C if offset is None else C @ offset))
-            self._plans[key] = (columns, scale, shift, table, steps, outputs)
+            self._plans[key] = (columns, scale, shift, affine_terms(table), steps, outputs)
         return self._plans[key]
 
 

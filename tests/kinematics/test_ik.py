@@ -426,13 +426,13 @@ def test_solve_runs_blas_on_one_thread_and_restores_it(monkeypatch):
         return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
 
     seen = []
-    evaluate = ik._pose_and_jacobian_chunked
+    evaluate = ik._pose_then_jacobian
 
     def spy(chain, q):  # records the BLAS threads in force while the solver's loop runs
         seen.append(blas_threads())
         return evaluate(chain, q)
 
-    monkeypatch.setattr(ik, "_pose_and_jacobian_chunked", spy)
+    monkeypatch.setattr(ik, "_pose_then_jacobian", spy)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         before = blas_threads()
         if not before or max(before) < 2:

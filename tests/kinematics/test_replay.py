@@ -12,7 +12,7 @@ import pytest
 import autodiff as ad
 import kinematics as kin
 import robots
-from kinematics import fk, tasks
+from kinematics import fk, ik, tasks
 
 ROWS = [1, 3, 8, 9, 20, 49, 50, 300, 1025]  # 4x4 products, padded, columns, chunked
 
@@ -94,6 +94,40 @@ def test_ik_answers_do_not_depend_on_replay(name, kind, monkeypatch):
         answers.append((batch.q, np.array(single), batch.iterations))
     for got, want in zip(*answers):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_deferred_jacobian_is_its_own_pass_or_refused():
+    # The IK loop asks for J after the errors (`_pose_then_jacobian`): from the replay's buffers,
+    # which the next pass over the chain overwrites.
+    chain = robots.get("ur5")
+    q1, q2 = _configs(chain, 4, seed=1), _configs(chain, 4, seed=2)
+    T1, jacobian1 = fk._pose_then_jacobian(chain, q1)
+    np.testing.assert_array_equal(jacobian1(), fk._pose_and_jacobian(chain, q1)[1])
+    T1, jacobian1 = fk._pose_then_jacobian(chain, q1)
+    T2, jacobian2 = fk._pose_then_jacobian(chain, q2)
+    with pytest.raises(RuntimeError, match="after a later pass over the same chain"):
+        jacobian1()
+    np.testing.assert_array_equal(jacobian2(), kin.jacobian(chain, q2))
+    np.testing.assert_array_equal(T1, kin.forward_kinematics(chain, q1))  # the poses are copies: still q1's
+
+
+def test_a_lone_target_skips_the_jacobian_of_its_last_iteration(monkeypatch):
+    evaluate, counts = fk._pose_then_jacobian, {"passes": 0, "jacobians": 0}
+
+    def counting(chain, q):
+        T, jacobian = evaluate(chain, q)
+        counts["passes"] += 1
+
+        def counted():
+            counts["jacobians"] += 1
+            return jacobian()
+        return T, counted
+
+    monkeypatch.setattr(ik, "_pose_then_jacobian", counting)
+    chain = robots.get("panda")
+    result = kin.solve(chain, kin.forward_kinematics(chain, _configs(chain, 1, seed=4))[0])
+    assert result.success and counts["passes"] == result.iterations + 1 > 2
+    assert counts["jacobians"] == counts["passes"] - 1  # every step's, and none after the converged pass
 
 
 # -- every task kind's residual, traced ---------------------------------------------------------

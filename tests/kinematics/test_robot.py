@@ -256,15 +256,19 @@ def test_gradients_flow_through_mimic_couplings():
 def test_a_robot_without_mimics_builds_the_same_graph():
     robot = y_tree()
     q = ad.Tensor(np.random.default_rng(0).uniform(-1, 1, (3, robot.n)), requires_grad=True)
-    # the op counts of the graph before mimic joints existed (no mul/add for a coupling)
+    # the op counts of the graph with no coupling (no gather, mul or add for it): the local
+    # transforms are cos_sin, a product and the constant's add, and the slider's q term (a
+    # reshape, a mul and an add; only the walk to "grip" passes it)
     assert graph_ops(kin.frame_poses(robot, q, ["grip", "right_hand"])) == {
-        "const": 3, "cos": 1, "getitem": 6, "leaf": 1, "matmul": 7, "reshape": 1, "sin": 1, "stack": 2, "transpose": 1}
+        "add": 2, "const": 4, "cos_sin": 1, "getitem": 6, "leaf": 1, "matmul": 7, "mul": 1, "reshape": 2, "stack": 1,
+        "transpose": 1}
     assert graph_ops(kin.frame_poses(robot, q, ["left2"])) == {  # a part of the tree: one gather of q's columns
-        "const": 2, "cos": 1, "getitem": 5, "leaf": 1, "matmul": 4, "reshape": 1, "sin": 1, "stack": 2, "transpose": 1}
+        "add": 1, "const": 2, "cos_sin": 1, "getitem": 5, "leaf": 1, "matmul": 4, "reshape": 1, "stack": 1,
+        "transpose": 1}
     # a mimic with multiplier 1 and offset 0 adds the gather only
     joints = list(robot.joints) + [RJ("m", "left2", "m_link", "revolute", mimic=("l1", 1, 0))]
     ops = graph_ops(kin.frame_poses(kin.Robot(joints), q, ["m_link"]))
-    assert ops["getitem"] == 6 and not {"mul", "add"} & set(ops)
+    assert ops["getitem"] == 6 and ops["add"] == 1 and "mul" not in ops  # the add: the local transforms' constant
 
 
 @pytest.mark.parametrize("extra, message", [

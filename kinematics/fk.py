@@ -783,8 +783,9 @@ def rotation_vector(M):
       M + Mᵀ − 2 cos θ I = 2 (1 − cos θ) k kᵀ instead: its row j is 2 (1 − cos θ) k_j k, and the
       row of the largest diagonal entry (that of M, |k_j| ≥ 1/√3) is ±k scaled by ≥ 2/√3; the
       sign is v's business in θ±. At θ = π exactly, where v = 0, θ± = π: either sign is right.
-    No Python branch depends on a value, so a recorded graph is right for any angle:
-    `_log_map_conditions` compares, `where` selects per rotation.
+    For Tensors no Python branch depends on a value, so a recorded graph is right for any angle:
+    `_log_map_conditions` compares, `where` selects per rotation. Arrays, which nothing records,
+    skip the selection when no rotation is obtuse (the IK loop's usual case; x = v, the same bits).
 
     Args:
         M: (..., 3, 3) rotation matrices (orthonormal to rounding: then (v·x / |x|)² + (2 cos θ)² = 4
@@ -801,11 +802,16 @@ def rotation_vector(M):
         # (13, N): one column per rotation, so that each quantity is a contiguous block of rows
         z = _LOG_MAP @ M.reshape((-1, 9)).T + _LOG_OFFSET
         v, c2 = z[0:3], z[3:4]  # 2 sin θ k, 2 cos θ
-        obtuse, first, second = _log_map_conditions(z)
-        row = xp.where(first, z[4:7], xp.where(second, z[7:10], z[10:13]))  # ±k · (≥ 2/√3 where obtuse)
-        x = xp.where(obtuse, row, v)
-        norm = xp.sqrt(_COLUMN_SUM @ (x * x) + _SHIFT)
-        theta = xp.arctan2((_COLUMN_SUM @ (v * x) + _SHIFT) / norm, c2)  # ±θ, with x's sign
+        if xp is np and (c2 > 0.0).all():  # x = v everywhere: x·x and v·x are one sum
+            squares = _COLUMN_SUM @ (v * v) + _SHIFT
+            norm, x = np.sqrt(squares), v
+            theta = np.arctan2(squares / norm, c2)
+        else:
+            obtuse, first, second = _log_map_conditions(z)
+            row = xp.where(first, z[4:7], xp.where(second, z[7:10], z[10:13]))  # ±k · (≥ 2/√3 where obtuse)
+            x = xp.where(obtuse, row, v)
+            norm = xp.sqrt(_COLUMN_SUM @ (x * x) + _SHIFT)
+            theta = xp.arctan2((_COLUMN_SUM @ (v * x) + _SHIFT) / norm, c2)  # ±θ, with x's sign
         r = (theta / norm * x).T
         return r if r.shape[:-1] == lead else r.reshape(lead + (3,))
 

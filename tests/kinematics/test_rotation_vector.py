@@ -141,6 +141,17 @@ def test_one_graph_for_every_angle():
     assert all(g == graphs[0] for g in graphs[1:])
 
 
+def test_arrays_of_acute_rotations_skip_the_selection_with_the_same_bits():
+    # With no rotation beyond π/2 an array takes x = v without the comparisons and wheres (a Tensor,
+    # which a trace may record, never branches on values): the same bits either way.
+    acute = [t for t in THETAS if t < np.pi / 2]
+    for product in (False, True):
+        R = np.stack([rotations(t, product) for t in acute]).reshape(-1, 3, 3)
+        np.testing.assert_array_equal(kin.rotation_vector(R), kin.rotation_vector(ad.Tensor(R)).data)
+    one_obtuse = np.concatenate([R, rotations(2.5)[:1]])  # one row past π/2: every row selects
+    np.testing.assert_array_equal(kin.rotation_vector(one_obtuse)[:-1], kin.rotation_vector(R))
+
+
 def test_batched_mixed_rows_in_any_leading_shape():
     # all the angles in one call, (2, 22, 26, 3, 3) with the rows shuffled: the same as row by row
     R = np.stack([rotations(t) for t in THETAS]).reshape(-1, 3, 3)

@@ -229,6 +229,8 @@ class _LevenbergMarquardt:
     With `monotone`, a step that raises ½eᵀWe is undone and retried with ten times the
     damping (classic LM); otherwise every step is taken, as in Chan-Lawrence's and Sugihara's
     schemes, which converge in fewer iterations when restarts cover the failures.
+
+    `update` returns the next iterates (R, n), inside the joint limits (as every stepper's).
     """
 
     def __init__(self, evaluate, robot, W, damping, lam, monotone=False):
@@ -277,21 +279,25 @@ class _LevenbergMarquardt:
         JtWJ, JtWe = JtW @ J, (JtW @ e[..., None])[..., 0]
         damping = lam[:, None, None] * self.eye
         dq = solve_damped(JtWJ + damping, JtWe)
+        step = q + dq
+        inside = np.minimum(np.maximum(step, self.lower), self.upper)  # (np.clip without its layers of Python)
         # A joint at a limit that the step pushes further out leaves the system (its column of J
         # is zeroed) and the step is recomputed, so the other joints compensate: clipping alone
         # stalls. A zero column zeroes that joint's row and column of JᵀWJ and its entry of JᵀWe,
         # so the reduced system is a masked copy of the full one: the blocked joint's row keeps
         # only λ on the diagonal, and its step comes out 0.
-        # (Iterates are clipped, so a joint on a limit equals it.)
-        blocked = ((q <= self.lower) & (dq < 0)) | ((q >= self.upper) & (dq > 0))
+        # Iterates are clipped, so a joint on a limit equals it, and the step pushes it out through
+        # that limit exactly where clipping moved the step back onto q.
+        blocked = (inside != step) & (inside == q)
         if blocked.any():
             # A few rows are all solved again, with no gathers (per-call cost rules there): a row
             # with no blocked joint has the very same system, hence the very same step.
             pick = slice(None) if len(q) <= RESOLVE_ALL_ROWS else blocked.any(axis=1)
             free = ~blocked[pick]
             A = JtWJ[pick] * (free[:, :, None] & free[:, None, :]) + damping[pick]
-            dq[pick] = solve_damped(A, JtWe[pick] * free)
-        return q + dq
+            step = q[pick] + solve_damped(A, JtWe[pick] * free)
+            inside[pick] = np.minimum(np.maximum(step, self.lower), self.upper)
+        return inside
 
 
 def _expand(mask, like):
@@ -307,8 +313,8 @@ class _GradientMethod:
 
     state_keys = ("velocity", "second", "age")
 
-    def __init__(self, method, evaluate, step_size, momentum):
-        self.method, self.evaluate = method, evaluate
+    def __init__(self, method, evaluate, robot, step_size, momentum):
+        self.method, self.evaluate, self.lower, self.upper = method, evaluate, robot.lower, robot.upper
         self.lr, self.momentum = step_size, momentum
 
     def init_state(self, q):
@@ -332,7 +338,7 @@ class _GradientMethod:
             state["velocity"] = b1 * state["velocity"] + (1 - b1) * g
             state["second"] = b2 * state["second"] + (1 - b2) * g * g
             step = -self.lr * (state["velocity"] / (1 - b1 ** k)) / (np.sqrt(state["second"] / (1 - b2 ** k)) + 1e-12)
-        return q + step
+        return np.minimum(np.maximum(q + step, self.lower), self.upper)  # projected onto the joint limits
 
 
 def _chain_evaluator(chain: Chain, kind: str):
@@ -516,7 +522,7 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     if method == "lm":
         stepper = _LevenbergMarquardt(evaluate, robot, W, damping, lam)
     else:
-        stepper = _GradientMethod(method, evaluate, defaults["step_size"] if step_size is None else step_size,
+        stepper = _GradientMethod(method, evaluate, robot, defaults["step_size"] if step_size is None else step_size,
                                   momentum)
     deadline = None if time_budget is None else time.perf_counter() + time_budget
     soft_rank = (lambda q, rows: problem.soft_cost(q, rows, grad=False)[0]) if problem is not None and problem.soft \
@@ -1081,11 +1087,10 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         if leaving:
             keep = ~done[tgt] if retired is None else ~done[tgt] & ~retired
             again = again[keep[again]]
-        # Joint limits: every iterate, hence every answer, stays inside. When every row leaves
-        # (a lone target's last iteration) no step is needed.
+        # The stepper's iterates stay inside the joint limits, hence every answer. When every row
+        # leaves (a lone target's last iteration) no step is needed.
         if not leaving or keep.any():
-            # (np.minimum(np.maximum(...)) is np.clip without its layers of Python.)
-            rows["q"] = np.minimum(np.maximum(stepper.update(q, e, extra, rows), chain.lower), chain.upper)
+            rows["q"] = stepper.update(q, e, extra, rows)
         # Expired rows with restarts left start again from a random configuration.
         if again.size:
             restarts += np.bincount(tgt[again], minlength=B)

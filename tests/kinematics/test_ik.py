@@ -225,7 +225,7 @@ def test_a_start_ages_one_iteration_per_step_whatever_the_method(method):
     if method == "lm":
         stepper = ik._LevenbergMarquardt(ik._chain_evaluator(chain, kind), chain, W, "chan-lawrence", 0.1)
     else:
-        stepper = ik._GradientMethod(method, ik._chain_gradient(chain, kind, W), 0.02, 0.9)
+        stepper = ik._GradientMethod(method, ik._chain_gradient(chain, kind, W), chain, 0.02, 0.9)
     result = ik._solve_batch(stepper, targets, np.zeros((1, 2)), chain=chain, prefer_q0=False, tol_p=1e-6,
                              tol_r=math.inf, max_iterations=budget, max_restarts=0, starts=1, stall_window=None,
                              deadline=None, rng=np.random.default_rng(0), record_history=True)

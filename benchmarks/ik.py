@@ -259,8 +259,32 @@ def bench_arm(name, n_targets, n_single, n_large, references):
           f"{'met' if p95 <= 2e-3 else 'not met'})")
     if rtb_rate and n_large:
         ratio = ours_large / rtb_rate
-        print(f"  armgrad batch {n_large} / RTB C++ 1-by-1: {ratio:.2f}x "
-              f"(target >= 3x: {'met' if ratio >= 3 else 'not met'})")
+        print(f"  armgrad batch {n_large} / RTB C++ 1-by-1: {ratio:.2f}x (this run's figures above)")
+        rounds = interleaved_ratios(chain, large, rtb_solver(chain))
+        median = float(np.median(rounds))
+        print(f"  the same on the batch's targets, {len(rounds)} interleaved rounds (RTB on its first "
+              f"{RTB_ROUND_TARGETS}): {', '.join(f'{r:.2f}x' for r in rounds)}; median {median:.2f}x "
+              f"(target >= 3x: {'met' if median >= 3 else 'not met'})")
+
+
+# The batch target's ratio: RTB's one-at-a-time rate is measured over a few hundred milliseconds
+# and armgrad's batch over about a second, so a burst of load on a shared machine that hits one
+# and not the other moves a single ratio by ±25 % (2.5x to 3.5x seen on one machine in one hour).
+# Rounds that alternate the two on the same targets, and their median, are the steadier figure.
+RTB_ROUND_TARGETS = 1000
+RATIO_ROUNDS = 5
+
+
+def interleaved_ratios(chain, targets, rtb, rounds=RATIO_ROUNDS):
+    """armgrad's batch rate on `targets` over RTB ik_LM's one-at-a-time rate on its first
+    RTB_ROUND_TARGETS, alternated `rounds` times: the ratios, one per round."""
+    ratios = []
+    for _ in range(rounds):
+        _, t_ref = one_at_a_time(rtb, targets[:RTB_ROUND_TARGETS])
+        start = time.perf_counter()
+        kin.solve(chain, targets)
+        ratios.append(len(targets) / (time.perf_counter() - start) / (len(t_ref) / np.sum(t_ref)))
+    return ratios
 
 
 def scaling(sizes, seed=1):

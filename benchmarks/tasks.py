@@ -152,10 +152,15 @@ else:
 """
 
 
+# String hashing (set and dict orders) and BLAS's thread pool otherwise vary the count by ~2 %
+# between runs of the same tree.
+_STEADY = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _instructions(tree, mode, count):
     run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
                           _COUNTED, str(tree), mode, str(count)], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(tree)})
+                         env={**os.environ, "PYTHONPATH": str(tree), **_STEADY})
     found = [line for line in run.stderr.splitlines() if "Collected :" in line]
     if run.returncode or not found:
         raise RuntimeError(run.stderr.strip()[-300:])

@@ -16,6 +16,7 @@ folded constants, IKPy a chain of links with the same origins.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import math
@@ -280,7 +281,9 @@ def interleaved_ratios(chain, targets, rtb, rounds=RATIO_ROUNDS):
     RTB_ROUND_TARGETS, alternated `rounds` times: the ratios, one per round."""
     ratios = []
     for _ in range(rounds):
+        gc.collect()  # neither side pays for a collection of the other's garbage
         _, t_ref = one_at_a_time(rtb, targets[:RTB_ROUND_TARGETS])
+        gc.collect()
         start = time.perf_counter()
         kin.solve(chain, targets)
         ratios.append(len(targets) / (time.perf_counter() - start) / (len(t_ref) / np.sum(t_ref)))

@@ -386,6 +386,17 @@ def _seeds(value: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
     return seeds
 
 
+def _prefix_seeds(prefixes: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
+    """`_seeds` on the last of the prefix products (k, rows, 4, 4), the pose: (6, k, rows, 4, 4),
+    zero on the other prefixes (`seeds`, when given, is this function's array for the same shape)."""
+    if seeds is None:
+        seeds = np.zeros((6,) + prefixes.shape)
+        seeds[:, -1] = _seeds(prefixes[-1])
+    else:
+        _seeds(prefixes[-1], seeds[:, -1])
+    return seeds
+
+
 # Row by row, the seeds above: ω_k's rows are a = k + 2 and b = k + 1 (mod 3), so row r carries
 # ½ R0[r + 2] (in ω_{r+1}'s seed) and −½ R0[r + 1] (in ω_{r+2}'s), and e_3 (in v_r's); row r + 1
 # and row r + 2 are R0[_NEXT] and R0[_AFTER] (defined with `geometric_jacobian`).
@@ -556,7 +567,7 @@ def _pose_then_jacobian_pass(chain: Chain, q: np.ndarray):
                 raise RuntimeError("pose_and_jacobian: the Jacobian of a pass asked for after a later pass "
                                    "over the same chain (whose replay overwrote its values)")
             buffers = _seed_buffers(chain)  # kept with the replay, whose buffers live as long
-            seeds = buffers[key] = (_row_seeds if columns else _seeds)(top, buffers.get(key))
+            seeds = buffers[key] = (_row_seeds if columns else _prefix_seeds)(top, buffers.get(key))
             return replay.backward(seeds)
     else:
         if type(replay) is int:
@@ -567,7 +578,7 @@ def _pose_then_jacobian_pass(chain: Chain, q: np.ndarray):
 
         def pull_back():  # once: the graph is let go, as it was before the deferral (the loop keeps this
             nonlocal node  # closure while its next pass builds another)
-            node.backward((_row_seeds if columns else _seeds)(top))
+            node.backward((_row_seeds if columns else _prefix_seeds)(top))
             node = None
             return leaf.grad
     if columns:  # [R | p]: the bottom row added
@@ -575,7 +586,7 @@ def _pose_then_jacobian_pass(chain: Chain, q: np.ndarray):
         T[:, :3, :] = top[:m]
         T[:, 3, 3] = 1.0
     else:  # the 4×4 products' bottom row is exactly 0 0 0 1 (each factor's is); a copy outlives the replay
-        T = top[:m].copy()
+        T = top[-1, :m].copy()
 
     def jacobian():
         grad = pull_back()
@@ -585,8 +596,19 @@ def _pose_then_jacobian_pass(chain: Chain, q: np.ndarray):
 
 
 def _fk_top(chain: Chain, columns: bool):
-    """The pose's top rows as a function of q: the column layout, or the 4×4 products."""
-    return functools.partial(_top_rows_by_row, chain) if columns else functools.partial(_product, chain)
+    """What a Jacobian pass records, as a function of q: the column layout's top rows, or the
+    4×4 products' prefixes (`_prefixes`)."""
+    return functools.partial(_top_rows_by_row, chain) if columns else functools.partial(_prefixes, chain)
+
+
+def _prefixes(chain: Chain, q):
+    """The prefix products of the local transforms, (m, rows, 4, 4); the last is the pose.
+
+    The Jacobian's cotangents go on them directly (`_prefix_seeds`: the pose's six, zero on the
+    others, in a buffer kept with the replay), so its backward pass starts at the cummatmul with
+    no getitem to scatter them into a zero array of all the prefixes each pass.
+    """
+    return ad.cummatmul(_locals(_motion_values(chain, q), chain.compiled["terms_fk"]))
 
 
 _REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): ad.Traced, or the passes run before it}

@@ -537,14 +537,20 @@ def cos_sin(x, axis=0):
 
 
 def _cos_sin(axis, a):
-    repeated = tuple(step == 0 and size > 1 for step, size in zip(a.strides, a.shape))
-    if not any(repeated):
-        return np.stack([np.cos(a), np.sin(a)], axis=axis)
+    if 0 not in a.strides or a.size <= 1:
+        return _stacked(np.cos(a), np.sin(a), axis)
     # A broadcast view: each distinct value once (one entry along each repeating axis), then broadcast.
-    one = a[tuple(slice(0, 1) if r else slice(None) for r in repeated)]
-    out = np.stack([np.cos(one), np.sin(one)], axis=axis)
+    one = a[tuple(slice(0, 1) if step == 0 and size > 1 else slice(None) for step, size in zip(a.strides, a.shape))]
+    out = _stacked(np.cos(one), np.sin(one), axis)
     k = axis % out.ndim
     return np.broadcast_to(out, a.shape[:k] + (2,) + a.shape[k:])
+
+
+def _stacked(c, s, axis):
+    """np.stack([c, s], axis) without its Python layers (the same array): a new axis on each, joined."""
+    k = axis % (c.ndim + 1)
+    at = (slice(None),) * k + (None,)
+    return np.concatenate((c[at], s[at]), axis=k)
 
 
 def _d_cos_sin(out, at_cos, at_sin, g):

@@ -377,6 +377,16 @@ def test_cos_sin_holds_the_bits_of_cos_and_sin_and_its_gradient_theirs():
         np.testing.assert_array_equal(t.grad, u.grad)  # −g_cos sin x + g_sin cos x, the same roundings
 
 
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (4, 1, 5), (0, 3)])
+def test_cos_sin_is_numpys_stack_of_cos_and_sin_for_every_axis(shape):
+    x = np.asarray(_rng.uniform(-10, 10, shape))
+    for axis in range(-x.ndim - 1, x.ndim + 1):
+        out = ops.cos_sin(x, axis=axis).data
+        want = np.stack([np.cos(x), np.sin(x)], axis=axis)
+        assert out.shape == want.shape and out.dtype == want.dtype
+        np.testing.assert_array_equal(out, want)
+
+
 def test_cos_sin_of_a_broadcast_view_gives_the_same_bits_and_gradients():
     x = _rng.uniform(-10, 10, (4, 5))
     for view in (np.broadcast_to(x, (3, 4, 5)), np.broadcast_to(x[:, :1], (4, 5)),

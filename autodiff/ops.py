@@ -17,6 +17,7 @@ Glossary: a, b the input arrays; out the result; g the output's cotangent.
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from types import MethodType as _bind  # _bind(rule, a)(g) = rule(a, g): the cheapest one-argument binding
 
@@ -895,13 +896,25 @@ def transpose(x, axes=None):
     x = as_tensor(x)
     out = np.transpose(x.data, axes)
     n = x.ndim
-    inverse = tuple(range(n))[::-1] if axes is None else tuple(np.argsort([a % n for a in axes]).tolist())
-    return record(out, "transpose", (x,), (_bind(_d_transpose, inverse),), partial(np.transpose, axes=axes))
+    forward = tuple(range(n))[::-1] if axes is None else tuple(a % n for a in axes)
+    inverse = tuple(np.argsort(forward).tolist())
+    # ndarray.transpose, not np.transpose: the same view without its Python layer (a replay calls it)
+    return record(out, "transpose", (x,), (_bind(_d_transpose, inverse),), _bind(_permute, forward))
+
+
+def _permute(axes, a):
+    return a.transpose(axes)
 
 
 def _d_transpose(inverse, g):  # a stacked pass's lead axes stay in front, unpermuted
     k = g.ndim - len(inverse)
-    return np.transpose(g, inverse if not k else tuple(range(k)) + tuple(i + k for i in inverse))
+    return g.transpose(inverse if not k else _behind(inverse, k))
+
+
+@functools.lru_cache(maxsize=256)
+def _behind(axes: tuple, k: int) -> tuple:
+    """A permutation of the last len(axes) axes, after k lead axes that stay in front."""
+    return tuple(range(k)) + tuple(i + k for i in axes)
 
 
 def swapaxes(x, axis1, axis2):

@@ -100,7 +100,10 @@ class Traced:
         return list(self._programs)
 
     def _program(self, arrays) -> _Program:
-        key = tuple((a.shape, a.dtype.char) for a in arrays)
+        if len(arrays) == 1:  # (the usual case: no generator to run per call)
+            key = ((arrays[0].shape, arrays[0].dtype.char),)
+        else:
+            key = tuple((a.shape, a.dtype.char) for a in arrays)
         program = self._programs.get(key)
         if program is None:
             program = self._programs[key] = _Program(self.fn, arrays)
@@ -109,7 +112,7 @@ class Traced:
 
     def __call__(self, *args):
         """Replay the forward pass: the outputs (arrays, valid until the next call) for new arguments."""
-        arrays = _as_arrays(args)
+        arrays = args if len(args) == 1 and type(args[0]) is np.ndarray else _as_arrays(args)
         return self._program(arrays).forward(*arrays)
 
     def backward(self, cotangent):
@@ -377,7 +380,7 @@ class _Program:
                                  "(expected its shape, or lead + its shape, the same lead for every output)")
             lead = g.shape[:k]
             arrays.append(g)
-        key = (lead or (), tuple(g is not None for g in arrays))
+        key = (lead or (), (arrays[0] is not None,) if self.single else tuple(g is not None for g in arrays))
         compiled = self.backwards.get(key)
         if compiled is None:
             self._recorded()

@@ -554,21 +554,22 @@ def _pose_then_jacobian_pass(chain: Chain, q: np.ndarray):
         x = np.concatenate([x, np.broadcast_to(x[-1], (rows - m, n))])
     if columns:  # a copy of q per pose row (`_top_rows_by_row`)
         x = np.broadcast_to(x, (3, rows, n))
-    replays, key = _replays(chain), (columns, rows)
+    passes, key = _passes(chain), (columns, rows)
+    replays = passes.replays
     replay = replays.get(key, 0)
     if REPLAY and type(replay) is int and replay >= TRACE_AFTER:
         replay = replays[key] = ad.trace(_fk_top(chain, columns), x)
     if REPLAY and type(replay) is not int:
         top = replay(x)
-        stamp = _PASSES[replay] = object()  # this pass, for the staleness check
+        stamp = passes.latest[key] = object()  # this pass, for the staleness check
 
         def pull_back():
-            if _PASSES[replay] is not stamp:
+            if passes.latest[key] is not stamp:
                 raise RuntimeError("pose_and_jacobian: the Jacobian of a pass asked for after a later pass "
                                    "over the same chain (whose replay overwrote its values)")
-            buffers = _seed_buffers(chain)  # kept with the replay, whose buffers live as long
-            seeds = buffers[key] = (_row_seeds if columns else _prefix_seeds)(top, buffers.get(key))
-            return replay.backward(seeds)
+            seeds = passes.seeds  # kept with the replay, whose buffers live as long
+            seeds[key] = (_row_seeds if columns else _prefix_seeds)(top, seeds.get(key))
+            return replay.backward(seeds[key])
     else:
         if type(replay) is int:
             replays[key] = replay + 1  # passes of this shape so far
@@ -611,26 +612,29 @@ def _prefixes(chain: Chain, q):
     return ad.cummatmul(_locals(_motion_values(chain, q), chain.compiled["terms_fk"]))
 
 
-_REPLAYS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): ad.Traced, or the passes run before it}
+class _Passes:
+    """A chain's Jacobian passes, per key (columns, padded rows): `replays` its ad.Traced, or the
+    count of passes run before it is recorded; `seeds` the cotangent buffer kept with the replay
+    (refilled per pass); `latest` a token of the replay's latest forward pass (staleness check)."""
+
+    __slots__ = ("replays", "seeds", "latest")
+
+    def __init__(self):
+        self.replays, self.seeds, self.latest = {}, {}, {}
+
+
+_PASSES = weakref.WeakKeyDictionary()  # chain -> _Passes: one lookup per pass
+
+
+def _passes(chain: Chain) -> _Passes:
+    passes = _PASSES.get(chain)
+    if passes is None:
+        passes = _PASSES[chain] = _Passes()
+    return passes
 
 
 def _replays(chain: Chain) -> dict:
-    replays = _REPLAYS.get(chain)
-    if replays is None:
-        replays = _REPLAYS[chain] = {}
-    return replays
-
-
-_PASSES = weakref.WeakKeyDictionary()  # replay -> a token of its latest forward pass
-
-_SEED_BUFFERS = weakref.WeakKeyDictionary()  # chain -> {(columns, padded rows): `_seeds`' array, refilled per call}
-
-
-def _seed_buffers(chain: Chain) -> dict:
-    buffers = _SEED_BUFFERS.get(chain)
-    if buffers is None:
-        buffers = _SEED_BUFFERS[chain] = {}
-    return buffers
+    return _passes(chain).replays
 
 
 def geometric_jacobian(chain: Chain, q) -> np.ndarray:

@@ -509,7 +509,10 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     _check_number("momentum", momentum, positive=False)
     if momentum >= 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    q_first = np.broadcast_to(_starts_box(robot)[0], (B, robot.n)) if q0 is None else _check_q0(robot, q0, B)
+    if q0 is not None:
+        q_first = _check_q0(robot, q0, B)
+    else:  # the default start, read-only (a view of one target's without np.broadcast_to's layers)
+        q_first = _starts_box(robot)[0][None] if B == 1 else np.broadcast_to(_starts_box(robot)[0], (B, robot.n))
     if not B:
         return _empty_result(robot.n, record_history, problem)
     if problem is not None:
@@ -527,7 +530,9 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
     deadline = None if time_budget is None else time.perf_counter() + time_budget
     soft_rank = (lambda q, rows: problem.soft_cost(q, rows, grad=False)[0]) if problem is not None and problem.soft \
         else None  # among a target's rows that converge together, the lowest soft cost wins
-    polisher = _LevenbergMarquardt(evaluate, robot, W, damping, lam, monotone=True) if method == "lm" else stepper
+    # The polish's stepper, made only where some target needs it (most solves converge).
+    make_polisher = functools.partial(_LevenbergMarquardt, evaluate, robot, W, damping, lam, monotone=True) \
+        if method == "lm" else lambda: stepper
     parts = []
     for lo in range(0, B, TARGET_CHUNK):  # a large batch in chunks: time and memory linear in B
         part = slice(lo, lo + TARGET_CHUNK)
@@ -538,7 +543,7 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
             record_history=record_history, deadline=deadline, soft_rank=soft_rank)
         with _one_blas_thread():
             result, far = _search(loop, stepper, targets[part], q_first[part], robot, problem, q0 is not None, method,
-                                  max_restarts, starts, tol_p, tol_r, tol_position, polisher)
+                                  max_restarts, starts, tol_p, tol_r, tol_position, make_polisher)
             if problem is not None and problem.soft and soft_iterations:
                 soft_phase(problem, result, targets[part], _problem_evaluator(problem), tol_p, tol_r, soft_iterations,
                            deadline)
@@ -596,7 +601,7 @@ def _formulate(robot, target, weights, tol_position, tol_rotation):
 
 
 def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, max_restarts, starts, tol_p, tol_r,
-            tol_position, polisher):
+            tol_position, make_polisher):
     """The hard tasks' search: the batch loop, local restarts for stragglers, then a polish of the failures.
 
     Returns:
@@ -619,7 +624,7 @@ def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, 
         # Restarts give up on slow progress, but the closest answer to an unreachable target
         # lies where progress is slow (a stretched, singular arm): continue each target's best
         # start there, without restarts or impatience, accepting only steps that help.
-        _merge(result, failed, loop(polisher, targets[failed], result.q[failed], prefer_q0=False,
+        _merge(result, failed, loop(make_polisher(), targets[failed], result.q[failed], prefer_q0=False,
                                     max_restarts=0, starts=1, stall_window=None), tol_p, tol_r)
     return result, far
 

@@ -17,8 +17,7 @@ Glossary: a, b the input arrays; out the result; g the output's cotangent.
 
 from __future__ import annotations
 
-import functools
-from functools import partial
+from functools import lru_cache, partial
 from types import MethodType as _bind  # _bind(rule, a)(g) = rule(a, g): the cheapest one-argument binding
 
 import math
@@ -911,7 +910,7 @@ def _d_transpose(inverse, g):  # a stacked pass's lead axes stay in front, unper
     return g.transpose(inverse if not k else _behind(inverse, k))
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def _behind(axes: tuple, k: int) -> tuple:
     """A permutation of the last len(axes) axes, after k lead axes that stay in front."""
     return tuple(range(k)) + tuple(i + k for i in axes)

@@ -335,11 +335,10 @@ class Chain:
 
         Returns a dict of constants over the m = len(joints) motions (m = n without mimic
         joints; q_i below is motion i's value, see `coupling`):
-            table: (m, 4, 16) — local transform i, flattened, is φ_i @ table[i] with
-                φ_i = (1, cos q_i, sin q_i, q_i).
-            table_fk: (m, 4, 16) — the same with the tool folded into the last joint's entry,
-                so that the product of the local transforms is the end-effector pose.
-            terms, terms_fk: both tables as `affine_terms` (what FK multiplies).
+            terms: `affine_terms` of the (m, 4, 16) table whose entry i, flattened, is local
+                transform i: φ_i @ table[i] with φ_i = (1, cos q_i, sin q_i, q_i).
+            terms_fk: the same with the tool folded into the last joint's entry, so that the
+                product of the local transforms is the end-effector pose.
             frames: (m, 4, 4) — right factors turning z-form frames into joint frames (Aᵀ).
             constants: (m, 4, 4) — C_i, so that T(q) = Π_i C_i Mz(q_i) · tip.
             tip: (4, 4) — the constant after the last motion (its Aᵀ and the tool).
@@ -357,8 +356,7 @@ class Chain:
             frames[i] = A.T
             left = A.T  # the next joint's constant starts with this joint's Aᵀ
         tip = (table[-1].reshape(4, 4, 4) @ (frames[-1] @ self.tool)).reshape(4, 16)
-        table_fk = np.concatenate([table[:-1], tip[None]])
-        return {"table": table, "table_fk": table_fk, "terms": affine_terms(table), "terms_fk": affine_terms(table_fk),
+        return {"terms": affine_terms(table), "terms_fk": affine_terms(np.concatenate([table[:-1], tip[None]])),
                 "frames": frames, "constants": constants, "tip": frames[-1] @ self.tool}
 
 

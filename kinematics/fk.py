@@ -175,9 +175,8 @@ def _product(chain: Chain, q):
     """Π_i C_{i-1} Mz(q_i) from the local 4×4 transforms (n, ..., 4, 4): one cummatmul, whose
     last prefix is the pose (no per-joint slices, k − 1 products each way; for arrays the same
     products in the same order, so the same bits)."""
-    L = _locals(_motion_values(chain, q), chain.compiled["terms_fk"])
-    P = ad.cummatmul(L)  # for arrays a constant Tensor: no graph
-    return P[-1] if isinstance(L, ad.Tensor) else P.data[-1]
+    P = _prefixes(chain, q)  # for arrays a constant Tensor: no graph
+    return P[-1] if isinstance(q, ad.Tensor) else P.data[-1]
 
 
 # `_top_rows_columns` pays ~4 engine ops per revolute joint whatever the batch; it overtakes the

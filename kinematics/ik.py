@@ -8,7 +8,8 @@ Two families of solvers share one batched loop (`_solve_batch`):
   the engine (`pose_and_jacobian`) and e = pose_error(T(q), target), so ∂e/∂q ≈ −J.
 
 Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
-rows that stall are restarted from a random configuration within the limits. There is no Python
+rows that stall are restarted from a random configuration within the limits. A lone target's
+extra starts are the sampled configurations whose end poses lie nearest it (`kinematics.starts`). There is no Python
 loop over targets: every step is one array operation over the active rows. A batch of more than
 TARGET_CHUNK targets is solved chunk by chunk, so time and memory grow linearly with it.
 
@@ -34,6 +35,7 @@ from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_then_j
 from .linalg import solve_damped
 from .robot import Robot
 from .soft import soft_phase
+from .starts import nearest_starts
 from .tasks import (
     Pose, Position, Problem, Task, _check_far, _check_rigid, _weights, is_chain_end_task, is_task_list,
 )
@@ -431,11 +433,13 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
             straggler gets in a small batch count too, and so do the last resort's: up to
             LOCAL_STARTS (at most half the budget) are kept for starts scattered about the best
             answer of a target that spent the rest (unless it is out of reach for certain).
-        starts: starts per target from the outset (the first is q0 or mid-range, the others
-            random); several cut the tail of slow targets. Default: 4 for up to 16 targets
-            without q0, where extra rows cost almost nothing (a step's time is per-op
-            overhead), else 1 (with q0, its own start runs alone and random ones follow only
-            if it fails, so the answer stays near q0).
+        starts: starts per target from the outset: the first is q0 or mid-range; for a chain's
+            end target, the next (up to NEAR_STARTS) are the configurations of a fixed sample
+            whose end poses lie nearest the target (kinematics.starts), the others (and all of
+            them for tasks) uniformly random; several cut the tail of slow targets. Default: 4
+            for up to 16 targets without q0, where extra rows cost almost nothing (a step's
+            time is per-op overhead), else 1 (with q0, its own start runs alone and random ones
+            follow only if it fails, so the answer stays near q0).
         time_budget: seconds, finite and positive; stop (unconverged rows report it) when exceeded.
             None: no limit.
         seed: a non-negative integer seeding the random starts, for reproducible results; None
@@ -611,8 +615,10 @@ def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, 
     # Part of the restart budget is kept for the local restarts below (the last resort).
     local = min(LOCAL_STARTS, max_restarts // 2)
     far = None
+    start_q = _first_starts(robot, targets, q_first, starts, tol_r, loop.keywords["rng"]) \
+        if problem is None and starts > 1 else None
     result = loop(stepper, targets, q_first, prefer_q0=prefer_q0, max_restarts=max_restarts - local,
-                  starts=starts, stall_window=STALL_WINDOW[method])
+                  starts=starts, stall_window=STALL_WINDOW[method], start_q=start_q)
     failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
     if failed.size:
         far = _out_of_reach(robot, problem, targets, tol_position)
@@ -627,6 +633,26 @@ def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, 
         _merge(result, failed, loop(make_polisher(), targets[failed], result.q[failed], prefer_q0=False,
                                     max_restarts=0, starts=1, stall_window=None), tol_p, tol_r)
     return result, far
+
+
+# A chain's first extra starts per target come from its sample's configurations nearest the
+# target (kinematics.starts: fewer iterations to a basin than uniform ones); more, uniform.
+NEAR_STARTS = 8
+
+
+def _first_starts(chain, targets, q_first, starts, tol_r, rng):
+    """The rows' first configurations (B · starts, n), grouped by target: q_first, then up to
+    NEAR_STARTS of the sample's nearest to the target (`kinematics.starts`), then uniform ones."""
+    B, n = q_first.shape
+    _, box_lo, box_span = _starts_box(chain)
+    near = min(starts - 1, NEAR_STARTS)
+    q = np.empty((B, starts, n))
+    q[:, 0] = q_first
+    if near:
+        q[:, 1:near + 1] = nearest_starts(chain, targets, near, box_lo, box_span, rotation=math.isfinite(tol_r))
+    if starts > near + 1:
+        q[:, near + 1:] = box_lo + box_span * rng.random((B, starts - near - 1, n))
+    return q.reshape(B * starts, n)
 
 
 def _end_task(robot: Robot, target, weights) -> Task:

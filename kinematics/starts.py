@@ -40,22 +40,28 @@ _CHUNK = 256
 
 
 class _Sample:
-    """One chain's sample for one sampling box: q (S, n) and its end-pose points."""
+    """One chain's sample for one sampling box: q (S, n) and its end poses as tables for the lookup.
 
-    __slots__ = ("box", "q", "scale", "pose", "position")
+    |f − f_t|² − |f_t|² = |p|² + s² |R|²_F − 2 (p·p_t + s² R·R_t) is, for a target's top rows
+    [R_t | p_t] flattened (12,), one product with a table (12, S) plus the sample's own norms (S,):
+    `pose` holds −2 p and −2 s² R in the layout of those 12 entries, `position` −2 p (3, S).
+    """
+
+    __slots__ = ("box", "q", "scale", "pose", "pose_norms", "position", "position_norms")
 
     def __init__(self, chain, box_lo, box_span):
         self.box = (box_lo.tobytes(), box_span.tobytes())
         rng = np.random.default_rng(_SAMPLE_STREAM)
         self.q = box_lo + box_span * rng.random((SAMPLES, chain.n))
-        T = _forward_kinematics(chain, self.q)
-        p, R = T[:, :3, 3], T[:, :3, :3].reshape(SAMPLES, 9)
+        top = _forward_kinematics(chain, self.q)[:, :3, :]  # (S, 3, 4): [R | p]
+        p = top[:, :, 3]
         self.scale = scale = ROTATION_SCALE * float(np.sqrt(((p - p.mean(axis=0)) ** 2).sum(axis=1).mean()))
-        # The points' halves of |f − f_t|² = |f|² − 2 f·f_t + |f_t|² (the last is the target's own):
-        # a row [−2 f, |f|²] against [f_t, 1] is one matrix product per chunk of targets.
-        f = np.concatenate([p, scale * R], axis=1)
-        self.pose = np.concatenate([-2.0 * f, (f * f).sum(axis=1, keepdims=True)], axis=1).T.copy()  # (13, S)
-        self.position = np.concatenate([-2.0 * p, (p * p).sum(axis=1, keepdims=True)], axis=1).T.copy()  # (4, S)
+        weighted = top.copy()
+        weighted[:, :, :3] *= scale * scale
+        self.pose = (-2.0 * weighted.reshape(SAMPLES, 12)).T.copy()  # (12, S)
+        self.pose_norms = (p * p).sum(axis=1) + scale * scale * (top[:, :, :3] ** 2).sum(axis=(1, 2))
+        self.position = (-2.0 * p).T.copy()  # (3, S)
+        self.position_norms = (p * p).sum(axis=1)
 
 
 _SAMPLES = weakref.WeakKeyDictionary()  # chain -> _Sample
@@ -78,18 +84,16 @@ def nearest_starts(chain, targets: np.ndarray, count: int, box_lo: np.ndarray, b
     sample = _SAMPLES.get(chain)
     if sample is None or sample.box != (box_lo.tobytes(), box_span.tobytes()):
         sample = _SAMPLES[chain] = _Sample(chain, box_lo, box_span)
-    pose = targets.ndim == 3 and rotation
-    if pose:
-        points = np.concatenate([targets[:, :3, 3], sample.scale * targets[:, :3, :3].reshape(-1, 9),
-                                 np.ones((len(targets), 1))], axis=1)
-        table = sample.pose
+    B = len(targets)
+    if targets.ndim == 3 and rotation:
+        points, table, norms = targets[:, :3, :].reshape(B, 12), sample.pose, sample.pose_norms
     else:
-        p = targets[:, :3, 3] if targets.ndim == 3 else targets
-        points, table = np.concatenate([p, np.ones((len(p), 1))], axis=1), sample.position
-    picks = np.empty((len(targets), count), dtype=np.intp)
-    for lo in range(0, len(targets), _CHUNK):
-        d = points[lo:lo + _CHUNK] @ table  # (chunk, S): |f − f_t|² − |f_t|²
-        near = np.argpartition(d, count - 1, axis=1)[:, :count]
-        order = np.argsort(np.take_along_axis(d, near, axis=1), axis=1, kind="stable")
-        picks[lo:lo + _CHUNK] = np.take_along_axis(near, order, axis=1)
+        points = targets[:, :3, 3] if targets.ndim == 3 else targets
+        table, norms = sample.position, sample.position_norms
+    picks = np.empty((B, count), dtype=np.intp)
+    for lo in range(0, B, _CHUNK):
+        d = points[lo:lo + _CHUNK] @ table + norms  # (chunk, S): |f − f_t|² − |f_t|²
+        near = d.argpartition(count - 1, axis=1)[:, :count]
+        rows = np.arange(len(d))[:, None]
+        picks[lo:lo + _CHUNK] = near[rows, d[rows, near].argsort(axis=1, kind="stable")]  # nearest first
     return sample.q[picks]

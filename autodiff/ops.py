@@ -329,26 +329,36 @@ def _d_cummatmul(a, out, g):
     # rides inside the matrices: the recursion right-multiplies block rows [Ḡ¹; Ḡ²; ...] (L·m, m)
     # and the last product left-multiplies block columns [Ḡ¹ Ḡ² ...] (m, L·m), one call per
     # factor and batch entry instead of L.
-    lead = g.shape[:g.ndim - out.ndim]
-    k, batch, m = out.shape[0], out.shape[1:-2], out.shape[-1]
-    L = math.prod(lead)
-    d = out.ndim  # (np.moveaxis's own checks cost more than the transposes here)
-    g = g.reshape((L,) + out.shape).transpose(tuple(range(1, d - 1)) + (0, d - 1, d))  # (k, ..., L, m, m), a view
+    k = out.shape[0]
+    into, rows_shape, columns_shape, back, grad_shape = _cummatmul_layout(out.shape, g.shape[:g.ndim - out.ndim])
+    g = g.reshape(into[0]).transpose(into[1])  # (k, ..., L, m, m), a view
     bar = np.empty(g.shape, dtype=np.result_type(g.dtype, out.dtype))
-    rows = bar.reshape((k,) + batch + (L * m, m))
+    rows = bar.reshape(rows_shape)
     bar[-1] = g[-1]
-    inner = g[:-1].any()  # cotangents on the end product alone (a chain's end pose) skip the adds
+    inner = _any(g[:-1], axis=None)  # cotangents on the end product alone (a chain's end pose) skip the adds
     at = a.mT
     for i in range(k - 2, -1, -1):
         np.matmul(rows[i + 1], at[i + 1], out=rows[i])
         if inner:
             bar[i] += g[i]
-    columns = bar.swapaxes(-3, -2).reshape((k,) + batch + (m, L * m))
+    columns = bar.swapaxes(-3, -2).reshape(columns_shape)
     grad = np.empty_like(columns)
     grad[0] = columns[0]
     np.matmul(out[:-1].mT, columns[1:], out=grad[1:])
-    grad = grad.reshape((k,) + batch + (m, L, m)).transpose((d - 1,) + tuple(range(d - 1)) + (d,))
-    return grad.reshape(lead + out.shape)
+    return grad.reshape(back[0]).transpose(back[1]).reshape(grad_shape)
+
+
+_any = np.logical_or.reduce  # (ndarray.any's Python layer costs more than the scan of a few hundred zeros)
+
+
+@lru_cache(maxsize=256)
+def _cummatmul_layout(shape: tuple, lead: tuple) -> tuple:
+    """`_d_cummatmul`'s shapes and permutations for an output (k, ..., m, m) and cotangent lead axes."""
+    k, batch, m = shape[0], shape[1:-2], shape[-1]
+    L, d = math.prod(lead), len(shape)
+    into = ((L,) + shape, tuple(range(1, d - 1)) + (0, d - 1, d))
+    back = ((k,) + batch + (m, L, m), (d - 1,) + tuple(range(d - 1)) + (d,))
+    return into, (k,) + batch + (L * m, m), (k,) + batch + (m, L * m), back, lead + shape
 
 
 # -- log-determinant ---------------------------------------------------------------------------
@@ -873,7 +883,8 @@ def reshape(x, shape):
         out = x.data.reshape(shape)
     except ValueError as err:
         raise ValueError(f"reshape: cannot reshape {old} into {shape}") from err
-    return record(out, "reshape", (x,), (partial(_d_reshape, old, out.ndim),), partial(np.reshape, shape=shape))
+    # ndarray.reshape, not np.reshape: the same view without its Python layer (a replay calls it)
+    return record(out, "reshape", (x,), (partial(_d_reshape, old, out.ndim),), _bind(_reshaped, out.shape))
 
 
 def _d_reshape(old, n, g):
@@ -899,6 +910,10 @@ def transpose(x, axes=None):
     inverse = tuple(np.argsort(forward).tolist())
     # ndarray.transpose, not np.transpose: the same view without its Python layer (a replay calls it)
     return record(out, "transpose", (x,), (_bind(_d_transpose, inverse),), _bind(_permute, forward))
+
+
+def _reshaped(shape, a):
+    return a.reshape(shape)
 
 
 def _permute(axes, a):

@@ -20,7 +20,6 @@ pairs.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
@@ -143,10 +142,12 @@ def _parse_target(chain: Chain, target):
         )
     if not np.isfinite(t).all():
         raise ValueError("target contains NaN or infinite values")
-    _check_far(t[..., :3, 3] if kind == "pose" else t, "target")  # its squared error would overflow the sums
-    single = t.ndim == (2 if kind == "pose" else 1)
+    # (a target beyond every chain's reach: its squared error would overflow the sums)
     if kind == "pose":
-        _check_rigid(t, "target")
+        _check_rigid(t, "target")  # which checks the reach too
+    else:
+        _check_far(t, "target")
+    single = t.ndim == (2 if kind == "pose" else 1)
     return (t[None] if single else t), kind, single
 
 
@@ -543,7 +544,7 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
         # Every chunk draws from a fresh generator for the seed, so its answers are those of
         # solving its targets alone with that seed.
         loop = functools.partial(
-            _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=_generator(seed),
+            _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=_Stream(seed),
             record_history=record_history, deadline=deadline, soft_rank=soft_rank)
         with _one_blas_thread():
             result, far = _search(loop, stepper, targets[part], q_first[part], robot, problem, q0 is not None, method,
@@ -706,25 +707,42 @@ def _empty_result(n, record_history, problem):
 # The blas thread pool, limited to one thread while a solve runs: the solver's linear algebra is
 # many tiny systems (n x n, n = joints), where OpenBLAS's threads cost far more than they save
 # (a 100-joint arm, unreachable target: 55 s with two threads on two cores, 2.5 s with one).
-# threadpoolctl's controller is built once (it inspects the loaded libraries, ~260 µs); its
-# `limit` then costs a few microseconds a solve. None: not built yet; False: threadpoolctl is
-# not installed, and BLAS runs as configured.
-_BLAS_CONTROLLER = None
+# threadpoolctl finds the BLAS libraries once (it inspects the loaded libraries, ~260 µs); a
+# solve then reads each one's thread count and sets it only where it is not 1, restoring it
+# after (~3 µs; threadpoolctl's own `limit`, which gathers every library's info dict, ~25 µs a
+# solve). None: not found yet; (): threadpoolctl is not installed, and BLAS runs as configured.
+_BLAS_LIBRARIES = None
 
 
-def _one_blas_thread():
+class _OneBlasThread:
     """A context manager that runs its block with one BLAS thread (a no-op without threadpoolctl)."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
+
+    __slots__ = ("changed",)
+
+    def __enter__(self):
+        self.changed = []
+        for library in _BLAS_LIBRARIES:
+            count = library.num_threads
+            if count != 1:
+                library.set_num_threads(1)
+                self.changed.append((library, count))
+        return self
+
+    def __exit__(self, *exc):
+        for library, count in self.changed:
+            library.set_num_threads(count)
+
+
+def _one_blas_thread() -> _OneBlasThread:
+    global _BLAS_LIBRARIES
+    if _BLAS_LIBRARIES is None:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
-            _BLAS_CONTROLLER = False
+            _BLAS_LIBRARIES = ()
         else:
-            _BLAS_CONTROLLER = ThreadpoolController()
-    if _BLAS_CONTROLLER is False:
-        return contextlib.nullcontext()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+            _BLAS_LIBRARIES = tuple(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
+    return _OneBlasThread()
 
 
 def _reach(chain: Chain) -> float:
@@ -822,11 +840,30 @@ def _local_restarts(loop, stepper, targets, result, rows, count, chain, rng, sta
     _merge(result, rows, local, tol_p, tol_r)
 
 
-def _generator(seed):
-    """The solver's random stream for `seed` (see _STREAM); int seeds reuse a cached SeedSequence,
-    which is half the cost of a fresh generator, a cost that one-target solves pay every time.
-    None: fresh entropy from the operating system (numpy's convention), not reproducible."""
-    return np.random.default_rng(None if seed is None else _seed_sequence(seed))
+class _Stream:
+    """The solver's random stream for `seed` (see _STREAM), its generator made on its first draw.
+
+    A lone target that converges from its first starts (most do) draws nothing, and a fresh
+    generator costs a one-target solve ~1 % of its time; the draws are those of the generator
+    made at once. Int seeds reuse a cached SeedSequence (half that cost); None: fresh entropy from
+    the operating system (numpy's convention), not reproducible.
+    """
+
+    __slots__ = ("seed", "generator")
+
+    def __init__(self, seed):
+        self.seed, self.generator = seed, None
+
+    def _made(self) -> np.random.Generator:
+        if self.generator is None:
+            self.generator = np.random.default_rng(None if self.seed is None else _seed_sequence(self.seed))
+        return self.generator
+
+    def random(self, size):
+        return self._made().random(size)
+
+    def standard_normal(self, size):
+        return self._made().standard_normal(size)
 
 
 @functools.lru_cache(maxsize=64)

@@ -91,3 +91,18 @@ def test_near_starts_cut_a_lone_targets_iterations(name, monkeypatch):
     monkeypatch.setattr(ik, "NEAR_STARTS", 0)
     uniform = run()
     assert near < 0.8 * uniform, (near, uniform)
+
+
+def test_a_chain_whose_limits_change_gets_a_new_sample_inside_them():
+    chain = robots.get("panda").replace()  # a private copy: its limits are changed in place below
+    first, _, _ = _sample(chain)
+    middle = 0.5 * (chain.lower + chain.upper)
+    chain.lower[:], chain.upper[:] = middle - 0.25, middle + 0.25
+    target = kin.forward_kinematics(chain, middle + 0.1)
+    sample, lo, span = _sample(chain)
+    assert sample is not first
+    assert np.all((sample.q >= chain.lower) & (sample.q <= chain.upper))
+    near = starts.nearest_starts(chain, target[None], 3, lo, span)[0]
+    assert np.all((near >= chain.lower) & (near <= chain.upper))
+    result = kin.solve(chain, target)
+    assert result.success and np.all((result.q >= chain.lower) & (result.q <= chain.upper))

@@ -9,9 +9,10 @@ Two families of solvers share one batched loop (`_solve_batch`):
 
 Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
 rows that stall are restarted from a random configuration within the limits. A lone target's
-extra starts are the sampled configurations whose end poses lie nearest it (`kinematics.starts`). There is no Python
-loop over targets: every step is one array operation over the active rows. A batch of more than
-TARGET_CHUNK targets is solved chunk by chunk, so time and memory grow linearly with it.
+extra starts are the sampled configurations whose end poses lie nearest it (`kinematics.starts`).
+There is no Python loop over targets: every step is one array operation over the active rows. A
+batch of more than TARGET_CHUNK targets is solved chunk by chunk, so time and memory grow
+linearly with it.
 
 Glossary: q joint values; e pose error [p_t − p; rotation vector of R_t Rᵀ] (or p_t − p for
 position targets); W diagonal weights; J Jacobian; λ damping; rows: the active (target, start)

@@ -9,7 +9,7 @@ Two families of solvers share one batched loop (`_solve_batch`):
 
 Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
 rows that stall are restarted from a random configuration within the limits. A lone target's
-extra starts are the sampled configurations whose end poses lie nearest it (`kinematics.starts`).
+extra starts are the sampled configurations whose frame poses lie nearest it (`kinematics.starts`).
 There is no Python loop over targets: every step is one array operation over the active rows. A
 batch of more than TARGET_CHUNK targets is solved chunk by chunk, so time and memory grow
 linearly with it.
@@ -35,7 +35,7 @@ from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_then_j
 from .linalg import solve_damped
 from .robot import Robot
 from .soft import soft_phase
-from .starts import nearest_starts
+from .starts import Goal, nearest_starts
 from .tasks import (
     Pose, Position, Problem, Task, _check_far, _check_rigid, _weights, is_chain_end_task, is_task_list,
 )
@@ -435,10 +435,11 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
             straggler gets in a small batch count too, and so do the last resort's: up to
             LOCAL_STARTS (at most half the budget) are kept for starts scattered about the best
             answer of a target that spent the rest (unless it is out of reach for certain).
-        starts: starts per target from the outset: the first is q0 or mid-range; for a chain's
-            end target, the next (up to NEAR_STARTS) are the configurations of a fixed sample
-            whose end poses lie nearest the target (kinematics.starts), the others (and all of
-            them for tasks) uniformly random; several cut the tail of slow targets. Default: 4
+        starts: starts per target from the outset: the first is q0 or mid-range; the next (up
+            to NEAR_STARTS) are the configurations of a fixed sample whose frame poses lie
+            nearest the target (kinematics.starts), for a bare target or hard tasks that are each
+            a Pose or a Position on a frame of its own; the others (and all of them for other
+            hard tasks) uniformly random; several cut the tail of slow targets. Default: 4
             for up to 16 targets without q0, where extra rows cost almost nothing (a step's
             time is per-op overhead), else 1 (with q0, its own start runs alone and random ones
             follow only if it fails, so the answer stays near q0).
@@ -617,8 +618,8 @@ def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, 
     # Part of the restart budget is kept for the local restarts below (the last resort).
     local = min(LOCAL_STARTS, max_restarts // 2)
     far = None
-    start_q = _first_starts(robot, targets, q_first, starts, tol_r, loop.keywords["rng"]) \
-        if problem is None and starts > 1 else None
+    goals = _near_goals(problem, targets, tol_r) if starts > 1 else None
+    start_q = None if goals is None else _first_starts(robot, goals, q_first, starts, loop.keywords["rng"])
     result = loop(stepper, targets, q_first, prefer_q0=prefer_q0, max_restarts=max_restarts - local,
                   starts=starts, stall_window=STALL_WINDOW[method], start_q=start_q)
     failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
@@ -637,21 +638,41 @@ def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, 
     return result, far
 
 
-# A chain's first extra starts per target come from its sample's configurations nearest the
-# target (kinematics.starts: fewer iterations to a basin than uniform ones); more, uniform.
+# A target's first extra starts come from the robot's sample's configurations nearest it
+# (kinematics.starts: fewer iterations to a basin than uniform ones); more, uniform.
 NEAR_STARTS = 8
 
 
-def _first_starts(chain, targets, q_first, starts, tol_r, rng):
+def _near_goals(problem, targets, tol_r) -> list | None:
+    """What the near-start lookup reads (`kinematics.starts.Goal`s), or None where it does not apply.
+
+    A chain's end target is one goal; so is each hard task where every one is a Pose or a Position
+    on a frame of its own (a tree's hands, a chain's frame with soft tasks beside it). Other hard
+    tasks (Orientation, Axis, Relative, collision) keep uniform starts.
+    """
+    if problem is None:
+        return [Goal("tool", targets, math.isfinite(tol_r))]
+    frames = [task.frames[0] for task in problem.hard]
+    if len(set(frames)) < len(frames) or any(type(task) not in (Pose, Position) for task in problem.hard):
+        return None
+    goals = []
+    for task in problem.hard:  # targets: the loop's rows of the tasks' batch
+        wanted = task.target[targets] if len(task.target) > 1 else \
+            np.broadcast_to(task.target, (len(targets),) + task.target.shape[1:])
+        goals.append(Goal(task.frames[0], wanted, isinstance(task, Pose) and bool(np.any(task.weights[3:] > 0))))
+    return goals
+
+
+def _first_starts(robot, goals, q_first, starts, rng):
     """The rows' first configurations (B · starts, n), grouped by target: q_first, then up to
-    NEAR_STARTS of the sample's nearest to the target (`kinematics.starts`), then uniform ones."""
+    NEAR_STARTS of the sample's nearest to the target's goals (`kinematics.starts`), then uniform ones."""
     B, n = q_first.shape
-    _, box_lo, box_span = _starts_box(chain)
+    _, box_lo, box_span = _starts_box(robot)
     near = min(starts - 1, NEAR_STARTS)
     q = np.empty((B, starts, n))
     q[:, 0] = q_first
     if near:
-        q[:, 1:near + 1] = nearest_starts(chain, targets, near, box_lo, box_span, rotation=math.isfinite(tol_r))
+        q[:, 1:near + 1] = nearest_starts(robot, goals, near, box_lo, box_span)
     if starts > near + 1:
         q[:, near + 1:] = box_lo + box_span * rng.random((B, starts - near - 1, n))
     return q.reshape(B * starts, n)

@@ -127,13 +127,14 @@ def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.nd
         samples = _SAMPLES[robot] = {}
     sample = samples.get(frames)
     if sample is None or sample.box != (box_lo.tobytes(), box_span.tobytes()):
+        if len(samples) >= 16:  # bound the samples (~0.4 MB each) of a program that asks for many frame sets
+            samples.clear()
         sample = samples[frames] = _Sample(robot, frames, box_lo, box_span)
     rotations = tuple(goal.targets.ndim == 3 and goal.rotation for goal in goals)
     table, norms = sample.table(rotations)
-    B = len(goals[0].targets)
-    points = [g.targets[:, :3, :].reshape(B, 12) if rotation else g.targets[:, :3, 3] if g.targets.ndim == 3
-              else g.targets for g, rotation in zip(goals, rotations)]
+    points = [_points(goal.targets, rotation) for goal, rotation in zip(goals, rotations)]
     points = points[0] if len(points) == 1 else np.concatenate(points, axis=1)
+    B = len(points)
     picks = np.empty((B, count), dtype=np.intp)
     for lo in range(0, B, _CHUNK):
         d = points[lo:lo + _CHUNK] @ table + norms  # (chunk, S): |f − f_t|² − |f_t|²
@@ -141,3 +142,10 @@ def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.nd
         rows = np.arange(len(d))[:, None]
         picks[lo:lo + _CHUNK] = near[rows, d[rows, near].argsort(axis=1, kind="stable")]  # nearest first
     return sample.q[picks]
+
+
+def _points(targets: np.ndarray, rotation: bool) -> np.ndarray:
+    """One goal's targets as lookup points: the top rows [R | p] flattened (B, 12), or positions (B, 3)."""
+    if rotation:
+        return targets[:, :3, :].reshape(len(targets), 12)
+    return targets[:, :3, 3] if targets.ndim == 3 else targets

@@ -78,11 +78,7 @@ class _Sample:
         self.box = (box_lo.tobytes(), box_span.tobytes())
         rng = np.random.default_rng(_SAMPLE_STREAM)
         self.q = box_lo + box_span * rng.random((SAMPLES, robot.n))
-        if isinstance(robot, Chain) and frames == ("tool",):  # the chain's own FK (the IK loop's numbers)
-            poses = _forward_kinematics(robot, self.q)[None]
-        else:
-            poses = _frame_poses(as_robot(robot), self.q, list(frames)).swapaxes(0, 1)
-        self.tops = poses[:, :, :3, :]  # (k, S, 3, 4)
+        self.tops = _frames_top_rows(robot, frames, self.q)  # (k, S, 3, 4)
         p = self.tops[..., 3]
         self.scales = ROTATION_SCALE * np.sqrt(((p - p.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
         self.tables = {}
@@ -106,7 +102,22 @@ class _Sample:
         return found
 
 
+def _frames_top_rows(robot, frames: tuple, q: np.ndarray) -> np.ndarray:
+    """The frames' top rows [R | p] at configurations q (S, n): (k, S, 3, 4)."""
+    if isinstance(robot, Chain) and frames == ("tool",):  # the chain's own FK (the IK loop's numbers)
+        return _forward_kinematics(robot, q)[None, :, :3, :]
+    return _frame_poses(as_robot(robot), q, list(frames)).swapaxes(0, 1)[:, :, :3, :]
+
+
+# Samples per robot object (one weak lookup a solve), and by content: a robot made again
+# (robots.get returns a new one per call) finds its sample there rather than paying its FK of
+# SAMPLES configurations (~5 ms for a Panda, ~13 ms for dual_panda) anew. The content key is the
+# frames' poses at two fixed configurations of the box, with the frames and the box (two robots
+# that agreed there and nowhere else would share a sample: worse starts, never a wrong answer,
+# since every answer is FK's).
 _SAMPLES = weakref.WeakKeyDictionary()  # robot -> {frames: _Sample}
+_BY_CONTENT: dict = {}
+_PROBES = np.array([[0.31830988618379067], [0.7071067811865476]])  # 1/π and 1/√2 of the box's span
 
 
 def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.ndarray) -> np.ndarray:
@@ -129,7 +140,7 @@ def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.nd
     if sample is None or sample.box != (box_lo.tobytes(), box_span.tobytes()):
         if len(samples) >= 16:  # bound the samples (~0.4 MB each) of a program that asks for many frame sets
             samples.clear()
-        sample = samples[frames] = _Sample(robot, frames, box_lo, box_span)
+        sample = samples[frames] = _sample_by_content(robot, frames, box_lo, box_span)
     rotations = tuple(goal.targets.ndim == 3 and goal.rotation for goal in goals)
     table, norms = sample.table(rotations)
     points = [_points(goal.targets, rotation) for goal, rotation in zip(goals, rotations)]
@@ -142,6 +153,17 @@ def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.nd
         rows = np.arange(len(d))[:, None]
         picks[lo:lo + _CHUNK] = near[rows, d[rows, near].argsort(axis=1, kind="stable")]  # nearest first
     return sample.q[picks]
+
+
+def _sample_by_content(robot, frames, box_lo, box_span) -> _Sample:
+    key = (frames, box_lo.tobytes(), box_span.tobytes(),
+           _frames_top_rows(robot, frames, box_lo + _PROBES * box_span).tobytes())
+    sample = _BY_CONTENT.get(key)
+    if sample is None:
+        if len(_BY_CONTENT) >= 32:
+            _BY_CONTENT.clear()
+        sample = _BY_CONTENT[key] = _Sample(robot, frames, box_lo, box_span)
+    return sample
 
 
 def _points(targets: np.ndarray, rotation: bool) -> np.ndarray:

@@ -163,3 +163,13 @@ def test_which_tasks_get_near_starts():
     assert goals([Axis("tool", [0, 0, 1], [0, 0, -1], [0.4, 0.0, 0.4])]) is None
     assert goals([Pose("tool", T), Orientation("panda_joint7", np.eye(3))]) is None
     assert goals([Pose("tool", T), Position("tool", [0.1, 0.2, 0.3])]) is None  # one frame twice
+
+
+def test_a_robot_made_again_finds_its_sample():
+    # robots.get makes a new robot per call: the sample is found by content, not built again.
+    first, second, other = robots.get("panda"), robots.get("panda"), robots.get("ur5")
+    assert _sample(first)[0] is _sample(second)[0]
+    assert _sample(other)[0] is not _sample(first)[0]
+    moved = robots.get("panda").replace()
+    moved.upper[0] -= 0.5  # another box: another sample
+    assert _sample(moved)[0] is not _sample(first)[0]

@@ -16,6 +16,21 @@ def _sample(chain):
     return starts._SAMPLES[chain][("tool",)], lo, span
 
 
+def _near_and_uniform(monkeypatch, solve_all, poses, targets):
+    """Mean iterations of `solve_all()` with near starts, then with uniform ones (NEAR_STARTS = 0);
+    every answer checked by FK (`poses(q)` against `targets`)."""
+    def run():
+        results = solve_all()
+        e = kin.pose_error(poses(np.array([r.q for r in results])), targets)
+        assert np.all(np.linalg.norm(e[..., :3], axis=-1) <= 1e-6)
+        assert np.all(np.linalg.norm(e[..., 3:], axis=-1) <= 1e-6)
+        return np.mean([r.iterations for r in results])
+
+    near = run()
+    monkeypatch.setattr(ik, "NEAR_STARTS", 0)
+    return near, run()
+
+
 def _distances(chain, sample, target, rotation):
     """|p − p_t|² + s² |R − R_t|²_F over the sample, from FK of its configurations (not its table)."""
     T = kin.forward_kinematics(chain, sample.q)
@@ -81,17 +96,8 @@ def test_near_starts_cut_a_lone_targets_iterations(name, monkeypatch):
     chain = robots.get(name)
     _, lo, span = ik._starts_box(chain)
     targets = kin.forward_kinematics(chain, lo + span * np.random.default_rng(11).random((40, chain.n)))
-
-    def run():
-        results = [kin.solve(chain, t) for t in targets]
-        q = np.array([r.q for r in results])
-        e = kin.pose_error(kin.forward_kinematics(chain, q), targets)
-        assert np.all(np.linalg.norm(e[:, :3], axis=1) <= 1e-6) and np.all(np.linalg.norm(e[:, 3:], axis=1) <= 1e-6)
-        return np.mean([r.iterations for r in results])
-
-    near = run()
-    monkeypatch.setattr(ik, "NEAR_STARTS", 0)
-    uniform = run()
+    near, uniform = _near_and_uniform(monkeypatch, lambda: [kin.solve(chain, t) for t in targets],
+                                      lambda q: kin.forward_kinematics(chain, q), targets)
     assert near < 0.8 * uniform, (near, uniform)
 
 
@@ -133,19 +139,9 @@ def test_near_starts_cut_a_trees_iterations(monkeypatch):
     robot = robots.get("dual_panda")
     _, lo, span = ik._starts_box(robot)
     T = kin.frame_poses(robot, lo + span * np.random.default_rng(7).random((30, robot.n)), ["left_tool", "right_tool"])
-
-    def run():
-        results = [kin.solve(robot, [Pose("left_tool", t[0]), Pose("right_tool", t[1])]) for t in T]
-        assert all(r.success for r in results)
-        got = kin.frame_poses(robot, np.array([r.q for r in results]), ["left_tool", "right_tool"])
-        e = kin.pose_error(got, T)
-        assert np.all(np.linalg.norm(e[..., :3], axis=-1) <= 1e-6)
-        assert np.all(np.linalg.norm(e[..., 3:], axis=-1) <= 1e-6)
-        return np.mean([r.iterations for r in results])
-
-    near = run()
-    monkeypatch.setattr(ik, "NEAR_STARTS", 0)
-    uniform = run()
+    near, uniform = _near_and_uniform(
+        monkeypatch, lambda: [kin.solve(robot, [Pose("left_tool", t[0]), Pose("right_tool", t[1])]) for t in T],
+        lambda q: kin.frame_poses(robot, q, ["left_tool", "right_tool"]), T)
     assert near < 0.9 * uniform, (near, uniform)
 
 

@@ -37,7 +37,7 @@ from .robot import Robot
 from .soft import soft_phase
 from .starts import Goal, nearest_starts
 from .tasks import (
-    Pose, Position, Problem, Task, _check_far, _check_rigid, _weights, is_chain_end_task, is_task_list,
+    Pose, Position, Problem, Task, _check_far, _check_rigid, _rows, _weights, is_chain_end_task, is_task_list,
 )
 
 __all__ = ["IKResult", "solve", "default_start", "METHODS", "DAMPING"]
@@ -656,9 +656,8 @@ def _near_goals(problem, targets, tol_r) -> list | None:
     if len(set(frames)) < len(frames) or any(type(task) not in (Pose, Position) for task in problem.hard):
         return None
     goals = []
-    for task in problem.hard:  # targets: the loop's rows of the tasks' batch
-        wanted = task.target[targets] if len(task.target) > 1 else \
-            np.broadcast_to(task.target, (len(targets),) + task.target.shape[1:])
+    for task in problem.hard:  # targets: the loop's rows of the tasks' batch (an unbatched target, each row's)
+        wanted = np.broadcast_to(_rows(task.target, targets), (len(targets),) + task.target.shape[1:])
         goals.append(Goal(task.frames[0], wanted, isinstance(task, Pose) and bool(np.any(task.weights[3:] > 0))))
     return goals
 

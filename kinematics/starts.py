@@ -21,8 +21,9 @@ frame's rotation scaled by its own spread, and nearness the sum of the frames' s
 its 14 joints more thinly than an arm's 7).
 
 The sample is drawn from its own random stream, not the solver's `seed`: the same robot always
-gets the same sample, and results stay reproducible for a seed. Restarts after a stall stay
-uniformly random (near starts that failed are near each other).
+gets the same sample, and results stay reproducible for a seed. A lone target's restarts after a
+stall stay uniformly random (its near starts, which failed, are near each other); a target that
+began with one start (a batch's) restarts from its nearest samples first (`ik.NEAR_RESTARTS`).
 
 Glossary: S samples; B targets; n joints; k frames.
 """

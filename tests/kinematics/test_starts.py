@@ -169,3 +169,87 @@ def test_a_robot_made_again_finds_its_sample():
     moved = robots.get("panda").replace()
     moved.upper[0] -= 0.5  # another box: another sample
     assert _sample(moved)[0] is not _sample(first)[0]
+
+
+def _at_samples(robot, frames, count):
+    """`count` of the robot's sampled configurations (those nearest a few random poses), (count, n)."""
+    _, lo, span = ik._starts_box(robot)
+    q = lo + span * np.random.default_rng(17).random((count, robot.n))
+    poses = kin.frame_poses(robot, q, list(frames))
+    goals = [Goal(frame, poses[:, k]) for k, frame in enumerate(frames)]
+    return starts.nearest_starts(robot, goals, 1, lo, span)[:, 0]
+
+
+@pytest.mark.parametrize("name, kind", [("panda", "pose"), ("planar3", "position"), ("dual_panda", "hands")])
+def test_a_batchs_first_restart_is_its_nearest_sample(name, kind):
+    # Targets at sampled configurations, one start each, one iteration per start: the mid-range
+    # start ages out, and the first restart starts at the target's own configuration (its nearest
+    # sample, at distance 0), met with no step. Uniform restarts would meet almost none of them so.
+    robot = robots.get(name)
+    frames = ["left_tool", "right_tool"] if kind == "hands" else ["tool"]
+    q_true = _at_samples(robot, frames, 40)
+    poses = kin.frame_poses(robot, q_true, frames)
+    if kind == "hands":
+        target = [Pose(frames[0], poses[:, 0]), Pose(frames[1], poses[:, 1])]
+    else:
+        target = poses[:, 0] if kind == "pose" else poses[:, 0, :2, 3]
+    result = kin.solve(robot, target, max_iterations=1, starts=1)
+    assert result.success.all()
+    # the near restart, and beside it the extra uniform starts a small batch gives a straggler
+    np.testing.assert_array_equal(result.restarts, 1 + ik.EXTRA_STARTS)
+    np.testing.assert_array_equal(result.q, q_true)
+
+
+def test_near_restarts_take_the_nearest_in_order_then_uniform_ones():
+    chain = robots.get("ur5")
+    _, lo, span = ik._starts_box(chain)
+    targets = kin.forward_kinematics(chain, lo + span * np.random.default_rng(19).random((3, chain.n)))
+    goals = [Goal("tool", targets)]
+    near = starts.nearest_starts(chain, goals, ik.NEAR_RESTARTS, lo, span)  # (3, NEAR_RESTARTS, n)
+    restarts = ik._NearRestarts(chain, goals)
+    draws = []
+
+    def uniform(count):
+        draws.append(count)
+        return np.full((count, chain.n), -7.0)
+
+    # target 0 restarts alone, then targets 0 and 2 with two rows of 2 (grouped, in target order)
+    np.testing.assert_array_equal(restarts.take(np.array([0]), uniform), near[0, :1])
+    got = restarts.take(np.array([0, 2, 2]), uniform)
+    np.testing.assert_array_equal(got, [near[0, 1], near[2, 0], near[2, 1]])
+    for _ in range(ik.NEAR_RESTARTS - 2):
+        restarts.take(np.array([0]), uniform)
+    assert not draws  # every restart so far was a near one
+    np.testing.assert_array_equal(restarts.take(np.array([0, 1]), uniform), [np.full(chain.n, -7.0), near[1, 0]])
+    assert draws == [1]
+
+
+def test_near_restarts_cut_a_batchs_iterations(monkeypatch):
+    # Measured on 1,000 Puma 560 targets: mean iterations 22.0 -> 14.7, restarts 2.1 -> 1.0 a target.
+    chain = robots.get("puma560")
+    _, lo, span = ik._starts_box(chain)
+    targets = kin.forward_kinematics(chain, lo + span * np.random.default_rng(13).random((1000, chain.n)))
+
+    def run():
+        result = kin.solve(chain, targets)
+        e = kin.pose_error(kin.forward_kinematics(chain, result.q), targets)
+        assert np.all(np.linalg.norm(e[:, :3], axis=-1) <= 1e-6)
+        assert np.all(np.linalg.norm(e[:, 3:], axis=-1) <= 1e-6)
+        return result.iterations.mean()
+
+    near = run()
+    monkeypatch.setattr(ik, "NEAR_RESTARTS", 0)
+    assert near < 0.8 * run()
+
+
+
+def test_soft_tasks_leave_a_batchs_near_restarts_alone():
+    # The same targets at sampled configurations as above, with a soft task beside the pose: the
+    # hard search takes the same near restarts, so one iteration per start still meets them all.
+    chain = robots.get("panda")
+    q_true = _at_samples(chain, ["tool"], 40)
+    T = kin.forward_kinematics(chain, q_true)
+    posture = Posture(ik.default_start(chain), weight=1e-3)
+    result = kin.solve(chain, [Pose("tool", T), posture], max_iterations=1, starts=1, soft_iterations=0)
+    assert result.success.all()
+    np.testing.assert_array_equal(result.q, q_true)

@@ -283,8 +283,7 @@ class _LevenbergMarquardt:
         # JᵀWJ from a C-ordered copy of JᵀW: numpy's stacked matmul takes BLAS for it but a slower
         # loop for the transposed view (the same bits; at 10,000 rows 0.7 ms against 1.4 ms).
         A, JtWe = np.ascontiguousarray(JtW) @ J, (JtW @ e[..., None])[..., 0]
-        diagonal = A.reshape(len(A), -1)[:, ::A.shape[-1] + 1]  # a view of each system's diagonal
-        diagonal += lam[:, None]  # A = JᵀWJ + λI in place (A is this call's own array)
+        _diagonals(A)[...] += lam[:, None]  # A = JᵀWJ + λI in place (A is this call's own array)
         step = q + solve_damped(A, JtWe)
         inside = np.minimum(np.maximum(step, self.lower), self.upper)  # (np.clip without its layers of Python)
         # A joint at a limit that the step pushes further out leaves the system (its column of J
@@ -301,10 +300,20 @@ class _LevenbergMarquardt:
             pick = slice(None) if len(q) <= RESOLVE_ALL_ROWS else blocked.any(axis=1)
             free = ~blocked[pick]
             A = A[pick] * (free[:, :, None] & free[:, None, :])  # (JᵀWJ + λI) masked; then λ where blocked
-            np.copyto(A.reshape(len(A), -1)[:, ::A.shape[-1] + 1], lam[pick][:, None], where=~free)
+            np.copyto(_diagonals(A), lam[pick][:, None], where=~free)
             step = q[pick] + solve_damped(A, JtWe[pick] * free)
             inside[pick] = np.minimum(np.maximum(step, self.lower), self.upper)
         return inside
+
+
+def _diagonals(A):
+    """A writable view (R, n) of the diagonals of C-ordered systems A (R, n, n)."""
+    return A.reshape(len(A), -1)[:, ::A.shape[-1] + 1]
+
+
+def _ranks(ids):
+    """Each entry's rank among the equal ones before it, for grouped (sorted) ids: [0, 0, 1, 0, 1, 2]."""
+    return np.arange(ids.size) - np.searchsorted(ids, ids)
 
 
 def _expand(mask, like):
@@ -696,8 +705,7 @@ class _NearRestarts:
     def take(self, ids, uniform):
         """Configurations (len(ids), n) for restarting rows of targets `ids` (grouped, in target
         order: several rows of one target take its next near configurations in row order)."""
-        rank = np.arange(ids.size) - np.searchsorted(ids, ids)  # within each target
-        k = self.used[ids] + rank
+        k = self.used[ids] + _ranks(ids)
         near = k < NEAR_RESTARTS
         new = ids[near & (k == 0)]  # targets restarting for the first time
         if new.size:
@@ -706,13 +714,11 @@ class _NearRestarts:
                 self.picks = np.empty((len(self.used), NEAR_RESTARTS, self.robot.n))
             goals = [goal._replace(targets=goal.targets[new]) for goal in self.goals]
             self.picks[new] = nearest_starts(self.robot, goals, NEAR_RESTARTS, box_lo, box_span)
-        if near.all():
-            q = self.picks[ids, k]
-        else:
-            q = np.empty((ids.size, self.robot.n))
+        q = np.empty((ids.size, self.robot.n))
+        if near.any():
+            q[near] = self.picks[ids[near], k[near]]
+        if not near.all():
             q[~near] = uniform(ids.size - int(near.sum()))
-            if near.any():
-                q[near] = self.picks[ids[near], k[near]]
         self.used += np.bincount(ids[near], minlength=len(self.used))
         return q
 
@@ -1213,7 +1219,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             # An expired row restarts while its target has restarts left; several rows of one
             # target expiring together draw on the same budget, in row order.
             exp_rows = np.flatnonzero(expired & ~done[tgt])
-            rank = np.arange(exp_rows.size) - np.searchsorted(tgt[exp_rows], tgt[exp_rows])  # within each target
+            rank = _ranks(tgt[exp_rows])  # within each target
             again = exp_rows[restarts[tgt[exp_rows]] + rank < max_restarts]
             retired = expired
             retired[again] = False

@@ -10,7 +10,9 @@ Two families of solvers share one batched loop (`_solve_batch`):
 Targets and starts form one batch of rows (targets × starts); rows that converge leave it, and
 rows that stall are restarted from a random configuration within the limits. A lone target's
 extra starts are the sampled configurations whose frame poses lie nearest it (`kinematics.starts`);
-a batch's targets, with one start each, take those for their first restarts instead.
+a batch's targets, with one start each, take those for their first restarts instead. The first
+iteration of a chain's LM loop reads FK and the Jacobian at its starts (the default start and
+sampled ones) from values computed once per chain, by the same pass, instead of running it.
 There is no Python loop over targets: every step is one array operation over the active rows. A
 batch of more than TARGET_CHUNK targets is solved chunk by chunk, so time and memory grow
 linearly with it.
@@ -26,13 +28,16 @@ import dataclasses
 import functools
 import math
 import time
+import weakref
 
 import numpy as np
 
 import autodiff as ad
 
 from .chain import PRISMATIC, Chain, _short
-from .fk import JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_then_jacobian, pose_error
+from .fk import (
+    JACOBIAN_CHUNK, _check_values, _forward_kinematics, _pose_and_jacobian_chunked, _pose_then_jacobian, pose_error,
+)
 from .linalg import solve_damped
 from .robot import Robot
 from .soft import soft_phase
@@ -366,6 +371,14 @@ def _chain_evaluator(chain: Chain, kind: str):
     return evaluate
 
 
+def _known_evaluator(T, J, kind: str):
+    """`_chain_evaluator`'s evaluation of rows whose end poses T (R, 4, 4) and Jacobians J (R, 6, n)
+    are known already (the loop's first iteration at the default start and sampled starts)."""
+    def evaluate(q, target):
+        return (*_errors(T, target, kind), J if kind == "pose" else J[:, :3])
+    return evaluate
+
+
 def _chain_gradient(chain: Chain, kind: str, W: np.ndarray):
     """The gradient methods' evaluation for a chain's end: one backward pass of ½‖W e‖²."""
     def evaluate(q, target):
@@ -561,8 +574,8 @@ def solve(robot, target, q0=None, *, method: str = "lm", weights=None,
             _solve_batch, chain=robot, tol_p=tol_p, tol_r=tol_r, max_iterations=max_iterations, rng=_Stream(seed),
             record_history=record_history, deadline=deadline, soft_rank=soft_rank)
         with _one_blas_thread():
-            result, far = _search(loop, stepper, targets[part], q_first[part], robot, problem, q0 is not None, method,
-                                  max_restarts, starts, tol_p, tol_r, tol_position, make_polisher)
+            result, far = _search(loop, stepper, targets[part], q_first[part], robot, problem, kind, q0 is not None,
+                                  method, max_restarts, starts, tol_p, tol_r, tol_position, make_polisher)
             if problem is not None and problem.soft and soft_iterations:
                 soft_phase(problem, result, targets[part], _problem_evaluator(problem), tol_p, tol_r, soft_iterations,
                            deadline)
@@ -619,8 +632,8 @@ def _formulate(robot, target, weights, tol_position, tol_rotation):
     return problem, np.arange(B), "tasks", problem.batch is None, problem.W, tol, tol_position
 
 
-def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, max_restarts, starts, tol_p, tol_r,
-            tol_position, make_polisher):
+def _search(loop, stepper, targets, q_first, robot, problem, kind, prefer_q0, method, max_restarts, starts, tol_p,
+            tol_r, tol_position, make_polisher):
     """The hard tasks' search: the batch loop, local restarts for stragglers, then a polish of the failures.
 
     Returns:
@@ -631,13 +644,21 @@ def _search(loop, stepper, targets, q_first, robot, problem, prefer_q0, method, 
     local = min(LOCAL_STARTS, max_restarts // 2)
     far = None
     goals = _near_goals(problem, targets, tol_r)
-    start_q = near_restarts = None
+    start_q = near_restarts = known = None
+    # A chain's LM loop reads its first iteration's poses and Jacobians where they are known
+    # already: at the default start (`_start_evaluation`) and at sampled starts (`nearest_starts`).
+    evaluated = method == "lm" and problem is None and not prefer_q0
     if goals is not None and starts > 1:
-        start_q = _first_starts(robot, goals, q_first, starts, loop.keywords["rng"])
+        start_q, known = _first_starts(robot, goals, q_first, starts, loop.keywords["rng"],
+                                       evaluated and starts <= NEAR_STARTS + 1)
     elif goals is not None and NEAR_RESTARTS:  # soft tasks or not: the same search for the hard ones
         near_restarts = _NearRestarts(robot, goals)
+    if evaluated and starts == 1:  # every row at the default start
+        T, J = _start_evaluation(robot)
+        known = np.broadcast_to(T, (len(targets), 4, 4)), np.broadcast_to(J, (len(targets),) + J.shape)
     result = loop(stepper, targets, q_first, prefer_q0=prefer_q0, max_restarts=max_restarts - local,
-                  starts=starts, stall_window=STALL_WINDOW[method], start_q=start_q, near_restarts=near_restarts)
+                  starts=starts, stall_window=STALL_WINDOW[method], start_q=start_q, near_restarts=near_restarts,
+                  known=None if known is None else _known_evaluator(*known, kind))
     failed = np.array([i for i, r in enumerate(result.reason) if r in ("stalled", "iteration budget")], dtype=int)
     if failed.size:
         far = _out_of_reach(robot, problem, targets, tol_position)
@@ -723,19 +744,44 @@ class _NearRestarts:
         return q
 
 
-def _first_starts(robot, goals, q_first, starts, rng):
+def _first_starts(robot, goals, q_first, starts, rng, evaluated=False):
     """The rows' first configurations (B · starts, n), grouped by target: q_first, then up to
-    NEAR_STARTS of the sample's nearest to the target's goals (`kinematics.starts`), then uniform ones."""
+    NEAR_STARTS of the sample's nearest to the target's goals (`kinematics.starts`), then uniform ones.
+
+    Returns:
+        (q, None), or with `evaluated` (a chain's end, q_first the default start, no uniform
+        starts), (q, (their end poses (B · starts, 4, 4), their Jacobians (B · starts, 6, n))).
+    """
     B, n = q_first.shape
     _, box_lo, box_span = _starts_box(robot)
     near = min(starts - 1, NEAR_STARTS)
     q = np.empty((B, starts, n))
     q[:, 0] = q_first
+    if evaluated:
+        T, J = np.empty((B, starts, 4, 4)), np.empty((B, starts, 6, n))
+        T[:, 0], J[:, 0] = _start_evaluation(robot)
+        q[:, 1:], T[:, 1:], J[:, 1:] = nearest_starts(robot, goals, near, box_lo, box_span, evaluated=True)
+        return q.reshape(B * starts, n), (T.reshape(B * starts, 4, 4), J.reshape(B * starts, 6, n))
     if near:
         q[:, 1:near + 1] = nearest_starts(robot, goals, near, box_lo, box_span)
     if starts > near + 1:
         q[:, near + 1:] = box_lo + box_span * rng.random((B, starts - near - 1, n))
-    return q.reshape(B * starts, n)
+    return q.reshape(B * starts, n), None
+
+
+def _start_evaluation(chain: Chain) -> tuple:
+    """The chain end's pose (4, 4) and Jacobian (6, n) at `default_start`, read-only, cached per
+    chain and limits: every row of a batch without q0 begins there, and its first iteration reads them."""
+    key = (chain.lower.tobytes(), chain.upper.tobytes())
+    found = _START_EVALUATIONS.get(chain)
+    if found is None or found[0] != key:
+        T, J = _pose_and_jacobian_chunked(chain, _starts_box(chain)[0])
+        T.flags.writeable = J.flags.writeable = False
+        found = _START_EVALUATIONS[chain] = key, T, J
+    return found[1:]
+
+
+_START_EVALUATIONS = weakref.WeakKeyDictionary()  # chain -> (limits key, T, J)
 
 
 def _end_task(robot: Robot, target, weights) -> Task:
@@ -1088,7 +1134,7 @@ _NO_ROWS.flags.writeable = False
 
 def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, max_iterations, max_restarts,
                  starts, stall_window, deadline, rng, record_history, start_q=None, soft_rank=None,
-                 near_restarts=None):
+                 near_restarts=None, known=None):
     """The solver loop over rows = targets × starts (see the module docstring).
 
     Each iteration: evaluate every active row (one forward and one backward pass for all),
@@ -1102,7 +1148,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
     The rows start at q_first (B, n) and random configurations, `starts` per target, or at
     start_q (B · starts, n), grouped by target, when given. Restarts are random configurations,
-    or `near_restarts.take`'s (`_NearRestarts`) when given.
+    or `near_restarts.take`'s (`_NearRestarts`) when given. `known`, when given, evaluates the first
+    iteration's rows in place of the stepper (`_known_evaluator`: their poses and Jacobians are known).
     """
     B, n = q_first.shape
     _, box_lo, box_span = _starts_box(chain)
@@ -1150,7 +1197,7 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
             t_ids = tgt[first]
             row_targets = targets[tgt]
             regroup = False
-        e, pe, re, extra = stepper.evaluate(q, row_targets)
+        e, pe, re, extra = (stepper.evaluate if step or known is None else known)(q, row_targets)
         if record_history:
             for r in range(len(q)):
                 traces[r].append((q[r].copy(), pe[r], re[r]))

@@ -12,7 +12,8 @@ Measured (300 targets each, FK of uniform configurations, 4 starts): mean iterat
 target 7.8 -> 4.9 and its 95th percentile 15 -> 7; UR5 9.1 -> 5.4; Puma 560 9.6 -> 5.3, with
 every target solved. 16,384 samples gave 4.7 iterations for four times the lookup; s from 0.1 to
 0.4 times the reach changed the mean by under 0.3. The lookup costs ~30 µs a target, a sixth of
-an iteration.
+an iteration. A chain's sample also keeps its end poses and Jacobians (made on first use), which
+the IK loop's first iteration reads in place of a pass at those starts.
 
 A target can name several frames (hard tasks that are each a Pose or a Position on a frame of
 their own, as a tree's two hands): its point is then the frames' points side by side, each
@@ -36,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .chain import Chain
-from .fk import _forward_kinematics, _frame_poses
+from .fk import _forward_kinematics, _frame_poses, _pose_and_jacobian_chunked
 from .robot import as_robot
 
 __all__ = ["nearest_starts", "Goal", "SAMPLES", "ROTATION_SCALE"]
@@ -73,7 +74,7 @@ class _Sample:
     position). Several frames stack their tables' rows and add their norms.
     """
 
-    __slots__ = ("box", "q", "tops", "scales", "tables")
+    __slots__ = ("box", "q", "tops", "scales", "tables", "evaluated")
 
     def __init__(self, robot, frames, box_lo, box_span):
         self.box = (box_lo.tobytes(), box_span.tobytes())
@@ -83,6 +84,16 @@ class _Sample:
         p = self.tops[..., 3]
         self.scales = ROTATION_SCALE * np.sqrt(((p - p.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
         self.tables = {}
+        self.evaluated = None
+
+    def evaluations(self, chain: Chain) -> tuple:
+        """A chain end's poses (S, 4, 4) and Jacobians (S, 6, n) at the sample, by the IK loop's own
+        pass (`fk._pose_and_jacobian_chunked`), made on the first call (~10 ms for a Panda)."""
+        if self.evaluated is None:
+            self.evaluated = _pose_and_jacobian_chunked(chain, self.q)
+            for array in self.evaluated:
+                array.flags.writeable = False
+        return self.evaluated
 
     def table(self, rotations: tuple) -> tuple:
         """(table (F, S), norms (S,)) for the frames' goals, rotation or not per frame."""
@@ -121,7 +132,7 @@ _BY_CONTENT: dict = {}
 _PROBES = np.array([[0.31830988618379067], [0.7071067811865476]])  # 1/π and 1/√2 of the box's span
 
 
-def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.ndarray) -> np.ndarray:
+def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.ndarray, evaluated: bool = False):
     """The `count` sampled configurations nearest each target, nearest first.
 
     Args:
@@ -129,9 +140,11 @@ def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.nd
         goals: Goals (frame, targets, rotation), one per frame, each with B targets.
         count: starts per target, 1 <= count <= SAMPLES.
         box_lo, box_span: (n,) the box the solver samples starts from (finite).
+        evaluated: (a Chain's "tool" goal only) also return the end's poses and Jacobians there.
 
     Returns:
-        (B, count, n) configurations inside the box.
+        (B, count, n) configurations inside the box; with `evaluated`, (those, their poses
+        (B, count, 4, 4), their Jacobians (B, count, 6, n)).
     """
     frames = tuple(goal.frame for goal in goals)
     samples = _SAMPLES.get(robot)
@@ -153,6 +166,9 @@ def nearest_starts(robot, goals, count: int, box_lo: np.ndarray, box_span: np.nd
         near = d.argpartition(count - 1, axis=1)[:, :count]
         rows = np.arange(len(d))[:, None]
         picks[lo:lo + _CHUNK] = near[rows, d[rows, near].argsort(axis=1, kind="stable")]  # nearest first
+    if evaluated:
+        T, J = sample.evaluations(robot)
+        return sample.q[picks], T[picks], J[picks]
     return sample.q[picks]
 
 

@@ -81,12 +81,63 @@ def test_starts_after_the_near_ones_are_uniform_draws_of_the_seed():
     target = kin.forward_kinematics(chain, np.full(chain.n, 0.3))[None]
     rng = np.random.default_rng(9)
     q_first = ik._starts_box(chain)[0][None]
-    q = ik._first_starts(chain, [Goal("tool", target)], q_first, ik.NEAR_STARTS + 4, rng)
+    q, known = ik._first_starts(chain, [Goal("tool", target)], q_first, ik.NEAR_STARTS + 4, rng)
+    assert known is None  # (uniform starts: no poses known beforehand)
     _, lo, span = ik._starts_box(chain)
     np.testing.assert_array_equal(q[0], q_first[0])
     np.testing.assert_array_equal(q[1:ik.NEAR_STARTS + 1],
                                   starts.nearest_starts(chain, [Goal("tool", target)], ik.NEAR_STARTS, lo, span)[0])
     np.testing.assert_array_equal(q[ik.NEAR_STARTS + 1:], lo + span * np.random.default_rng(9).random((3, chain.n)))
+
+
+def test_the_first_iterations_known_poses_and_jacobians_are_a_passs():
+    # The loop's first iteration reads FK and J at the default start and at the sampled starts
+    # instead of running a pass: they must be the pass's numbers at those configurations.
+    chain = robots.get("panda")
+    T, J = ik._start_evaluation(chain)
+    T_pass, J_pass = kin.pose_and_jacobian(chain, ik.default_start(chain))
+    np.testing.assert_array_equal(T, T_pass)
+    np.testing.assert_array_equal(J, J_pass)
+    assert not T.flags.writeable and not J.flags.writeable
+    _, lo, span = ik._starts_box(chain)
+    targets = kin.forward_kinematics(chain, lo + span * np.random.default_rng(5).random((6, chain.n)))
+    q, T, J = starts.nearest_starts(chain, [Goal("tool", targets)], 3, lo, span, evaluated=True)
+    np.testing.assert_array_equal(q, starts.nearest_starts(chain, [Goal("tool", targets)], 3, lo, span))
+    T_pass, J_pass = kin.pose_and_jacobian(chain, q)  # (another row count: rounding may differ)
+    np.testing.assert_allclose(T, T_pass, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(J, J_pass, rtol=0, atol=1e-14)
+    J_closed = np.array([[kin.geometric_jacobian(chain, x) for x in row] for row in q])  # the oracle
+    np.testing.assert_allclose(J, J_closed, rtol=0, atol=1e-12)
+
+
+def test_known_first_iterations_solve_as_passes_do(monkeypatch):
+    # Lone targets (4 starts: default and sampled) and a batch (every row at the default start):
+    # the same answers, to rounding, as with the first iteration's pass run.
+    chain = robots.get("panda")
+    _, lo, span = ik._starts_box(chain)
+    targets = kin.forward_kinematics(chain, lo + span * np.random.default_rng(6).random((60, chain.n)))
+    lone = [kin.solve(chain, t) for t in targets[:20]]
+    batch = kin.solve(chain, targets)
+    monkeypatch.setattr(ik, "_known_evaluator", lambda T, J, kind: ik._chain_evaluator(chain, kind))
+    lone_pass = [kin.solve(chain, t) for t in targets[:20]]
+    batch_pass = kin.solve(chain, targets)
+    assert all(r.success for r in lone) and batch.success.all()
+    assert [r.iterations for r in lone] == [r.iterations for r in lone_pass]
+    np.testing.assert_array_equal(batch.iterations, batch_pass.iterations)
+    # (the Panda is redundant: rounding moves an answer along its null space, a little)
+    np.testing.assert_allclose([r.q for r in lone], [r.q for r in lone_pass], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(batch.q, batch_pass.q, rtol=0, atol=1e-6)
+
+
+def test_a_chain_whose_limits_change_gets_a_new_start_evaluation():
+    chain = robots.get("ur5").replace()  # a private copy: its limits are changed in place below
+    before = ik._start_evaluation(chain)
+    chain.lower[:], chain.upper[:] = 0.0, 1.0  # (a new mid-range: a new default start)
+    T, J = ik._start_evaluation(chain)
+    T_pass, J_pass = kin.pose_and_jacobian(chain, ik.default_start(chain))
+    assert not np.array_equal(T, before[0])
+    np.testing.assert_array_equal(T, T_pass)
+    np.testing.assert_array_equal(J, J_pass)
 
 
 @pytest.mark.parametrize("name", ["panda", "ur5", "puma560"])

@@ -326,14 +326,16 @@ def _cummatmul(a):
 
 def _d_cummatmul(a, out, g):
     # Tiny matrices (a chain's 4x4 poses) cost a BLAS call each, so the stacked pass's lead axis
-    # rides inside the matrices: the recursion right-multiplies block rows [Ḡ¹; Ḡ²; ...] (L·m, m)
-    # and the last product left-multiplies block columns [Ḡ¹ Ḡ² ...] (m, L·m), one call per
-    # factor and batch entry instead of L.
+    # rides inside the matrices: the L cotangents Ḡ¹, Ḡ², ... of a factor are kept as one block
+    # column [Ḡ¹ Ḡ² ...] (m, L·m), whose memory read as rows (m·L, m) holds every block's rows,
+    # so the recursion right-multiplies it by x_{i+1}ᵀ block by block, and the last product
+    # left-multiplies the block column: one call per factor and batch entry instead of L, and
+    # no copy between the two.
     k = out.shape[0]
     into, rows_shape, columns_shape, back, grad_shape = _cummatmul_layout(out.shape, g.shape[:g.ndim - out.ndim])
-    g = g.reshape(into[0]).transpose(into[1])  # (k, ..., L, m, m), a view
+    g = g.reshape(into[0]).transpose(into[1])  # (k, ..., m, L, m), a view
     bar = np.empty(g.shape, dtype=np.result_type(g.dtype, out.dtype))
-    rows = bar.reshape(rows_shape)
+    rows, columns = bar.reshape(rows_shape), bar.reshape(columns_shape)
     bar[-1] = g[-1]
     inner = _any(g[:-1], axis=None)  # cotangents on the end product alone (a chain's end pose) skip the adds
     at = a.mT
@@ -341,7 +343,6 @@ def _d_cummatmul(a, out, g):
         np.matmul(rows[i + 1], at[i + 1], out=rows[i])
         if inner:
             bar[i] += g[i]
-    columns = bar.swapaxes(-3, -2).reshape(columns_shape)
     grad = np.empty_like(columns)
     grad[0] = columns[0]
     np.matmul(out[:-1].mT, columns[1:], out=grad[1:])
@@ -356,9 +357,9 @@ def _cummatmul_layout(shape: tuple, lead: tuple) -> tuple:
     """`_d_cummatmul`'s shapes and permutations for an output (k, ..., m, m) and cotangent lead axes."""
     k, batch, m = shape[0], shape[1:-2], shape[-1]
     L, d = math.prod(lead), len(shape)
-    into = ((L,) + shape, tuple(range(1, d - 1)) + (0, d - 1, d))
+    into = ((L,) + shape, tuple(range(1, d - 1)) + (d - 1, 0, d))
     back = ((k,) + batch + (m, L, m), (d - 1,) + tuple(range(d - 1)) + (d,))
-    return into, (k,) + batch + (L * m, m), (k,) + batch + (m, L * m), back, lead + shape
+    return into, (k,) + batch + (m * L, m), (k,) + batch + (m, L * m), back, lead + shape
 
 
 # -- log-determinant ---------------------------------------------------------------------------

@@ -622,7 +622,7 @@ def _formulate(robot, target, weights, tol_position, tol_rotation):
         targets, kind, single = _parse_target(robot, target)
         W = _weights(weights, kind)
         # A rotation weighted zero is not asked for: success then judges the position alone.
-        tol = tol_position, tol_rotation if kind == "pose" and np.any(W[3:] > 0) else math.inf
+        tol = tol_position, tol_rotation if kind == "pose" and (W[3:] > 0).any() else math.inf
         return None, targets, kind, single, W, tol, tol_position
     B = 1 if problem.batch is None else problem.batch  # an empty batch is 0 targets
     if len(problem.hard) == 1:
@@ -1187,7 +1187,8 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
         wait = max_iterations - age if not stall_window else np.minimum((-age) % stall_window, max_iterations - age)
         return step + 1 + int(wait.min())
 
-    regroup, step, event = True, 0, 0  # event: the next iteration in which some row expires or is checked
+    # event: the next iteration in which some row expires or is checked (none in the first, by default)
+    regroup, step, event = True, 0, next_event(-1)
     while len(rows["q"]):
         tgt, q = rows["tgt"], rows["q"]
         if regroup:  # the set of rows changed
@@ -1285,11 +1286,11 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
 
         if leaving:
             keep = ~done[tgt] if retired is None else ~done[tgt] & ~retired
+            if not keep.any():  # every row leaves (a lone target's last iteration): no step, no restart
+                break
             again = again[keep[again]]
-        # The stepper's iterates stay inside the joint limits, hence every answer. When every row
-        # leaves (a lone target's last iteration) no step is needed.
-        if not leaving or keep.any():
-            rows["q"] = stepper.update(q, e, extra, rows)
+        # The stepper's iterates stay inside the joint limits, hence every answer.
+        rows["q"] = stepper.update(q, e, extra, rows)
         # Expired rows with restarts left start again from a random configuration (for targets with
         # one start, from their nearest samples first: `_NearRestarts`).
         if again.size:

@@ -54,7 +54,7 @@ _EYE3, _BOTTOM_ROW = np.eye(3), np.array([0.0, 0.0, 0.0, 1.0])
 def rigid_rows(T: np.ndarray) -> np.ndarray:
     """(...,) True where T (..., 4, 4) is a rigid transform: RᵀR = I and det R = 1 to 1e-6, last row 0 0 0 1."""
     R = T[..., :3, :3]
-    orthonormal = np.abs(np.swapaxes(R, -1, -2) @ R - _EYE3).max(axis=(-2, -1), initial=0.0) < 1e-6
+    orthonormal = np.abs(R.mT @ R - _EYE3).max(axis=(-2, -1), initial=0.0) < 1e-6
     return orthonormal & (np.abs(np.linalg.det(R) - 1.0) <= 1e-6) & (T[..., 3, :] == _BOTTOM_ROW).all(axis=-1)
 
 

@@ -84,16 +84,25 @@ class _Sample:
         p = self.tops[..., 3]
         self.scales = ROTATION_SCALE * np.sqrt(((p - p.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
         self.tables = {}
-        self.evaluated = None
+        self.evaluated = {}
 
     def evaluations(self, chain: Chain) -> tuple:
         """A chain end's poses (S, 4, 4) and Jacobians (S, 6, n) at the sample, by the IK loop's own
-        pass (`fk._pose_and_jacobian_chunked`), made on the first call (~10 ms for a Panda)."""
-        if self.evaluated is None:
-            self.evaluated = _pose_and_jacobian_chunked(chain, self.q)
-            for array in self.evaluated:
+        pass (`fk._pose_and_jacobian_chunked`), made on a chain's first call (~10 ms for a Panda).
+
+        Unlike the starts, which any robot that agrees with the sample's at its probes may share
+        (a worse start is never a wrong answer), these are the loop's errors at the starts: they
+        are shared only by chains whose FK is the very same computation (`_definition`).
+        """
+        key = _definition(chain)
+        found = self.evaluated.get(key)
+        if found is None:
+            if len(self.evaluated) >= 4:  # (content-equal chains that compute differently: rare)
+                self.evaluated.clear()
+            found = self.evaluated[key] = _pose_and_jacobian_chunked(chain, self.q)
+            for array in found:
                 array.flags.writeable = False
-        return self.evaluated
+        return found
 
     def table(self, rotations: tuple) -> tuple:
         """(table (F, S), norms (S,)) for the frames' goals, rotation or not per frame."""
@@ -112,6 +121,23 @@ class _Sample:
                     rows.append(-2.0 * p)
             found = self.tables[rotations] = (np.concatenate(rows, axis=1).T.copy(), norms)
         return found
+
+
+def _definition(chain: Chain) -> bytes:
+    """What fixes a chain's FK and Jacobian passes: its folded tables and coupling, as bytes with
+    their shapes and types (cached per chain; a chain's geometry does not change after it is built).
+    Chains with equal bytes compute the very same numbers."""
+    found = _DEFINITIONS.get(chain)
+    if found is None:
+        compiled = chain.compiled
+        parts = [*compiled["terms"], *compiled["terms_fk"], compiled["frames"], compiled["constants"],
+                 compiled["tip"], *(chain.coupling or (None,))]
+        found = _DEFINITIONS[chain] = b"".join(b"-" if a is None else f"{a.dtype.str}{a.shape}".encode() + a.tobytes()
+                                               for a in parts)
+    return found
+
+
+_DEFINITIONS = weakref.WeakKeyDictionary()  # chain -> _definition's bytes
 
 
 def _frames_top_rows(robot, frames: tuple, q: np.ndarray) -> np.ndarray:

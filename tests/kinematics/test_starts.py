@@ -222,6 +222,21 @@ def test_a_robot_made_again_finds_its_sample():
     assert _sample(moved)[0] is not _sample(first)[0]
 
 
+def test_a_samples_poses_and_jacobians_are_shared_only_by_the_same_fk():
+    # A sample's starts may serve any robot that agrees with it at its probes, but its stored
+    # poses and Jacobians are the loop's errors at those starts: they serve only a chain that
+    # computes its FK the very same way, and any other gets its own.
+    first, second = robots.get("panda"), robots.get("panda")
+    sample = _sample(first)[0]
+    assert sample.evaluations(first) is sample.evaluations(second)  # the same FK, made again
+    other = first.replace(tool=first.tool @ kin.transforms.translation([0.0, 0.0, 0.05]))
+    T, J = sample.evaluations(other)  # (asked of this sample directly, as a probe-agreeing robot would)
+    T_pass, J_pass = kin.pose_and_jacobian(other, sample.q)
+    np.testing.assert_array_equal(T, T_pass)
+    np.testing.assert_array_equal(J, J_pass)
+    assert not np.allclose(T, sample.evaluations(first)[0])
+
+
 def _at_samples(robot, frames, count):
     """`count` of the robot's sampled configurations (those nearest a few random poses), (count, n)."""
     _, lo, span = ik._starts_box(robot)

@@ -8,7 +8,11 @@ import numpy as np
 README = pathlib.Path(__file__).parents[2] / "README.md"
 
 
-def test_readme_python_blocks_run_in_order(capsys):
+def test_readme_python_blocks_run_in_order(capsys, tmp_path, monkeypatch):
+    # As from the repo root (a block reads tests/robots/data), but in a folder of its own: the
+    # files the blocks write (spirals.npz) stay out of the checkout.
+    (tmp_path / "tests").symlink_to(README.parent / "tests", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
     namespace = {}
     for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.S):
         exec(compile(block, str(README), "exec"), namespace)

@@ -820,27 +820,28 @@ def rotation_vector(M):
         (..., 3), of M's kind. Its derivative is finite everywhere, θ = 0 and θ = π included (at π,
         where the log map is not differentiable, it is one of the one-sided derivatives).
     """
+    return _run(M, _log_map)
 
-    def log_map(M):
-        xp = _namespace(M)
-        lead = M.shape[:-2]
-        # (13, N): one column per rotation, so that each quantity is a contiguous block of rows
-        z = _LOG_MAP @ M.reshape((-1, 9)).T + _LOG_OFFSET
-        v, c2 = z[0:3], z[3:4]  # 2 sin θ k, 2 cos θ
-        if xp is np and (c2 > 0.0).all():  # x = v everywhere: x·x and v·x are one sum
-            squares = _COLUMN_SUM @ (v * v) + _SHIFT
-            norm, x = np.sqrt(squares), v
-            theta = np.arctan2(squares / norm, c2)
-        else:
-            obtuse, first, second = _log_map_conditions(z)
-            row = xp.where(first, z[4:7], xp.where(second, z[7:10], z[10:13]))  # ±k · (≥ 2/√3 where obtuse)
-            x = xp.where(obtuse, row, v)
-            norm = xp.sqrt(_COLUMN_SUM @ (x * x) + _SHIFT)
-            theta = xp.arctan2((_COLUMN_SUM @ (v * x) + _SHIFT) / norm, c2)  # ±θ, with x's sign
-        r = (theta / norm * x).T
-        return r if r.shape[:-1] == lead else r.reshape(lead + (3,))
 
-    return _run(M, log_map)
+def _log_map(M):
+    """`rotation_vector` of M, an array or Tensor already (no conversion: `pose_error` calls it so)."""
+    xp = _namespace(M)
+    lead = M.shape[:-2]
+    # (13, N): one column per rotation, so that each quantity is a contiguous block of rows
+    z = _LOG_MAP @ M.reshape((-1, 9)).T + _LOG_OFFSET
+    v, c2 = z[0:3], z[3:4]  # 2 sin θ k, 2 cos θ
+    if xp is np and (c2 > 0.0).all():  # x = v everywhere: x·x and v·x are one sum
+        squares = _COLUMN_SUM @ (v * v) + _SHIFT
+        norm, x = np.sqrt(squares), v
+        theta = np.arctan2(squares / norm, c2)
+    else:
+        obtuse, first, second = _log_map_conditions(z)
+        row = xp.where(first, z[4:7], xp.where(second, z[7:10], z[10:13]))  # ±k · (≥ 2/√3 where obtuse)
+        x = xp.where(obtuse, row, v)
+        norm = xp.sqrt(_COLUMN_SUM @ (x * x) + _SHIFT)
+        theta = xp.arctan2((_COLUMN_SUM @ (v * x) + _SHIFT) / norm, c2)  # ±θ, with x's sign
+    r = (theta / norm * x).T
+    return r if r.shape[:-1] == lead else r.reshape(lead + (3,))
 
 
 def _log_map_conditions(z):
@@ -886,7 +887,7 @@ def pose_error(T, target):
     def error(T):
         xp = _namespace(T)
         ep = target[..., :3, 3] - T[..., :3, 3]
-        er = rotation_vector(target[..., :3, :3] @ T[..., :3, :3].mT)
+        er = _log_map(target[..., :3, :3] @ T[..., :3, :3].mT)
         return xp.concatenate([ep, er], axis=-1)
 
     return _run(T, error)

@@ -1242,10 +1242,13 @@ def _solve_batch(stepper, targets, q_first, *, chain, prefer_q0, tol_p, tol_r, m
                 dist = soft_rank(q[hit], targets[tgt[hit]])
             else:
                 dist = np.linalg.norm(q[hit] - q_first[tgt[hit]], axis=-1) if prefer_q0 else np.zeros(hit.size)
-            order = hit[np.lexsort((dist, tgt[hit]))]
-            first_hit = np.ones(order.size, dtype=bool)  # each target's first row in that order
-            first_hit[1:] = tgt[order[1:]] != tgt[order[:-1]]
-            wins = order[first_hit & ~done[tgt[order]]]
+            if len(t_ids) == 1:  # one group: its first row in that order without a sort (argmin: the first minimum)
+                wins = hit[[int(dist.argmin())]] if not done[t_ids[0]] else _NO_ROWS
+            else:
+                order = hit[np.lexsort((dist, tgt[hit]))]
+                first_hit = np.ones(order.size, dtype=bool)  # each target's first row in that order
+                first_hit[1:] = tgt[order[1:]] != tgt[order[:-1]]
+                wins = order[first_hit & ~done[tgt[order]]]
             if wins.size:
                 ids = tgt[wins]
                 done[ids], iterations[ids], leaving = True, step, True

@@ -652,8 +652,7 @@ def _search(loop, stepper, targets, q_first, robot, problem, kind, prefer_q0, me
     # already: at the default start (`_start_evaluation`) and at sampled starts (`nearest_starts`).
     evaluated = method == "lm" and problem is None and not prefer_q0
     if goals is not None and starts > 1:
-        start_q, known = _first_starts(robot, goals, q_first, starts, loop.keywords["rng"],
-                                       evaluated and starts <= NEAR_STARTS + 1)
+        start_q, known = _first_starts(robot, goals, q_first, starts, loop.keywords["rng"], evaluated)
     elif goals is not None and NEAR_RESTARTS:  # soft tasks or not: the same search for the hard ones
         near_restarts = _NearRestarts(robot, goals)
     if evaluated and starts == 1:  # every row at the default start
@@ -752,15 +751,15 @@ def _first_starts(robot, goals, q_first, starts, rng, evaluated=False):
     NEAR_STARTS of the sample's nearest to the target's goals (`kinematics.starts`), then uniform ones.
 
     Returns:
-        (q, None), or with `evaluated` (a chain's end, q_first the default start, no uniform
-        starts), (q, (their end poses (B · starts, 4, 4), their Jacobians (B · starts, 6, n))).
+        (q, None), or with `evaluated` (a chain's end, q_first the default start) where no start
+        is uniform, (q, (their end poses (B · starts, 4, 4), their Jacobians (B · starts, 6, n))).
     """
     B, n = q_first.shape
     _, box_lo, box_span = _starts_box(robot)
     near = min(starts - 1, NEAR_STARTS)
     q = np.empty((B, starts, n))
     q[:, 0] = q_first
-    if evaluated:
+    if evaluated and near == starts - 1:
         T, J = np.empty((B, starts, 4, 4)), np.empty((B, starts, 6, n))
         T[:, 0], J[:, 0] = _start_evaluation(robot)
         q[:, 1:], T[:, 1:], J[:, 1:] = nearest_starts(robot, goals, near, box_lo, box_span, evaluated=True)
@@ -775,16 +774,16 @@ def _first_starts(robot, goals, q_first, starts, rng, evaluated=False):
 def _start_evaluation(chain: Chain) -> tuple:
     """The chain end's pose (4, 4) and Jacobian (6, n) at `default_start`, read-only, cached per
     chain and limits: every row of a batch without q0 begins there, and its first iteration reads them."""
-    key = (chain.lower.tobytes(), chain.upper.tobytes())
+    start = _starts_box(chain)[0]  # cached per limits: the same array while they stand
     found = _START_EVALUATIONS.get(chain)
-    if found is None or found[0] != key:
-        T, J = _pose_and_jacobian_chunked(chain, _starts_box(chain)[0])
+    if found is None or found[0] is not start:
+        T, J = _pose_and_jacobian_chunked(chain, start)
         T.flags.writeable = J.flags.writeable = False
-        found = _START_EVALUATIONS[chain] = key, T, J
+        found = _START_EVALUATIONS[chain] = start, T, J
     return found[1:]
 
 
-_START_EVALUATIONS = weakref.WeakKeyDictionary()  # chain -> (limits key, T, J)
+_START_EVALUATIONS = weakref.WeakKeyDictionary()  # chain -> (its default start, T, J)
 
 
 def _end_task(robot: Robot, target, weights) -> Task:

@@ -9,7 +9,9 @@ context): Robotics Toolbox's C++ `ik_LM` (Chan damping, restarts, tol = 5e-13 si
 bounds ½eᵀe), IKPy. Both get the very same kinematics: RTB an ETS built from the chain's
 folded constants, IKPy a chain of links with the same origins. Against RTB's C++, the steadier
 figures on a shared machine are ratios from rounds that alternate the two: armgrad's batch rate
-over RTB's one-at-a-time rate, and armgrad's median one target at a time over RTB's.
+over RTB's one-at-a-time rate, and armgrad's median one target at a time over RTB's. The Panda's
+targets: one at a time, median <= 8.9x RTB's (0.8 ms where RTB's took 0.09 ms; the absolute
+figure is printed too) and p95 <= 2 ms; a batch of 10,000 >= 3x RTB's rate.
 
     python -m benchmarks.ik [--quick] [--arms panda,ur5] [--targets 1000] [--large 10000]
     python -m benchmarks.ik --scaling 100000,1000000     # batch scaling only (Panda, see `scaling`)
@@ -273,10 +275,11 @@ def bench_arm(name, n_targets, n_single, n_large, references):
     if rtb_median:
         lone = targets[:min(n_single, LONE_ROUND_TARGETS)]
         rounds = interleaved_single_ratios(chain, lone, rtb_solver(chain))
-        # The Panda's absolute target was set where RTB's C++ median was 0.09 ms: 0.8 ms is 8.9x that.
-        context = " (0.8 ms was 8.9x RTB's 0.09 ms where that target was set)" if name == "panda" else ""
+        ratio = float(np.median(rounds))
+        verdict = (f" (target <= {LONE_RATIO_TARGET:.1f}x, the 0.8 ms set where RTB's took 0.09 ms: "
+                   f"{'met' if ratio <= LONE_RATIO_TARGET else 'not met'})") if name == "panda" else ""
         print(f"  median one at a time over RTB ik_LM C++'s, {len(rounds)} interleaved rounds on {len(lone)} "
-              f"targets: {', '.join(f'{r:.1f}x' for r in rounds)}; median {np.median(rounds):.1f}x{context}")
+              f"targets: {', '.join(f'{r:.1f}x' for r in rounds)}; median {ratio:.1f}x{verdict}")
     if rtb_rate and n_large:
         ratio = ours_large / rtb_rate
         print(f"  armgrad batch {n_large} / RTB C++ 1-by-1: {ratio:.2f}x (this run's figures above)")
@@ -310,6 +313,10 @@ def interleaved_ratios(chain, targets, rtb, rounds=RATIO_ROUNDS):
 
 
 LONE_ROUND_TARGETS = 100
+# The Panda's lone-target median was set at 0.8 ms on a machine where RTB ik_LM's C++ median was
+# 0.09 ms. Machines here differ by 1.4x from day to day (RTB's median 0.09-0.13 ms), so the
+# figure that carries from one machine to another is the same run's ratio: 0.8 / 0.09.
+LONE_RATIO_TARGET = 0.8 / 0.09
 
 
 def interleaved_single_ratios(chain, targets, rtb, rounds=RATIO_ROUNDS):

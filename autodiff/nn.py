@@ -35,7 +35,7 @@ import numpy as np
 
 from . import ops
 from .files import atomic_output
-from .tensor import Tensor, as_tensor, record
+from .tensor import Tensor, as_tensor, record, returns_new
 
 __all__ = [
     "Module", "Linear", "MLP", "Sequential", "ReLU", "Tanh", "Sigmoid", "Identity",
@@ -236,10 +236,12 @@ def _linear(relu, a, w, b=None):
 # in front, lead + out.shape: the products keep them apart, (n_in, N) @ (..., N, n_out), and the
 # bias sums only over the rows.
 
+@returns_new
 def _d_linear_x(a, w, out, relu, g):
     return (g * (out > 0) if relu else g) @ w.T
 
 
+@returns_new
 def _d_linear_w(a, w, out, relu, g):
     g = g * (out > 0) if relu else g
     if a.ndim == 2 and g.ndim == 2:  # (N, n_in) inputs, an ordinary pass
@@ -247,6 +249,7 @@ def _d_linear_w(a, w, out, relu, g):
     return a.reshape(-1, a.shape[-1]).T @ g.reshape(g.shape[:g.ndim - out.ndim] + (-1, w.shape[1]))
 
 
+@returns_new
 def _d_linear_b(a, w, out, relu, g):
     g = g * (out > 0) if relu else g
     if a.ndim == 2 and g.ndim == 2:

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from . import tensor as _tensor
-from .tensor import Tensor, _nonfinite_summary, as_tensor, constant, record
+from .tensor import Tensor, _nonfinite_summary, as_tensor, constant, record, returns_new
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul", "logdet",
@@ -254,10 +254,12 @@ def matmul(x, y):
                                           partial(_d_matmul_vector_y, a, b, shape2, out_ndim)), np.matmul)
 
 
+@returns_new
 def _d_matmul_x(b, g):  # .mT: the transpose of the last two axes, without np.swapaxes' Python layer
     return g @ b.mT
 
 
+@returns_new
 def _d_matmul_y(a, g):
     return a.mT @ g
 
@@ -272,12 +274,14 @@ def _as_matrices(a, b, g, shape2, out_ndim):
     return a2, b2, g2
 
 
+@returns_new
 def _d_matmul_vector_x(a, b, shape2, out_ndim, g):
     _, b2, g2 = _as_matrices(a, b, g, shape2, out_ndim)
     gx = g2 @ np.swapaxes(b2, -1, -2)
     return gx[..., 0, :] if a.ndim == 1 else gx
 
 
+@returns_new
 def _d_matmul_vector_y(a, b, shape2, out_ndim, g):
     a2, b2, g2 = _as_matrices(a, b, g, shape2, out_ndim)
     if b2.ndim == 2 and a2.ndim > 2:  # constant-shaped right operand: one flat product

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
-from autodiff.tensor import record
+from autodiff.tensor import record, returns_new
 
 rng = np.random.default_rng(11)
 
@@ -89,6 +89,44 @@ def test_leaf_grad_is_a_fresh_writable_array():
     ad.sum(x).backward()  # sum's VJP is a read-only broadcast view
     x.grad[0] = 5.0
     assert x.grad.flags.writeable and x.grad.dtype == np.float64
+
+
+_MADE = {}
+
+
+@returns_new
+def _d_made(g):  # a rule that allocates its result: the test keeps it to compare identities
+    _MADE["last"] = 2.0 * g
+    return _MADE["last"]
+
+
+def _d_kept(g):  # the same numbers from an unmarked rule
+    _MADE["last"] = 2.0 * g
+    return _MADE["last"]
+
+
+@pytest.mark.parametrize("rule, handed_over", [(_d_made, True), (_d_kept, False)])
+def test_a_leaf_takes_a_marked_rules_array_and_copies_any_other(rule, handed_over):
+    x = ad.Tensor(np.arange(3.0), requires_grad=True)
+    record(2.0 * x.data, "double", (x,), (rule,)).backward(np.ones(3))
+    assert (x.grad is _MADE["last"]) is handed_over
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+def test_leaves_never_share_a_cotangent():
+    """Identity VJPs hand one array to several parents; marked rules (matmul, linear) allocate
+    per parent: every leaf's .grad is its own array either way, and writing one changes no other."""
+    x, y = leaf(3), leaf(3)
+    w, b = ad.Tensor(np.ones((3, 2)), requires_grad=True), ad.Tensor(np.zeros(2), requires_grad=True)
+    h = x + y  # add: both parents get the output's cotangent itself
+    h.retain_grad()
+    out = ad.nn.linear(h[None], w, b) @ ad.Tensor(np.ones(2), requires_grad=True)
+    ad.sum(out * out).backward()
+    grads = [t.grad for t in (x, y, h, w, b)]
+    for i, a in enumerate(grads):
+        for other in grads[i + 1:]:
+            assert not np.shares_memory(a, other)
+    np.testing.assert_array_equal(x.grad, y.grad)
 
 
 def test_constants_receive_no_gradient():

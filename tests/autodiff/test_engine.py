@@ -129,6 +129,20 @@ def test_leaves_never_share_a_cotangent():
     np.testing.assert_array_equal(x.grad, y.grad)
 
 
+def test_an_array_indexed_several_times_sums_into_its_own_buffer():
+    """getitem's VJP allocates its zeros: the later picks add into that buffer in place, and the
+    leaf keeps it; an identity VJP's array reaching the same leaf is copied before any write."""
+    x = ad.Tensor(np.arange(4.0), requires_grad=True)
+    h = x * 1.0
+    (ad.sum(x[0:2] * 3.0) + ad.sum(x[1:3]) + ad.sum(x[[3, 3]] * h[3])).backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0, 1.0, 2 * 3.0 + 2 * 3.0])
+    y = ad.Tensor(np.ones(3), requires_grad=True)
+    seed = np.array([1.0, 2.0, 3.0])
+    (y + y[[0, 0, 2]]).backward(seed)  # add hands `seed` itself to y; the pick then adds into a copy
+    np.testing.assert_array_equal(y.grad, [1.0 + 1.0 + 2.0, 2.0, 3.0 + 3.0])
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+
+
 def test_constants_receive_no_gradient():
     x, c = leaf(3), ad.Tensor(np.ones(3))
     ad.sum(x * c).backward()

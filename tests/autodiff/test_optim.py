@@ -128,3 +128,50 @@ def test_step_and_cosine_schedules():
     sched = ad.optim.CosineLR(opt, total=4)
     np.testing.assert_allclose([sched.step() for _ in range(4)],
                                [0.5 * (1 + math.cos(math.pi * k / 4)) for k in range(1, 5)], atol=1e-15)
+
+
+OPTIMISERS = [
+    lambda ps: ad.optim.SGD(ps, lr=0.1),
+    lambda ps: ad.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: ad.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+    lambda ps: ad.optim.Adam(ps, lr=0.01, weight_decay=0.1),
+]
+
+
+def _steps(make, p0, grads):
+    """Parameters after each step, and the state arrays' final values."""
+    p = ad.Tensor(p0.copy(), requires_grad=True)
+    opt = make([p])
+    out = []
+    for g in grads:
+        p.grad = g
+        opt.step()
+        out.append(p.data.copy())
+    return out, [a.copy() for a in opt._state(0)]
+
+
+@pytest.mark.parametrize("make", OPTIMISERS)
+@pytest.mark.parametrize("layout", ["C", "transposed gradient", "F parameter"])
+def test_a_large_parameter_updated_in_pieces_gets_the_whole_updates_bits(make, layout, monkeypatch):
+    rng = np.random.default_rng(3)
+    shape = (3, ad.optim.PIECE + 17)  # pieces that do not divide it, and a short last one
+    p0 = rng.standard_normal(shape)
+    grads = [rng.standard_normal(shape) for _ in range(3)]
+    if layout == "transposed gradient":  # read through a copy: p's shape, not contiguous
+        grads = [np.ascontiguousarray(g.T).T for g in grads]
+    if layout == "F parameter":  # written arrays not C-contiguous: updated whole
+        p0 = np.asfortranarray(p0)
+    pieces = _steps(make, p0, grads)
+    monkeypatch.setattr(ad.optim, "PIECE", p0.size)  # one piece: the whole arrays
+    whole = _steps(make, p0, grads)
+    for a, b in zip(pieces[0] + pieces[1], whole[0] + whole[1]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(pieces[0][-1], p0)
+
+
+def test_a_gradient_of_another_shape_is_refused_not_paired_up_by_position():
+    p = ad.Tensor(np.zeros((2, ad.optim.PIECE)), requires_grad=True)
+    opt = ad.optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.ones((ad.optim.PIECE, 2))  # the same size, transposed
+    with pytest.raises(ValueError):
+        opt.step()

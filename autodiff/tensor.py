@@ -432,7 +432,8 @@ def record(value: np.ndarray, op: str, parents: tuple, vjps: tuple, forward=None
             to replay them, each is a module-level rule with its arguments bound -- the parents'
             arrays, `value` and static parameters, g last -- by `functools.partial` or, for one
             argument, `types.MethodType(rule, a)` (cheaper to make and to call); or a function
-            of g alone.
+            of g alone. A rule whose result is always an array of its own may be marked
+            `returns_new`: a leaf then keeps that array as its `.grad`, without a copy.
         forward: the op's value as a function of the parents' arrays, `forward(*arrays)`:
             what a replay of a traced graph calls (`autodiff.trace`).
 

@@ -1025,7 +1025,7 @@ class _Scatter:
     """
 
     __slots__ = ("shape", "dtype", "index", "basic", "out_ndim")
-    returns_new = True  # (`__call__` fills an array of its own: see `ad.tensor.returns_new`)
+    returns_new = True  # (`__call__` fills an array of its own: a leaf's later picks add into it)
 
     def __init__(self, x, index, out_ndim):
         self.shape, self.dtype, self.index, self.basic = x.shape, x.dtype, index, _is_basic(index)

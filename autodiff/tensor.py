@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from functools import partial
 from operator import attrgetter
 
 import numpy as np
@@ -276,8 +277,7 @@ class Tensor:
                             if pg.shape != parent.data.shape:
                                 pg = unbroadcast(pg, parent.data.shape, lead)
                             parent._g = pg
-                            # (a partial's rule, or the function itself; a bound method reads its own)
-                            if getattr(getattr(vjp, "func", vjp), "returns_new", False):
+                            if not parent._parents and _returns_new(vjp):  # (leaves only: asking costs ~0.6 µs)
                                 owned.add(parent)  # its first cotangent is an array of its own
                         else:  # a node used several times gets the sum of its cotangents
                             _accumulate(parent, vjp, g, owned, lead)
@@ -310,6 +310,11 @@ def returns_new(rule):
     """
     rule.returns_new = True
     return rule
+
+
+def _returns_new(vjp) -> bool:
+    """Whether a VJP's rule is marked `returns_new` (a partial's rule; a bound method reads its function's)."""
+    return getattr(vjp.func if type(vjp) is partial else vjp, "returns_new", False)
 
 
 def _accumulate(parent: Tensor, vjp, g: np.ndarray, owned: set, lead: tuple = ()) -> None:

@@ -12,8 +12,8 @@
    SGD momentum 0.9 and again with plain SGD: armgrad next to numpy doing only that epoch's five
    matrix products (two forward, two weight gradients, one hidden-layer gradient): the floor.
    What armgrad adds on top: gathering the shuffled batch, bias, ReLU, softmax cross-entropy, the
-   engine's bookkeeping, and the parameter update (momentum reads and writes
-   three 784x256 arrays per step, which is most of the difference between the two rows).
+   engine's bookkeeping, and the parameter update (momentum reads and writes three 784x256 arrays
+   per step, which is most of the difference between the two rows).
 
 Every time is the best of `--repeats` runs, the implementations interleaved so that a busy
 machine slows them alike. BLAS runs on one thread (threadpoolctl, when installed). Targets:
